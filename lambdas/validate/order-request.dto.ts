@@ -1,0 +1,65 @@
+/**
+ * class-validator DTOs of the v1 order contract. They must agree with src/contract/order.schema.json; the agreement
+ * test (test/unit/contract-agreement.test.ts) holds them to it.
+ */
+// class-transformer's @Type reads design-time metadata through the Reflect API.
+import 'reflect-metadata';
+import { Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  ArrayUnique,
+  IsArray,
+  IsDefined,
+  IsInt,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  Min,
+  ValidateNested,
+} from 'class-validator';
+import {
+  CLIENT_REFERENCE_PATTERN,
+  CUSTOMER_ID_PATTERN,
+  MAX_LINES,
+  MAX_QUANTITY,
+  MIN_QUANTITY,
+  SKU_PATTERN,
+  type OrderLine,
+} from '../../src/contract/order.js';
+
+export class OrderLineDto {
+  @IsDefined()
+  @IsString()
+  @Matches(SKU_PATTERN)
+  sku!: string;
+
+  @IsDefined()
+  @IsInt()
+  @Min(MIN_QUANTITY)
+  @Max(MAX_QUANTITY)
+  quantity!: number;
+}
+
+export class OrderRequestDto {
+  @IsDefined()
+  @IsString()
+  @Matches(CUSTOMER_ID_PATTERN)
+  customerId!: string;
+
+  @IsDefined()
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(MAX_LINES)
+  // Business rule beyond JSON Schema, which cannot express uniqueness of one member across array items.
+  @ArrayUnique((line: OrderLine) => line?.sku, { message: 'each sku may appear on one line only' })
+  @ValidateNested({ each: true })
+  @Type(() => OrderLineDto)
+  items!: OrderLineDto[];
+
+  @IsOptional()
+  @IsString()
+  @Matches(CLIENT_REFERENCE_PATTERN)
+  clientReference?: string;
+}

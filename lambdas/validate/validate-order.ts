@@ -1,0 +1,90 @@
+import {
+  MAX_BODY_BYTES,
+  ORDER_STATUS_ACCEPTED,
+  type OrderDocument,
+  type OrderReceipt,
+} from '../../src/contract/order.js';
+import {
+  bodyTooLargeProblem,
+  invalidJsonProblem,
+  invalidOrderProblem,
+  type ProblemDetails,
+} from '../../src/contract/problem.js';
+import { idempotencyKeyOf } from '../../src/idempotency-key.js';
+import { IDEMPOTENCY_WINDOW_SECONDS, idempotencyLockKey, orderKey } from '../../src/store/orders-table.js';
+import { checkOrderRequest } from './check-order-request.js';
+
+/**
+ * What the Validate state hands the workflow (asl/order-intake.asl.json reads these names).
+ * Item keys come from here so that the key formats live in src/store/orders-table.ts only.
+ */
+export type ValidationOutcome =
+  | { outcome: 'REJECTED'; statusCode: number; problem: ProblemDetails }
+  | {
+      outcome: 'VALID';
+      orderId: string;
+      idempotencyKey: string;
+      orderKey: string;
+      lockKey: string;
+      nowEpochSeconds: number;
+      lockExpiresAtEpochSeconds: number;
+      receipt: OrderReceipt;
+      order: OrderDocument;
+    };
+
+export interface ValidationContext {
+  now: Date;
+  newOrderId: () => string;
+}
+
+const rejected = (problem: ProblemDetails): ValidationOutcome => ({
+  outcome: 'REJECTED',
+  statusCode: problem.status,
+  problem,
+});
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function parseJson(rawBody: Uint8Array): { ok: true; value: unknown } | { ok: false; reason: string } {
+  try {
+    return { ok: true, value: JSON.parse(utf8.decode(rawBody)) };
+  } catch (error) {
+    return { ok: false, reason: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+/**
+ * Turns a raw request body into the workflow's decision:
+ * 1. size in UTF-8 bytes, before any parsing (413);
+ * 2. UTF-8 and JSON syntax (400);
+ * 3. contract and business rules, every failing field named (400);
+ * 4. for a valid order: idempotency key, time-sortable orderId, acceptance time and lock expiry.
+ */
+export function validateOrder(rawBody: Uint8Array, context: ValidationContext): ValidationOutcome {
+  if (rawBody.byteLength > MAX_BODY_BYTES) return rejected(bodyTooLargeProblem(rawBody.byteLength, MAX_BODY_BYTES));
+
+  const parsed = parseJson(rawBody);
+  if (!parsed.ok) return rejected(invalidJsonProblem(parsed.reason));
+
+  const check = checkOrderRequest(parsed.value);
+  if (!check.valid) return rejected(invalidOrderProblem(check.errors));
+
+  const nowEpochSeconds = Math.floor(context.now.getTime() / 1000);
+  const receipt: OrderReceipt = {
+    orderId: context.newOrderId(),
+    status: ORDER_STATUS_ACCEPTED,
+    acceptedAt: context.now.toISOString(),
+    idempotencyKey: idempotencyKeyOf(check.order),
+  };
+  return {
+    outcome: 'VALID',
+    orderId: receipt.orderId,
+    idempotencyKey: receipt.idempotencyKey,
+    orderKey: orderKey(receipt.orderId),
+    lockKey: idempotencyLockKey(receipt.idempotencyKey),
+    nowEpochSeconds,
+    lockExpiresAtEpochSeconds: nowEpochSeconds + IDEMPOTENCY_WINDOW_SECONDS,
+    receipt,
+    order: { ...receipt, ...check.order },
+  };
+}

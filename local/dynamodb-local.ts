@@ -1,0 +1,107 @@
+/**
+ * AWS's own DynamoDB Local, from the jar that the npm package amplify-dynamodb-simulator ships (the package's
+ * launcher looks for the jar under ~/.amplify, so the jar is started here directly). Needs Java 17+.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { createServer } from 'node:net';
+import { dirname, join, resolve } from 'node:path';
+import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+
+const require = createRequire(import.meta.url);
+const EMULATOR_DIR = join(dirname(require.resolve('amplify-dynamodb-simulator/package.json')), 'emulator');
+const START_TIMEOUT_MS = 30_000;
+
+export interface DynamoDbLocalOptions {
+  /** Folder for the database file; omit to keep everything in memory. */
+  dataDir?: string;
+  /** 0 (the default) picks a free port. */
+  port?: number;
+}
+
+export interface DynamoDbLocal {
+  endpoint: string;
+  port: number;
+  /** A client for this instance, with the dummy credentials DynamoDB Local accepts. */
+  client: (overrides?: { maxAttempts?: number }) => DynamoDBClient;
+  stop: () => Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((accept, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() =>
+        typeof address === 'object' && address ? accept(address.port) : reject(new Error('no port')),
+      );
+    });
+  });
+}
+
+const clientFor =
+  (endpoint: string) =>
+  (overrides: { maxAttempts?: number } = {}): DynamoDBClient =>
+    new DynamoDBClient({
+      endpoint,
+      region: 'local',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      ...overrides,
+    });
+
+async function waitUntilServing(endpoint: string, child: ChildProcess): Promise<void> {
+  const client = clientFor(endpoint)({ maxAttempts: 1 });
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  try {
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`DynamoDB Local exited with code ${child.exitCode}`);
+      try {
+        await client.send(new ListTablesCommand({ Limit: 1 }));
+        return;
+      } catch (error) {
+        if (Date.now() > deadline) throw new Error('DynamoDB Local did not start in time', { cause: error });
+        await new Promise((wake) => setTimeout(wake, 100));
+      }
+    }
+  } finally {
+    client.destroy();
+  }
+}
+
+export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Promise<DynamoDbLocal> {
+  const port = options.port || (await freePort());
+  const storage = options.dataDir ? ['-dbPath', resolve(options.dataDir)] : ['-inMemory'];
+  if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
+  // -sharedDb: one database whatever the client's credentials and Region, as a single local service expects.
+  const args = ['-Djava.library.path=./DynamoDBLocal_lib', '-jar', 'DynamoDBLocal.jar'];
+  args.push('-port', String(port), ...storage, '-sharedDb', '-disableTelemetry');
+  const child = spawn('java', args, { cwd: EMULATOR_DIR, stdio: ['ignore', 'ignore', 'inherit'] });
+  const killOnExit = (): void => {
+    child.kill('SIGKILL');
+  };
+  // A Java child must not outlive this process, however it ends.
+  process.once('exit', killOnExit);
+
+  const endpoint = `http://127.0.0.1:${port}`;
+  try {
+    await waitUntilServing(endpoint, child);
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw error;
+  }
+
+  return {
+    endpoint,
+    port,
+    client: clientFor(endpoint),
+    stop: async () => {
+      process.removeListener('exit', killOnExit);
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise<void>((done) => child.once('exit', () => done()));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}

@@ -1,0 +1,78 @@
+/**
+ * The order-intake workflow, run locally: the same ASL file as in AWS, executed by aws-local-stepfunctions, its
+ * Task states bound to local integrations. Build it once per process; execute it per request.
+ */
+import {
+  ExecutionError,
+  ExecutionTimeoutError,
+  StateMachine,
+  type RunOptions,
+  type StateMachineDefinition,
+} from 'aws-local-stepfunctions';
+import { loadOrderIntakeDefinition, type WorkflowResources } from '../../asl/order-intake.js';
+import { localIntegrations, type LocalBackends, type TaskIntegration } from './task-integrations.js';
+
+/** The part of a StartSyncExecution response that the API Gateway response template reads. */
+export interface SyncExecutionResult {
+  executionArn: string;
+  status: 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT';
+  output?: string;
+  error?: string;
+  cause?: string;
+}
+
+export interface OrderWorkflowOptions {
+  resources: WorkflowResources;
+  backends: LocalBackends;
+  /** Replaces every Retry interval (ms); tests use it so that retries do not wait real seconds. */
+  retryIntervalMs?: number;
+}
+
+export interface OrderWorkflow {
+  startSyncExecution(input: unknown, executionName: string): Promise<SyncExecutionResult>;
+}
+
+type StateDefinition = { Type: string; Resource?: string; Retry?: unknown[] };
+
+export function createOrderWorkflow(options: OrderWorkflowOptions): OrderWorkflow {
+  const definition = loadOrderIntakeDefinition(options.resources) as StateMachineDefinition;
+  const machine = new StateMachine(definition);
+  const integrations = localIntegrations(options.backends);
+  const states = Object.entries(definition.States as Record<string, StateDefinition>);
+
+  const taskResourceLocalHandlers: Record<string, TaskIntegration> = {};
+  for (const [name, state] of states) {
+    if (state.Type !== 'Task') continue;
+    const integration = state.Resource ? integrations[state.Resource] : undefined;
+    if (!integration) throw new Error(`state ${name}: no local integration for ${String(state.Resource)}`);
+    taskResourceLocalHandlers[name] = integration;
+  }
+  const retryIntervalOverrides =
+    options.retryIntervalMs === undefined
+      ? undefined
+      : Object.fromEntries(states.filter(([, s]) => s.Retry).map(([name]) => [name, options.retryIntervalMs ?? 0]));
+  const runOptions = {
+    overrides: { taskResourceLocalHandlers, retryIntervalOverrides },
+  } as RunOptions;
+
+  return {
+    async startSyncExecution(input, executionName) {
+      const executionArn = `arn:aws:states:local:000000000000:express:order-intake:${executionName}`;
+      const execution = machine.run(input as Parameters<StateMachine['run']>[0], {
+        ...runOptions,
+        context: { Execution: { Id: executionArn, Name: executionName, StartTime: new Date().toISOString() } },
+      });
+      try {
+        const output = await execution.result;
+        return { executionArn, status: 'SUCCEEDED', output: JSON.stringify(output) };
+      } catch (error) {
+        if (error instanceof ExecutionTimeoutError) return { executionArn, status: 'TIMED_OUT' };
+        if (error instanceof ExecutionError) {
+          const cause = error.cause instanceof Error ? error.cause : error;
+          return { executionArn, status: 'FAILED', error: cause.name, cause: cause.message };
+        }
+        throw error;
+      }
+    },
+  };
+}

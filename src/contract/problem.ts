@@ -1,0 +1,45 @@
+/** RFC 9457 problem details, the body of every non-2xx answer. */
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+export const PROBLEM_TYPE_BASE = 'https://order-intake.example.com/problems/';
+
+export interface FieldError {
+  /** JSON Pointer (RFC 6901) to the failing member of the request body; '' for the body itself. */
+  path: string;
+  code: string;
+  message: string;
+}
+
+export interface ProblemDetails {
+  type: string;
+  title: string;
+  status: number;
+  detail?: string;
+  errors?: FieldError[];
+  [extension: string]: unknown;
+}
+
+export const problemType = (slug: string): string => `${PROBLEM_TYPE_BASE}${slug}`;
+
+export const invalidJsonProblem = (detail: string): ProblemDetails => ({
+  type: problemType('invalid-json'),
+  title: 'Request body is not valid JSON',
+  status: 400,
+  detail,
+  errors: [{ path: '', code: 'invalid_json', message: detail }],
+});
+
+export const invalidOrderProblem = (errors: FieldError[]): ProblemDetails => ({
+  type: problemType('invalid-order'),
+  title: 'Order failed validation',
+  status: 400,
+  detail: `${errors.length} field error(s); see errors.`,
+  errors,
+});
+
+export const bodyTooLargeProblem = (byteLength: number, limit: number): ProblemDetails => ({
+  type: problemType('body-too-large'),
+  title: 'Request body too large',
+  status: 413,
+  detail: `Body is ${byteLength} bytes; the limit is ${limit} bytes.`,
+});

@@ -1,0 +1,14 @@
+import type * as Launcher from '../../local/dynamodb-local.js';
+
+declare global {
+  var dynamoDbLocal: Launcher.DynamoDbLocal | undefined;
+}
+
+/** One in-memory DynamoDB Local for the whole run; each test file makes its own tables in it. */
+export default async function globalSetup(): Promise<void> {
+  // Jest loads global setup outside its module system, so the .js-to-.ts mapping does not apply; the pinned Node
+  // imports the TypeScript file itself (type stripping).
+  const launcher = (await import(new URL('../../local/dynamodb-local.ts', import.meta.url).href)) as typeof Launcher;
+  globalThis.dynamoDbLocal = await launcher.startDynamoDbLocal();
+  process.env.DYNAMODB_LOCAL_ENDPOINT = globalThis.dynamoDbLocal.endpoint;
+}
