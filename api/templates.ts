@@ -1,0 +1,38 @@
+/**
+ * The API Gateway mapping templates, one file each, used as they are by the CDK stack and by the local runtime.
+ * Their `${Name}` placeholders are filled from `apiTemplateValues` (CDK: with tokens; locally: with local names).
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { PROBLEM_TYPE_BASE } from '../src/contract/problem.js';
+import { substitutePlaceholders } from '../src/placeholders.js';
+import { ORDERS_TABLE } from '../src/store/orders-table.js';
+
+export const API_TEMPLATE_FILES = {
+  postOrdersRequest: 'post-orders.request.vtl',
+  postOrdersResponse: 'post-orders.response.vtl',
+  getOrderRequest: 'get-order.request.vtl',
+  getOrderResponse: 'get-order.response.vtl',
+  unsupportedMediaTypeResponse: 'unsupported-media-type.response.vtl',
+} as const;
+
+export type ApiTemplateName = keyof typeof API_TEMPLATE_FILES;
+
+/** The one media type POST /orders has a request template for. */
+export const ORDER_REQUEST_CONTENT_TYPE = 'application/json';
+
+export interface ApiTemplateResources {
+  StateMachineArn: string;
+  OrdersTableName: string;
+}
+
+export const apiTemplateValues = (resources: ApiTemplateResources): Record<string, string> => ({
+  ...resources,
+  OrderKeyPrefix: ORDERS_TABLE.orderKeyPrefix,
+  ProblemTypeBase: PROBLEM_TYPE_BASE,
+});
+
+export function loadApiTemplate(name: ApiTemplateName, resources: ApiTemplateResources): string {
+  const template = readFileSync(fileURLToPath(new URL(API_TEMPLATE_FILES[name], import.meta.url)), 'utf8');
+  return substitutePlaceholders(template, apiTemplateValues(resources));
+}
