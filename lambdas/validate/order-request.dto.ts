@@ -12,11 +12,11 @@ import {
   IsArray,
   IsDefined,
   IsInt,
-  IsOptional,
   IsString,
   Matches,
   Max,
   Min,
+  ValidateIf,
   ValidateNested,
 } from 'class-validator';
 import {
@@ -58,7 +58,8 @@ export class OrderRequestDto {
   @Type(() => OrderLineDto)
   items!: OrderLineDto[];
 
-  @IsOptional()
+  // Absent is fine, null is not: @IsOptional would let null through, which the JSON Schema rejects.
+  @ValidateIf((request: OrderRequestDto) => request.clientReference !== undefined)
   @IsString()
   @Matches(CLIENT_REFERENCE_PATTERN)
   clientReference?: string;
