@@ -16,7 +16,8 @@ import { checkOrderRequest } from './check-order-request.js';
 
 /**
  * What the Validate state hands the workflow (asl/order-intake.asl.json reads these names).
- * Item keys come from here so that the key formats live in src/store/orders-table.ts only.
+ * Item keys come from here so that the key formats live in src/store/orders-table.ts only. Epoch seconds travel as
+ * strings, the form of a DynamoDB N value, so the workflow never formats numbers itself.
  */
 export type ValidationOutcome =
   | { outcome: 'REJECTED'; statusCode: number; problem: ProblemDetails }
@@ -26,8 +27,8 @@ export type ValidationOutcome =
       idempotencyKey: string;
       orderKey: string;
       lockKey: string;
-      nowEpochSeconds: number;
-      lockExpiresAtEpochSeconds: number;
+      nowEpochSeconds: string;
+      lockExpiresAtEpochSeconds: string;
       receipt: OrderReceipt;
       order: OrderDocument;
     };
@@ -82,8 +83,8 @@ export function validateOrder(rawBody: Uint8Array, context: ValidationContext): 
     idempotencyKey: receipt.idempotencyKey,
     orderKey: orderKey(receipt.orderId),
     lockKey: idempotencyLockKey(receipt.idempotencyKey),
-    nowEpochSeconds,
-    lockExpiresAtEpochSeconds: nowEpochSeconds + IDEMPOTENCY_WINDOW_SECONDS,
+    nowEpochSeconds: String(nowEpochSeconds),
+    lockExpiresAtEpochSeconds: String(nowEpochSeconds + IDEMPOTENCY_WINDOW_SECONDS),
     receipt,
     order: { ...receipt, ...check.order },
   };

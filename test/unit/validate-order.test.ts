@@ -32,8 +32,8 @@ describe('validateOrder', () => {
       idempotencyKey: receipt.idempotencyKey,
       orderKey: `ORDER#${receipt.orderId}`,
       lockKey: `IDEMPOTENCY#${receipt.idempotencyKey}`,
-      nowEpochSeconds: 1795600800,
-      lockExpiresAtEpochSeconds: 1795600815,
+      nowEpochSeconds: '1795600800',
+      lockExpiresAtEpochSeconds: '1795600815',
       receipt,
       order: { ...receipt, ...validOrder },
     });
