@@ -1,0 +1,56 @@
+/**
+ * The archive consumer. In AWS: EventBridge rule (orderAcceptedPattern) -> SQS -> this function; each record's
+ * body is the EventBridge event. Locally the event bus's archive target calls it with the same SQS shape.
+ */
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import { Logger } from '@aws-lambda-powertools/logger';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { ARCHIVE_ENVIRONMENT, archiveOrderAccepted, type ArchiveStore } from '../../src/archive/archive-order.js';
+import { ArchiveConfigurationError } from '../../src/archive/errors.js';
+import { FolderArchiveStore } from './folder-archive-store.js';
+import { S3ArchiveStore } from './s3-archive-store.js';
+
+export type ArchiveHandler = (event: SQSEvent, context?: Context) => Promise<SQSBatchResponse>;
+
+export interface ArchiveHandlerOptions {
+  store: ArchiveStore;
+  logger?: Logger;
+}
+
+export function archiveStoreFromEnvironment(env: NodeJS.ProcessEnv = process.env): ArchiveStore {
+  const bucketName = env[ARCHIVE_ENVIRONMENT.bucketName];
+  if (bucketName) return new S3ArchiveStore(bucketName);
+  const directory = env[ARCHIVE_ENVIRONMENT.directory];
+  if (directory) return new FolderArchiveStore(directory);
+  throw new ArchiveConfigurationError(
+    `set ${ARCHIVE_ENVIRONMENT.bucketName} (S3) or ${ARCHIVE_ENVIRONMENT.directory} (local folder)`,
+  );
+}
+
+export function createArchiveHandler({
+  store,
+  logger = new Logger({ serviceName: 'order-intake' }),
+}: ArchiveHandlerOptions): ArchiveHandler {
+  const archiveRecord = async (record: SQSRecord): Promise<void> => {
+    try {
+      const archived = await archiveOrderAccepted(JSON.parse(record.body), store);
+      logger.debug('archived', { messageId: record.messageId, ...archived });
+    } catch (error) {
+      logger.error('archive failed', { messageId: record.messageId, error });
+      throw error;
+    }
+  };
+  return async (event, context) =>
+    // A processor holds one batch's state: one per invocation, so that concurrent local calls cannot mix batches.
+    // Failures are reported per record even when all fail, so SQS redelivers exactly those.
+    processPartialResponse(event, archiveRecord, new BatchProcessor(EventType.SQS), {
+      context,
+      throwOnFullBatchFailure: false,
+    });
+}
+
+let fromEnvironment: ArchiveHandler | undefined;
+
+/** The deployed entry point: backend chosen from the environment on first use. */
+export const handler: ArchiveHandler = (event, context) =>
+  (fromEnvironment ??= createArchiveHandler({ store: archiveStoreFromEnvironment() }))(event, context);
