@@ -1,0 +1,154 @@
+/**
+ * An API Gateway mapping template rendered locally with velocityjs, with the variables API Gateway binds:
+ * - `$input`: `body`, `json(path)`, `path(path)` (see json-path.ts for the JSONPath subset; an empty body reads as
+ *   `{}`, a body that is not JSON fails the template), `params()` and `params(name)` (path, then query string, then
+ *   header — header names case-insensitively; a missing parameter is the empty string).
+ * - `$util`: see util.ts.
+ * - `$context`: the request's values, plus `responseOverride.status` and `responseOverride.header.<Name>`, which a
+ *   template may `#set` and which are read back after rendering.
+ * As in API Gateway, a reference that resolves to nothing renders as the empty string.
+ *
+ * Parse once (construct at startup), render per request: rendering is synchronous and keeps no state between calls.
+ */
+import { Compile, parse } from 'velocityjs';
+import { javaStringMethodHandlers } from './java-string-methods.js';
+import { selectJsonPath } from './json-path.js';
+import { apiGatewayUtil } from './util.js';
+
+export interface RequestParameters {
+  path: Record<string, string>;
+  querystring: Record<string, string>;
+  header: Record<string, string>;
+}
+
+/** The `$context` values of one request. */
+export interface RequestContext {
+  requestId: string;
+  httpMethod: string;
+  resourcePath: string;
+  path: string;
+  stage: string;
+  apiId: string;
+  domainName: string;
+  requestTimeEpoch: number;
+  sourceIp: string;
+  userAgent: string;
+}
+
+export interface TemplateVariables {
+  /** `$input.body`: the method request body (request templates) or the integration response body (response ones). */
+  body: string;
+  params: RequestParameters;
+  context: RequestContext;
+}
+
+export interface RenderedTemplate {
+  body: string;
+  /** `$context.responseOverride.status`, when the template set a valid HTTP status. */
+  status?: number;
+  /** `$context.responseOverride.header.*`, names as the template wrote them. */
+  headers: Record<string, string>;
+}
+
+export class MappingTemplateError extends Error {
+  override name = 'MappingTemplateError';
+}
+
+const EMPTY_PARAMETERS: RequestParameters = { path: {}, querystring: {}, header: {} };
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+/** CLF format, as `$context.requestTime`: 09/Apr/2015:12:34:56 +0000. */
+const requestTime = (epochMs: number): string => {
+  const at = new Date(epochMs);
+  const two = (n: number): string => String(n).padStart(2, '0');
+  const date = `${two(at.getUTCDate())}/${MONTHS[at.getUTCMonth()]}/${at.getUTCFullYear()}`;
+  return `${date}:${two(at.getUTCHours())}:${two(at.getUTCMinutes())}:${two(at.getUTCSeconds())} +0000`;
+};
+
+function findParameter(params: RequestParameters, name: string): string {
+  const fromPathOrQuery = Object.hasOwn(params.path, name)
+    ? params.path[name]
+    : Object.hasOwn(params.querystring, name)
+      ? params.querystring[name]
+      : undefined;
+  if (fromPathOrQuery !== undefined) return fromPathOrQuery;
+  const wanted = name.toLowerCase();
+  const header = Object.keys(params.header).find((key) => key.toLowerCase() === wanted);
+  return header === undefined ? '' : (params.header[header] ?? '');
+}
+
+function inputVariable(body: string, params: RequestParameters) {
+  let document: { value: unknown } | undefined;
+  const parsedBody = (): unknown => {
+    if (!document) {
+      try {
+        document = { value: body.trim() === '' ? {} : JSON.parse(body) };
+      } catch (error) {
+        throw new MappingTemplateError('the body is not JSON, so $input.path and $input.json cannot read it', {
+          cause: error,
+        });
+      }
+    }
+    return document.value;
+  };
+  return {
+    body,
+    // A JSON null is Java's null: it renders as nothing, like a missing member.
+    path: (path: string): unknown => selectJsonPath(parsedBody(), path) ?? undefined,
+    json: (path: string): string => JSON.stringify(selectJsonPath(parsedBody(), path) ?? null),
+    params: (name?: string): unknown =>
+      name === undefined
+        ? { path: { ...params.path }, querystring: { ...params.querystring }, header: { ...params.header } }
+        : findParameter(params, String(name)),
+  };
+}
+
+const validStatus = (value: unknown): number | undefined => {
+  const status = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+  return typeof status === 'number' && Number.isInteger(status) && status >= 100 && status <= 599 ? status : undefined;
+};
+
+export class MappingTemplate {
+  readonly #ast: ReturnType<typeof parse>;
+
+  constructor(
+    readonly name: string,
+    source: string,
+  ) {
+    try {
+      this.#ast = parse(source);
+    } catch (error) {
+      throw new MappingTemplateError(`template ${name} does not parse`, { cause: error });
+    }
+  }
+
+  render(variables: Partial<TemplateVariables> & Pick<TemplateVariables, 'context'>): RenderedTemplate {
+    const responseOverride: { status?: unknown; header: Record<string, unknown> } = { header: {} };
+    const { context } = variables;
+    const bindings = {
+      input: inputVariable(variables.body ?? '', variables.params ?? EMPTY_PARAMETERS),
+      // velocityjs attaches helpers to objects whose methods a template calls, so each render gets its own copies.
+      util: { ...apiGatewayUtil },
+      context: {
+        ...context,
+        requestTime: requestTime(context.requestTimeEpoch),
+        identity: { sourceIp: context.sourceIp, userAgent: context.userAgent },
+        responseOverride,
+      },
+      stageVariables: {},
+    };
+    let body: string;
+    try {
+      const compiled = new Compile(this.#ast, { customMethodHandlers: javaStringMethodHandlers });
+      body = compiled.render(bindings, undefined, true);
+    } catch (error) {
+      if (error instanceof MappingTemplateError) throw error;
+      throw new MappingTemplateError(`template ${this.name} failed: ${(error as Error).message}`, { cause: error });
+    }
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(responseOverride.header)) {
+      if (value !== undefined && value !== null) headers[name] = String(value);
+    }
+    return { body, status: validStatus(responseOverride.status), headers };
+  }
+}

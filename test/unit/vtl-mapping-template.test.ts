@@ -1,0 +1,168 @@
+import { describe, expect, it } from '@jest/globals';
+import fc from 'fast-check';
+import { MappingTemplate, MappingTemplateError, type RequestContext } from '../../local/vtl/mapping-template.js';
+import { parseJsonPath } from '../../local/vtl/json-path.js';
+import { base64Encode, escapeJavaScript, urlDecode, urlEncode } from '../../local/vtl/util.js';
+
+const context: RequestContext = {
+  requestId: '6f1c2e0a-0000-4000-8000-000000000001',
+  httpMethod: 'POST',
+  resourcePath: '/orders',
+  path: '/orders',
+  stage: 'local',
+  apiId: 'local',
+  domainName: 'localhost',
+  requestTimeEpoch: Date.UTC(2025, 3, 9, 12, 34, 56),
+  sourceIp: '127.0.0.1',
+  userAgent: 'jest',
+};
+
+const render = (source: string, body = '', params = { path: {}, querystring: {}, header: {} }) =>
+  new MappingTemplate('test', source).render({ body, params, context });
+
+describe('$input', () => {
+  const body = JSON.stringify({ a: { b: 'x', list: [10, { c: true }] }, 'odd-key': 1, nothing: null });
+
+  it('reads members and indexes with the JSONPath subset', () => {
+    expect(render(`$input.path('$.a.b')|$input.path('$.a.list[0]')|$input.path("$['odd-key']")`, body).body).toBe(
+      'x|10|1',
+    );
+    expect(render(`$input.path('$.a.list[1]').get("c")`, body).body).toBe('true');
+  });
+
+  it('returns objects a template can navigate: get, keySet, size, properties', () => {
+    const source = `#set($a = $input.path('$.a'))$a.keySet()|$a.get("b")|$a.list.size()|$a.b`;
+    expect(render(source, body).body).toBe('[b, list]|x|2|x');
+  });
+
+  it('renders a missing member or a JSON null as nothing, and $input.json as JSON text', () => {
+    expect(render(`[$input.path('$.missing.deeper')][$input.path('$.nothing')]`, body).body).toBe('[][]');
+    expect(render(`$input.json('$.a.list')`, body).body).toBe('[10,{"c":true}]');
+    expect(render(`$input.json('$.a.b')`, body).body).toBe('"x"');
+    expect(render(`$input.json('$.missing')`, body).body).toBe('null');
+  });
+
+  it('reads an empty body as an empty object', () => {
+    expect(render(`$input.json('$')`, '').body).toBe('{}');
+  });
+
+  it('keeps $input.body exactly as received, JSON or not', () => {
+    const raw = `not "json" \\ ' \u2028 😀`;
+    expect(render('$input.body', raw).body).toBe(raw);
+  });
+
+  it('fails the template when $input.path reads a body that is not JSON', () => {
+    expect(() => render(`$input.path('$.a')`, '{nope')).toThrow(MappingTemplateError);
+  });
+
+  it('refuses JSONPath beyond the subset instead of guessing', () => {
+    expect(() => parseJsonPath('$..a')).toThrow(/unsupported JSONPath/);
+    expect(() => parseJsonPath('$.a[*]')).toThrow(/unsupported JSONPath/);
+    expect(() => parseJsonPath('a.b')).toThrow(/must start with \$/);
+  });
+
+  it('finds params in path, then query string, then header (case-insensitively); missing is empty', () => {
+    const params = {
+      path: { id: 'from-path' },
+      querystring: { id: 'from-query', q: 'query' },
+      header: { 'X-Trace': 'h', id: 'from-header' },
+    };
+    const source = `$input.params('id')|$input.params('q')|$input.params('x-trace')|[$input.params('absent')]`;
+    expect(render(source, '', params).body).toBe('from-path|query|h|[]');
+    expect(render(`$input.params().querystring.get('q')|$input.params().path.keySet()`, '', params).body).toBe(
+      'query|[id]',
+    );
+  });
+});
+
+describe('$context', () => {
+  it('exposes the request values', () => {
+    const source = '$context.requestId $context.httpMethod $context.resourcePath $context.requestTime';
+    expect(render(source).body).toBe(`${context.requestId} POST /orders 09/Apr/2025:12:34:56 +0000`);
+    expect(render('$context.identity.sourceIp').body).toBe('127.0.0.1');
+  });
+
+  it('reads back responseOverride status and headers set by the template, hyphenated names included', () => {
+    const source = [
+      '#set($context.responseOverride.status = 418)',
+      '#set($context.responseOverride.header.Content-Type = "application/problem+json")',
+      '#set($context.responseOverride.header.Retry-After = "1")',
+      'body',
+    ].join('\n');
+    expect(render(source)).toEqual({
+      body: 'body',
+      status: 418,
+      headers: { 'Content-Type': 'application/problem+json', 'Retry-After': '1' },
+    });
+  });
+
+  it('accepts a numeric string status and ignores one that is not an HTTP status', () => {
+    expect(render('#set($context.responseOverride.status = "404")').status).toBe(404);
+    expect(render('#set($context.responseOverride.status = "teapot")').status).toBeUndefined();
+    expect(render('#set($context.responseOverride.status = 1000)').status).toBeUndefined();
+  });
+
+  it('starts every render without overrides', () => {
+    const template = new MappingTemplate(
+      't',
+      '#if($input.body == "set")#set($context.responseOverride.status = 500)#end',
+    );
+    expect(template.render({ body: 'set', context }).status).toBe(500);
+    expect(template.render({ body: 'other', context }).status).toBeUndefined();
+  });
+});
+
+describe('Java String methods on template strings', () => {
+  it('matches the whole string, as java.lang.String#matches does', () => {
+    expect(render(`#set($s = "01ARZ3NDEKTSV4RRFFQ69G5FAV")$s.matches("[0-9A-Z]{26}")`).body).toBe('true');
+    expect(render(`#set($s = "x01ARZ3NDEKTSV4RRFFQ69G5FAV")$s.matches("[0-9A-Z]{26}")`).body).toBe('false');
+  });
+
+  it('replaces every occurrence with replace, as Java does, and splits without trailing empties', () => {
+    expect(render(`#set($s = "a-b-c")$s.replace("-", "+")|$s.length()|$s.replaceAll("[a-c]", "x")`).body).toBe(
+      'a+b+c|5|x-x-x',
+    );
+    expect(render(`#set($s = "a,b,,")$s.split(",")`).body).toBe('[a, b]');
+  });
+});
+
+describe('$util', () => {
+  it("escapeJavaScript escapes as API Gateway does: \\' for single quotes, \\uXXXX beyond ASCII", () => {
+    expect(escapeJavaScript(`it's "q" \\ /`)).toBe(`it\\'s \\"q\\" \\\\ \\/`);
+    expect(escapeJavaScript('tab\there\nnl\u0001')).toBe('tab\\there\\nnl\\u0001');
+    expect(escapeJavaScript('é\u2028\u2029')).toBe('\\u00E9\\u2028\\u2029');
+    expect(escapeJavaScript('😀')).toBe('\\uD83D\\uDE00');
+    expect(render(`$util.escapeJavaScript($input.body)`, "a'b").body).toBe("a\\'b");
+  });
+
+  it('escapeJavaScript output is a valid JSON string body for any text without single quotes', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary' }), (text) => {
+        const withoutQuotes = text.replaceAll("'", '');
+        expect(JSON.parse(`"${escapeJavaScript(withoutQuotes)}"`)).toBe(withoutQuotes);
+      }),
+    );
+  });
+
+  it('parseJson returns an object the template navigates', () => {
+    expect(
+      render(
+        `#set($o = $util.parseJson($input.body))$o.headers.get("Content-Type")`,
+        '{"headers":{"Content-Type":"a/b"}}',
+      ).body,
+    ).toBe('a/b');
+  });
+
+  it('urlEncode and urlDecode follow java.net.URLEncoder and URLDecoder', () => {
+    expect(urlEncode("a b&c=d/é~!*'()._-")).toBe('a+b%26c%3Dd%2F%C3%A9%7E%21*%27%28%29._-');
+    expect(urlDecode('a+b%26c%3Dd%2F%C3%A9')).toBe('a b&c=d/é');
+    expect(urlDecode('%FF')).toBe('\uFFFD');
+    expect(() => urlDecode('%G1')).toThrow(/illegal hex/);
+    fc.assert(fc.property(fc.string({ unit: 'grapheme' }), (text) => expect(urlDecode(urlEncode(text))).toBe(text)));
+  });
+
+  it('base64Encode and base64Decode work on UTF-8 bytes', () => {
+    expect(base64Encode('😀é')).toBe(Buffer.from('😀é', 'utf8').toString('base64'));
+    expect(render(`$util.base64Decode($util.base64Encode($input.body))`, '\u2028"\\😀').body).toBe('\u2028"\\😀');
+  });
+});
