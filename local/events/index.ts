@@ -1,0 +1,109 @@
+/**
+ * The local event side of the service, in one call: a durable EventBridge stand-in (SQLite under the data folder),
+ * the archive rule delivering OrderAccepted to the real archive consumer (writing under `<dataDir>/archive`), and
+ * the outbox relay running the real lambdas/publish handler on DynamoDB Local's stream of the orders table.
+ */
+import { join } from 'node:path';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import { createPublishHandler } from '../../lambdas/publish/handler.js';
+import { orderAcceptedPattern } from '../../src/events/order-accepted.js';
+import { archiveTarget } from './archive-target.js';
+import { openEventsDatabase } from './events-database.js';
+import { LocalEventBus } from './local-event-bus.js';
+import { localEventBridgeClient } from './local-eventbridge-client.js';
+import { RuleDelivery } from './rule-delivery.js';
+import { StreamRelay } from './stream-relay.js';
+import type { LogSink } from './waiting.js';
+
+export { LocalEventBus } from './local-event-bus.js';
+export type { EventEnvelope, StoredEvent } from './local-event-bus.js';
+
+export const EVENTS_DATABASE_FILE = 'events.sqlite';
+export const ARCHIVE_FOLDER = 'archive';
+export const ARCHIVE_RULE_NAME = 'order-accepted-to-archive';
+
+export interface LocalEventsOptions {
+  dataDir: string;
+  busName: string;
+  tableName: string;
+  dynamodbEndpoint: string;
+  /** The bus's fault switch at start; default true. */
+  busAvailable?: boolean;
+  /** Where warnings and errors of the event runtime go; silent if omitted. */
+  log?: (line: object) => void;
+}
+
+export interface LocalEvents {
+  /** The bus the workflow's PutEvents task uses (an EventBusPort), with inspection helpers. */
+  bus: LocalEventBus;
+  /** The folder the archive consumer writes to. */
+  archiveDir: string;
+  setBusAvailable(available: boolean): void;
+  /** Ends the loops after their current step and closes the database. */
+  stop(): Promise<void>;
+}
+
+/**
+ * The Lambda handlers' own logs stay off locally unless POWERTOOLS_LOG_LEVEL asks for them: the runtime reports
+ * their failures through `log` already, once per streak rather than once per retry.
+ */
+const handlerLogger = (): Logger =>
+  new Logger({ serviceName: 'order-intake', ...(process.env.POWERTOOLS_LOG_LEVEL ? {} : { logLevel: 'SILENT' }) });
+
+export async function startLocalEvents(options: LocalEventsOptions): Promise<LocalEvents> {
+  const log: LogSink = (line) => options.log?.({ component: 'local-events', ...line });
+  const archiveDir = join(options.dataDir, ARCHIVE_FOLDER);
+  const db = openEventsDatabase(join(options.dataDir, EVENTS_DATABASE_FILE));
+  const bus = new LocalEventBus(db, { busName: options.busName, available: options.busAvailable ?? true });
+
+  const delivery = new RuleDelivery(
+    db,
+    bus,
+    [
+      {
+        name: ARCHIVE_RULE_NAME,
+        eventPattern: orderAcceptedPattern,
+        target: archiveTarget(archiveDir, handlerLogger()),
+      },
+    ],
+    { log },
+  );
+
+  const endpoint = { endpoint: options.dynamodbEndpoint, region: 'local' };
+  const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
+  // The relay retries on its own schedule, so the SDK's retries would only delay stop().
+  const dynamodb = new DynamoDBClient({ ...endpoint, credentials, maxAttempts: 1 });
+  const streams = new DynamoDBStreamsClient({ ...endpoint, credentials, maxAttempts: 1 });
+  const relay = new StreamRelay(db, {
+    dynamodb,
+    streams,
+    tableName: options.tableName,
+    handler: createPublishHandler({
+      eventBusName: options.busName,
+      client: localEventBridgeClient(bus),
+      logger: handlerLogger(),
+    }),
+    isTargetAvailable: () => bus.isAvailable(),
+    log,
+  });
+
+  delivery.start();
+  relay.start();
+
+  let stopped: Promise<void> | undefined;
+  return {
+    bus,
+    archiveDir,
+    setBusAvailable: (available) => bus.setAvailable(available),
+    stop: () =>
+      (stopped ??= (async () => {
+        await relay.stop();
+        await delivery.stop();
+        dynamodb.destroy();
+        streams.destroy();
+        db.close();
+      })()),
+  };
+}

@@ -1,0 +1,186 @@
+/**
+ * A local event bus with EventBridge's PutEvents semantics, durable in SQLite: an event is committed to disk
+ * before putEvents returns ("stored before acknowledged"). Rules read the log through their own cursors
+ * (rule-delivery.ts).
+ */
+import { randomUUID } from 'node:crypto';
+import type { DatabaseSync } from 'node:sqlite';
+import type { PutEventsEntry } from '../../src/events/order-accepted.js';
+import type { EventBusPort } from '../workflow/task-integrations.js';
+import { inTransaction } from './events-database.js';
+import { InternalException, ValidationException } from './errors.js';
+
+export const MAX_ENTRIES_PER_CALL = 10;
+export const MAX_ENTRY_BYTES = 256 * 1024;
+/** A Time given in an entry counts as 14 bytes towards its size, as EventBridge counts it. */
+const TIME_BYTES = 14;
+
+/** The event as EventBridge hands it to targets. */
+export interface EventEnvelope {
+  version: '0';
+  id: string;
+  'detail-type': string;
+  source: string;
+  account: string;
+  time: string;
+  region: string;
+  resources: string[];
+  detail: Record<string, unknown>;
+}
+
+/** A stored event: its place in the log and its envelope. */
+export interface StoredEvent {
+  seq: number;
+  busName: string;
+  envelope: EventEnvelope;
+}
+
+/** The fields of a PutEvents entry the bus reads; Time and Resources are optional, as in EventBridge. */
+export type LocalPutEventsEntry = Partial<PutEventsEntry> & { Time?: Date | string; Resources?: string[] };
+
+export type EntryFailure = { ErrorCode: string; ErrorMessage: string };
+export type PutEventsResultEntry = { EventId: string } | EntryFailure;
+
+export interface PutEventsResult {
+  FailedEntryCount: number;
+  Entries: PutEventsResultEntry[];
+}
+
+export interface LocalEventBusOptions {
+  busName: string;
+  account?: string;
+  region?: string;
+  available?: boolean;
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+const bytes = (text: string | undefined): number => (text === undefined ? 0 : Buffer.byteLength(text, 'utf8'));
+
+/** EventBridge writes event times to the second. */
+const eventTime = (time: Date): string => time.toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+const failure = (ErrorCode: string, ErrorMessage: string): EntryFailure => ({ ErrorCode, ErrorMessage });
+
+export class LocalEventBus implements EventBusPort {
+  readonly busName: string;
+  private readonly account: string;
+  private readonly region: string;
+  private available: boolean;
+  private readonly listeners = new Set<() => void>();
+
+  constructor(
+    private readonly db: DatabaseSync,
+    options: LocalEventBusOptions,
+  ) {
+    this.busName = options.busName;
+    this.account = options.account ?? '000000000000';
+    this.region = options.region ?? 'local';
+    this.available = options.available ?? true;
+  }
+
+  get arn(): string {
+    return `arn:aws:events:${this.region}:${this.account}:event-bus/${this.busName}`;
+  }
+
+  /** The fault switch: an unavailable bus refuses every call with InternalException and stores nothing. */
+  setAvailable(available: boolean): void {
+    this.available = available;
+  }
+
+  isAvailable(): boolean {
+    return this.available;
+  }
+
+  /** Called after each commit that stored at least one event; returns the unsubscribe function. */
+  onStored(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async putEvents(entries: LocalPutEventsEntry[]): Promise<PutEventsResult> {
+    if (!this.available) throw new InternalException('the local event bus is unavailable (fault switch)');
+    if (!Array.isArray(entries) || entries.length < 1 || entries.length > MAX_ENTRIES_PER_CALL) {
+      const count = Array.isArray(entries) ? entries.length : 0;
+      throw new ValidationException(
+        `1 validation error detected: Value at 'entries' failed to satisfy constraint: Member must have length ` +
+          `less than or equal to ${MAX_ENTRIES_PER_CALL} and greater than or equal to 1 (got ${count})`,
+      );
+    }
+    const now = new Date();
+    const judged = entries.map((entry) => this.envelopeOf(entry, now));
+    const insert = this.db.prepare('INSERT INTO events (event_id, bus_name, envelope) VALUES (?, ?, ?)');
+    const stored = judged.filter((result): result is EventEnvelope => !('ErrorCode' in result));
+    if (stored.length > 0) {
+      inTransaction(this.db, () => {
+        for (const envelope of stored) insert.run(envelope.id, this.busName, JSON.stringify(envelope));
+      });
+      for (const listener of this.listeners) listener();
+    }
+    const results: PutEventsResultEntry[] = judged.map((result) =>
+      'ErrorCode' in result ? result : { EventId: result.id },
+    );
+    return { FailedEntryCount: results.filter((result) => 'ErrorCode' in result).length, Entries: results };
+  }
+
+  /** Every stored event of this bus, oldest first (for tests and inspection). */
+  storedEvents(): StoredEvent[] {
+    return this.db
+      .prepare('SELECT seq, bus_name, envelope FROM events WHERE bus_name = ? ORDER BY seq')
+      .all(this.busName)
+      .map((row) => ({
+        seq: Number(row.seq),
+        busName: String(row.bus_name),
+        envelope: JSON.parse(String(row.envelope)) as EventEnvelope,
+      }));
+  }
+
+  private targetsThisBus(name: string | undefined): boolean {
+    const busName = name ?? 'default';
+    return busName === this.busName || busName === this.arn;
+  }
+
+  /** The envelope for a valid entry, or the per-entry error EventBridge would give it. */
+  private envelopeOf(entry: LocalPutEventsEntry, now: Date): EventEnvelope | EntryFailure {
+    if (!isObject(entry)) return failure('InvalidArgument', 'Entry is not an object.');
+    const { Source, DetailType, Detail, Resources = [], Time } = entry;
+    for (const [name, value] of Object.entries({ Source, DetailType, Detail })) {
+      if (typeof value !== 'string' || value.length === 0) {
+        return failure('InvalidArgument', `Parameter ${name} is not valid. Reason: ${name} is a required argument.`);
+      }
+    }
+    let detail: unknown;
+    try {
+      detail = JSON.parse(Detail as string);
+    } catch {
+      detail = undefined;
+    }
+    if (!isObject(detail)) return failure('MalformedDetail', 'Detail is malformed.');
+    const size =
+      (Time === undefined ? 0 : TIME_BYTES) +
+      bytes(Source) +
+      bytes(DetailType) +
+      bytes(Detail) +
+      Resources.reduce((sum, resource) => sum + bytes(resource), 0);
+    if (size > MAX_ENTRY_BYTES) {
+      return failure('InvalidArgument', `Entry size ${size} bytes exceeds the limit of ${MAX_ENTRY_BYTES} bytes.`);
+    }
+    if (!this.targetsThisBus(entry.EventBusName)) {
+      return failure('ResourceNotFoundException', `Event bus ${entry.EventBusName ?? 'default'} does not exist.`);
+    }
+    const time = Time === undefined ? now : new Date(Time);
+    if (Number.isNaN(time.getTime())) return failure('InvalidArgument', 'Parameter Time is not valid.');
+    return {
+      version: '0',
+      id: randomUUID(),
+      'detail-type': DetailType as string,
+      source: Source as string,
+      account: this.account,
+      time: eventTime(time),
+      region: this.region,
+      resources: Resources,
+      detail,
+    };
+  }
+}

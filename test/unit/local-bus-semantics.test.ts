@@ -1,0 +1,324 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { assertSupportedPattern, matchesPattern } from '../../local/events/event-pattern.js';
+import { openEventsDatabase } from '../../local/events/events-database.js';
+import { LocalEventBus, MAX_ENTRY_BYTES, type EventEnvelope } from '../../local/events/local-event-bus.js';
+import { RuleDelivery, type RuleTarget } from '../../local/events/rule-delivery.js';
+import { orderAcceptedEntry, orderAcceptedPattern } from '../../src/events/order-accepted.js';
+
+const BUS = 'order-intake-test';
+
+let folder: string;
+let path: string;
+const open: DatabaseSync[] = [];
+const openDatabase = (): DatabaseSync => {
+  const db = openEventsDatabase(path);
+  open.push(db);
+  return db;
+};
+
+beforeEach(async () => {
+  folder = await mkdtemp(join(tmpdir(), 'local-bus-'));
+  path = join(folder, 'events.sqlite');
+});
+afterEach(async () => {
+  for (const db of open.splice(0)) if (db.isOpen) db.close();
+  await rm(folder, { recursive: true, force: true });
+});
+
+let orders = 0;
+const orderEntry = (busName = BUS) => {
+  orders += 1;
+  return orderAcceptedEntry(busName, {
+    orderId: `ORDER${String(orders).padStart(21, '0')}`,
+    status: 'ACCEPTED',
+    acceptedAt: '2026-11-25T10:00:00.000Z',
+    idempotencyKey: 'd'.repeat(64),
+    customerId: 'CUST-7Q2K9M4X',
+    items: [{ sku: 'SKU-00012345', quantity: 1 }],
+  });
+};
+const orderIdOf = (envelope: EventEnvelope | undefined): unknown => envelope?.detail.orderId;
+
+/** Polls until `condition` holds, failing after the deadline. */
+async function eventually(condition: () => boolean, timeoutMs = 3_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met before the deadline');
+    await new Promise((wake) => setTimeout(wake, 5));
+  }
+}
+
+/** A target that records what it receives and fails the events it is told to, a given number of times. */
+class RecordingTarget implements RuleTarget {
+  readonly batches: EventEnvelope[][] = [];
+  readonly failuresLeft = new Map<unknown, number>();
+  observe: () => void = () => undefined;
+
+  get delivered(): EventEnvelope[] {
+    return this.batches.flat();
+  }
+
+  async deliver(events: EventEnvelope[]): Promise<{ failedEventIds: string[] }> {
+    this.batches.push(events);
+    this.observe();
+    const failed = events.filter((event) => {
+      const left = this.failuresLeft.get(orderIdOf(event)) ?? 0;
+      if (left > 0) this.failuresLeft.set(orderIdOf(event), left - 1);
+      return left > 0;
+    });
+    return { failedEventIds: failed.map((event) => event.id) };
+  }
+}
+
+const fastDelivery = { pollMs: 10, backoffMs: 1, maxBackoffMs: 5 };
+
+describe('PutEvents on the local bus', () => {
+  it('refuses more than 10 entries, or none, as a whole with ValidationException and stores nothing', async () => {
+    const bus = new LocalEventBus(openDatabase(), { busName: BUS });
+
+    await expect(bus.putEvents(Array.from({ length: 11 }, () => orderEntry()))).rejects.toMatchObject({
+      name: 'ValidationException',
+    });
+    await expect(bus.putEvents([])).rejects.toMatchObject({ name: 'ValidationException' });
+    expect(bus.storedEvents()).toEqual([]);
+  });
+
+  it('fails bad entries one by one, counts them, and stores the others with an EventBridge envelope', async () => {
+    const bus = new LocalEventBus(openDatabase(), { busName: BUS, account: '123456789012', region: 'eu-west-1' });
+    const good = orderEntry();
+    const viaArn = orderEntry(bus.arn);
+    const entries = [
+      good,
+      { ...orderEntry(), Source: '' },
+      { ...orderEntry(), DetailType: undefined },
+      { ...orderEntry(), Detail: '{"orderId": ' },
+      { ...orderEntry(), Detail: '[1, 2]' },
+      { ...orderEntry(), Detail: JSON.stringify({ padding: 'x'.repeat(MAX_ENTRY_BYTES) }) },
+      orderEntry('some-other-bus'),
+      viaArn,
+    ];
+
+    const result = await bus.putEvents(entries);
+
+    expect(result.FailedEntryCount).toBe(6);
+    expect(result.Entries.map((entry) => ('ErrorCode' in entry ? entry.ErrorCode : 'stored'))).toEqual([
+      'stored',
+      'InvalidArgument',
+      'InvalidArgument',
+      'MalformedDetail',
+      'MalformedDetail',
+      'InvalidArgument',
+      'ResourceNotFoundException',
+      'stored',
+    ]);
+    const stored = bus.storedEvents();
+    expect(stored.map((event) => event.envelope.id)).toEqual(
+      [result.Entries[0], result.Entries[7]].map((entry) => (entry && 'EventId' in entry ? entry.EventId : '')),
+    );
+    expect(stored[0]?.envelope).toEqual({
+      version: '0',
+      id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      'detail-type': good.DetailType,
+      source: good.Source,
+      account: '123456789012',
+      time: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/),
+      region: 'eu-west-1',
+      resources: [],
+      detail: JSON.parse(good.Detail),
+    });
+    expect(orderIdOf(stored[1]?.envelope)).toBe(JSON.parse(viaArn.Detail).orderId);
+  });
+
+  it('when unavailable, throws InternalException and stores nothing; when back, stores again', async () => {
+    const bus = new LocalEventBus(openDatabase(), { busName: BUS, available: false });
+
+    await expect(bus.putEvents([orderEntry()])).rejects.toMatchObject({ name: 'InternalException' });
+    expect(bus.storedEvents()).toEqual([]);
+
+    bus.setAvailable(true);
+    expect((await bus.putEvents([orderEntry()])).FailedEntryCount).toBe(0);
+    expect(bus.storedEvents()).toHaveLength(1);
+  });
+
+  it('has committed an event by the time it acknowledges it, and keeps it across a reopen', async () => {
+    const bus = new LocalEventBus(openDatabase(), { busName: BUS });
+    const entry = orderEntry();
+
+    await bus.putEvents([entry]);
+    // Another connection sees only committed data.
+    const reader = new DatabaseSync(path, { readOnly: true });
+    open.push(reader);
+    expect(reader.prepare('SELECT COUNT(*) AS n FROM events').get()?.n).toBe(1);
+
+    for (const db of open.splice(0)) db.close();
+    const reopened = new LocalEventBus(openDatabase(), { busName: BUS });
+    expect(reopened.storedEvents().map((event) => event.envelope.detail)).toEqual([JSON.parse(entry.Detail)]);
+  });
+
+  it('runs in WAL mode with synchronous FULL', () => {
+    const db = openDatabase();
+    expect(db.prepare('PRAGMA journal_mode').get()?.journal_mode).toBe('wal');
+    // 2 = FULL
+    expect(db.prepare('PRAGMA synchronous').get()?.synchronous).toBe(2);
+  });
+});
+
+describe('event patterns', () => {
+  const envelope = {
+    source: 'orders.intake',
+    'detail-type': 'OrderAccepted',
+    detail: { status: 'ACCEPTED', tags: ['b2b', 'eu'], customer: { tier: 'gold' } },
+  };
+
+  it('match exact values of top-level and nested fields, and any element of an array value', () => {
+    expect(matchesPattern(orderAcceptedPattern, envelope)).toBe(true);
+    expect(matchesPattern({ detail: { status: ['ACCEPTED', 'HELD'] } }, envelope)).toBe(true);
+    expect(matchesPattern({ detail: { customer: { tier: ['gold'] } } }, envelope)).toBe(true);
+    expect(matchesPattern({ detail: { tags: ['eu'] } }, envelope)).toBe(true);
+  });
+
+  it('do not match another value, a missing field, or a scalar where an object is expected', () => {
+    expect(matchesPattern({ ...orderAcceptedPattern, source: ['orders.other'] }, envelope)).toBe(false);
+    expect(matchesPattern({ detail: { channel: ['web'] } }, envelope)).toBe(false);
+    expect(matchesPattern({ source: { nested: ['x'] } }, envelope)).toBe(false);
+    expect(matchesPattern({ detail: { status: ['accepted'] } }, envelope)).toBe(false);
+  });
+
+  it('refuse content filters the local matcher does not implement', () => {
+    expect(() => assertSupportedPattern({ source: [{ prefix: 'orders.' }] })).toThrow(/exact values/);
+    expect(() => assertSupportedPattern({ source: [] })).toThrow(/exact values/);
+    expect(() => assertSupportedPattern({})).toThrow(/non-empty/);
+  });
+});
+
+describe('delivery to rule targets', () => {
+  it('hands matching events to the target in batches of at most 10, in order, and skips the others', async () => {
+    const db = openDatabase();
+    const bus = new LocalEventBus(db, { busName: BUS });
+    const target = new RecordingTarget();
+    const delivery = new RuleDelivery(db, bus, [{ name: 'archive', eventPattern: orderAcceptedPattern, target }], {
+      ...fastDelivery,
+    });
+    delivery.start();
+
+    const puts = [];
+    for (let call = 0; call < 3; call += 1) {
+      puts.push(...Array.from({ length: 8 }, () => orderEntry()));
+    }
+    for (let start = 0; start < puts.length; start += 8) await bus.putEvents(puts.slice(start, start + 8));
+    await bus.putEvents([{ ...orderEntry(), Source: 'someone.else' }]);
+    await eventually(() => delivery.cursorOf('archive') === bus.storedEvents().at(-1)?.seq);
+    await delivery.stop();
+
+    expect(target.delivered.map((event) => event.detail)).toEqual(puts.map((entry) => JSON.parse(entry.Detail)));
+    expect(Math.max(...target.batches.map((batch) => batch.length))).toBeLessThanOrEqual(10);
+  });
+
+  it('redelivers an event its target failed, and moves the cursor past it only after success', async () => {
+    const db = openDatabase();
+    const bus = new LocalEventBus(db, { busName: BUS });
+    const target = new RecordingTarget();
+    const [first, second, third] = [orderEntry(), orderEntry(), orderEntry()];
+    target.failuresLeft.set(JSON.parse(second.Detail).orderId, 2);
+    const delivery = new RuleDelivery(db, bus, [{ name: 'archive', eventPattern: orderAcceptedPattern, target }], {
+      ...fastDelivery,
+    });
+    const cursors: number[] = [];
+    target.observe = () => cursors.push(delivery.cursorOf('archive'));
+    delivery.start();
+
+    await bus.putEvents([first, second, third]);
+    const [seq1, , seq3] = bus.storedEvents().map((event) => event.seq);
+    await eventually(() => delivery.cursorOf('archive') === seq3);
+    await delivery.stop();
+
+    expect(target.batches.map((batch) => batch.map(orderIdOf))).toEqual([
+      [first, second, third].map((entry) => JSON.parse(entry.Detail).orderId),
+      [second, third].map((entry) => JSON.parse(entry.Detail).orderId),
+      [second, third].map((entry) => JSON.parse(entry.Detail).orderId),
+    ]);
+    // The first event was done after the first batch; the cursor waited before the second until it succeeded.
+    expect(cursors).toEqual([0, seq1, seq1]);
+  });
+
+  it('keeps the cursor across a reopen: a restarted rule delivers only what it had not', async () => {
+    let db = openDatabase();
+    let bus = new LocalEventBus(db, { busName: BUS });
+    const before = new RecordingTarget();
+    let delivery = new RuleDelivery(
+      db,
+      bus,
+      [{ name: 'archive', eventPattern: orderAcceptedPattern, target: before }],
+      {
+        ...fastDelivery,
+      },
+    );
+    delivery.start();
+    await bus.putEvents([orderEntry(), orderEntry()]);
+    await eventually(() => before.delivered.length === 2);
+    await eventually(() => delivery.cursorOf('archive') === bus.storedEvents().at(-1)?.seq);
+    await delivery.stop();
+    db.close();
+
+    db = openDatabase();
+    bus = new LocalEventBus(db, { busName: BUS });
+    const after = new RecordingTarget();
+    delivery = new RuleDelivery(db, bus, [{ name: 'archive', eventPattern: orderAcceptedPattern, target: after }], {
+      ...fastDelivery,
+    });
+    const later = orderEntry();
+    await bus.putEvents([later]);
+    delivery.start();
+    await eventually(() => after.delivered.length >= 1);
+    await delivery.stop();
+
+    expect(after.delivered.map(orderIdOf)).toEqual([JSON.parse(later.Detail).orderId]);
+  });
+
+  it('starts a new rule at the end of the log, as EventBridge does', async () => {
+    const db = openDatabase();
+    const bus = new LocalEventBus(db, { busName: BUS });
+    await bus.putEvents([orderEntry()]);
+    const target = new RecordingTarget();
+    const delivery = new RuleDelivery(db, bus, [{ name: 'new', eventPattern: orderAcceptedPattern, target }], {
+      ...fastDelivery,
+    });
+    delivery.start();
+    const fresh = orderEntry();
+    await bus.putEvents([fresh]);
+    await eventually(() => target.delivered.length >= 1);
+    await delivery.stop();
+
+    expect(target.delivered.map(orderIdOf)).toEqual([JSON.parse(fresh.Detail).orderId]);
+  });
+
+  it('dead-letters an event that keeps failing, and goes on with the next', async () => {
+    const db = openDatabase();
+    const bus = new LocalEventBus(db, { busName: BUS });
+    const target = new RecordingTarget();
+    const [poisoned, next] = [orderEntry(), orderEntry()];
+    target.failuresLeft.set(JSON.parse(poisoned.Detail).orderId, Number.POSITIVE_INFINITY);
+    const delivery = new RuleDelivery(db, bus, [{ name: 'archive', eventPattern: orderAcceptedPattern, target }], {
+      ...fastDelivery,
+      maxReceives: 3,
+    });
+    delivery.start();
+    await bus.putEvents([poisoned]);
+    await bus.putEvents([next]);
+    await eventually(() => delivery.cursorOf('archive') === bus.storedEvents().at(-1)?.seq);
+    await delivery.stop();
+
+    const letters = db.prepare('SELECT origin, payload FROM dead_letters').all();
+    expect(letters.map((letter) => [letter.origin, orderIdOf(JSON.parse(String(letter.payload)))])).toEqual([
+      ['rule:archive', JSON.parse(poisoned.Detail).orderId],
+    ]);
+    expect(target.delivered.filter((event) => orderIdOf(event) === JSON.parse(poisoned.Detail).orderId)).toHaveLength(
+      3,
+    );
+    expect(target.delivered.map(orderIdOf)).toContain(JSON.parse(next.Detail).orderId);
+  });
+});
