@@ -41,6 +41,8 @@ export interface LocalEvents {
   /** The folder the archive consumer writes to. */
   archiveDir: string;
   setBusAvailable(available: boolean): void;
+  /** Events on the bus that the archive rule has not yet delivered: 0 once the archive has caught up. */
+  archiveBacklog(): number;
   /** Ends the loops after their current step and closes the database. */
   stop(): Promise<void>;
 }
@@ -97,6 +99,7 @@ export async function startLocalEvents(options: LocalEventsOptions): Promise<Loc
     bus,
     archiveDir,
     setBusAvailable: (available) => bus.setAvailable(available),
+    archiveBacklog: () => delivery.backlogOf(ARCHIVE_RULE_NAME),
     stop: () =>
       (stopped ??= (async () => {
         await relay.stop();

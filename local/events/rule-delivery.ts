@@ -36,7 +36,8 @@ const SCAN_LIMIT = 100;
 
 export class RuleDelivery {
   private readonly controller = new AbortController();
-  private readonly wakeup = new Wakeup();
+  /** One per rule: a Wakeup wakes a single waiter. */
+  private readonly wakeups = new Map<string, Wakeup>();
   private readonly loops: Promise<void>[] = [];
   private readonly unsubscribe: () => void;
   private readonly options: Required<RuleDeliveryOptions>;
@@ -63,7 +64,10 @@ export class RuleDelivery {
        SELECT ?, COALESCE(MAX(seq), 0) FROM events WHERE bus_name = ?`,
     );
     for (const rule of rules) createCursor.run(rule.name, bus.busName);
-    this.unsubscribe = bus.onStored(() => this.wakeup.notify());
+    for (const rule of rules) this.wakeups.set(rule.name, new Wakeup());
+    this.unsubscribe = bus.onStored(() => {
+      for (const wakeup of this.wakeups.values()) wakeup.notify();
+    });
   }
 
   start(): void {
@@ -83,8 +87,17 @@ export class RuleDelivery {
     return Number(row?.last_seq ?? 0);
   }
 
+  /** Events of the bus the rule has not yet dealt with. */
+  backlogOf(ruleName: string): number {
+    const row = this.db
+      .prepare('SELECT COUNT(*) AS backlog FROM events WHERE bus_name = ? AND seq > ?')
+      .get(this.bus.busName, this.cursorOf(ruleName));
+    return Number(row?.backlog ?? 0);
+  }
+
   private async run(rule: LocalRule): Promise<void> {
     const { signal } = this.controller;
+    const wakeup = this.wakeups.get(rule.name) ?? new Wakeup();
     const receives = new Map<string, number>();
     const deadLettered = new Set<string>();
     let failures = 0;
@@ -99,7 +112,7 @@ export class RuleDelivery {
     while (!signal.aborted) {
       const rows = next.all(this.bus.busName, this.cursorOf(rule.name), SCAN_LIMIT);
       if (rows.length === 0) {
-        await this.wakeup.wait(this.options.pollMs, signal);
+        await wakeup.wait(this.options.pollMs, signal);
         continue;
       }
       // Take matching events in log order until the batch is full; `examined` is how far the scan got.
