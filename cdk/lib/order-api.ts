@@ -1,0 +1,275 @@
+/**
+ * The REST API: no Lambda between API Gateway and the work. POST /orders starts the EXPRESS workflow synchronously
+ * (StartSyncExecution) and GET /orders/{orderId} reads the table (GetItem), both as AWS service integrations whose
+ * mapping templates are the files in api/, the same ones the local runtime renders.
+ */
+import { RemovalPolicy, Validations } from 'aws-cdk-lib';
+import {
+  AccessLogField,
+  AccessLogFormat,
+  AuthorizationType,
+  AwsIntegration,
+  EndpointType,
+  type IntegrationResponse,
+  LogGroupLogDestination,
+  type MethodResponse,
+  PassthroughBehavior,
+  ResponseType,
+  RestApi,
+} from 'aws-cdk-lib/aws-apigateway';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { loadApiTemplate, ORDER_REQUEST_CONTENT_TYPE, type ApiTemplateResources } from '../../api/templates.js';
+import { PROBLEM_CONTENT_TYPE, problemType } from '../../src/contract/problem.js';
+import { ORDERS_TABLE } from '../../src/store/orders-table.js';
+import type { ApiAuthorization } from './deployment-config.js';
+import { leadingKeysLike } from './orders-table.js';
+
+export const API_STAGE_NAME = 'v1';
+
+/**
+ * API Gateway picks a request template by Content-Type and a response template by Accept, and takes
+ * application/json when the header is absent or (for responses) matches no template: templates that must always
+ * apply are registered under it.
+ */
+const DEFAULT_MEDIA_TYPE = 'application/json';
+
+/** Integration failures (the AWS API itself answered 4xx/5xx): never mapped as the success template would. */
+export const INTEGRATION_FAILURE_PATTERN = '[45]\\d{2}';
+
+const REQUEST_ID_HEADER = 'x-request-id';
+/** Every answer carries the API request id, which is also the workflow execution's name. */
+const REQUEST_ID_MAPPING = { [`method.response.header.${REQUEST_ID_HEADER}`]: 'context.requestId' };
+
+const declaredHeaders = (...headers: string[]): Record<string, boolean> =>
+  Object.fromEntries(headers.map((header) => [`method.response.header.${header}`, true]));
+
+const methodResponses = (statuses: string[], ...headers: string[]): MethodResponse[] =>
+  statuses.map((statusCode) => ({
+    statusCode,
+    responseParameters: declaredHeaders('Content-Type', REQUEST_ID_HEADER, ...headers),
+  }));
+
+/**
+ * Gateway response templates get variable substitution only, no VTL: the `##` comment lines of a template file
+ * would reach the client as text, so they are dropped here.
+ */
+export const withoutVtlComments = (template: string): string =>
+  template
+    .split('\n')
+    .filter((line) => !line.startsWith('##'))
+    .join('\n');
+
+export interface OrderApiProps {
+  readonly stateMachine: IStateMachine;
+  readonly table: ITable;
+  readonly authorization: ApiAuthorization;
+  readonly throttlingRateLimit: number;
+  readonly throttlingBurstLimit: number;
+  readonly logRetention: RetentionDays;
+}
+
+export class OrderApi extends Construct {
+  readonly api: RestApi;
+  readonly integrationRole: Role;
+  readonly accessLogs: LogGroup;
+
+  constructor(scope: Construct, id: string, props: OrderApiProps) {
+    super(scope, id);
+    const templateResources: ApiTemplateResources = {
+      StateMachineArn: props.stateMachine.stateMachineArn,
+      OrdersTableName: props.table.tableName,
+    };
+    const template = (name: Parameters<typeof loadApiTemplate>[0]) => loadApiTemplate(name, templateResources);
+
+    this.accessLogs = new LogGroup(this, 'AccessLogs', {
+      retention: props.logRetention,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+
+    this.api = new RestApi(this, 'Api', {
+      description: 'Order Intake v1',
+      endpointConfiguration: { types: [EndpointType.REGIONAL] },
+      // Execution logging needs the account-wide API Gateway CloudWatch role, which one stack should not own.
+      cloudWatchRole: false,
+      defaultMethodOptions: {
+        authorizationType: props.authorization === 'IAM' ? AuthorizationType.IAM : AuthorizationType.NONE,
+      },
+      deployOptions: {
+        stageName: API_STAGE_NAME,
+        throttlingRateLimit: props.throttlingRateLimit,
+        throttlingBurstLimit: props.throttlingBurstLimit,
+        tracingEnabled: true,
+        accessLogDestination: new LogGroupLogDestination(this.accessLogs),
+        accessLogFormat: AccessLogFormat.custom(
+          JSON.stringify({
+            requestId: AccessLogField.contextRequestId(),
+            requestTime: AccessLogField.contextRequestTime(),
+            httpMethod: AccessLogField.contextHttpMethod(),
+            resourcePath: AccessLogField.contextResourcePath(),
+            status: AccessLogField.contextStatus(),
+            responseLength: AccessLogField.contextResponseLength(),
+            responseLatency: AccessLogField.contextResponseLatency(),
+            integrationStatus: AccessLogField.contextIntegrationStatus(),
+            integrationLatency: AccessLogField.contextIntegrationLatency(),
+            integrationRequestId: AccessLogField.contextAwsEndpointRequestId(),
+            integrationError: AccessLogField.contextIntegrationErrorMessage(),
+            errorType: AccessLogField.contextErrorResponseType(),
+            errorMessage: AccessLogField.contextErrorMessage(),
+            sourceIp: AccessLogField.contextIdentitySourceIp(),
+            caller: AccessLogField.contextIdentityCaller(),
+            userArn: AccessLogField.contextIdentityUserArn(),
+            xrayTraceId: AccessLogField.contextXrayTraceId(),
+          }),
+        ),
+      },
+    });
+
+    this.integrationRole = new Role(this, 'IntegrationRole', {
+      assumedBy: new ServicePrincipal('apigateway.amazonaws.com'),
+      description: 'Order Intake API: start the workflow, read orders',
+    });
+    this.integrationRole.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: 'StartOrderIntake',
+        actions: ['states:StartSyncExecution'],
+        resources: [props.stateMachine.stateMachineArn],
+      }),
+    );
+    this.integrationRole.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: 'ReadOrders',
+        actions: ['dynamodb:GetItem'],
+        resources: [props.table.tableArn],
+        conditions: leadingKeysLike(ORDERS_TABLE.orderKeyPrefix),
+      }),
+    );
+
+    const orders = this.api.root.addResource('orders');
+    const postOrdersResponse = template('postOrdersResponse');
+    const postResponse = (integration: Omit<IntegrationResponse, 'responseTemplates'>): IntegrationResponse => ({
+      ...integration,
+      responseTemplates: { [DEFAULT_MEDIA_TYPE]: postOrdersResponse },
+      responseParameters: REQUEST_ID_MAPPING,
+    });
+    orders.addMethod(
+      'POST',
+      new AwsIntegration({
+        service: 'states',
+        action: 'StartSyncExecution',
+        integrationHttpMethod: 'POST',
+        options: {
+          credentialsRole: this.integrationRole,
+          // Only the JSON media type has a template; anything else is refused (415) before the workflow runs.
+          passthroughBehavior: PassthroughBehavior.NEVER,
+          requestTemplates: { [ORDER_REQUEST_CONTENT_TYPE]: template('postOrdersRequest') },
+          integrationResponses: [
+            // The template sets the final status from the workflow's output.
+            postResponse({ statusCode: '200' }),
+            // The template's "not SUCCEEDED" branch answers 500 problem+json: never a 202.
+            postResponse({ statusCode: '500', selectionPattern: INTEGRATION_FAILURE_PATTERN }),
+          ],
+        },
+      }),
+      {
+        methodResponses: methodResponses(['200', '202', '400', '409', '413', '500', '503'], 'Location', 'Retry-After'),
+      },
+    );
+
+    const order = orders.addResource('{orderId}');
+    order.addMethod(
+      'GET',
+      new AwsIntegration({
+        service: 'dynamodb',
+        action: 'GetItem',
+        integrationHttpMethod: 'POST',
+        options: {
+          credentialsRole: this.integrationRole,
+          passthroughBehavior: PassthroughBehavior.NEVER,
+          requestTemplates: { [DEFAULT_MEDIA_TYPE]: template('getOrderRequest') },
+          integrationResponses: [
+            {
+              statusCode: '200',
+              responseTemplates: { [DEFAULT_MEDIA_TYPE]: template('getOrderResponse') },
+              responseParameters: REQUEST_ID_MAPPING,
+            },
+            {
+              // Without this, a throttled or failed read would reach the success template and look like a 404.
+              statusCode: '503',
+              selectionPattern: INTEGRATION_FAILURE_PATTERN,
+              responseTemplates: {
+                [DEFAULT_MEDIA_TYPE]: JSON.stringify({
+                  type: problemType('store-unavailable'),
+                  title: 'Order store unavailable',
+                  status: 503,
+                  detail: 'The order could not be read. Retry later.',
+                  requestId: '$context.requestId',
+                }),
+              },
+              responseParameters: {
+                ...REQUEST_ID_MAPPING,
+                'method.response.header.Content-Type': `'${PROBLEM_CONTENT_TYPE}'`,
+                'method.response.header.Retry-After': "'1'",
+              },
+            },
+          ],
+        },
+      }),
+      {
+        requestParameters: { 'method.request.path.orderId': true },
+        methodResponses: methodResponses(['200', '404', '503'], 'Retry-After'),
+      },
+    );
+
+    this.api.addGatewayResponse('UnsupportedMediaType', {
+      type: ResponseType.UNSUPPORTED_MEDIA_TYPE,
+      statusCode: '415',
+      responseHeaders: { 'Content-Type': `'${PROBLEM_CONTENT_TYPE}'`, [REQUEST_ID_HEADER]: 'context.requestId' },
+      templates: { [DEFAULT_MEDIA_TYPE]: withoutVtlComments(template('unsupportedMediaTypeResponse')) },
+    });
+    for (const [name, type] of [
+      ['Default4xx', ResponseType.DEFAULT_4XX],
+      ['Default5xx', ResponseType.DEFAULT_5XX],
+    ] as const) {
+      this.api.addGatewayResponse(name, { type, responseHeaders: { [REQUEST_ID_HEADER]: 'context.requestId' } });
+    }
+
+    this.acknowledgeFindings(props.authorization);
+  }
+
+  private acknowledgeFindings(authorization: ApiAuthorization): void {
+    Validations.of(this.api).acknowledge(
+      {
+        id: 'AwsSolutions-APIG2',
+        reason:
+          'The Validate step checks bodies (JSON Schema + DTOs) so that every 400 is problem+json listing every ' +
+          'failing field and the 1 KB limit is counted on raw bytes; the GET template sanitises orderId itself.',
+      },
+      {
+        id: 'AwsSolutions-APIG3',
+        reason:
+          'Callers are services signing with SigV4 and the stage throttles; a WAF web ACL is an account-level ' +
+          'choice, to associate with the stage if the API is ever opened to the internet.',
+      },
+      {
+        id: 'AwsSolutions-APIG6',
+        reason:
+          'Execution logging needs the account-wide API Gateway CloudWatch role; JSON access logs (with integration ' +
+          'status and error), X-Ray and the workflow execution logs cover every request.',
+      },
+      {
+        id: 'AwsSolutions-COG4',
+        reason: 'Callers are services, not end users: methods use IAM (SigV4) authorization, not a Cognito user pool.',
+      },
+    );
+    if (authorization === 'NONE') {
+      Validations.of(this.api).acknowledge({
+        id: 'AwsSolutions-APIG4',
+        reason: 'The operator set apiAuthorization=NONE (for example behind a private network or a test stage).',
+      });
+    }
+  }
+}

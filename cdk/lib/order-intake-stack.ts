@@ -1,0 +1,71 @@
+/**
+ * Order Intake in AWS (DESIGN.md section 1): API -> EXPRESS workflow -> table + bus, the outbox relay from the
+ * table's stream, the archive behind the bus, alarms and a dashboard. Environment-agnostic, configured by context.
+ */
+import { Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import { readDeploymentConfig, type DeploymentConfig } from './deployment-config.js';
+import { Monitoring } from './monitoring.js';
+import { OrderApi } from './order-api.js';
+import { OrderArchive } from './order-archive.js';
+import { OrderEvents } from './order-events.js';
+import { OrdersTable } from './orders-table.js';
+import { OrderWorkflow } from './order-workflow.js';
+import { OutboxRelay } from './outbox-relay.js';
+
+export class OrderIntakeStack extends Stack {
+  readonly config: DeploymentConfig;
+  readonly table: OrdersTable;
+  readonly events: OrderEvents;
+  readonly workflow: OrderWorkflow;
+  readonly api: OrderApi;
+  readonly relay: OutboxRelay;
+  readonly archive: OrderArchive;
+  readonly monitoring: Monitoring;
+
+  constructor(scope: Construct, id: string, props?: StackProps) {
+    super(scope, id, props);
+    const config = (this.config = readDeploymentConfig(this.node));
+    const lambdaLogs = { logLevel: config.lambdaLogLevel, logRetention: config.logRetentionDays };
+
+    this.table = new OrdersTable(this, 'Orders', {
+      warmWritesPerSecond: config.ordersTableWarmWritesPerSecond,
+      warmReadsPerSecond: config.ordersTableWarmReadsPerSecond,
+    });
+    this.events = new OrderEvents(this, 'Events', {
+      archiveRetention: Duration.days(config.eventArchiveRetentionDays),
+    });
+    this.workflow = new OrderWorkflow(this, 'Workflow', {
+      table: this.table.table,
+      bus: this.events.bus,
+      logLevel: config.workflowLogLevel,
+      includeExecutionData: config.workflowLogIncludeExecutionData,
+      lambdaLogLevel: config.lambdaLogLevel,
+      logRetention: config.logRetentionDays,
+    });
+    this.api = new OrderApi(this, 'Api', {
+      stateMachine: this.workflow.stateMachine,
+      table: this.table.table,
+      authorization: config.apiAuthorization,
+      throttlingRateLimit: config.apiThrottlingRateLimit,
+      throttlingBurstLimit: config.apiThrottlingBurstLimit,
+      logRetention: config.logRetentionDays,
+    });
+    this.relay = new OutboxRelay(this, 'OutboxRelay', { table: this.table.table, bus: this.events.bus, ...lambdaLogs });
+    this.archive = new OrderArchive(this, 'OrderArchive', {
+      bus: this.events.bus,
+      glacierAfter: Duration.days(config.archiveGlacierAfterDays),
+      ...lambdaLogs,
+    });
+    this.monitoring = new Monitoring(this, 'Monitoring', {
+      stage: this.api.api.deploymentStage,
+      stateMachine: this.workflow.stateMachine,
+      table: this.table.table,
+      functions: { validate: this.workflow.validate, relay: this.relay.relay, archive: this.archive.consumer },
+      relayDeadLetterQueue: this.relay.deadLetterQueue,
+      archiveQueue: this.archive.queue,
+      archiveDeadLetterQueue: this.archive.deadLetterQueue,
+      alarmEmail: config.alarmEmail,
+    });
+  }
+}

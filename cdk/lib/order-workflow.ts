@@ -1,0 +1,116 @@
+/**
+ * The order-intake workflow in AWS: the Validate Lambda and the EXPRESS state machine defined by
+ * asl/order-intake.asl.json, instantiated with the same substitutions the local runtime uses.
+ */
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import type { IEventBus } from 'aws-cdk-lib/aws-events';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { ORDER_INTAKE_ASL_PATH, workflowSubstitutions } from '../../asl/order-intake.js';
+import { ORDERS_TABLE } from '../../src/store/orders-table.js';
+import type { LambdaLogLevel, WorkflowLogLevel } from './deployment-config.js';
+import { NodeFunction, PROJECT_ROOT } from './node-function.js';
+import { leadingKeysLike } from './orders-table.js';
+
+export const VALIDATE_ENTRY = `${PROJECT_ROOT}lambdas/validate/handler.ts`;
+
+export interface OrderWorkflowProps {
+  readonly table: ITable;
+  readonly bus: IEventBus;
+  readonly logLevel: WorkflowLogLevel;
+  readonly includeExecutionData: boolean;
+  readonly lambdaLogLevel: LambdaLogLevel;
+  readonly logRetention: RetentionDays;
+}
+
+export class OrderWorkflow extends Construct {
+  readonly validate: NodeFunction;
+  readonly stateMachine: StateMachine;
+  readonly role: Role;
+  readonly logGroup: LogGroup;
+
+  constructor(scope: Construct, id: string, props: OrderWorkflowProps) {
+    super(scope, id);
+    this.validate = new NodeFunction(this, 'Validate', {
+      entry: VALIDATE_ENTRY,
+      description: 'Order Intake: validates an order request and derives its idempotency key',
+      timeout: Duration.seconds(5),
+      logLevel: props.lambdaLogLevel,
+      logRetention: props.logRetention,
+    });
+
+    // The vendedlogs prefix lets Step Functions share one CloudWatch Logs resource policy across log groups.
+    this.logGroup = new LogGroup(this, 'ExecutionLogs', {
+      logGroupName: `/aws/vendedlogs/states/${Stack.of(this).stackName}-order-intake`,
+      retention: props.logRetention,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+
+    this.role = new Role(this, 'Role', {
+      assumedBy: new ServicePrincipal('states.amazonaws.com'),
+      description: 'Order Intake workflow: validate, persist, read the lock, publish',
+    });
+    this.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: 'Validate',
+        actions: ['lambda:InvokeFunction'],
+        resources: [this.validate.function.functionArn],
+      }),
+    );
+    this.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: 'PersistInOneTransaction',
+        actions: ['dynamodb:PutItem'],
+        resources: [props.table.tableArn],
+        conditions: {
+          'ForAnyValue:StringEquals': { 'dynamodb:EnclosingOperation': ['TransactWriteItems'] },
+          ...leadingKeysLike(ORDERS_TABLE.idempotencyKeyPrefix, ORDERS_TABLE.orderKeyPrefix),
+        },
+      }),
+    );
+    this.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: 'ReadLock',
+        actions: ['dynamodb:GetItem'],
+        resources: [props.table.tableArn],
+        conditions: leadingKeysLike(ORDERS_TABLE.idempotencyKeyPrefix),
+      }),
+    );
+    this.role.addToPrincipalPolicy(
+      new PolicyStatement({ sid: 'Publish', actions: ['events:PutEvents'], resources: [props.bus.eventBusArn] }),
+    );
+
+    this.stateMachine = new StateMachine(this, 'StateMachine', {
+      stateMachineType: StateMachineType.EXPRESS,
+      definitionBody: DefinitionBody.fromFile(ORDER_INTAKE_ASL_PATH),
+      definitionSubstitutions: workflowSubstitutions({
+        ValidateFunctionArn: this.validate.function.functionArn,
+        OrdersTableName: props.table.tableName,
+        EventBusName: props.bus.eventBusName,
+      }),
+      role: this.role,
+      tracingEnabled: true,
+      logs: {
+        destination: this.logGroup,
+        level: LogLevel[props.logLevel],
+        includeExecutionData: props.includeExecutionData,
+      },
+    });
+
+    Validations.of(this.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'Only the actions that take no resource: X-Ray PutTraceSegments/PutTelemetryRecords/GetSampling* and the ' +
+        'CloudWatch Logs delivery actions Step Functions needs to log executions.',
+    });
+    if (props.logLevel !== 'ALL') {
+      Validations.of(this.stateMachine).acknowledge({
+        id: 'AwsSolutions-SF1',
+        reason: `The operator chose workflowLogLevel=${props.logLevel}: logging every event costs too much at high volume.`,
+      });
+    }
+  }
+}

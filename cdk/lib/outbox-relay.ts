@@ -1,0 +1,78 @@
+/**
+ * The outbox relay: the orders table's stream -> lambdas/publish -> OrderAccepted on the bus. Only INSERTs of
+ * ORDER# items reach the function (idempotency locks and TTL deletions are filtered out by the event source
+ * mapping, so they cost no invocation). A batch that keeps failing is bisected, retried a bounded number of times,
+ * and what still fails is described in the DLQ while the stream (24 h) still holds the records.
+ */
+import { Duration, Validations } from 'aws-cdk-lib';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import type { IEventBus } from 'aws-cdk-lib/aws-events';
+import { FilterCriteria, FilterRule, StartingPosition } from 'aws-cdk-lib/aws-lambda';
+import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { OUTBOX_ENVIRONMENT } from '../../src/outbox/relay-order-events.js';
+import { ORDERS_TABLE } from '../../src/store/orders-table.js';
+import { DeadLetterQueue } from './dead-letter-queue.js';
+import type { LambdaLogLevel } from './deployment-config.js';
+import { NodeFunction, PROJECT_ROOT } from './node-function.js';
+
+export const OUTBOX_RELAY_ENTRY = `${PROJECT_ROOT}lambdas/publish/handler.ts`;
+
+/** The stream filter: a new item whose key starts with the order prefix. */
+export const NEW_ORDER_FILTER = FilterCriteria.filter({
+  eventName: FilterRule.isEqual('INSERT'),
+  dynamodb: { Keys: { [ORDERS_TABLE.partitionKey]: { S: FilterRule.beginsWith(ORDERS_TABLE.orderKeyPrefix) } } },
+});
+
+/**
+ * Limits of the event source mapping. A record older than an hour goes to the DLQ, which leaves ops 23 hours to
+ * replay it from the stream before DynamoDB trims it.
+ */
+export const RELAY_RETRY = {
+  retryAttempts: 8,
+  maxRecordAge: Duration.hours(1),
+} as const;
+
+export interface OutboxRelayProps {
+  readonly table: ITable;
+  readonly bus: IEventBus;
+  readonly logLevel: LambdaLogLevel;
+  readonly logRetention: RetentionDays;
+}
+
+export class OutboxRelay extends Construct {
+  readonly relay: NodeFunction;
+  readonly deadLetterQueue: DeadLetterQueue;
+
+  constructor(scope: Construct, id: string, props: OutboxRelayProps) {
+    super(scope, id);
+    this.deadLetterQueue = new DeadLetterQueue(this, 'DeadLetterQueue');
+    Validations.of(this.deadLetterQueue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: 'This queue is the on-failure destination (the DLQ) of the stream event source mapping, not a source.',
+    });
+    this.relay = new NodeFunction(this, 'Relay', {
+      entry: OUTBOX_RELAY_ENTRY,
+      description: 'Order Intake outbox relay: new orders in the table stream -> OrderAccepted',
+      environment: { [OUTBOX_ENVIRONMENT.eventBusName]: props.bus.eventBusName },
+      timeout: Duration.seconds(30),
+      wildcardResourceReason:
+        'the stream event source mapping needs dynamodb:ListStreams, which takes no resource ARN.',
+      logLevel: props.logLevel,
+      logRetention: props.logRetention,
+    });
+    props.bus.grantPutEventsTo(this.relay.function);
+    this.relay.function.addEventSource(
+      new DynamoEventSource(props.table, {
+        startingPosition: StartingPosition.TRIM_HORIZON,
+        batchSize: 100,
+        bisectBatchOnError: true,
+        ...RELAY_RETRY,
+        reportBatchItemFailures: true,
+        onFailure: new SqsDlq(this.deadLetterQueue),
+        filters: [NEW_ORDER_FILTER],
+      }),
+    );
+  }
+}

@@ -1,0 +1,387 @@
+/**
+ * What serves a client: the orders table, the EXPRESS workflow with its Validate Lambda, and the REST API in front.
+ * One synth (default context) for the whole file.
+ */
+import { beforeAll, describe, expect, it } from '@jest/globals';
+import type { Template } from 'aws-cdk-lib/assertions';
+import { readFileSync } from 'node:fs';
+import { loadApiTemplate, ORDER_REQUEST_CONTENT_TYPE } from '../../api/templates.js';
+import { loadOrderIntakeDefinition, ORDER_INTAKE_ASL_PATH, WORKFLOW_CONSTANTS } from '../../asl/order-intake.js';
+import { INTEGRATION_FAILURE_PATTERN } from '../../cdk/lib/order-api.js';
+import type { OrderIntakeStack } from '../../cdk/lib/order-intake-stack.js';
+import { MappingTemplate } from '../../local/vtl/mapping-template.js';
+import { PROBLEM_CONTENT_TYPE } from '../../src/contract/problem.js';
+import { ORDERS_TABLE } from '../../src/store/orders-table.js';
+import {
+  allow,
+  logicalIdOf,
+  propertiesOf,
+  statementsOf,
+  synthOrderIntake,
+  type Json,
+  type Statement,
+} from './synth-order-intake.js';
+
+let stack: OrderIntakeStack;
+let template: Template;
+let outdir: string;
+beforeAll(() => {
+  const synth = synthOrderIntake();
+  ({ stack, template } = synth);
+  outdir = synth.app.outdir;
+});
+
+const ref = (value: string): unknown => stack.resolve(value);
+
+function only<T>(items: T[]): T {
+  expect(items).toHaveLength(1);
+  return items[0] as T;
+}
+
+/** The template API Gateway falls back on (application/json), which every mapping here must have. */
+function jsonTemplateOf({ ResponseTemplates }: { ResponseTemplates: Record<string, string> }): string {
+  const source = ResponseTemplates['application/json'];
+  if (source === undefined) throw new Error('no application/json template');
+  return source;
+}
+
+describe('orders table', () => {
+  it('is built from ORDERS_TABLE: pk, TTL on expiresAt, NEW_IMAGE stream', () => {
+    expect(propertiesOf(template, stack.table.table)).toMatchObject({
+      KeySchema: [{ AttributeName: ORDERS_TABLE.partitionKey, KeyType: 'HASH' }],
+      AttributeDefinitions: [{ AttributeName: ORDERS_TABLE.partitionKey, AttributeType: 'S' }],
+      TimeToLiveSpecification: { AttributeName: ORDERS_TABLE.timeToLiveAttribute, Enabled: true },
+      StreamSpecification: { StreamViewType: ORDERS_TABLE.streamViewType },
+    });
+  });
+
+  it('is on-demand, with point-in-time recovery and deletion protection, and outlives the stack', () => {
+    expect(propertiesOf(template, stack.table.table)).toMatchObject({
+      BillingMode: 'PAY_PER_REQUEST',
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      DeletionProtectionEnabled: true,
+    });
+    template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+  });
+
+  it('is not pre-warmed unless the context asks for it', () => {
+    expect(propertiesOf(template, stack.table.table).WarmThroughput).toBeUndefined();
+  });
+});
+
+describe('workflow', () => {
+  const stateMachine = () => propertiesOf(template, stack.workflow.stateMachine);
+
+  it('is an EXPRESS state machine with X-Ray tracing and ALL events logged, without execution data', () => {
+    expect(stateMachine()).toMatchObject({
+      StateMachineType: 'EXPRESS',
+      TracingConfiguration: { Enabled: true },
+      LoggingConfiguration: {
+        Level: 'ALL',
+        IncludeExecutionData: false,
+        Destinations: [{ CloudWatchLogsLogGroup: { LogGroupArn: ref(stack.workflow.logGroup.logGroupArn) } }],
+      },
+    });
+  });
+
+  it('runs the ASL file itself, unchanged, from an asset', () => {
+    const { Key } = stateMachine().DefinitionS3Location as { Key: string };
+    expect(readFileSync(`${outdir}/asset.${Key}`, 'utf8')).toBe(readFileSync(ORDER_INTAKE_ASL_PATH, 'utf8'));
+    expect(stateMachine().DefinitionString).toBeUndefined();
+  });
+
+  it('substitutes exactly the placeholders of the ASL file, with this stack’s resources', () => {
+    const placeholders = new Set(
+      [...readFileSync(ORDER_INTAKE_ASL_PATH, 'utf8').matchAll(/\$\{([A-Za-z0-9_]+)\}/g)].map(([, name]) => name),
+    );
+    const substitutions = stateMachine().DefinitionSubstitutions as Json;
+    expect(new Set(Object.keys(substitutions))).toEqual(placeholders);
+    expect(substitutions).toEqual({
+      ValidateFunctionArn: ref(stack.workflow.validate.function.functionArn),
+      OrdersTableName: ref(stack.table.table.tableName),
+      EventBusName: ref(stack.events.bus.eventBusName),
+      ...WORKFLOW_CONSTANTS,
+    });
+  });
+
+  it('logs executions to a log group with a retention, under the vended-logs prefix', () => {
+    expect(propertiesOf(template, stack.workflow.logGroup)).toEqual({
+      LogGroupName: '/aws/vendedlogs/states/OrderIntake-order-intake',
+      RetentionInDays: 30,
+    });
+  });
+
+  describe('role', () => {
+    const table = () => ref(stack.table.table.tableArn);
+
+    it('may invoke Validate, put the two items in a transaction, read a lock, publish on the bus — nothing else', () => {
+      expect(statementsOf(template, stack.workflow.role)).toEqual(
+        expect.arrayContaining([
+          allow(['lambda:InvokeFunction'], ref(stack.workflow.validate.function.functionArn), { Sid: 'Validate' }),
+          allow(['dynamodb:PutItem'], table(), {
+            Sid: 'PersistInOneTransaction',
+            Condition: {
+              'ForAnyValue:StringEquals': { 'dynamodb:EnclosingOperation': ['TransactWriteItems'] },
+              'ForAllValues:StringLike': {
+                'dynamodb:LeadingKeys': [`${ORDERS_TABLE.idempotencyKeyPrefix}*`, `${ORDERS_TABLE.orderKeyPrefix}*`],
+              },
+            },
+          }),
+          allow(['dynamodb:GetItem'], table(), {
+            Sid: 'ReadLock',
+            Condition: {
+              'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${ORDERS_TABLE.idempotencyKeyPrefix}*`] },
+            },
+          }),
+          allow(['events:PutEvents'], ref(stack.events.bus.eventBusArn), { Sid: 'Publish' }),
+        ]),
+      );
+      const unscoped = statementsOf(template, stack.workflow.role).filter((s) => s.Resource === '*');
+      expect(unscoped.flatMap((s) => s.Action).every((action) => /^(logs|xray):/.test(action))).toBe(true);
+      expect(statementsOf(template, stack.workflow.role)).toHaveLength(5);
+    });
+
+    it('covers every Task of the ASL file, and only those', () => {
+      // Task resource -> the IAM actions it needs; a transaction needs the action of each of its item operations.
+      const definition = loadOrderIntakeDefinition({
+        ValidateFunctionArn: 'v',
+        OrdersTableName: 't',
+        EventBusName: 'b',
+      });
+      const tasks = Object.values((definition as { States: Record<string, Json> }).States).filter(
+        (state) => state.Type === 'Task',
+      );
+      const needed = new Set(
+        tasks.flatMap((task): string[] => {
+          const [service, api] = String(task.Resource)
+            .replace(/^arn:aws:states:::(aws-sdk:)?/, '')
+            .split(':') as [string, string];
+          if (api === 'transactWriteItems') {
+            const items = (task.Parameters as { TransactItems: Json[] }).TransactItems;
+            return items.map((item) => `dynamodb:${Object.keys(item)[0]}Item`);
+          }
+          const action = api === 'invoke' ? 'InvokeFunction' : `${api.charAt(0).toUpperCase()}${api.slice(1)}`;
+          return [`${service}:${action}`];
+        }),
+      );
+      expect(needed.size).toBeGreaterThan(0);
+      const granted = statementsOf(template, stack.workflow.role)
+        .filter((statement: Statement) => statement.Resource !== '*')
+        .flatMap((statement) => statement.Action);
+      expect(new Set(granted)).toEqual(needed);
+    });
+  });
+});
+
+describe('API', () => {
+  const method = (httpMethod: string) =>
+    template.findResources('AWS::ApiGateway::Method', { Properties: { HttpMethod: httpMethod } });
+  const integrationOf = (httpMethod: string) => {
+    const resource = only(Object.values(method(httpMethod)) as { Properties: { Integration: Json } }[]);
+    return resource.Properties.Integration as {
+      Uri: unknown;
+      RequestTemplates: Record<string, unknown>;
+      IntegrationResponses: {
+        StatusCode: string;
+        SelectionPattern?: string;
+        ResponseTemplates: Record<string, string>;
+        ResponseParameters: Json;
+      }[];
+    } & Json;
+  };
+  const templateResources = () => ({
+    StateMachineArn: stack.workflow.stateMachine.stateMachineArn,
+    OrdersTableName: stack.table.table.tableName,
+  });
+  const matchesFailure = (status: string) => new RegExp(`^${INTEGRATION_FAILURE_PATTERN}$`).test(status);
+  const context = {
+    requestId: 'req-1',
+    httpMethod: 'POST',
+    resourcePath: '/orders',
+    path: '/v1/orders',
+    stage: 'v1',
+    apiId: 'api',
+    domainName: 'example.com',
+    requestTimeEpoch: 0,
+    sourceIp: '192.0.2.1',
+    userAgent: 'test',
+  };
+
+  describe('POST /orders', () => {
+    it('starts the EXPRESS workflow synchronously, as the API role', () => {
+      expect(integrationOf('POST')).toMatchObject({
+        Type: 'AWS',
+        IntegrationHttpMethod: 'POST',
+        Credentials: ref(stack.api.integrationRole.roleArn),
+        PassthroughBehavior: 'NEVER',
+      });
+      expect(JSON.stringify(integrationOf('POST').Uri)).toContain(':states:action/StartSyncExecution');
+    });
+
+    it('has a request template for the JSON media type only (the others get 415), loaded from api/', () => {
+      const { RequestTemplates } = integrationOf('POST');
+      expect(Object.keys(RequestTemplates)).toEqual([ORDER_REQUEST_CONTENT_TYPE]);
+      expect(RequestTemplates[ORDER_REQUEST_CONTENT_TYPE]).toEqual(
+        ref(loadApiTemplate('postOrdersRequest', templateResources())),
+      );
+    });
+
+    it('names each execution after the API request id, on this stack’s state machine', () => {
+      const rendered = JSON.stringify(integrationOf('POST').RequestTemplates[ORDER_REQUEST_CONTENT_TYPE]);
+      expect(rendered).toContain(JSON.stringify(ref(stack.workflow.stateMachine.stateMachineArn)));
+      expect(rendered).toMatch(/\\"name\\": \\"\$context\.requestId\\"/);
+    });
+
+    it('maps the workflow output with the response template from api/, and every answer carries x-request-id', () => {
+      const [success, failure] = integrationOf('POST').IntegrationResponses;
+      const postOrdersResponse = loadApiTemplate('postOrdersResponse', templateResources());
+      expect(success).toEqual({
+        StatusCode: '200',
+        ResponseTemplates: { 'application/json': stack.resolve(postOrdersResponse) },
+        ResponseParameters: { 'method.response.header.x-request-id': 'context.requestId' },
+      });
+      expect(failure?.ResponseParameters).toEqual({ 'method.response.header.x-request-id': 'context.requestId' });
+    });
+
+    it('answers a failure of StartSyncExecution itself with a 500 problem, never a 202', () => {
+      const failure = only(integrationOf('POST').IntegrationResponses.filter((response) => response.SelectionPattern));
+      expect(['400', '403', '429', '500', '503'].every(matchesFailure)).toBe(true);
+      expect(['200', '202'].some(matchesFailure)).toBe(false);
+      const rendered = new MappingTemplate('failure', jsonTemplateOf(failure)).render({
+        body: JSON.stringify({
+          __type: 'com.amazonaws.swf.service.v2.model#ThrottlingException',
+          message: 'Rate exceeded',
+        }),
+        context,
+      });
+      expect(rendered.status).toBe(500);
+      expect(rendered.headers['Content-Type']).toBe(PROBLEM_CONTENT_TYPE);
+      expect(JSON.parse(rendered.body)).toMatchObject({ status: 500, requestId: 'req-1' });
+    });
+  });
+
+  describe('GET /orders/{orderId}', () => {
+    it('reads the table directly with GetItem, as the API role, with the templates from api/', () => {
+      const integration = integrationOf('GET');
+      expect(integration).toMatchObject({
+        Type: 'AWS',
+        Credentials: ref(stack.api.integrationRole.roleArn),
+        PassthroughBehavior: 'NEVER',
+        RequestTemplates: { 'application/json': ref(loadApiTemplate('getOrderRequest', templateResources())) },
+      });
+      expect(JSON.stringify(integration.Uri)).toContain(':dynamodb:action/GetItem');
+      expect(integration.IntegrationResponses[0]).toEqual({
+        StatusCode: '200',
+        ResponseTemplates: { 'application/json': loadApiTemplate('getOrderResponse', templateResources()) },
+        ResponseParameters: { 'method.response.header.x-request-id': 'context.requestId' },
+      });
+    });
+
+    it('answers a failed read with 503 problem+json and Retry-After, not with the 404 of the success template', () => {
+      const failure = only(integrationOf('GET').IntegrationResponses.filter((response) => response.SelectionPattern));
+      expect(failure).toMatchObject({
+        StatusCode: '503',
+        SelectionPattern: INTEGRATION_FAILURE_PATTERN,
+        ResponseParameters: {
+          'method.response.header.x-request-id': 'context.requestId',
+          'method.response.header.Content-Type': `'${PROBLEM_CONTENT_TYPE}'`,
+          'method.response.header.Retry-After': "'1'",
+        },
+      });
+      const rendered = new MappingTemplate('failure', jsonTemplateOf(failure)).render({
+        body: JSON.stringify({ __type: 'com.amazonaws.dynamodb.v20120810#ThrottlingException' }),
+        context,
+      });
+      expect(JSON.parse(rendered.body)).toMatchObject({ status: 503, requestId: 'req-1' });
+    });
+  });
+
+  it('declares x-request-id on every method response', () => {
+    const responses = Object.values(template.findResources('AWS::ApiGateway::Method')).flatMap(
+      (resource) =>
+        (resource as { Properties: { MethodResponses: { ResponseParameters: Json }[] } }).Properties.MethodResponses,
+    );
+    expect(responses.length).toBeGreaterThan(0);
+    for (const response of responses) {
+      expect(response.ResponseParameters['method.response.header.x-request-id']).toBe(true);
+    }
+  });
+
+  it('answers other media types with a 415 problem+json (the api/ template as plain JSON) and x-request-id', () => {
+    const response = only(
+      Object.values(
+        template.findResources('AWS::ApiGateway::GatewayResponse', {
+          Properties: { ResponseType: 'UNSUPPORTED_MEDIA_TYPE' },
+        }),
+      ) as {
+        Properties: { StatusCode: string; ResponseParameters: Json; ResponseTemplates: Record<string, string> };
+      }[],
+    );
+    expect(response.Properties).toMatchObject({
+      StatusCode: '415',
+      ResponseParameters: {
+        'gatewayresponse.header.Content-Type': `'${PROBLEM_CONTENT_TYPE}'`,
+        'gatewayresponse.header.x-request-id': 'context.requestId',
+      },
+    });
+    // Gateway responses substitute variables but run no VTL: the body must be JSON once $context is filled in.
+    const body = jsonTemplateOf(response.Properties).replaceAll('$context.requestId', 'req-1');
+    expect(JSON.parse(body)).toMatchObject({ status: 415, requestId: 'req-1' });
+  });
+
+  it('adds x-request-id to the answers API Gateway makes itself (4xx and 5xx)', () => {
+    for (const type of ['DEFAULT_4XX', 'DEFAULT_5XX']) {
+      template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
+        ResponseType: type,
+        ResponseParameters: { 'gatewayresponse.header.x-request-id': 'context.requestId' },
+      });
+    }
+  });
+
+  it('requires IAM (SigV4) on every method by default', () => {
+    const methods = Object.values(template.findResources('AWS::ApiGateway::Method'));
+    expect(methods).toHaveLength(2);
+    for (const resource of methods) expect(resource).toMatchObject({ Properties: { AuthorizationType: 'AWS_IAM' } });
+  });
+
+  it('throttles the stage at 5,000 requests/s (burst 5,000), traces with X-Ray and writes JSON access logs', () => {
+    const stage = propertiesOf(template, stack.api.api.deploymentStage);
+    expect(stage).toMatchObject({
+      TracingEnabled: true,
+      MethodSettings: [
+        expect.objectContaining({
+          HttpMethod: '*',
+          ResourcePath: '/*',
+          ThrottlingRateLimit: 5000,
+          ThrottlingBurstLimit: 5000,
+        }),
+      ],
+    });
+    expect(JSON.stringify(stage.AccessLogSetting)).toContain(
+      JSON.stringify({ Ref: logicalIdOf(stack.api.accessLogs) }),
+    );
+    const format = JSON.parse((stage.AccessLogSetting as { Format: string }).Format) as Json;
+    expect(format).toMatchObject({
+      requestId: '$context.requestId',
+      status: '$context.status',
+      integrationStatus: '$context.integrationStatus',
+      integrationError: '$context.integrationErrorMessage',
+      xrayTraceId: '$context.xrayTraceId',
+    });
+  });
+
+  it('gives its role StartSyncExecution on this state machine and GetItem on ORDER# items — nothing else', () => {
+    expect(statementsOf(template, stack.api.integrationRole)).toEqual([
+      allow(['states:StartSyncExecution'], ref(stack.workflow.stateMachine.stateMachineArn), {
+        Sid: 'StartOrderIntake',
+      }),
+      allow(['dynamodb:GetItem'], ref(stack.table.table.tableArn), {
+        Sid: 'ReadOrders',
+        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${ORDERS_TABLE.orderKeyPrefix}*`] } },
+      }),
+    ]);
+    expect(propertiesOf(template, stack.api.integrationRole).AssumeRolePolicyDocument).toMatchObject({
+      Statement: [{ Principal: { Service: 'apigateway.amazonaws.com' } }],
+    });
+  });
+});

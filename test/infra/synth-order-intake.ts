@@ -1,0 +1,83 @@
+/**
+ * Synthesizes the stack as `cdk synth` does (cdk.json's context: feature flags and defaults), with context overrides,
+ * and reads what the tests ask of the template. Lambda bundling is skipped unless asked for: it is the slow part, and
+ * only the bundle tests need real code.
+ */
+import { App, CfnResource, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import type { IRole } from 'aws-cdk-lib/aws-iam';
+import type { IConstruct } from 'constructs';
+import { readFileSync } from 'node:fs';
+import { PROJECT_ROOT } from '../../cdk/lib/node-function.js';
+import { OrderIntakeStack } from '../../cdk/lib/order-intake-stack.js';
+
+export const CDK_JSON = JSON.parse(readFileSync(`${PROJECT_ROOT}cdk.json`, 'utf8')) as {
+  app: string;
+  context: Record<string, unknown>;
+  [setting: string]: unknown;
+};
+
+export interface SynthOptions {
+  readonly context?: Record<string, unknown>;
+  /** @default false */
+  readonly bundle?: boolean;
+}
+
+export function synthOrderIntake({ context = {}, bundle = false }: SynthOptions = {}) {
+  const app = new App({
+    context: { ...CDK_JSON.context, ...(bundle ? {} : { 'aws:cdk:bundling-stacks': [] }), ...context },
+  });
+  const stack = new OrderIntakeStack(app, 'OrderIntake');
+  const template = Template.fromStack(stack);
+  return { app, stack, template };
+}
+
+export type Json = Record<string, unknown>;
+
+/** The logical id of a construct's CloudFormation resource (an L2's default child, or the L1 itself). */
+export function logicalIdOf(construct: IConstruct): string {
+  const resource = CfnResource.isCfnResource(construct) ? construct : construct.node.defaultChild;
+  if (!CfnResource.isCfnResource(resource)) throw new Error(`${construct.node.path} has no CloudFormation resource`);
+  return Stack.of(construct).getLogicalId(resource);
+}
+
+/** The properties of one resource, found by construct. */
+export function propertiesOf(template: Template, construct: IConstruct): Json {
+  const resource = (template.toJSON().Resources as Record<string, { Properties?: Json }>)[logicalIdOf(construct)];
+  if (!resource) throw new Error(`no resource for ${construct.node.path}`);
+  return resource.Properties ?? {};
+}
+
+export interface Statement {
+  Sid?: string;
+  Effect: string;
+  Action: string[];
+  Resource: unknown;
+  Condition?: Json;
+}
+
+/**
+ * Every statement any policy grants the role (actions sorted), and a check that it has no managed or inline policy
+ * on the side: what this returns is all the role can do.
+ */
+export function statementsOf(template: Template, role: IRole): Statement[] {
+  const roleId = logicalIdOf(role);
+  const roleProperties = propertiesOf(template, role);
+  if (roleProperties.ManagedPolicyArns !== undefined || roleProperties.Policies !== undefined) {
+    throw new Error(`${role.node.path} has managed or inline policies`);
+  }
+  const policies = Object.values(template.findResources('AWS::IAM::Policy')) as { Properties: Json }[];
+  return policies
+    .filter(({ Properties }) =>
+      (Properties.Roles as unknown[]).some((ref) => JSON.stringify(ref) === JSON.stringify({ Ref: roleId })),
+    )
+    .flatMap(({ Properties }) => (Properties.PolicyDocument as { Statement: Json[] }).Statement)
+    .map((statement) => ({ ...statement, Action: [statement.Action].flat().sort() }) as Statement);
+}
+
+/** A statement as statementsOf reports it. */
+export const allow = (
+  actions: string[],
+  resource: unknown,
+  extra: Partial<Pick<Statement, 'Sid' | 'Condition'>> = {},
+): Statement => ({ ...extra, Effect: 'Allow', Action: [...actions].sort(), Resource: resource });
