@@ -1,0 +1,226 @@
+/**
+ * API Gateway (REST API, AWS integrations) emulated for the local service. It does what API Gateway does with the
+ * project's mapping templates (api/*.vtl), and nothing more:
+ * - routes by the OpenAPI document's paths (api/openapi.json), so the routes are defined once;
+ * - POST /orders: refuses a Content-Type other than the one the request template is for (415, from the
+ *   UNSUPPORTED_MEDIA_TYPE gateway response template; no Content-Type counts as application/json), renders the
+ *   request template into a StartSyncExecution request, runs the workflow, and renders the response template over
+ *   the execution result;
+ * - GET /orders/{orderId}: renders a GetItem request, sends it to DynamoDB, renders the response template over the
+ *   GetItem output (DynamoDB JSON, as API Gateway receives it).
+ * An integration that fails answers with the AWS service's error body, which goes through the response template
+ * as it would in AWS (API Gateway's default integration response); only a template that fails to render gives the
+ * gateway's own 500.
+ */
+import { GetItemCommand, type DynamoDBClient, type GetItemCommandInput } from '@aws-sdk/client-dynamodb';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { ORDER_REQUEST_CONTENT_TYPE } from '../../api/templates.js';
+import { PROBLEM_CONTENT_TYPE, type ProblemDetails } from '../../src/contract/problem.js';
+import type { ApiMappingTemplates } from '../vtl/api-templates.js';
+import type { MappingTemplate, RequestContext, RequestParameters } from '../vtl/mapping-template.js';
+import type { OrderWorkflow } from '../workflow/order-workflow.js';
+import { gatewayErrorProblem, methodNotAllowedProblem, routeNotFoundProblem } from './gateway-responses.js';
+import { matchRoute, openApiRoutes, type OpenApiDocument } from './openapi.js';
+
+export const REQUEST_ID_HEADER = 'x-request-id';
+export const OPENAPI_PATH = '/openapi.json';
+const JSON_CONTENT_TYPE = 'application/json';
+
+export interface ApiRequest {
+  requestId: string;
+  /** Upper case, as on the wire. */
+  method: string;
+  /** The path as sent (percent-encoded), without the query string. */
+  path: string;
+  query: Record<string, string>;
+  /** Header names as the client wrote them. */
+  headers: Record<string, string>;
+  body: Buffer;
+  sourceIp: string;
+}
+
+export interface ApiResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+  /** The order the request was about, for the log; never sent. */
+  orderId?: string;
+}
+
+export interface ApiGatewayOptions {
+  templates: ApiMappingTemplates;
+  stateMachineArn: string;
+  workflow: OrderWorkflow;
+  /** The client API Gateway's GetItem integration uses. */
+  dynamodb: DynamoDBClient;
+  openApi: OpenApiDocument;
+  logger: Logger;
+}
+
+export interface ApiGateway {
+  handle(request: ApiRequest): Promise<ApiResponse>;
+}
+
+type Operation = (request: ApiRequest, params: RequestParameters, context: RequestContext) => Promise<ApiResponse>;
+
+export const headerValue = (headers: Record<string, string>, name: string): string | undefined => {
+  const wanted = name.toLowerCase();
+  const key = Object.keys(headers).find((candidate) => candidate.toLowerCase() === wanted);
+  return key === undefined ? undefined : headers[key];
+};
+
+/** `application/JSON; charset=utf-8` -> `application/json`; an absent or blank header -> undefined. */
+export const mediaTypeOf = (contentType: string | undefined): string | undefined => {
+  const mediaType = contentType?.split(';')[0]?.trim().toLowerCase();
+  return mediaType ? mediaType : undefined;
+};
+
+const decodePathSegment = (segment: string): string => {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+};
+
+const problemResponse = (problem: ProblemDetails, headers: Record<string, string> = {}): ApiResponse => ({
+  status: problem.status,
+  headers: { 'Content-Type': PROBLEM_CONTENT_TYPE, ...headers },
+  body: JSON.stringify(problem),
+});
+
+/** An AWS JSON-protocol error body, as API Gateway hands it to the integration response. */
+const awsErrorBody = (service: string, name: string, message: string): string =>
+  JSON.stringify({ __type: `${service}#${name}`, message });
+
+export function createApiGateway(options: ApiGatewayOptions): ApiGateway {
+  const { templates, workflow, dynamodb, logger } = options;
+  const routes = openApiRoutes(options.openApi);
+  const openApiBody = JSON.stringify(options.openApi);
+
+  /** The default integration response: the template's overrides on top of 200 application/json. */
+  const integrationResponse = (template: MappingTemplate, body: string, context: RequestContext): ApiResponse => {
+    const rendered = template.render({ body, context });
+    return {
+      status: rendered.status ?? 200,
+      headers: { 'Content-Type': JSON_CONTENT_TYPE, ...rendered.headers },
+      body: rendered.body,
+    };
+  };
+
+  async function startSyncExecution(requestBody: string, requestId: string): Promise<string> {
+    const service = 'com.amazonaws.swf.service.v2.model';
+    let request: { stateMachineArn?: unknown; name?: unknown; input?: unknown };
+    let input: unknown;
+    try {
+      request = JSON.parse(requestBody) as typeof request;
+      input = JSON.parse(String(request.input));
+    } catch (error) {
+      logger.error('StartSyncExecution request is not valid JSON', { requestId, error });
+      return awsErrorBody(service, 'InvalidExecutionInput', (error as Error).message);
+    }
+    if (request.stateMachineArn !== options.stateMachineArn) {
+      return awsErrorBody(
+        service,
+        'StateMachineDoesNotExist',
+        `State Machine Does Not Exist: ${request.stateMachineArn}`,
+      );
+    }
+    try {
+      return JSON.stringify(await workflow.startSyncExecution(input, String(request.name)));
+    } catch (error) {
+      logger.error('workflow execution could not run', { requestId, error });
+      return awsErrorBody(service, 'InternalServerError', 'Internal error');
+    }
+  }
+
+  async function getItem(requestBody: string, requestId: string): Promise<string> {
+    const service = 'com.amazonaws.dynamodb.v20120810';
+    try {
+      const output = await dynamodb.send(new GetItemCommand(JSON.parse(requestBody) as GetItemCommandInput));
+      // $metadata is the SDK's, not part of DynamoDB's answer.
+      return JSON.stringify({ ...output, $metadata: undefined });
+    } catch (error) {
+      logger.error('GetItem failed', { requestId, error });
+      const { name, message } = error instanceof Error ? error : new Error(String(error));
+      return awsErrorBody(service, name, message);
+    }
+  }
+
+  const operations: Record<string, Operation> = {
+    async postOrder(request, params, context) {
+      const mediaType = mediaTypeOf(headerValue(request.headers, 'Content-Type'));
+      if (mediaType !== undefined && mediaType !== ORDER_REQUEST_CONTENT_TYPE) {
+        const rendered = templates.unsupportedMediaTypeResponse.render({ body: '', params, context });
+        return { status: 415, headers: { 'Content-Type': PROBLEM_CONTENT_TYPE }, body: rendered.body };
+      }
+      const integrationRequest = templates.postOrdersRequest.render({
+        body: request.body.toString('utf8'),
+        params,
+        context,
+      });
+      const execution = await startSyncExecution(integrationRequest.body, request.requestId);
+      const response = integrationResponse(templates.postOrdersResponse, execution, context);
+      // 202 and 409 name their order in Location.
+      return { ...response, orderId: response.headers.Location?.split('/').pop() };
+    },
+
+    async getOrder(_request, params, context) {
+      const integrationRequest = templates.getOrderRequest.render({ params, context });
+      const output = await getItem(integrationRequest.body, context.requestId);
+      return { ...integrationResponse(templates.getOrderResponse, output, context), orderId: params.path.orderId };
+    },
+  };
+
+  for (const route of routes) {
+    for (const operationId of route.operations.values()) {
+      if (!operations[operationId]) throw new Error(`OpenAPI operation ${operationId} has no local implementation`);
+    }
+  }
+
+  async function route(request: ApiRequest): Promise<ApiResponse> {
+    if (request.path === OPENAPI_PATH && request.method === 'GET') {
+      return { status: 200, headers: { 'Content-Type': JSON_CONTENT_TYPE }, body: openApiBody };
+    }
+    const matched = matchRoute(routes, request.path);
+    if (!matched) return problemResponse(routeNotFoundProblem(request.method, request.path, request.requestId));
+    const { route: resource, pathParameters } = matched;
+    const operationId = resource.operations.get(request.method);
+    if (!operationId) {
+      const allowed = [...resource.operations.keys()];
+      return problemResponse(methodNotAllowedProblem(request.method, allowed, request.requestId), {
+        Allow: allowed.join(', '),
+      });
+    }
+    const path = Object.fromEntries(
+      Object.entries(pathParameters).map(([name, value]) => [name, decodePathSegment(value)]),
+    );
+    const params: RequestParameters = { path, querystring: request.query, header: request.headers };
+    const context: RequestContext = {
+      requestId: request.requestId,
+      httpMethod: request.method,
+      resourcePath: resource.resourcePath,
+      path: request.path,
+      stage: 'local',
+      apiId: 'local',
+      domainName: headerValue(request.headers, 'Host') ?? 'localhost',
+      requestTimeEpoch: Date.now(),
+      sourceIp: request.sourceIp,
+      userAgent: headerValue(request.headers, 'User-Agent') ?? '',
+    };
+    return (operations[operationId] as Operation)(request, params, context);
+  }
+
+  return {
+    async handle(request) {
+      let response: ApiResponse;
+      try {
+        response = await route(request);
+      } catch (error) {
+        logger.error('gateway failure', { requestId: request.requestId, error });
+        response = problemResponse(gatewayErrorProblem(request.requestId));
+      }
+      return { ...response, headers: { ...response.headers, [REQUEST_ID_HEADER]: request.requestId } };
+    },
+  };
+}

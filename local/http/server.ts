@@ -1,0 +1,124 @@
+/**
+ * The node:http front of the local API: buffers each request body (up to API Gateway's 10 MB; the contract's 1 KB
+ * limit is the workflow's to enforce), gives every request a fresh UUID as its id, hands it to the API Gateway
+ * emulation, writes the answer and a summary log line.
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { PROBLEM_CONTENT_TYPE } from '../../src/contract/problem.js';
+import { REQUEST_ID_HEADER, type ApiGateway, type ApiResponse } from './api-gateway.js';
+import { MAX_REQUEST_BODY_BYTES, requestTooLargeProblem } from './gateway-responses.js';
+import type { RequestLog } from './request-log.js';
+
+export interface HttpServerOptions {
+  gateway: ApiGateway;
+  logger: Logger;
+  requestLog: RequestLog;
+  /** 0 picks a free port. */
+  port: number;
+  host: string;
+}
+
+export interface RunningHttpServer {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+type BodyRead = { body: Buffer; byteLength: number; tooLarge: boolean };
+
+/** Reads the whole body; past the cap it keeps counting (so the answer can say how large it was) but stops keeping. */
+async function readBody(request: IncomingMessage): Promise<BodyRead> {
+  const chunks: Buffer[] = [];
+  let byteLength = 0;
+  for await (const chunk of request as AsyncIterable<Buffer>) {
+    byteLength += chunk.byteLength;
+    if (byteLength <= MAX_REQUEST_BODY_BYTES) chunks.push(chunk);
+  }
+  const tooLarge = byteLength > MAX_REQUEST_BODY_BYTES;
+  return { body: tooLarge ? Buffer.alloc(0) : Buffer.concat(chunks, byteLength), byteLength, tooLarge };
+}
+
+/** Header names as the client sent them (API Gateway keeps their case); repeated headers joined with commas. */
+function headersOf(request: IncomingMessage): Record<string, string> {
+  const headers: Record<string, string> = {};
+  const raw = request.rawHeaders;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i] as string;
+    headers[name] = name in headers ? `${headers[name]},${raw[i + 1]}` : (raw[i + 1] as string);
+  }
+  return headers;
+}
+
+export async function startHttpServer(options: HttpServerOptions): Promise<RunningHttpServer> {
+  const { gateway, logger, requestLog } = options;
+
+  async function serve(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const started = performance.now();
+    const requestId = randomUUID();
+    const url = new URL(request.url ?? '/', 'http://localhost');
+    const method = request.method ?? 'GET';
+    let answer: ApiResponse;
+    const read = await readBody(request);
+    if (read.tooLarge) {
+      answer = {
+        status: 413,
+        headers: { 'Content-Type': PROBLEM_CONTENT_TYPE, [REQUEST_ID_HEADER]: requestId },
+        body: JSON.stringify(requestTooLargeProblem(read.byteLength, requestId)),
+      };
+    } else {
+      answer = await gateway.handle({
+        requestId,
+        method,
+        path: url.pathname,
+        query: Object.fromEntries(url.searchParams),
+        headers: headersOf(request),
+        body: read.body,
+        sourceIp: request.socket.remoteAddress ?? '',
+      });
+    }
+    const body = Buffer.from(answer.body, 'utf8');
+    response.writeHead(answer.status, { ...answer.headers, 'Content-Length': String(body.byteLength) });
+    response.end(body);
+    requestLog.record({
+      method,
+      path: url.pathname,
+      status: answer.status,
+      durationMs: Math.round((performance.now() - started) * 10) / 10,
+      requestId,
+      ...(answer.orderId ? { orderId: answer.orderId } : {}),
+    });
+  }
+
+  const server = createServer((request, response) => {
+    serve(request, response).catch((error: unknown) => {
+      // The client went away mid-request, or the socket failed: there is no one left to answer.
+      logger.warn('request abandoned', { error });
+      if (!response.headersSent) response.destroy();
+    });
+  });
+
+  await new Promise<void>((listening, failed) => {
+    server.once('error', failed);
+    server.listen(options.port, options.host, () => {
+      server.off('error', failed);
+      listening();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+
+  return {
+    url: `http://${host}:${port}`,
+    port,
+    close: () =>
+      new Promise<void>((closed, failed) => {
+        server.close((error) => (error ? failed(error) : closed()));
+        // Keep-alive connections would hold close() open until they time out.
+        server.closeIdleConnections();
+        setTimeout(() => server.closeAllConnections(), 2000).unref();
+      }),
+  };
+}

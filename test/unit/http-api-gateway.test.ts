@@ -1,0 +1,232 @@
+/**
+ * The API Gateway emulation: routing from the OpenAPI document, the Content-Type rule, the integrations and what
+ * happens when they fail. The workflow is a stand-in here (its real outcomes go through the same templates in
+ * vtl-api-templates.test.ts); DynamoDB is an SDK mock.
+ */
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { DynamoDBClient, GetItemCommand, ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { mockClient } from 'aws-sdk-client-mock';
+import { createApiGateway, type ApiRequest, type ApiResponse } from '../../local/http/api-gateway.js';
+import { loadOpenApiDocument } from '../../local/http/openapi.js';
+import { loadApiMappingTemplates } from '../../local/vtl/api-templates.js';
+import type { OrderWorkflow, SyncExecutionResult } from '../../local/workflow/order-workflow.js';
+import orderSchema from '../../src/contract/order.schema.json' with { type: 'json' };
+
+const STATE_MACHINE_ARN = 'arn:aws:states:local:000000000000:stateMachine:order-intake';
+const TABLE = 'orders-under-test';
+const ORDER_ID = '01JD8Q6ZK3M4N5P6Q7R8S9T0VW';
+const templates = loadApiMappingTemplates({ StateMachineArn: STATE_MACHINE_ARN, OrdersTableName: TABLE });
+const openApi = loadOpenApiDocument();
+const logger = new Logger({ serviceName: 'test', logLevel: 'SILENT' });
+
+/** Records each execution it is asked for and answers what it is told to. */
+class StubWorkflow implements OrderWorkflow {
+  readonly executions: { input: unknown; name: string }[] = [];
+  constructor(private readonly answer: (input: unknown) => Promise<SyncExecutionResult>) {}
+  startSyncExecution(input: unknown, name: string): Promise<SyncExecutionResult> {
+    this.executions.push({ input, name });
+    return this.answer(input);
+  }
+}
+
+const succeeded = (output: object): SyncExecutionResult => ({
+  executionArn: 'arn:x',
+  status: 'SUCCEEDED',
+  output: JSON.stringify(output),
+});
+const accepted = succeeded({
+  statusCode: 202,
+  headers: { 'Content-Type': 'application/json', Location: `/orders/${ORDER_ID}` },
+  body: JSON.stringify({ orderId: ORDER_ID, status: 'ACCEPTED' }),
+});
+
+let requestCount = 0;
+const request = (overrides: Partial<ApiRequest> = {}): ApiRequest => ({
+  requestId: `00000000-0000-4000-8000-${String((requestCount += 1)).padStart(12, '0')}`,
+  method: 'POST',
+  path: '/orders',
+  query: {},
+  headers: { 'Content-Type': 'application/json' },
+  body: Buffer.from('{}'),
+  sourceIp: '127.0.0.1',
+  ...overrides,
+});
+
+const dynamodb = new DynamoDBClient({ region: 'local' });
+const dynamodbMock = mockClient(dynamodb);
+let workflow: StubWorkflow;
+const gateway = (run: StubWorkflow = workflow) =>
+  createApiGateway({ templates, stateMachineArn: STATE_MACHINE_ARN, workflow: run, dynamodb, openApi, logger });
+const json = (response: ApiResponse) => JSON.parse(response.body) as Record<string, unknown>;
+
+beforeEach(() => {
+  workflow = new StubWorkflow(async () => accepted);
+});
+afterEach(() => {
+  dynamodbMock.reset();
+});
+
+describe('POST /orders', () => {
+  it('hands the workflow the raw body (base64) under the request id, and answers with the template', async () => {
+    const rawBody = '{"customerId": "CUST-\u2028😀\'\\"}';
+    const sent = request({ body: Buffer.from(rawBody, 'utf8') });
+    const response = await gateway().handle(sent);
+
+    expect(workflow.executions).toEqual([
+      { input: { requestId: sent.requestId, body: Buffer.from(rawBody).toString('base64') }, name: sent.requestId },
+    ]);
+    expect(response.status).toBe(202);
+    expect(response.headers).toEqual({
+      'Content-Type': 'application/json',
+      Location: `/orders/${ORDER_ID}`,
+      'x-request-id': sent.requestId,
+    });
+    expect(response.orderId).toBe(ORDER_ID);
+  });
+
+  it.each([
+    ['no Content-Type (API Gateway assumes application/json)', {}],
+    ['a charset parameter', { 'content-type': 'application/json; charset=utf-8' }],
+    ['another letter case', { 'CONTENT-TYPE': 'Application/JSON' }],
+  ])('accepts %s', async (_label, headers) => {
+    const response = await gateway().handle(request({ headers }));
+
+    expect(response.status).toBe(202);
+    expect(workflow.executions).toHaveLength(1);
+  });
+
+  it.each(['text/plain', 'application/x-www-form-urlencoded', 'application/json-patch+json', 'application/xml'])(
+    'refuses %s with 415 problem+json before the workflow runs',
+    async (contentType) => {
+      const sent = request({ headers: { 'Content-Type': contentType } });
+      const response = await gateway().handle(sent);
+
+      expect(response.status).toBe(415);
+      expect(response.headers).toEqual({ 'Content-Type': 'application/problem+json', 'x-request-id': sent.requestId });
+      expect(json(response)).toMatchObject({ status: 415, requestId: sent.requestId });
+      expect(workflow.executions).toEqual([]);
+    },
+  );
+
+  it.each<[string, () => Promise<SyncExecutionResult>]>([
+    ['a FAILED execution', async () => ({ executionArn: 'arn:x', status: 'FAILED', error: 'States.Runtime' })],
+    ['a TIMED_OUT execution', async () => ({ executionArn: 'arn:x', status: 'TIMED_OUT' })],
+    [
+      'a workflow that cannot run at all',
+      async () => {
+        throw new Error('engine down');
+      },
+    ],
+  ])('answers %s with 500 problem+json carrying the request id', async (_label, answer) => {
+    const sent = request();
+    const response = await gateway(new StubWorkflow(answer)).handle(sent);
+
+    expect(response.status).toBe(500);
+    expect(response.headers).toEqual({ 'Content-Type': 'application/problem+json', 'x-request-id': sent.requestId });
+    expect(json(response)).toMatchObject({ status: 500, requestId: sent.requestId });
+  });
+});
+
+describe('GET /orders/{orderId}', () => {
+  const document = { orderId: ORDER_ID, status: 'ACCEPTED', customerId: 'CUST-7Q2K9M4X' };
+
+  it('reads the ORDER# item with GetItem and answers its document', async () => {
+    dynamodbMock.on(GetItemCommand).resolves({ Item: { document: { S: JSON.stringify(document) } } });
+    const sent = request({ method: 'GET', path: `/orders/${ORDER_ID}`, body: Buffer.alloc(0) });
+    const response = await gateway().handle(sent);
+
+    expect(dynamodbMock).toHaveReceivedCommandWith(GetItemCommand, {
+      TableName: TABLE,
+      Key: { pk: { S: `ORDER#${ORDER_ID}` } },
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers).toEqual({ 'Content-Type': 'application/json', 'x-request-id': sent.requestId });
+    expect(json(response)).toEqual(document);
+    expect(response.orderId).toBe(ORDER_ID);
+  });
+
+  it('answers 404 when there is no such item', async () => {
+    dynamodbMock.on(GetItemCommand).resolves({});
+    const response = await gateway().handle(request({ method: 'GET', path: `/orders/${ORDER_ID}` }));
+
+    expect(response.status).toBe(404);
+    expect(response.headers['Content-Type']).toBe('application/problem+json');
+  });
+
+  it('decodes the path parameter, and a malformed id never reaches the key', async () => {
+    dynamodbMock.on(GetItemCommand).resolves({});
+    await gateway().handle(request({ method: 'GET', path: '/orders/%22%7D%2C%20%22x' }));
+
+    expect(dynamodbMock).toHaveReceivedCommandWith(GetItemCommand, { Key: { pk: { S: 'ORDER#NONE' } } });
+  });
+
+  it('answers a throttled or failing store with 503 and Retry-After, not with "no such order"', async () => {
+    dynamodbMock
+      .on(GetItemCommand)
+      .rejects(new ProvisionedThroughputExceededException({ message: 'slow down', $metadata: {} }));
+    const sent = request({ method: 'GET', path: `/orders/${ORDER_ID}` });
+    const response = await gateway().handle(sent);
+
+    expect(response.status).toBe(503);
+    expect(response.headers).toMatchObject({ 'Content-Type': 'application/problem+json', 'Retry-After': '1' });
+    expect(json(response)).toMatchObject({ status: 503, requestId: sent.requestId });
+  });
+
+  it('answers any other DynamoDB error (a misconfiguration) with 500 and the request id', async () => {
+    dynamodbMock
+      .on(GetItemCommand)
+      .rejects(Object.assign(new Error('not authorized'), { name: 'AccessDeniedException', $fault: 'client' }));
+    const sent = request({ method: 'GET', path: `/orders/${ORDER_ID}` });
+    const response = await gateway().handle(sent);
+
+    expect(response.status).toBe(500);
+    expect(json(response)).toMatchObject({ status: 500, requestId: sent.requestId });
+  });
+});
+
+describe('routing', () => {
+  it('answers an unknown path with 404 problem+json', async () => {
+    const sent = request({ method: 'GET', path: '/order' });
+    const response = await gateway().handle(sent);
+
+    expect(response.status).toBe(404);
+    expect(response.headers).toEqual({ 'Content-Type': 'application/problem+json', 'x-request-id': sent.requestId });
+    expect(json(response)).toMatchObject({ status: 404, requestId: sent.requestId });
+  });
+
+  it.each([
+    ['GET', '/orders', 'POST'],
+    ['DELETE', `/orders/${ORDER_ID}`, 'GET'],
+    ['PUT', '/orders', 'POST'],
+  ])('answers %s %s with 405 and Allow: %s', async (method, path, allow) => {
+    const response = await gateway().handle(request({ method, path }));
+
+    expect(response.status).toBe(405);
+    expect(response.headers.Allow).toBe(allow);
+    expect(workflow.executions).toEqual([]);
+  });
+
+  it('serves the OpenAPI document with the request schema resolved from the contract file', async () => {
+    const response = await gateway().handle(request({ method: 'GET', path: '/openapi.json' }));
+    const served = json(response) as { paths: Record<string, Record<string, { requestBody: unknown }>> };
+
+    expect(response.status).toBe(200);
+    expect(served.paths['/orders']?.post?.requestBody).toEqual({
+      required: true,
+      content: { 'application/json': { schema: orderSchema } },
+    });
+  });
+
+  it('gives every request its own id', async () => {
+    const api = gateway();
+    const ids = await Promise.all(
+      [request(), request({ method: 'GET', path: '/x' }), request()].map(async (sent) => {
+        const response = await api.handle(sent);
+        expect(response.headers['x-request-id']).toBe(sent.requestId);
+        return sent.requestId;
+      }),
+    );
+    expect(new Set(ids).size).toBe(3);
+  });
+});

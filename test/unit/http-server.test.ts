@@ -1,0 +1,174 @@
+/** The node:http front: body buffering and its cap, request ids, the per-request log line and its folding. */
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { request as httpRequest } from 'node:http';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { createApiGateway } from '../../local/http/api-gateway.js';
+import { MAX_REQUEST_BODY_BYTES } from '../../local/http/gateway-responses.js';
+import { loadOpenApiDocument } from '../../local/http/openapi.js';
+import { RequestLog, type RequestSummary } from '../../local/http/request-log.js';
+import { startHttpServer, type RunningHttpServer } from '../../local/http/server.js';
+import { loadApiMappingTemplates } from '../../local/vtl/api-templates.js';
+import type { OrderWorkflow, SyncExecutionResult } from '../../local/workflow/order-workflow.js';
+
+const STATE_MACHINE_ARN = 'arn:aws:states:local:000000000000:stateMachine:order-intake';
+const ORDER_ID = '01JD8Q6ZK3M4N5P6Q7R8S9T0VW';
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+const received: { input: { requestId: string; body: string }; name: string }[] = [];
+const workflow: OrderWorkflow = {
+  async startSyncExecution(input, name): Promise<SyncExecutionResult> {
+    received.push({ input: input as { requestId: string; body: string }, name });
+    return {
+      executionArn: 'arn:x',
+      status: 'SUCCEEDED',
+      output: JSON.stringify({
+        statusCode: 202,
+        headers: { 'Content-Type': 'application/json', Location: `/orders/${ORDER_ID}` },
+        body: JSON.stringify({ orderId: ORDER_ID }),
+      }),
+    };
+  },
+};
+
+const logger = new Logger({ serviceName: 'test', logLevel: 'INFO' });
+const logged: RequestSummary[] = [];
+const dynamodb = new DynamoDBClient({ region: 'local' });
+let server: RunningHttpServer;
+let requestLog: RequestLog;
+
+beforeAll(async () => {
+  jest.spyOn(logger, 'info').mockImplementation((_message, ...extra) => {
+    logged.push(extra[0] as unknown as RequestSummary);
+  });
+  requestLog = new RequestLog(logger);
+  const gateway = createApiGateway({
+    templates: loadApiMappingTemplates({ StateMachineArn: STATE_MACHINE_ARN, OrdersTableName: 'orders' }),
+    stateMachineArn: STATE_MACHINE_ARN,
+    workflow,
+    dynamodb,
+    openApi: loadOpenApiDocument(),
+    logger,
+  });
+  server = await startHttpServer({ gateway, logger, requestLog, port: 0, host: '127.0.0.1' });
+});
+afterAll(async () => {
+  await server.close();
+  requestLog.close();
+  dynamodb.destroy();
+});
+
+const post = (body: Buffer | string, headers: Record<string, string> = { 'Content-Type': 'application/json' }) =>
+  fetch(`${server.url}/orders`, { method: 'POST', headers, body });
+
+describe('request bodies', () => {
+  it('passes a body well over the contract 1 KB to the workflow intact (Validate answers 413, not the server)', async () => {
+    const body = Buffer.from(`{"pad":"${'é😀'.repeat(1000)}"}`, 'utf8');
+    const response = await post(body);
+
+    expect(response.status).toBe(202);
+    const { input } = received.at(-1) ?? { input: { body: '' } };
+    expect(Buffer.from(input.body, 'base64').equals(body)).toBe(true);
+  });
+
+  it('refuses a body over 10 MB with 413 problem+json, without running the workflow', async () => {
+    const before = received.length;
+    const response = await post(Buffer.alloc(MAX_REQUEST_BODY_BYTES + 1, 'a'));
+    const problem = (await response.json()) as Record<string, unknown>;
+
+    expect(response.status).toBe(413);
+    expect(response.headers.get('content-type')).toBe('application/problem+json');
+    expect(problem).toMatchObject({ status: 413, requestId: response.headers.get('x-request-id') });
+    expect(problem.detail).toContain(String(MAX_REQUEST_BODY_BYTES + 1));
+    expect(received.length).toBe(before);
+  });
+
+  it('counts a chunked body without Content-Length the same way', async () => {
+    const chunk = Buffer.alloc(1024 * 1024, 'b');
+    const response = await new Promise<{ status: number; body: string }>((done, failed) => {
+      const sent = httpRequest(`${server.url}/orders`, { method: 'POST' }, (answer) => {
+        let body = '';
+        answer.setEncoding('utf8').on('data', (part: string) => (body += part));
+        answer.on('end', () => done({ status: answer.statusCode ?? 0, body }));
+      });
+      sent.on('error', failed);
+      for (let i = 0; i < 11; i += 1) sent.write(chunk);
+      sent.end();
+    });
+
+    expect(response.status).toBe(413);
+    expect(JSON.parse(response.body).detail).toContain(String(11 * 1024 * 1024));
+  });
+});
+
+describe('request ids and the log', () => {
+  it('gives each request a fresh UUID, sent as x-request-id and used as the execution name', async () => {
+    const responses = await Promise.all([post('{}'), post('{}'), fetch(`${server.url}/nowhere`)]);
+    const ids = responses.map((response) => response.headers.get('x-request-id'));
+
+    for (const id of ids) expect(id).toMatch(UUID);
+    expect(new Set(ids).size).toBe(3);
+    expect(
+      received
+        .slice(-2)
+        .map((execution) => execution.name)
+        .sort(),
+    ).toEqual(ids.slice(0, 2).sort());
+  });
+
+  it('writes one summary line per request with method, path, status, duration, request id and orderId', async () => {
+    const response = await post('{}');
+    const requestId = response.headers.get('x-request-id');
+    const line = logged.find((summary) => summary.requestId === requestId);
+
+    expect(line).toEqual({
+      method: 'POST',
+      path: '/orders',
+      status: 202,
+      durationMs: expect.any(Number),
+      requestId,
+      orderId: ORDER_ID,
+    });
+  });
+});
+
+describe('RequestLog under load', () => {
+  const summary = (status: number): RequestSummary => ({
+    method: 'GET',
+    path: '/x',
+    status,
+    durationMs: 1,
+    requestId: 'r',
+  });
+
+  it('writes the first lines of each second and folds the rest into one counted line', () => {
+    jest.useFakeTimers({ now: 0 });
+    const quiet = new Logger({ serviceName: 'test', logLevel: 'INFO' });
+    const lines: [string, unknown][] = [];
+    jest.spyOn(quiet, 'info').mockImplementation((message, ...extra) => {
+      lines.push([String(message), extra[0]]);
+    });
+    const log = new RequestLog(quiet, { linesPerSecond: 3 });
+
+    for (let i = 0; i < 10; i += 1) log.record(summary(i < 8 ? 202 : 409));
+    expect(lines.map(([message]) => message)).toEqual(['request', 'request', 'request']);
+
+    jest.advanceTimersByTime(1000);
+    expect(lines[3]).toEqual(['requests folded under load', { requests: 7, byStatus: { 202: 5, 409: 2 } }]);
+
+    log.record(summary(202));
+    expect(lines).toHaveLength(5);
+    log.close();
+    jest.useRealTimers();
+  });
+
+  it('writes nothing at WARN', () => {
+    const warnOnly = new Logger({ serviceName: 'test', logLevel: 'WARN' });
+    const info = jest.spyOn(warnOnly, 'info');
+    const log = new RequestLog(warnOnly);
+    log.record(summary(202));
+    log.close();
+
+    expect(info).not.toHaveBeenCalled();
+  });
+});
