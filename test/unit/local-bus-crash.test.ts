@@ -96,7 +96,12 @@ it('after kill -9, keeps every acknowledged event and delivers again what the cu
         {
           name: 'archive',
           eventPattern: orderAcceptedPattern,
-          target: { deliver: async (events) => (redelivered.push(...events), { failedEventIds: [] }) },
+          target: {
+            deliver: async (events) => {
+              redelivered.push(...events);
+              return { failedEventIds: [] };
+            },
+          },
         },
       ],
       { pollMs: 10 },

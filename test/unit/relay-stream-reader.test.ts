@@ -1,0 +1,264 @@
+import type { DatabaseSync } from 'node:sqlite';
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  DescribeStreamCommand,
+  DynamoDBStreamsClient,
+  ExpiredIteratorException,
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+  TrimmedDataAccessException,
+  type _Record as StreamRecord,
+  type GetShardIteratorCommandInput,
+} from '@aws-sdk/client-dynamodb-streams';
+import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { openEventsDatabase } from '../../local/events/events-database.js';
+import { StreamRelay, type StreamRelayOptions } from '../../local/events/stream-relay.js';
+
+const STREAM_ARN = 'arn:aws:dynamodb:ddblocal:000000000000:table/orders/stream/2026-11-25T00:00:00.000';
+const seq = (n: number): string => String(n).padStart(21, '0');
+
+/** A stream as DynamoDB Streams serves it: shards with records, iterators as positions, parents closed. */
+class FakeStream {
+  readonly shards = new Map<string, { parent?: string; records: StreamRecord[]; closed: boolean }>();
+  /** Sequence numbers before this one are trimmed. */
+  trimmedBefore = 0;
+
+  addShard(id: string, numbers: number[], options: { parent?: string; closed?: boolean } = {}): void {
+    this.shards.set(id, { parent: options.parent, records: [], closed: options.closed ?? false });
+    this.append(id, ...numbers);
+  }
+
+  append(shardId: string, ...numbers: number[]): void {
+    this.shards.get(shardId)?.records.push(
+      ...numbers.map((n) => ({
+        eventName: 'INSERT' as const,
+        eventSource: 'aws:dynamodb',
+        awsRegion: 'ddblocal',
+        dynamodb: {
+          ApproximateCreationDateTime: new Date('2026-11-25T10:00:00Z'),
+          SequenceNumber: seq(n),
+          NewImage: { pk: { S: `ORDER#${n}` } },
+        },
+      })),
+    );
+  }
+
+  iterator(input: GetShardIteratorCommandInput): string {
+    const shard = this.shards.get(String(input.ShardId));
+    if (!shard) throw new Error(`no shard ${input.ShardId}`);
+    if (input.ShardIteratorType === 'TRIM_HORIZON') {
+      const first = shard.records.findIndex((r) => Number(r.dynamodb?.SequenceNumber) >= this.trimmedBefore);
+      return `${input.ShardId}|${first < 0 ? shard.records.length : first}`;
+    }
+    if (Number(input.SequenceNumber) < this.trimmedBefore) {
+      throw new TrimmedDataAccessException({ message: 'trimmed', $metadata: {} });
+    }
+    const index = shard.records.findIndex((r) => r.dynamodb?.SequenceNumber === input.SequenceNumber);
+    return `${input.ShardId}|${index + 1}`;
+  }
+
+  read(iterator: string, limit: number): { Records: StreamRecord[]; NextShardIterator?: string } {
+    const [shardId = '', position = '0'] = iterator.split('|');
+    const shard = this.shards.get(shardId);
+    const start = Number(position);
+    const records = shard?.records.slice(start, start + limit) ?? [];
+    const next = start + records.length;
+    const done = shard?.closed && next >= (shard?.records.length ?? 0);
+    return { Records: records, ...(done ? {} : { NextShardIterator: `${shardId}|${next}` }) };
+  }
+}
+
+const dynamodbMock = mockClient(DynamoDBClient);
+const streamsMock = mockClient(DynamoDBStreamsClient);
+let stream: FakeStream;
+let db: DatabaseSync;
+let relay: StreamRelay | undefined;
+
+function wire(): void {
+  dynamodbMock.on(DescribeTableCommand).resolves({ Table: { LatestStreamArn: STREAM_ARN } });
+  streamsMock.on(DescribeStreamCommand).callsFake(() => ({
+    StreamDescription: {
+      StreamArn: STREAM_ARN,
+      Shards: [...stream.shards].map(([ShardId, shard]) => ({ ShardId, ParentShardId: shard.parent })),
+    },
+  }));
+  streamsMock.on(GetShardIteratorCommand).callsFake((input) => ({ ShardIterator: stream.iterator(input) }));
+  streamsMock.on(GetRecordsCommand).callsFake((input) => stream.read(input.ShardIterator, input.Limit ?? 100));
+}
+
+/** A handler that records the sequence numbers it sees and fails those it is told to, a number of times. */
+function recordingHandler() {
+  const seen: string[][] = [];
+  const failuresLeft = new Map<string, number>();
+  const handler = async (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
+    const numbers = event.Records.map((record) => String(record.dynamodb?.SequenceNumber));
+    seen.push(numbers);
+    const failed = numbers.filter((n) => {
+      const left = failuresLeft.get(n) ?? 0;
+      if (left > 0) failuresLeft.set(n, left - 1);
+      return left > 0;
+    });
+    return { batchItemFailures: failed.map((itemIdentifier) => ({ itemIdentifier })) };
+  };
+  return { handler, seen, failuresLeft, all: () => seen.flat() };
+}
+
+function startRelay(handler: StreamRelayOptions['handler'], options: Partial<StreamRelayOptions> = {}): StreamRelay {
+  relay = new StreamRelay(db, {
+    dynamodb: new DynamoDBClient({}),
+    streams: new DynamoDBStreamsClient({}),
+    tableName: 'orders',
+    handler,
+    pollMs: 5,
+    backoffMs: 1,
+    maxBackoffMs: 5,
+    describeEveryMs: 0,
+    ...options,
+  });
+  relay.start();
+  return relay;
+}
+
+async function eventually(condition: () => boolean, timeoutMs = 3_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met before the deadline');
+    await new Promise((wake) => setTimeout(wake, 5));
+  }
+}
+
+beforeEach(() => {
+  stream = new FakeStream();
+  db = openEventsDatabase(':memory:');
+  wire();
+});
+afterEach(async () => {
+  await relay?.stop();
+  relay = undefined;
+  db.close();
+  dynamodbMock.reset();
+  streamsMock.reset();
+});
+
+describe('the stream relay', () => {
+  it('reads a parent shard to its end before its child, and hands Lambda-shaped records to the handler', async () => {
+    // Listed child first, as nothing promises DescribeStream's order.
+    stream.addShard('child', [4, 5], { parent: 'parent' });
+    stream.addShard('parent', [1, 2, 3], { closed: true });
+    const { handler, seen, all } = recordingHandler();
+
+    startRelay(handler);
+    await eventually(() => all().length === 5);
+
+    expect(all()).toEqual([1, 2, 3, 4, 5].map(seq));
+    expect(seen[0]).toEqual([1, 2, 3].map(seq));
+    const checkpoints = db.prepare('SELECT shard_id, sequence_number, finished FROM stream_checkpoints').all();
+    expect(checkpoints.map((row) => ({ ...row }))).toEqual(
+      expect.arrayContaining([
+        { shard_id: 'parent', sequence_number: seq(3), finished: 1 },
+        { shard_id: 'child', sequence_number: seq(5), finished: 0 },
+      ]),
+    );
+  });
+
+  it('gives the handler epoch seconds and the stream ARN, as Lambda does', async () => {
+    stream.addShard('only', [1]);
+    const events: DynamoDBStreamEvent[] = [];
+    startRelay(async (event) => {
+      events.push(event);
+      return { batchItemFailures: [] };
+    });
+    await eventually(() => events.length === 1);
+
+    expect(events[0]?.Records[0]).toMatchObject({
+      eventName: 'INSERT',
+      eventSourceARN: STREAM_ARN,
+      dynamodb: {
+        ApproximateCreationDateTime: Date.parse('2026-11-25T10:00:00Z') / 1000,
+        SequenceNumber: seq(1),
+        NewImage: { pk: { S: 'ORDER#1' } },
+      },
+    });
+  });
+
+  it('resumes after its checkpoint when restarted: nothing lost, nothing replayed', async () => {
+    stream.addShard('only', [1, 2]);
+    const first = recordingHandler();
+    startRelay(first.handler);
+    await eventually(() => first.all().length === 2);
+    await relay?.stop();
+
+    stream.append('only', 3);
+    const second = recordingHandler();
+    startRelay(second.handler);
+    await eventually(() => second.all().length === 1);
+
+    expect(second.all()).toEqual([seq(3)]);
+    expect(streamsMock).toHaveReceivedCommandWith(GetShardIteratorCommand, {
+      ShardIteratorType: 'AFTER_SEQUENCE_NUMBER',
+      SequenceNumber: seq(2),
+    });
+  });
+
+  it('reads a batch again from its first failed record until the handler takes it', async () => {
+    stream.addShard('only', [1, 2, 3]);
+    const { handler, seen, failuresLeft, all } = recordingHandler();
+    failuresLeft.set(seq(2), 2);
+
+    startRelay(handler);
+    await eventually(() => all().filter((n) => n === seq(3)).length === 3);
+
+    expect(seen).toEqual([[1, 2, 3].map(seq), [2, 3].map(seq), [2, 3].map(seq)]);
+  });
+
+  it('starts again from its checkpoint when an iterator expires', async () => {
+    stream.addShard('only', [1]);
+    const { handler, all } = recordingHandler();
+    startRelay(handler);
+    await eventually(() => all().length === 1);
+
+    streamsMock
+      .on(GetRecordsCommand)
+      .rejectsOnce(new ExpiredIteratorException({ message: 'expired', $metadata: {} }))
+      .callsFake((input) => stream.read(input.ShardIterator, input.Limit ?? 100));
+    stream.append('only', 2);
+    await eventually(() => all().length === 2);
+
+    expect(all()).toEqual([1, 2].map(seq));
+  });
+
+  it('starts from the oldest record kept when its checkpoint has been trimmed away, and says so', async () => {
+    stream.addShard('only', [5, 6]);
+    db.prepare('INSERT INTO stream_checkpoints (stream_arn, shard_id, sequence_number) VALUES (?, ?, ?)').run(
+      STREAM_ARN,
+      'only',
+      seq(2),
+    );
+    stream.trimmedBefore = 5;
+    const logs: object[] = [];
+    const { handler, all } = recordingHandler();
+    startRelay(handler, { log: (line) => logs.push(line) });
+    await eventually(() => all().length === 2);
+
+    expect(all()).toEqual([5, 6].map(seq));
+    expect(logs).toContainEqual(expect.objectContaining({ level: 'error', shardId: 'only' }));
+  });
+
+  it('never dead-letters while the target is down, and does once it keeps failing with the target up', async () => {
+    stream.addShard('only', [1, 2]);
+    const { handler, failuresLeft, all } = recordingHandler();
+    failuresLeft.set(seq(1), Number.POSITIVE_INFINITY);
+    let targetUp = false;
+    startRelay(handler, { maxAttempts: 3, isTargetAvailable: () => targetUp });
+
+    await eventually(() => all().length >= 10);
+    const letters = () => db.prepare('SELECT reference FROM dead_letters').all();
+    expect(letters()).toEqual([]);
+
+    targetUp = true;
+    await eventually(() => all().at(-1) === seq(2) && letters().length === 1);
+    expect(letters().map((row) => row.reference)).toEqual([seq(1)]);
+  });
+});
