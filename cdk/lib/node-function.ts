@@ -69,7 +69,8 @@ export class NodeFunction extends Construct {
       role: this.role,
       logGroup: this.logGroup,
       tracing: Tracing.ACTIVE,
-      environment: { POWERTOOLS_LOG_LEVEL: props.logLevel, ...props.environment },
+      // Stack traces point into the TypeScript sources through the bundle's source map.
+      environment: { POWERTOOLS_LOG_LEVEL: props.logLevel, NODE_OPTIONS: '--enable-source-maps', ...props.environment },
       projectRoot: PROJECT_ROOT,
       depsLockFilePath: `${PROJECT_ROOT}package-lock.json`,
       bundling: {

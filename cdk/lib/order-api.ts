@@ -3,7 +3,7 @@
  * (StartSyncExecution) and GET /orders/{orderId} reads the table (GetItem), both as AWS service integrations whose
  * mapping templates are the files in api/, the same ones the local runtime renders.
  */
-import { RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import {
   AccessLogField,
   AccessLogFormat,
@@ -91,6 +91,8 @@ export class OrderApi extends Construct {
     });
 
     this.api = new RestApi(this, 'Api', {
+      // Metrics are per API name: one name per stack keeps two deployments in one account apart.
+      restApiName: Stack.of(this).stackName,
       description: 'Order Intake v1',
       endpointConfiguration: { types: [EndpointType.REGIONAL] },
       // Execution logging needs the account-wide API Gateway CloudWatch role, which one stack should not own.

@@ -57,10 +57,6 @@ export class OrderArchive extends Construct {
       lifecycleRules: [{ id: 'expire-access-logs', expiration: Duration.days(365) }],
       removalPolicy: RemovalPolicy.RETAIN,
     });
-    Validations.of(this.accessLogsBucket).acknowledge({
-      id: 'AwsSolutions-S1',
-      reason: 'This bucket is the destination of the archive bucket access logs; logging it would log the logging.',
-    });
 
     // Versioned although objects are written once (If-None-Match: *): versioning keeps an order that a person or
     // tool deletes or overwrites by mistake, and costs nothing while nobody does.

@@ -1,0 +1,74 @@
+/**
+ * cdk-nag (AwsSolutions) passes with no finding left unacknowledged, for the default context and for the settings
+ * that lower a control on purpose; and every acknowledgement is specific: it names a finding that really occurs on
+ * that construct, with a reason.
+ */
+import { afterEach, describe, expect, it, jest } from '@jest/globals';
+import { Validations } from 'aws-cdk-lib';
+import { Annotations, Match } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import type { IConstruct } from 'constructs';
+import { synthOrderIntake } from './synth-order-intake.js';
+
+/** What AwsSolutions still reports, one line per finding and resource (readable when a test fails). */
+function findings(scope: IConstruct): string[] {
+  const report = new AwsSolutionsChecks().validateScope(scope);
+  return report.violations.flatMap((violation) =>
+    violation.violatingResources.map((resource) => `${violation.ruleName} at ${resource.constructPath}`),
+  );
+}
+
+interface Acknowledgement {
+  path: string;
+  id: string;
+  reason: string;
+}
+
+function acknowledgementsIn(scope: IConstruct): Acknowledgement[] {
+  return scope.node.findAll().flatMap((construct) =>
+    construct.node.metadata
+      .filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+      .flatMap((entry) =>
+        Object.entries(entry.data as Record<string, string>).map(([id, reason]) => ({
+          path: construct.node.path,
+          id: id.replace(/^annotation::/i, ''),
+          reason,
+        })),
+      ),
+  );
+}
+
+/** The settings that switch a control off on purpose: each must come with its own acknowledgement. */
+const LOWERED_CONTROLS = { apiAuthorization: 'NONE', workflowLogLevel: 'ERROR' };
+
+afterEach(() => {
+  jest.restoreAllMocks();
+});
+
+describe.each([
+  ['the default context', {}],
+  ['API auth NONE and workflow log level ERROR', LOWERED_CONTROLS],
+])('with %s', (_name, context) => {
+  it('leaves no AwsSolutions finding unacknowledged, and CDK itself reports no error or warning', () => {
+    const { app, stack } = synthOrderIntake({ context });
+    expect(findings(app)).toEqual([]);
+    expect(Annotations.fromStack(stack).findError('*', Match.anyValue())).toEqual([]);
+    expect(Annotations.fromStack(stack).findWarning('*', Match.anyValue())).toEqual([]);
+  });
+
+  it('acknowledges only findings that occur, on the construct they occur under, each with a reason', () => {
+    const acknowledged = acknowledgementsIn(synthOrderIntake({ context }).app);
+    expect(acknowledged.length).toBeGreaterThan(0);
+    for (const { reason } of acknowledged) expect(reason.length).toBeGreaterThanOrEqual(60);
+
+    jest.spyOn(Validations.prototype, 'acknowledge').mockImplementation(() => undefined);
+    const unacknowledged = findings(synthOrderIntake({ context }).app);
+    for (const { path, id } of acknowledged) {
+      expect(unacknowledged).toContainEqual(
+        expect.stringMatching(new RegExp(`^${escape(id)} at ${escape(path)}(/|$)`)),
+      );
+    }
+  });
+});
+
+const escape = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
