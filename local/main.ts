@@ -1,0 +1,70 @@
+/**
+ * `npm start`: the whole service on this machine. Environment: PORT (default 3000), HOST (default 127.0.0.1),
+ * DATA_DIR (default .data), ORDER_INTAKE_FAULTS (bus, store), LOG_LEVEL (default INFO). See docs/local.md.
+ */
+import { resolve } from 'node:path';
+import { parseFaults, startService } from './service.js';
+
+const DEFAULT_PORT = 3000;
+const STOP_DEADLINE_MS = 10_000;
+
+function portFrom(value: string | undefined): number {
+  if (value === undefined || value === '') return DEFAULT_PORT;
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`PORT must be 0..65535, not ${value}`);
+  return port;
+}
+
+const SAMPLE_ORDER = '{"customerId":"CUST-7Q2K9M4X","items":[{"sku":"SKU-00012345","quantity":3}]}';
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  const dataDir = resolve(process.env.DATA_DIR || '.data');
+  const host = process.env.HOST || '127.0.0.1';
+  const service = await startService({
+    dataDir,
+    port: portFrom(process.env.PORT),
+    host,
+    faults: parseFaults(process.env.ORDER_INTAKE_FAULTS),
+  });
+  // A loopback address reads better as localhost, which is what the README promises.
+  const url = host === '127.0.0.1' ? `http://localhost:${service.port}` : service.url;
+  const seconds = ((performance.now() - started) / 1000).toFixed(1);
+  process.stdout.write(
+    [
+      `Order Intake listening on ${url} (started in ${seconds} s; data in ${dataDir}; Ctrl-C stops it)`,
+      `  curl -i ${url}/orders -H 'Content-Type: application/json' -d '${SAMPLE_ORDER}'`,
+      `  curl -i ${url}/orders/<orderId>        OpenAPI: ${url}/openapi.json`,
+      '',
+    ].join('\n'),
+  );
+
+  // One Ctrl-C reaches this process twice (from the terminal, and relayed by the tsx parent), so a repeated signal
+  // is not a request to hurry; a stop that hangs is cut short instead.
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals): void => {
+    if (stopping) return;
+    stopping = true;
+    process.stdout.write(`${signal}: stopping\n`);
+    setTimeout(() => {
+      process.stderr.write(`stop took over ${STOP_DEADLINE_MS} ms: exiting anyway\n`);
+      process.exit(1);
+    }, STOP_DEADLINE_MS).unref();
+    service.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        process.stderr.write(`stop failed: ${String(error)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(
+    `Order Intake did not start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
+  process.exit(1);
+});

@@ -1,0 +1,95 @@
+/**
+ * The e2e tests' view of the service: start it in-process on a free port and its own data folder (DynamoDB Local on
+ * disk, as `npm start` runs it), talk HTTP to it, and check every documented answer against the OpenAPI document.
+ */
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from '@jest/globals';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { startService, type Fault, type RunningService } from '../../../local/service.js';
+import { OpenApiConformance } from './openapi-conformance.js';
+
+export const conformance = new OpenApiConformance();
+
+export const newDataDir = (): Promise<string> => mkdtemp(join(tmpdir(), 'order-intake-e2e-'));
+export const removeDataDir = (dataDir: string): Promise<void> => rm(dataDir, { recursive: true, force: true });
+
+export async function startLocalService(dataDir: string, faults: Fault[] = []): Promise<RunningService> {
+  return startService({
+    dataDir,
+    port: 0,
+    faults,
+    // LOG_LEVEL=INFO (or DEBUG) shows the service's logs while the tests run.
+    logger: new Logger({ serviceName: 'order-intake', ...(process.env.LOG_LEVEL ? {} : { logLevel: 'SILENT' }) }),
+    // The workflow's Retry waits (up to seconds when the bus is down) are shortened, as in the workflow tests.
+    retryIntervalMs: 0,
+  });
+}
+
+export interface HttpAnswer {
+  status: number;
+  headers: Headers;
+  text: string;
+  json: Record<string, unknown>;
+}
+
+/**
+ * One HTTP exchange. An answer to a documented operation must conform to the OpenAPI document; any answer must carry
+ * x-request-id.
+ */
+export async function call(
+  service: Pick<RunningService, 'url'>,
+  method: string,
+  path: string,
+  init: { body?: string | Buffer; headers?: Record<string, string> } = {},
+): Promise<HttpAnswer> {
+  // Bytes, not a string: for a string body fetch would add a Content-Type of its own.
+  const body = typeof init.body === 'string' ? Buffer.from(init.body, 'utf8') : init.body;
+  const response = await fetch(`${service.url}${path}`, { method, body, headers: init.headers });
+  const text = await response.text();
+  const pathname = new URL(path, service.url).pathname;
+  expect(response.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+  if (conformance.documents(method, pathname)) {
+    expect(
+      conformance.violations({
+        method,
+        path: pathname,
+        status: response.status,
+        headers: response.headers,
+        body: text,
+      }),
+    ).toEqual([]);
+  }
+  let json: Record<string, unknown> = {};
+  try {
+    json = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    // Not every answer has to be JSON for the caller to look at its status.
+  }
+  return { status: response.status, headers: response.headers, text, json };
+}
+
+export const postOrder = (
+  service: Pick<RunningService, 'url'>,
+  body: string | Buffer,
+  headers: Record<string, string> = { 'Content-Type': 'application/json' },
+) => call(service, 'POST', '/orders', { body, headers });
+
+/** Polls until `condition` holds; fails naming `what` after the deadline. */
+export async function eventually(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`not before the deadline (${timeoutMs} ms): ${what}`);
+    await new Promise((wake) => setTimeout(wake, 25));
+  }
+}
+
+/** The archive's files, relative to its folder. */
+export async function archivedFiles(archiveDir: string): Promise<string[]> {
+  const entries = await readdir(archiveDir, { recursive: true, withFileTypes: true }).catch(() => []);
+  return entries
+    .filter((entry) => entry.isFile())
+    .map((entry) => join(entry.parentPath, entry.name).slice(archiveDir.length + 1))
+    .sort();
+}
