@@ -4,7 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import type { RunningService } from '../../local/service.js';
 import { archiveKeyOf } from '../../src/archive/archive-order.js';
 import type { OrderDocument } from '../../src/contract/order.js';
@@ -19,6 +19,9 @@ import {
   removeDataDir,
   startLocalService,
 } from './support/local-service.js';
+
+// Each start launches DynamoDB Local (a JVM): seconds, not milliseconds, on a busy 2-core machine.
+jest.setTimeout(30_000);
 
 let dataDir: string;
 let service: RunningService;

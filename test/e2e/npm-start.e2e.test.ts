@@ -1,0 +1,111 @@
+/**
+ * `npm start` as a person runs it: a child process, up within 20 s, answering HTTP, stopped by Ctrl-C (SIGINT to
+ * the whole foreground process group) or by a SIGTERM to the service alone — and nothing left running afterwards,
+ * the DynamoDB Local JVM included.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
+import { validOrder } from '../support/order-samples.js';
+import { call, eventually, newDataDir, postOrder, removeDataDir } from './support/local-service.js';
+
+jest.setTimeout(40_000);
+
+const REPOSITORY = fileURLToPath(new URL('../..', import.meta.url));
+const STARTUP_BUDGET_MS = 20_000;
+
+interface Started {
+  child: ChildProcess;
+  url: string;
+  startupMs: number;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+/** `npm start` in its own process group, as a terminal's foreground job is. */
+async function npmStart(dataDir: string): Promise<Started> {
+  // Jest's own NODE_OPTIONS (--experimental-vm-modules) is not the user's.
+  const env = { ...process.env };
+  delete env.NODE_OPTIONS;
+  const started = Date.now();
+  const child = spawn('npm', ['start'], {
+    cwd: REPOSITORY,
+    env: { ...env, PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'WARN' },
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+  const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
+  let url = '';
+  await eventually(
+    'npm start says where it listens',
+    () => {
+      url = /listening on (http:\/\/\S+)/.exec(output)?.[1] ?? '';
+      if (child.exitCode !== null) throw new Error(`npm start exited early:\n${output}`);
+      return url !== '';
+    },
+    30_000,
+  );
+  return { child, url, startupMs: Date.now() - started, output: () => output, exited };
+}
+
+/** Every process still in the group: `ps` lists none once all are gone. */
+function processesInGroup(pgid: number): string[] {
+  try {
+    return execFileSync('ps', ['-o', 'pid=,args=', '-g', String(pgid)], { encoding: 'utf8' })
+      .split('\n')
+      .filter((line) => line.trim() !== '');
+  } catch {
+    return [];
+  }
+}
+
+let dataDir: string;
+let running: Started | undefined;
+
+beforeEach(async () => {
+  dataDir = await newDataDir();
+});
+afterEach(async () => {
+  // A failed test must not leave a service behind either.
+  if (running?.child.pid && processesInGroup(running.child.pid).length > 0) process.kill(-running.child.pid, 'SIGKILL');
+  running = undefined;
+  await removeDataDir(dataDir);
+});
+
+describe('npm start', () => {
+  it('is up within 20 s, serves the API, and Ctrl-C stops everything it started', async () => {
+    running = await npmStart(dataDir);
+    const pgid = running.child.pid as number;
+
+    expect(running.startupMs).toBeLessThan(STARTUP_BUDGET_MS);
+    expect(running.output()).toContain(`curl -i ${running.url}/orders -H 'Content-Type: application/json'`);
+    const accepted = await postOrder(running, JSON.stringify({ ...validOrder, clientReference: 'npm-start' }));
+    expect(accepted.status).toBe(202);
+    expect((await call(running, 'GET', String(accepted.headers.get('location')))).status).toBe(200);
+    expect(processesInGroup(pgid).some((line) => line.includes('DynamoDBLocal.jar') && line.includes(dataDir))).toBe(
+      true,
+    );
+
+    process.kill(-pgid, 'SIGINT');
+    await running.exited;
+    await eventually('every process of the group has ended', () => processesInGroup(pgid).length === 0, 15_000);
+    expect(running.output()).toContain('SIGINT: stopping');
+    expect(running.output()).not.toMatch(/stop failed|exiting anyway/);
+  });
+
+  it('a SIGTERM to the service alone also stops the DynamoDB Local it started', async () => {
+    running = await npmStart(dataDir);
+    const pgid = running.child.pid as number;
+    // The tsx process itself (it relays signals to the service's Node), not npm's `sh -c` above it.
+    const service = processesInGroup(pgid).find((line) => /\bnode \S*\/tsx local\/main\.ts$/.test(line));
+    expect(service).toBeDefined();
+
+    process.kill(Number(service?.trim().split(' ')[0]), 'SIGTERM');
+    await running.exited;
+    await eventually('every process of the group has ended', () => processesInGroup(pgid).length === 0, 15_000);
+    expect(running.output()).toContain('SIGTERM: stopping');
+  });
+});
