@@ -23,7 +23,7 @@ import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { loadApiTemplate, ORDER_REQUEST_CONTENT_TYPE, type ApiTemplateResources } from '../../api/templates.js';
-import { PROBLEM_CONTENT_TYPE, problemType } from '../../src/contract/problem.js';
+import { PROBLEM_CONTENT_TYPE } from '../../src/contract/problem.js';
 import { ORDERS_TABLE } from '../../src/store/orders-table.js';
 import type { ApiAuthorization } from './deployment-config.js';
 import { leadingKeysLike } from './orders-table.js';
@@ -37,7 +37,10 @@ export const API_STAGE_NAME = 'v1';
  */
 const DEFAULT_MEDIA_TYPE = 'application/json';
 
-/** Integration failures (the AWS API itself answered 4xx/5xx): never mapped as the success template would. */
+/**
+ * Integration failures: the AWS API itself answered 4xx/5xx. The templates handle those bodies too; a separate
+ * response keeps the base status at 500 should a template ever not override it.
+ */
 export const INTEGRATION_FAILURE_PATTERN = '[45]\\d{2}';
 
 const REQUEST_ID_HEADER = 'x-request-id';
@@ -52,6 +55,18 @@ const methodResponses = (statuses: string[], ...headers: string[]): MethodRespon
     statusCode,
     responseParameters: declaredHeaders('Content-Type', REQUEST_ID_HEADER, ...headers),
   }));
+
+/**
+ * An integration response mapped by one of the api/ templates, which sets the final status and headers itself
+ * ($context.responseOverride); the x-request-id header is added here, for every answer.
+ */
+const mappedBy =
+  (responseTemplate: string) =>
+  (response: Pick<IntegrationResponse, 'statusCode' | 'selectionPattern'>): IntegrationResponse => ({
+    ...response,
+    responseTemplates: { [DEFAULT_MEDIA_TYPE]: responseTemplate },
+    responseParameters: REQUEST_ID_MAPPING,
+  });
 
 /**
  * Gateway response templates get variable substitution only, no VTL: the `##` comment lines of a template file
@@ -151,12 +166,7 @@ export class OrderApi extends Construct {
     );
 
     const orders = this.api.root.addResource('orders');
-    const postOrdersResponse = template('postOrdersResponse');
-    const postResponse = (integration: Omit<IntegrationResponse, 'responseTemplates'>): IntegrationResponse => ({
-      ...integration,
-      responseTemplates: { [DEFAULT_MEDIA_TYPE]: postOrdersResponse },
-      responseParameters: REQUEST_ID_MAPPING,
-    });
+    const postResponse = mappedBy(template('postOrdersResponse'));
     orders.addMethod(
       'POST',
       new AwsIntegration({
@@ -169,9 +179,9 @@ export class OrderApi extends Construct {
           passthroughBehavior: PassthroughBehavior.NEVER,
           requestTemplates: { [ORDER_REQUEST_CONTENT_TYPE]: template('postOrdersRequest') },
           integrationResponses: [
-            // The template sets the final status from the workflow's output.
+            // The template sets the final status from the workflow's output; anything but a SUCCEEDED execution
+            // (an error of StartSyncExecution included) is a 500 problem, never a 202.
             postResponse({ statusCode: '200' }),
-            // The template's "not SUCCEEDED" branch answers 500 problem+json: never a 202.
             postResponse({ statusCode: '500', selectionPattern: INTEGRATION_FAILURE_PATTERN }),
           ],
         },
@@ -182,6 +192,7 @@ export class OrderApi extends Construct {
     );
 
     const order = orders.addResource('{orderId}');
+    const getResponse = mappedBy(template('getOrderResponse'));
     order.addMethod(
       'GET',
       new AwsIntegration({
@@ -193,36 +204,15 @@ export class OrderApi extends Construct {
           passthroughBehavior: PassthroughBehavior.NEVER,
           requestTemplates: { [DEFAULT_MEDIA_TYPE]: template('getOrderRequest') },
           integrationResponses: [
-            {
-              statusCode: '200',
-              responseTemplates: { [DEFAULT_MEDIA_TYPE]: template('getOrderResponse') },
-              responseParameters: REQUEST_ID_MAPPING,
-            },
-            {
-              // Without this, a throttled or failed read would reach the success template and look like a 404.
-              statusCode: '503',
-              selectionPattern: INTEGRATION_FAILURE_PATTERN,
-              responseTemplates: {
-                [DEFAULT_MEDIA_TYPE]: JSON.stringify({
-                  type: problemType('store-unavailable'),
-                  title: 'Order store unavailable',
-                  status: 503,
-                  detail: 'The order could not be read. Retry later.',
-                  requestId: '$context.requestId',
-                }),
-              },
-              responseParameters: {
-                ...REQUEST_ID_MAPPING,
-                'method.response.header.Content-Type': `'${PROBLEM_CONTENT_TYPE}'`,
-                'method.response.header.Retry-After': "'1'",
-              },
-            },
+            // The template answers the item (200), its absence (404) and a DynamoDB error (503 or 500).
+            getResponse({ statusCode: '200' }),
+            getResponse({ statusCode: '500', selectionPattern: INTEGRATION_FAILURE_PATTERN }),
           ],
         },
       }),
       {
         requestParameters: { 'method.request.path.orderId': true },
-        methodResponses: methodResponses(['200', '404', '503'], 'Retry-After'),
+        methodResponses: methodResponses(['200', '404', '500', '503'], 'Retry-After'),
       },
     );
 

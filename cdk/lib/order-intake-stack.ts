@@ -2,7 +2,7 @@
  * Order Intake in AWS (DESIGN.md section 1): API -> EXPRESS workflow -> table + bus, the outbox relay from the
  * table's stream, the archive behind the bus, alarms and a dashboard. Environment-agnostic, configured by context.
  */
-import { Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { readDeploymentConfig, type DeploymentConfig } from './deployment-config.js';
 import { Monitoring } from './monitoring.js';
@@ -67,5 +67,24 @@ export class OrderIntakeStack extends Stack {
       archiveDeadLetterQueue: this.archive.deadLetterQueue,
       alarmEmail: config.alarmEmail,
     });
+
+    // Where ops look first (docs/deploy.md): `cdk deploy` prints these, and the stack's Outputs tab keeps them.
+    const outputs: Record<string, string> = {
+      ApiUrl: this.api.api.url,
+      StateMachineArn: this.workflow.stateMachine.stateMachineArn,
+      ExecutionLogGroup: this.workflow.logGroup.logGroupName,
+      ApiAccessLogGroup: this.api.accessLogs.logGroupName,
+      OrdersTableName: this.table.table.tableName,
+      EventBusName: this.events.bus.eventBusName,
+      EventArchiveName: this.events.archive.archiveName,
+      ArchiveBucketName: this.archive.bucket.bucketName,
+      RelayDeadLetterQueueUrl: this.relay.deadLetterQueue.queueUrl,
+      ArchiveQueueArn: this.archive.queue.queueArn,
+      ArchiveDeadLetterQueueUrl: this.archive.deadLetterQueue.queueUrl,
+      ArchiveDeadLetterQueueArn: this.archive.deadLetterQueue.queueArn,
+      AlarmTopicArn: this.monitoring.topic.topicArn,
+      DashboardName: this.monitoring.dashboard.dashboardName,
+    };
+    for (const [name, value] of Object.entries(outputs)) new CfnOutput(this, name, { value });
   }
 }

@@ -162,3 +162,18 @@ describe('dashboard', () => {
     }
   });
 });
+
+describe('stack outputs', () => {
+  it('name what ops look for: executions, access logs, DLQs, archives', () => {
+    const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
+    expect(outputs).toMatchObject({
+      StateMachineArn: { Value: ref(stack.workflow.stateMachine.stateMachineArn) },
+      ExecutionLogGroup: { Value: ref(stack.workflow.logGroup.logGroupName) },
+      ApiAccessLogGroup: { Value: ref(stack.api.accessLogs.logGroupName) },
+      RelayDeadLetterQueueUrl: { Value: ref(stack.relay.deadLetterQueue.queueUrl) },
+      ArchiveDeadLetterQueueUrl: { Value: ref(stack.archive.deadLetterQueue.queueUrl) },
+      ArchiveBucketName: { Value: ref(stack.archive.bucket.bucketName) },
+      EventArchiveName: { Value: ref(stack.events.archive.archiveName) },
+    });
+  });
+});

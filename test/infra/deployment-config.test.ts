@@ -1,0 +1,148 @@
+/**
+ * The context keys: their defaults, how `-c key=value` strings are read, what a bad value does, that each one
+ * reaches the resource it configures, and that docs/deploy.md documents every one of them.
+ */
+import { beforeAll, describe, expect, it } from '@jest/globals';
+import { App } from 'aws-cdk-lib';
+import type { Template } from 'aws-cdk-lib/assertions';
+import { readFileSync } from 'node:fs';
+import { CONTEXT_KEYS, readDeploymentConfig } from '../../cdk/lib/deployment-config.js';
+import { PROJECT_ROOT } from '../../cdk/lib/node-function.js';
+import type { OrderIntakeStack } from '../../cdk/lib/order-intake-stack.js';
+import { CDK_JSON, propertiesOf, synthOrderIntake, type Json } from './synth-order-intake.js';
+
+const configOf = (context: Record<string, unknown>) => readDeploymentConfig(new App({ context }).node);
+
+describe('readDeploymentConfig', () => {
+  it('falls back on the defaults', () => {
+    expect(configOf({})).toEqual({
+      apiThrottlingRateLimit: 5000,
+      apiThrottlingBurstLimit: 5000,
+      apiAuthorization: 'IAM',
+      workflowLogLevel: 'ALL',
+      workflowLogIncludeExecutionData: false,
+      ordersTableWarmWritesPerSecond: undefined,
+      ordersTableWarmReadsPerSecond: undefined,
+      lambdaLogLevel: 'INFO',
+      logRetentionDays: 30,
+      archiveGlacierAfterDays: 90,
+      eventArchiveRetentionDays: 30,
+      alarmEmail: undefined,
+    });
+  });
+
+  it('reads the strings `-c key=value` passes', () => {
+    expect(
+      configOf({
+        apiThrottlingRateLimit: '200',
+        workflowLogIncludeExecutionData: 'true',
+        ordersTableWarmWritesPerSecond: '10000',
+        alarmEmail: 'ops@example.com',
+      }),
+    ).toMatchObject({
+      apiThrottlingRateLimit: 200,
+      workflowLogIncludeExecutionData: true,
+      ordersTableWarmWritesPerSecond: 10000,
+      alarmEmail: 'ops@example.com',
+    });
+  });
+
+  it.each([
+    ['apiAuthorization', 'COGNITO'],
+    ['apiThrottlingRateLimit', '0'],
+    ['apiThrottlingBurstLimit', '1.5'],
+    ['workflowLogLevel', 'all'],
+    ['workflowLogIncludeExecutionData', 'yes'],
+    ['ordersTableWarmWritesPerSecond', '100'],
+    ['logRetentionDays', '42'],
+    ['alarmEmail', 'ops'],
+  ])('fails the synth on %s=%s, naming the key', (key, value) => {
+    expect(() => configOf({ [key]: value })).toThrow(new RegExp(`context ${key}=`));
+  });
+});
+
+describe('a deployment with every key set', () => {
+  let stack: OrderIntakeStack;
+  let template: Template;
+  beforeAll(() => {
+    ({ stack, template } = synthOrderIntake({
+      context: {
+        apiThrottlingRateLimit: 100,
+        apiThrottlingBurstLimit: 50,
+        apiAuthorization: 'NONE',
+        workflowLogLevel: 'ERROR',
+        workflowLogIncludeExecutionData: true,
+        ordersTableWarmWritesPerSecond: 10000,
+        ordersTableWarmReadsPerSecond: 20000,
+        lambdaLogLevel: 'DEBUG',
+        logRetentionDays: 90,
+        archiveGlacierAfterDays: 30,
+        eventArchiveRetentionDays: 7,
+        alarmEmail: 'ops@example.com',
+      },
+    }));
+  });
+
+  it('throttles the stage and leaves the methods open as asked', () => {
+    expect(propertiesOf(template, stack.api.api.deploymentStage).MethodSettings).toEqual([
+      expect.objectContaining({ ThrottlingRateLimit: 100, ThrottlingBurstLimit: 50 }),
+    ]);
+    for (const method of Object.values(template.findResources('AWS::ApiGateway::Method'))) {
+      expect(method).toMatchObject({ Properties: { AuthorizationType: 'NONE' } });
+    }
+  });
+
+  it('logs workflow errors only, with execution data', () => {
+    expect(propertiesOf(template, stack.workflow.stateMachine).LoggingConfiguration).toMatchObject({
+      Level: 'ERROR',
+      IncludeExecutionData: true,
+    });
+  });
+
+  it('pre-warms the table', () => {
+    expect(propertiesOf(template, stack.table.table).WarmThroughput).toEqual({
+      WriteUnitsPerSecond: 10000,
+      ReadUnitsPerSecond: 20000,
+    });
+  });
+
+  it('sets the Lambda log level and every log group’s retention', () => {
+    for (const fn of [stack.workflow.validate, stack.relay.relay, stack.archive.consumer]) {
+      expect(propertiesOf(template, fn.function).Environment).toMatchObject({
+        Variables: { POWERTOOLS_LOG_LEVEL: 'DEBUG' },
+      });
+    }
+    const logGroups = Object.values(template.findResources('AWS::Logs::LogGroup')) as { Properties: Json }[];
+    expect(logGroups).toHaveLength(5);
+    for (const { Properties } of logGroups) expect(Properties.RetentionInDays).toBe(90);
+  });
+
+  it('archives to Glacier and keeps bus events for the days asked', () => {
+    expect(JSON.stringify(propertiesOf(template, stack.archive.bucket).LifecycleConfiguration)).toContain(
+      JSON.stringify({ StorageClass: 'GLACIER', TransitionInDays: 30 }),
+    );
+    expect(propertiesOf(template, stack.events.archive).RetentionDays).toBe(7);
+  });
+
+  it('mails the alarms', () => {
+    template.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      Endpoint: 'ops@example.com',
+      TopicArn: stack.resolve(stack.monitoring.topic.topicArn),
+    });
+  });
+});
+
+describe('where the keys are written down', () => {
+  const deployDoc = readFileSync(`${PROJECT_ROOT}docs/deploy.md`, 'utf8');
+
+  it.each(Object.entries(CONTEXT_KEYS))('docs/deploy.md documents %s with its default', (key, { default: value }) => {
+    const row = deployDoc.split('\n').find((line) => line.startsWith(`| \`${key}\``));
+    expect(row).toBeDefined();
+    expect(row).toContain(value === undefined ? 'unset' : `\`${String(value)}\``);
+  });
+
+  it('cdk.json does not repeat them: the defaults live in code only', () => {
+    for (const key of Object.keys(CONTEXT_KEYS)) expect(CDK_JSON.context).not.toHaveProperty(key);
+  });
+});
