@@ -33,7 +33,9 @@ export class RequestLog {
     this.#logger = logger;
     this.#linesPerSecond = options.linesPerSecond ?? 20;
     // The folded count of a burst's last second must not wait for the next request.
-    this.#timer = setInterval(() => this.flush(), 1000);
+    this.#timer = setInterval(() => {
+      if (Date.now() - this.#windowStart >= 1000) this.flush();
+    }, 1000);
     this.#timer.unref();
   }
 
