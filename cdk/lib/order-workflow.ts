@@ -9,6 +9,7 @@ import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { readFileSync } from 'node:fs';
 import { ORDER_INTAKE_ASL_PATH, workflowSubstitutions } from '../../asl/order-intake.js';
 import { ORDERS_TABLE } from '../../src/store/orders-table.js';
 import type { LambdaLogLevel, WorkflowLogLevel } from './deployment-config.js';
@@ -16,6 +17,14 @@ import { NodeFunction, PROJECT_ROOT } from './node-function.js';
 import { leadingKeysLike } from './orders-table.js';
 
 export const VALIDATE_ENTRY = `${PROJECT_ROOT}lambdas/validate/handler.ts`;
+
+/** The Validate function may run as long as the workflow's Validate task waits for it, and no longer. */
+export function validateTaskTimeout(): Duration {
+  const definition = JSON.parse(readFileSync(ORDER_INTAKE_ASL_PATH, 'utf8')) as {
+    States: { Validate: { TimeoutSeconds: number } };
+  };
+  return Duration.seconds(definition.States.Validate.TimeoutSeconds);
+}
 
 export interface OrderWorkflowProps {
   readonly table: ITable;
@@ -37,7 +46,9 @@ export class OrderWorkflow extends Construct {
     this.validate = new NodeFunction(this, 'Validate', {
       entry: VALIDATE_ENTRY,
       description: 'Order Intake: validates an order request and derives its idempotency key',
-      timeout: Duration.seconds(5),
+      timeout: validateTaskTimeout(),
+      // On the request path: Lambda's CPU grows with memory, and 512 MB keeps validation and cold starts short.
+      memorySize: 512,
       logLevel: props.lambdaLogLevel,
       logRetention: props.logRetention,
     });

@@ -34,6 +34,12 @@ export const RELAY_RETRY = {
   maxRecordAge: Duration.hours(1),
 } as const;
 
+/**
+ * Batches processed at once per stream shard. Records of one item stay in order; orders are independent items, so
+ * ten concurrent batches per shard let the relay keep up with thousands of orders a second on few shards.
+ */
+const BATCHES_PER_SHARD = 10;
+
 export interface OutboxRelayProps {
   readonly table: ITable;
   readonly bus: IEventBus;
@@ -67,6 +73,7 @@ export class OutboxRelay extends Construct {
       new DynamoEventSource(props.table, {
         startingPosition: StartingPosition.TRIM_HORIZON,
         batchSize: 100,
+        parallelizationFactor: BATCHES_PER_SHARD,
         bisectBatchOnError: true,
         ...RELAY_RETRY,
         reportBatchItemFailures: true,

@@ -46,10 +46,11 @@ describe('outbox relay', () => {
     return (Object.values(mappings)[0] as { Properties: Json }).Properties;
   };
 
-  it('reads the table stream into the relay function', () => {
+  it('reads the table stream into the relay function, ten batches at a time per shard', () => {
     expect(mapping()).toMatchObject({
       FunctionName: ref(stack.relay.relay.function.functionName),
       StartingPosition: 'TRIM_HORIZON',
+      ParallelizationFactor: 10,
     });
   });
 

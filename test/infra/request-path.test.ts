@@ -104,6 +104,16 @@ describe('workflow', () => {
     });
   });
 
+  it('gives the Validate function exactly the time the Validate task waits for it', () => {
+    const definition = JSON.parse(readFileSync(ORDER_INTAKE_ASL_PATH, 'utf8')) as {
+      States: { Validate: { TimeoutSeconds: number } };
+    };
+    expect(propertiesOf(template, stack.workflow.validate.function)).toMatchObject({
+      Timeout: definition.States.Validate.TimeoutSeconds,
+      MemorySize: 512,
+    });
+  });
+
   it('logs executions to a log group with a retention, under the vended-logs prefix', () => {
     expect(propertiesOf(template, stack.workflow.logGroup)).toEqual({
       LogGroupName: '/aws/vendedlogs/states/OrderIntake-order-intake',

@@ -23,13 +23,17 @@ export interface SynthOptions {
   readonly bundle?: boolean;
 }
 
-export function synthOrderIntake({ context = {}, bundle = false }: SynthOptions = {}) {
+/** The app and stack, constructed but not synthesized. */
+export function buildOrderIntake({ context = {}, bundle = false }: SynthOptions = {}) {
   const app = new App({
     context: { ...CDK_JSON.context, ...(bundle ? {} : { 'aws:cdk:bundling-stacks': [] }), ...context },
   });
-  const stack = new OrderIntakeStack(app, 'OrderIntake');
-  const template = Template.fromStack(stack);
-  return { app, stack, template };
+  return { app, stack: new OrderIntakeStack(app, 'OrderIntake') };
+}
+
+export function synthOrderIntake(options: SynthOptions = {}) {
+  const { app, stack } = buildOrderIntake(options);
+  return { app, stack, template: Template.fromStack(stack) };
 }
 
 export type Json = Record<string, unknown>;
