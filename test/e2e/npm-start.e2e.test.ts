@@ -23,14 +23,14 @@ interface Started {
 }
 
 /** `npm start` in its own process group, as a terminal's foreground job is. */
-async function npmStart(dataDir: string): Promise<Started> {
+async function npmStart(dataDir: string, extraEnv: Record<string, string> = {}): Promise<Started> {
   // Jest's own NODE_OPTIONS (--experimental-vm-modules) is not the user's.
   const env = { ...process.env };
   delete env.NODE_OPTIONS;
   const started = Date.now();
   const child = spawn('npm', ['start'], {
     cwd: REPOSITORY,
-    env: { ...env, PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'WARN' },
+    env: { ...env, PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'WARN', ...extraEnv },
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -96,9 +96,11 @@ describe('npm start', () => {
     expect(running.output()).not.toMatch(/stop failed|exiting anyway/);
   });
 
-  it('a SIGTERM to the service alone also stops the DynamoDB Local it started', async () => {
-    running = await npmStart(dataDir);
+  it('reads ORDER_INTAKE_FAULTS; a SIGTERM to the service alone also stops the DynamoDB Local it started', async () => {
+    running = await npmStart(dataDir, { ORDER_INTAKE_FAULTS: 'store' });
     const pgid = running.child.pid as number;
+    expect((await postOrder(running, JSON.stringify(validOrder))).status).toBe(503);
+
     // The tsx process itself (it relays signals to the service's Node), not npm's `sh -c` above it.
     const service = processesInGroup(pgid).find((line) => /\bnode \S*\/tsx local\/main\.ts$/.test(line));
     expect(service).toBeDefined();
