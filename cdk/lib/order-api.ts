@@ -28,7 +28,7 @@ import { ORDERS_TABLE } from '../../src/store/orders-table.js';
 import type { ApiAuthorization } from './deployment-config.js';
 import { leadingKeysLike } from './orders-table.js';
 
-export const API_STAGE_NAME = 'v1';
+const API_STAGE_NAME = 'v1';
 
 /**
  * API Gateway picks a request template by Content-Type and a response template by Accept, and takes
@@ -72,7 +72,7 @@ const mappedBy =
  * Gateway response templates get variable substitution only, no VTL: the `##` comment lines of a template file
  * would reach the client as text, so they are dropped here.
  */
-export const withoutVtlComments = (template: string): string =>
+const withoutVtlComments = (template: string): string =>
   template
     .split('\n')
     .filter((line) => !line.startsWith('##'))
