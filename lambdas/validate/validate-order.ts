@@ -20,7 +20,16 @@ import { checkOrderRequest } from './check-order-request.js';
  * strings, the form of a DynamoDB N value, so the workflow never formats numbers itself.
  */
 export type ValidationOutcome =
-  | { outcome: 'REJECTED'; statusCode: number; problem: ProblemDetails }
+  | {
+      outcome: 'REJECTED';
+      statusCode: number;
+      /**
+       * The problem+json body, serialized here: the workflow passes it through as is. (Serializing it in the ASL
+       * with States.JsonToString would be equivalent in AWS, but aws-local-stepfunctions 3.0 strips backslashes
+       * from intrinsic results, which breaks the JSON of a message that quotes the client's input.)
+       */
+      problemBody: string;
+    }
   | {
       outcome: 'VALID';
       orderId: string;
@@ -41,7 +50,7 @@ export interface ValidationContext {
 const rejected = (problem: ProblemDetails): ValidationOutcome => ({
   outcome: 'REJECTED',
   statusCode: problem.status,
-  problem,
+  problemBody: JSON.stringify(problem),
 });
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });

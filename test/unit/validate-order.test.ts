@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { validateOrder, type ValidationOutcome } from '../../lambdas/validate/validate-order.js';
+import type { ProblemDetails } from '../../src/contract/problem.js';
 import { idempotencyKeyOf } from '../../src/idempotency-key.js';
 import { validOrder } from '../support/order-samples.js';
 
@@ -9,9 +10,9 @@ const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
 const validate = (body: string | Uint8Array): ValidationOutcome =>
   validateOrder(typeof body === 'string' ? bytes(body) : body, context);
 
-function rejection(outcome: ValidationOutcome) {
+function rejection(outcome: ValidationOutcome): { statusCode: number; problem: ProblemDetails } {
   if (outcome.outcome !== 'REJECTED') throw new Error(`expected a rejection, got ${JSON.stringify(outcome)}`);
-  return outcome;
+  return { statusCode: outcome.statusCode, problem: JSON.parse(outcome.problemBody) as ProblemDetails };
 }
 const fieldErrors = (body: unknown) =>
   rejection(validate(JSON.stringify(body))).problem.errors?.map(({ path, code }) => ({ path, code }));
