@@ -13,6 +13,11 @@ export const API_TEMPLATE_FILES = {
   postOrdersResponse: 'post-orders.response.vtl',
   getOrderRequest: 'get-order.request.vtl',
   getOrderResponse: 'get-order.response.vtl',
+  /**
+   * Gateway response for UNSUPPORTED_MEDIA_TYPE: POST /orders has a request template for application/json only and
+   * passthrough NEVER, so API Gateway refuses any other Content-Type before the workflow runs. Gateway response
+   * templates get variable substitution, not VTL, so this file holds no `##` comments.
+   */
   unsupportedMediaTypeResponse: 'unsupported-media-type.response.vtl',
 } as const;
 

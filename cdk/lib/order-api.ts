@@ -68,16 +68,6 @@ const mappedBy =
     responseParameters: REQUEST_ID_MAPPING,
   });
 
-/**
- * Gateway response templates get variable substitution only, no VTL: the `##` comment lines of a template file
- * would reach the client as text, so they are dropped here.
- */
-const withoutVtlComments = (template: string): string =>
-  template
-    .split('\n')
-    .filter((line) => !line.startsWith('##'))
-    .join('\n');
-
 export interface OrderApiProps {
   readonly stateMachine: IStateMachine;
   readonly table: ITable;
@@ -220,7 +210,7 @@ export class OrderApi extends Construct {
       type: ResponseType.UNSUPPORTED_MEDIA_TYPE,
       statusCode: '415',
       responseHeaders: { 'Content-Type': `'${PROBLEM_CONTENT_TYPE}'`, [REQUEST_ID_HEADER]: 'context.requestId' },
-      templates: { [DEFAULT_MEDIA_TYPE]: withoutVtlComments(template('unsupportedMediaTypeResponse')) },
+      templates: { [DEFAULT_MEDIA_TYPE]: template('unsupportedMediaTypeResponse') },
     });
     for (const [name, type] of [
       ['Default4xx', ResponseType.DEFAULT_4XX],

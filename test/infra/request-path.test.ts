@@ -253,20 +253,22 @@ describe('API', () => {
       expect(failure?.ResponseParameters).toEqual({ 'method.response.header.x-request-id': 'context.requestId' });
     });
 
-    it('answers a failure of StartSyncExecution itself with a 500 problem, never a 202', () => {
+    it('answers a failure of StartSyncExecution itself with a problem, never a 202: throttling 503, else 500', () => {
       const failure = only(integrationOf('POST').IntegrationResponses.filter((response) => response.SelectionPattern));
       expect(['400', '403', '429', '500', '503'].every(matchesFailure)).toBe(true);
       expect(['200', '202'].some(matchesFailure)).toBe(false);
-      const rendered = new MappingTemplate('failure', jsonTemplateOf(failure)).render({
-        body: JSON.stringify({
-          __type: 'com.amazonaws.swf.service.v2.model#ThrottlingException',
-          message: 'Rate exceeded',
-        }),
-        context,
-      });
-      expect(rendered.status).toBe(500);
-      expect(rendered.headers['Content-Type']).toBe(PROBLEM_CONTENT_TYPE);
-      expect(JSON.parse(rendered.body)).toMatchObject({ status: 500, requestId: 'req-1' });
+      const render = (errorType: string) =>
+        new MappingTemplate('failure', jsonTemplateOf(failure)).render({
+          body: JSON.stringify({ __type: `com.amazonaws.swf.service.v2.model#${errorType}`, message: 'no' }),
+          context,
+        });
+      const throttled = render('ThrottlingException');
+      expect(throttled.status).toBe(503);
+      expect(throttled.headers).toMatchObject({ 'Content-Type': PROBLEM_CONTENT_TYPE, 'Retry-After': '1' });
+      const rejected = render('StateMachineDoesNotExist');
+      expect(rejected.status).toBe(500);
+      expect(rejected.headers['Content-Type']).toBe(PROBLEM_CONTENT_TYPE);
+      expect(JSON.parse(rejected.body)).toMatchObject({ status: 500, requestId: 'req-1' });
     });
   });
 

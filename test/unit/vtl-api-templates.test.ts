@@ -204,6 +204,17 @@ describe('post-orders.response.vtl, on real workflow outcomes', () => {
     expect(response.problem).not.toHaveProperty('orderId');
   });
 
+  it('Step Functions throttling StartSyncExecution is a 503 with Retry-After: nothing started, retry is safe', () => {
+    const rendered = templates.postOrdersResponse.render({
+      body: JSON.stringify({ __type: 'com.amazon.coral.availability#ThrottlingException', message: 'Rate exceeded' }),
+      context: context(),
+    });
+
+    expect(rendered.status).toBe(503);
+    expect(rendered.headers).toEqual({ 'Content-Type': 'application/problem+json', 'Retry-After': '1' });
+    expect(JSON.parse(rendered.body)).toMatchObject({ status: 503, requestId: REQUEST_ID });
+  });
+
   it('an error answer from Step Functions itself (not an execution) is a 500 problem too', () => {
     const rendered = templates.postOrdersResponse.render({
       body: JSON.stringify({ __type: 'com.amazonaws.swf.service.v2.model#InvalidExecutionInput', message: 'bad' }),
@@ -227,13 +238,21 @@ describe('get-order templates', () => {
     ) as { TableName: string; Key: { pk: { S: string } } };
 
   it('asks GetItem for the ORDER# item of a well-formed id', () => {
-    expect(renderGetRequest(ORDER_ID)).toEqual({ TableName: tableName, Key: { pk: { S: `ORDER#${ORDER_ID}` } } });
+    expect(renderGetRequest(ORDER_ID)).toEqual({
+      TableName: tableName,
+      Key: { pk: { S: `ORDER#${ORDER_ID}` } },
+      ConsistentRead: true,
+    });
   });
 
   it.each([`x"}, "TableName": "other`, "' or 1=1", '01jd0000000000000000000000', `${ORDER_ID}\u2028`, ''])(
     'never lets a malformed id (%j) into the request',
     (orderId) => {
-      expect(renderGetRequest(orderId)).toEqual({ TableName: tableName, Key: { pk: { S: 'ORDER#NONE' } } });
+      expect(renderGetRequest(orderId)).toEqual({
+        TableName: tableName,
+        Key: { pk: { S: 'ORDER#NONE' } },
+        ConsistentRead: true,
+      });
     },
   );
 
