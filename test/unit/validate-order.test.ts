@@ -117,6 +117,15 @@ describe('validateOrder', () => {
     ]);
   });
 
+  it('names members that shadow Object.prototype as unknown, at the top and in lines', () => {
+    const body =
+      '{"customerId":"CUST-7Q2K9M4X","constructor":1,"items":[{"sku":"SKU-00012345","quantity":1,"__proto__":{}}]}';
+    expect(rejection(validate(body)).problem.errors?.map(({ path, code }) => ({ path, code }))).toEqual([
+      { path: '/constructor', code: 'unknown_property' },
+      { path: '/items/0/__proto__', code: 'unknown_property' },
+    ]);
+  });
+
   it('names missing fields and wrong types', () => {
     expect(fieldErrors({ items: 'none' })).toEqual([
       { path: '/customerId', code: 'required' },
