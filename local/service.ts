@@ -49,9 +49,9 @@ export function failEveryCall(client: DynamoDBClient): void {
   client.middlewareStack.add(
     () => async () => {
       throw new DynamoDBServiceException({
-        name: 'ServiceUnavailable',
+        name: 'InternalServerError',
         $fault: 'server',
-        $metadata: { httpStatusCode: 503 },
+        $metadata: { httpStatusCode: 500 },
         message: 'the order store is unavailable (fault switch ORDER_INTAKE_FAULTS=store)',
       });
     },

@@ -24,7 +24,10 @@ export interface SyncExecutionResult {
 export interface OrderWorkflowOptions {
   resources: WorkflowResources;
   backends: LocalBackends;
-  /** Replaces every Retry interval (ms); tests use it so that retries do not wait real seconds. */
+  /**
+   * Replaces every Retry interval and every Wait state's duration (ms); tests use it so that retries and pauses do
+   * not take real seconds. By default the ASL's own timing applies, as in AWS.
+   */
   retryIntervalMs?: number;
 }
 
@@ -47,12 +50,16 @@ export function createOrderWorkflow(options: OrderWorkflowOptions): OrderWorkflo
     if (!integration) throw new Error(`state ${name}: no local integration for ${String(state.Resource)}`);
     taskResourceLocalHandlers[name] = integration;
   }
-  const retryIntervalOverrides =
+  const overrideFor = (applies: (state: StateDefinition) => boolean) =>
     options.retryIntervalMs === undefined
       ? undefined
-      : Object.fromEntries(states.filter(([, s]) => s.Retry).map(([name]) => [name, options.retryIntervalMs ?? 0]));
+      : Object.fromEntries(states.filter(([, s]) => applies(s)).map(([name]) => [name, options.retryIntervalMs ?? 0]));
   const runOptions = {
-    overrides: { taskResourceLocalHandlers, retryIntervalOverrides },
+    overrides: {
+      taskResourceLocalHandlers,
+      retryIntervalOverrides: overrideFor((state) => state.Retry !== undefined),
+      waitTimeOverrides: overrideFor((state) => state.Type === 'Wait'),
+    },
   } as RunOptions;
 
   return {

@@ -34,8 +34,13 @@ export class TaskError extends Error {
   }
 }
 
+/**
+ * Step Functions names a service's errors after the Java SDK's exception classes (`RequestLimitExceededException`
+ * where the JavaScript SDK says `RequestLimitExceeded`), and a failure to reach the service `SdkClientException`.
+ */
 const asTaskError = (prefix: string, error: unknown): TaskError => {
-  const name = error instanceof Error ? error.name : 'UnknownError';
+  const isServiceError = error instanceof Error && '$fault' in error;
+  const name = isServiceError ? error.name.replace(/(?<!Exception)$/, 'Exception') : 'SdkClientException';
   const message = error instanceof Error ? error.message : String(error);
   return new TaskError(`${prefix}.${name}`, message, { cause: error });
 };

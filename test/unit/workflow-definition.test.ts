@@ -48,7 +48,7 @@ describe('asl/order-intake.asl.json', () => {
       'RespondDuplicate',
       'RespondInternalError',
       'RespondRejected',
-      'RespondStoreUnavailable',
+      'RespondUnavailable',
     ]);
     expect(Object.values(definition.States).some((state) => state.Type === 'Fail')).toBe(false);
   });

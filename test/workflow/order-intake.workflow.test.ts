@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
-import { DynamoDBClient, ScanCommand, TransactWriteItemsCommand } from '@aws-sdk/client-dynamodb';
-import { ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, InternalServerError, ScanCommand, TransactWriteItemsCommand } from '@aws-sdk/client-dynamodb';
+import { ProvisionedThroughputExceededException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { handler as validateHandler } from '../../lambdas/validate/handler.js';
 import { createOrderWorkflow, type SyncExecutionResult } from '../../local/workflow/order-workflow.js';
@@ -40,6 +40,35 @@ function workflowOn(tableName: string, bus: EventBusPort, client: DynamoDBClient
     };
     return { ...output, body: JSON.parse(output.body) as Record<string, unknown>, execution };
   };
+}
+
+/** The command reaches DynamoDB Local, then its answer is lost, as on a timeout after the commit. */
+function afterLosingAnswers(client: DynamoDBClient, commandName: string, times: number): void {
+  let lost = 0;
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const result = await next(args);
+      if (context.commandName !== commandName || lost >= times) return result;
+      lost += 1;
+      throw new InternalServerError({ message: 'answer lost', $metadata: {} });
+    },
+    { step: 'initialize', name: 'loseAnswers' },
+  );
+}
+
+/** The first `times` calls of the command fail with `error()` before reaching DynamoDB Local. */
+function failingFirst(client: DynamoDBClient, commandName: string, times: number, error: () => Error) {
+  const counter = { calls: 0 };
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (context.commandName !== commandName) return next(args);
+      counter.calls += 1;
+      if (counter.calls <= times) throw error();
+      return next(args);
+    },
+    { step: 'initialize', name: 'failFirst' },
+  );
+  return counter;
 }
 
 async function storedItems(tableName: string): Promise<Record<string, unknown>[]> {
@@ -198,7 +227,7 @@ describe('failures', () => {
       const response = await workflowOn(tableName, bus)(JSON.stringify(validOrder));
 
       expect(response.statusCode).toBe(202);
-      expect(bus.calls).toBe(3);
+      expect(bus.calls).toBe(2); // one brief retry
       expect((await orderItems(tableName)).map((order) => order.orderId)).toEqual([response.body.orderId]);
     },
   );
@@ -215,10 +244,45 @@ describe('failures', () => {
 
     expect(response.statusCode).toBe(503);
     expect(response.headers).toEqual({ 'Content-Type': 'application/problem+json', 'Retry-After': '1' });
-    expect(response.body).toMatchObject({ status: 503, title: 'Order store unavailable' });
+    expect(response.body).toMatchObject({ status: 503, title: 'Service unavailable' });
     expect(await storedItems(tableName)).toEqual([]);
     expect(bus.calls).toBe(0);
     unreachable.destroy();
+  });
+
+  it('a write that committed but whose answer was lost is accepted once, not refused', async () => {
+    const client = testDynamoDbClient();
+    afterLosingAnswers(client, 'TransactWriteItemsCommand', Infinity);
+    const bus = new RecordingBus();
+    const response = await workflowOn(tableName, bus, client)(JSON.stringify(validOrder));
+
+    expect(response.statusCode).toBe(202);
+    expect((await orderItems(tableName)).map((order) => order.orderId)).toEqual([response.body.orderId]);
+    expect(bus.accepted).toHaveLength(1);
+    client.destroy();
+  });
+
+  it('a transaction cancelled by a conflict is tried again after a pause, then accepted', async () => {
+    const client = testDynamoDbClient();
+    const conflicts = failingFirst(client, 'TransactWriteItemsCommand', 1, () =>
+      Object.assign(new TransactionCanceledException({ message: 'conflict', $metadata: {} }), {
+        CancellationReasons: [{ Code: 'TransactionConflict' }, { Code: 'None' }],
+      }),
+    );
+    const response = await workflowOn(tableName, new RecordingBus(), client)(JSON.stringify(validOrder));
+
+    expect(conflicts.calls).toBe(2);
+    expect(response.statusCode).toBe(202);
+    expect(await orderItems(tableName)).toHaveLength(1);
+    client.destroy();
+  });
+
+  it('a store that is misconfigured (no such table) is an internal error, 500, not a retryable 503', async () => {
+    const response = await workflowOn('no-such-table', new RecordingBus())(JSON.stringify(validOrder));
+
+    expect(response.statusCode).toBe(500);
+    expect(response.headers).toEqual({ 'Content-Type': 'application/problem+json' });
+    expect(response.body).toMatchObject({ status: 500, requestId: 'req-1' });
   });
 
   it('a throttled store is retried, then answers 503', async () => {
@@ -232,6 +296,24 @@ describe('failures', () => {
 
     expect(response.statusCode).toBe(503);
     expect(mock).toHaveReceivedCommandTimes(TransactWriteItemsCommand, 3);
+  });
+
+  it('a throttled Validate function answers 503 with Retry-After', async () => {
+    const throttled = Object.assign(new Error('Rate exceeded'), { name: 'Lambda.TooManyRequestsException' });
+    const workflow = createOrderWorkflow({
+      resources: { ValidateFunctionArn: VALIDATE_ARN, OrdersTableName: tableName, EventBusName: 'order-intake-test' },
+      backends: { dynamodb, bus: new RecordingBus(), functions: { [VALIDATE_ARN]: () => Promise.reject(throttled) } },
+      retryIntervalMs: 0,
+    });
+    const execution = await workflow.startSyncExecution(
+      workflowInput(JSON.stringify(validOrder), 'req-503'),
+      'req-503',
+    );
+    const output = JSON.parse(execution.output ?? '{}') as { statusCode: number; headers: object; body: string };
+
+    expect(output.statusCode).toBe(503);
+    expect(output.headers).toEqual({ 'Content-Type': 'application/problem+json', 'Retry-After': '1' });
+    expect(await storedItems(tableName)).toEqual([]);
   });
 
   it('a failing Validate function answers 500 with the request id, never 202', async () => {
