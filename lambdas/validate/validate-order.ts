@@ -71,7 +71,7 @@ function parseJson(rawBody: Uint8Array): { ok: true; value: unknown } | { ok: fa
  * 4. for a valid order: idempotency key, time-sortable orderId, acceptance time and lock expiry.
  */
 export function validateOrder(rawBody: Uint8Array, context: ValidationContext): ValidationOutcome {
-  if (rawBody.byteLength > MAX_BODY_BYTES) return rejected(bodyTooLargeProblem(rawBody.byteLength, MAX_BODY_BYTES));
+  if (rawBody.byteLength > MAX_BODY_BYTES) return rejected(bodyTooLargeProblem(MAX_BODY_BYTES));
 
   const parsed = parseJson(rawBody);
   if (!parsed.ok) return rejected(invalidJsonProblem(parsed.reason));

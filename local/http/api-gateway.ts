@@ -89,6 +89,8 @@ const problemResponse = (problem: ProblemDetails, headers: Record<string, string
   body: JSON.stringify(problem),
 });
 
+const MAX_EXECUTION_INPUT_BYTES = 256 * 1024;
+
 /** An AWS JSON-protocol error body, as API Gateway hands it to the integration response. */
 const awsErrorBody = (service: string, name: string, message: string): string =>
   JSON.stringify({ __type: `${service}#${name}`, message });
@@ -118,6 +120,10 @@ export function createApiGateway(options: ApiGatewayOptions): ApiGateway {
     } catch (error) {
       logger.error('StartSyncExecution request is not valid JSON', { requestId, error });
       return awsErrorBody(service, 'InvalidExecutionInput', (error as Error).message);
+    }
+    // StartSyncExecution's own limit on the execution input (UTF-8 bytes).
+    if (Buffer.byteLength(String(request.input), 'utf8') > MAX_EXECUTION_INPUT_BYTES) {
+      return awsErrorBody(service, 'InvalidExecutionInput', 'The execution input exceeds 262144 bytes');
     }
     if (request.stateMachineArn !== options.stateMachineArn) {
       return awsErrorBody(

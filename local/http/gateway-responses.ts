@@ -24,8 +24,8 @@ export const methodNotAllowedProblem = (method: string, allowed: string[], reque
   requestId,
 });
 
-export const requestTooLargeProblem = (byteLength: number, requestId: string): ProblemDetails => ({
-  ...bodyTooLargeProblem(byteLength, MAX_REQUEST_BODY_BYTES),
+export const requestTooLargeProblem = (requestId: string): ProblemDetails => ({
+  ...bodyTooLargeProblem(MAX_REQUEST_BODY_BYTES),
   requestId,
 });
 

@@ -66,7 +66,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
       answer = {
         status: 413,
         headers: { 'Content-Type': PROBLEM_CONTENT_TYPE, [REQUEST_ID_HEADER]: requestId },
-        body: JSON.stringify(requestTooLargeProblem(read.byteLength, requestId)),
+        body: JSON.stringify(requestTooLargeProblem(requestId)),
       };
     } else {
       answer = await gateway.handle({

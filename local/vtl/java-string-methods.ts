@@ -16,6 +16,8 @@ const JAVA_STRING_METHODS: Readonly<Record<string, (self: string, ...args: unkno
   equals: (self, other) => self === other,
   equalsIgnoreCase: (self, other) => typeof other === 'string' && self.toLowerCase() === other.toLowerCase(),
   contains: (self, part) => self.includes(String(part)),
+  // Java throws on an end index past the length; the templates guard with length() first.
+  substring: (self, begin, end) => self.substring(Number(begin), end === undefined ? undefined : Number(end)),
   matches: (self, regex) => new RegExp(`^(?:${String(regex)})$`).test(self),
   replace: (self, target, replacement) => self.split(String(target)).join(String(replacement)),
   replaceAll: (self, regex, replacement) => self.replace(new RegExp(String(regex), 'g'), String(replacement)),

@@ -37,9 +37,10 @@ export const invalidOrderProblem = (errors: FieldError[]): ProblemDetails => ({
   errors,
 });
 
-export const bodyTooLargeProblem = (byteLength: number, limit: number): ProblemDetails => ({
+/** The size is not repeated: the workflow may see only the start of a body far over the limit. */
+export const bodyTooLargeProblem = (limit: number): ProblemDetails => ({
   type: problemType('body-too-large'),
   title: 'Request body too large',
   status: 413,
-  detail: `Body is ${byteLength} bytes; the limit is ${limit} bytes.`,
+  detail: `The body is larger than ${limit} bytes.`,
 });

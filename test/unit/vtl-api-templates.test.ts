@@ -161,6 +161,16 @@ describe('post-orders.response.vtl, on real workflow outcomes', () => {
     expect(response.problem.status).toBe(400);
   });
 
+  it('a body far over 1 KB still answers 413: the template cuts it, so the execution input stays small', async () => {
+    const huge = JSON.stringify({ ...validOrder, clientReference: 'é'.repeat(200_000) });
+    const request = renderPostRequest(huge);
+
+    expect(Buffer.byteLength(request.input, 'utf8')).toBeLessThan(8 * 1024);
+    const response = await throughTemplates(huge);
+    expect(response.status).toBe(413);
+    expect(response.problem).toMatchObject({ status: 413, title: 'Request body too large' });
+  });
+
   it('503 from the store: Retry-After passes through', async () => {
     const unreachable = new DynamoDBClient({
       endpoint: 'http://127.0.0.1:9',
