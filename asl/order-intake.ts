@@ -24,14 +24,25 @@ export const WORKFLOW_CONSTANTS = {
   ProblemTypeBase: PROBLEM_TYPE_BASE,
 } as const;
 
-export type WorkflowSubstitutions = WorkflowResources & typeof WORKFLOW_CONSTANTS;
+/** Deployment choices the workflow reads. */
+export type WorkflowSettings = {
+  /** ON: Publish right after the transaction (and the relay too); OFF: the stream relay alone publishes. */
+  PublishFastPath: 'ON' | 'OFF';
+};
 
-export const workflowSubstitutions = (resources: WorkflowResources): WorkflowSubstitutions => ({
-  ...resources,
-  ...WORKFLOW_CONSTANTS,
-});
+export const DEFAULT_WORKFLOW_SETTINGS: WorkflowSettings = { PublishFastPath: 'ON' };
 
-export function loadOrderIntakeDefinition(resources: WorkflowResources): unknown {
+export type WorkflowSubstitutions = WorkflowResources & WorkflowSettings & typeof WORKFLOW_CONSTANTS;
+
+export const workflowSubstitutions = (
+  resources: WorkflowResources,
+  settings: WorkflowSettings = DEFAULT_WORKFLOW_SETTINGS,
+): WorkflowSubstitutions => ({ ...resources, ...settings, ...WORKFLOW_CONSTANTS });
+
+export function loadOrderIntakeDefinition(
+  resources: WorkflowResources,
+  settings: WorkflowSettings = DEFAULT_WORKFLOW_SETTINGS,
+): unknown {
   const template = readFileSync(ORDER_INTAKE_ASL_PATH, 'utf8');
-  return JSON.parse(substitutePlaceholders(template, workflowSubstitutions(resources)));
+  return JSON.parse(substitutePlaceholders(template, workflowSubstitutions(resources, settings)));
 }

@@ -9,7 +9,7 @@ import {
   type RunOptions,
   type StateMachineDefinition,
 } from 'aws-local-stepfunctions';
-import { loadOrderIntakeDefinition, type WorkflowResources } from '../../asl/order-intake.js';
+import { loadOrderIntakeDefinition, type WorkflowResources, type WorkflowSettings } from '../../asl/order-intake.js';
 import { localIntegrations, type LocalBackends, type TaskIntegration } from './task-integrations.js';
 
 /** The part of a StartSyncExecution response that the API Gateway response template reads. */
@@ -23,6 +23,8 @@ export interface SyncExecutionResult {
 
 export interface OrderWorkflowOptions {
   resources: WorkflowResources;
+  /** Default: DEFAULT_WORKFLOW_SETTINGS, as in the stack. */
+  settings?: WorkflowSettings;
   backends: LocalBackends;
   /**
    * Replaces every Retry interval and every Wait state's duration (ms); tests use it so that retries and pauses do
@@ -38,7 +40,7 @@ export interface OrderWorkflow {
 type StateDefinition = { Type: string; Resource?: string; Retry?: unknown[] };
 
 export function createOrderWorkflow(options: OrderWorkflowOptions): OrderWorkflow {
-  const definition = loadOrderIntakeDefinition(options.resources) as StateMachineDefinition;
+  const definition = loadOrderIntakeDefinition(options.resources, options.settings) as StateMachineDefinition;
   const machine = new StateMachine(definition);
   const integrations = localIntegrations(options.backends);
   const states = Object.entries(definition.States as Record<string, StateDefinition>);

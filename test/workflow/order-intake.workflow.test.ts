@@ -232,6 +232,21 @@ describe('failures', () => {
     },
   );
 
+  it('with the fast path OFF, the workflow answers 202 and leaves publishing to the stream relay', async () => {
+    const bus = new RecordingBus();
+    const workflow = createOrderWorkflow({
+      resources: { ValidateFunctionArn: VALIDATE_ARN, OrdersTableName: tableName, EventBusName: 'order-intake-test' },
+      settings: { PublishFastPath: 'OFF' },
+      backends: { dynamodb, bus, functions: { [VALIDATE_ARN]: validateHandler } },
+    });
+    const execution = await workflow.startSyncExecution(workflowInput(JSON.stringify(validOrder)), 'req-off');
+    const output = JSON.parse(execution.output ?? '{}') as { statusCode: number; body: string };
+
+    expect(output.statusCode).toBe(202);
+    expect(bus.calls).toBe(0);
+    expect((await orderItems(tableName)).map((order) => order.orderId)).toEqual([JSON.parse(output.body).orderId]);
+  });
+
   it('a store that cannot be reached answers 503 with Retry-After and stores nothing', async () => {
     const unreachable = new DynamoDBClient({
       endpoint: 'http://127.0.0.1:9',
