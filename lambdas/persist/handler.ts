@@ -1,13 +1,13 @@
 /**
  * The archive consumer. In AWS: EventBridge rule (orderAcceptedPattern) -> SQS -> this function; each record's
- * body is the EventBridge event. Locally the event bus's archive target calls it with the same SQS shape.
+ * body is the EventBridge event. Locally the event bus's archive target calls createArchiveHandler with the same
+ * SQS shape and a folder store.
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { ARCHIVE_ENVIRONMENT, archiveOrderAccepted, type ArchiveStore } from '../../src/archive/archive-order.js';
 import { ArchiveConfigurationError } from '../../src/archive/errors.js';
-import { FolderArchiveStore } from './folder-archive-store.js';
 import { S3ArchiveStore } from './s3-archive-store.js';
 
 export type ArchiveHandler = (event: SQSEvent, context?: Context) => Promise<SQSBatchResponse>;
@@ -19,12 +19,8 @@ export interface ArchiveHandlerOptions {
 
 export function archiveStoreFromEnvironment(env: NodeJS.ProcessEnv = process.env): ArchiveStore {
   const bucketName = env[ARCHIVE_ENVIRONMENT.bucketName];
-  if (bucketName) return new S3ArchiveStore(bucketName);
-  const directory = env[ARCHIVE_ENVIRONMENT.directory];
-  if (directory) return new FolderArchiveStore(directory);
-  throw new ArchiveConfigurationError(
-    `set ${ARCHIVE_ENVIRONMENT.bucketName} (S3) or ${ARCHIVE_ENVIRONMENT.directory} (local folder)`,
-  );
+  if (!bucketName) throw new ArchiveConfigurationError(`${ARCHIVE_ENVIRONMENT.bucketName} is not set`);
+  return new S3ArchiveStore(bucketName);
 }
 
 export function createArchiveHandler({
@@ -51,6 +47,6 @@ export function createArchiveHandler({
 
 let fromEnvironment: ArchiveHandler | undefined;
 
-/** The deployed entry point: backend chosen from the environment on first use. */
+/** The deployed entry point: the bucket named by the environment, on first use. */
 export const handler: ArchiveHandler = (event, context) =>
   (fromEnvironment ??= createArchiveHandler({ store: archiveStoreFromEnvironment() }))(event, context);

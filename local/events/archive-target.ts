@@ -5,7 +5,7 @@
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
-import { FolderArchiveStore } from '../../lambdas/persist/folder-archive-store.js';
+import { FolderArchiveStore } from './folder-archive-store.js';
 import { createArchiveHandler } from '../../lambdas/persist/handler.js';
 import type { EventEnvelope } from './local-event-bus.js';
 import type { RuleTarget } from './rule-delivery.js';

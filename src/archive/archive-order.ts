@@ -7,12 +7,9 @@ import { isValid as isUlid } from 'ulid';
 import type { OrderAcceptedDetail } from '../events/order-accepted.js';
 import { MalformedOrderEventError } from './errors.js';
 
-/** Environment of the archive consumer: one of the two selects its backend. */
+/** Environment of the deployed archive consumer. (Locally the bus injects a folder store instead.) */
 export const ARCHIVE_ENVIRONMENT = {
-  /** S3 bucket (in AWS). */
   bucketName: 'ARCHIVE_BUCKET_NAME',
-  /** Local folder (local runtime). */
-  directory: 'ARCHIVE_DIR',
 } as const;
 
 /** Every archived object lives under this prefix; the bucket's lifecycle rule targets it. */

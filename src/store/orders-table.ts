@@ -21,13 +21,3 @@ export const IDEMPOTENCY_WINDOW_SECONDS = 15;
 export const orderKey = (orderId: string): string => `${ORDERS_TABLE.orderKeyPrefix}${orderId}`;
 export const idempotencyLockKey = (idempotencyKey: string): string =>
   `${ORDERS_TABLE.idempotencyKeyPrefix}${idempotencyKey}`;
-
-/** Attributes of an ORDER# item, as the workflow writes them. */
-export interface StoredOrderItem {
-  pk: string;
-  orderId: string;
-  idempotencyKey: string;
-  acceptedAt: string;
-  /** JSON of the OrderDocument. */
-  document: string;
-}

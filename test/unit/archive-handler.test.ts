@@ -8,7 +8,7 @@ import type { SQSEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { ulid } from 'ulid';
 import { archiveStoreFromEnvironment, createArchiveHandler } from '../../lambdas/persist/handler.js';
-import { FolderArchiveStore } from '../../lambdas/persist/folder-archive-store.js';
+import { FolderArchiveStore } from '../../local/events/folder-archive-store.js';
 import { S3ArchiveStore } from '../../lambdas/persist/s3-archive-store.js';
 import { archiveKeyOf, type ArchiveStore } from '../../src/archive/archive-order.js';
 import { ArchiveConfigurationError } from '../../src/archive/errors.js';
@@ -208,11 +208,8 @@ describe('the archive consumer on a local folder', () => {
 });
 
 describe('the archive backend', () => {
-  it('is S3 when a bucket is named, the folder when only ARCHIVE_DIR is set, and an error otherwise', () => {
-    expect(archiveStoreFromEnvironment({ ARCHIVE_BUCKET_NAME: BUCKET, ARCHIVE_DIR: '/tmp/x' })).toBeInstanceOf(
-      S3ArchiveStore,
-    );
-    expect(archiveStoreFromEnvironment({ ARCHIVE_DIR: '/tmp/x' })).toBeInstanceOf(FolderArchiveStore);
+  it('is the S3 bucket the environment names, and an error when it names none', () => {
+    expect(archiveStoreFromEnvironment({ ARCHIVE_BUCKET_NAME: BUCKET })).toBeInstanceOf(S3ArchiveStore);
     expect(() => archiveStoreFromEnvironment({})).toThrow(ArchiveConfigurationError);
   });
 });
