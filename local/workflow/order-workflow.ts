@@ -2,6 +2,7 @@
  * The order-intake workflow, run locally: the same ASL file as in AWS, executed by aws-local-stepfunctions, its
  * Task states bound to local integrations. Build it once per process; execute it per request.
  */
+import type { StartSyncExecutionOutput, SyncExecutionStatus } from '@aws-sdk/client-sfn';
 import {
   ExecutionError,
   ExecutionTimeoutError,
@@ -12,14 +13,13 @@ import {
 import { loadOrderIntakeDefinition, type WorkflowResources, type WorkflowSettings } from '../../asl/order-intake.js';
 import { localIntegrations, type LocalBackends, type TaskIntegration } from './task-integrations.js';
 
-/** The part of a StartSyncExecution response that the API Gateway response template reads. */
-export interface SyncExecutionResult {
-  executionArn: string;
-  status: 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT';
-  output?: string;
-  error?: string;
-  cause?: string;
-}
+/**
+ * The part of a StartSyncExecution response that the API Gateway response template reads, typed by the SDK's own
+ * model so that the local runtime answers what Step Functions answers.
+ */
+export type SyncExecutionResult = Required<Pick<StartSyncExecutionOutput, 'executionArn'>> & {
+  status: SyncExecutionStatus;
+} & Pick<StartSyncExecutionOutput, 'output' | 'error' | 'cause'>;
 
 export interface OrderWorkflowOptions {
   resources: WorkflowResources;
