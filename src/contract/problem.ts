@@ -19,7 +19,27 @@ export interface ProblemDetails {
   [extension: string]: unknown;
 }
 
-export const problemType = (slug: string): string => `${PROBLEM_TYPE_BASE}${slug}`;
+/**
+ * Every problem type the service answers with, wherever the answer is built: domain code (here), the workflow
+ * (asl/, as `${ProblemTypeBase}<slug>`), the mapping and gateway templates (api/), the local gateway (local/http).
+ * test/unit/problem-types.test.ts holds those files to this list.
+ */
+export const PROBLEM_SLUGS = [
+  'invalid-json',
+  'invalid-order',
+  'body-too-large',
+  'unsupported-media-type',
+  'duplicate-order',
+  'order-not-found',
+  'service-unavailable',
+  'internal-error',
+  'gateway-error',
+  'route-not-found',
+  'method-not-allowed',
+] as const;
+export type ProblemSlug = (typeof PROBLEM_SLUGS)[number];
+
+export const problemType = (slug: ProblemSlug): string => `${PROBLEM_TYPE_BASE}${slug}`;
 
 export const invalidJsonProblem = (detail: string): ProblemDetails => ({
   type: problemType('invalid-json'),
