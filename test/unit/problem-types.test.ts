@@ -34,5 +34,7 @@ describe('problem types', () => {
   it('are all in the catalogue of src/contract/problem.ts', () => {
     const unknown = [...used].filter(([slug]) => !(PROBLEM_SLUGS as readonly string[]).includes(slug));
     expect(unknown).toEqual([]);
+    expect(used.get('duplicate-order')).toEqual(['asl/order-intake.asl.json']);
+    expect(used.size).toBeGreaterThanOrEqual(10);
   });
 });
