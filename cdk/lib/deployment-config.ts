@@ -15,6 +15,7 @@ export interface DeploymentConfig {
   readonly apiAuthorization: ApiAuthorization;
   readonly workflowLogLevel: WorkflowLogLevel;
   readonly workflowLogIncludeExecutionData: boolean;
+  readonly publishFastPath: boolean;
   readonly ordersTableWarmWritesPerSecond: number | undefined;
   readonly ordersTableWarmReadsPerSecond: number | undefined;
   readonly lambdaLogLevel: LambdaLogLevel;
@@ -91,6 +92,8 @@ const key = <T>(defaultValue: T, parse: Parser<T>): ContextKey<T> => ({ default:
 /**
  * Every context key with its default. A new on-demand table absorbs about 4,000 writes/s at once, and one accepted
  * order costs 4 write units, so the warm-throughput keys matter for launches at full rate (DESIGN.md section 5).
+ * publishFastPath=false leaves OrderAccepted to the stream relay alone (DESIGN.md section 4), for Regions whose
+ * PutEvents quota is small.
  */
 export const CONTEXT_KEYS: { readonly [K in keyof DeploymentConfig]: ContextKey<DeploymentConfig[K]> } = {
   apiThrottlingRateLimit: key(5000, integer(1)),
@@ -98,6 +101,7 @@ export const CONTEXT_KEYS: { readonly [K in keyof DeploymentConfig]: ContextKey<
   apiAuthorization: key<ApiAuthorization>('IAM', oneOf('IAM', 'NONE')),
   workflowLogLevel: key<WorkflowLogLevel>('ALL', oneOf('ALL', 'ERROR', 'FATAL', 'OFF')),
   workflowLogIncludeExecutionData: key(false, boolean),
+  publishFastPath: key(true, boolean),
   ordersTableWarmWritesPerSecond: key(undefined, optional(integer(4000))),
   ordersTableWarmReadsPerSecond: key(undefined, optional(integer(12000))),
   lambdaLogLevel: key<LambdaLogLevel>('INFO', oneOf('DEBUG', 'INFO', 'WARN', 'ERROR')),

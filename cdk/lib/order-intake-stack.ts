@@ -40,6 +40,7 @@ export class OrderIntakeStack extends Stack {
       bus: this.events.bus,
       logLevel: config.workflowLogLevel,
       includeExecutionData: config.workflowLogIncludeExecutionData,
+      publishFastPath: config.publishFastPath,
       lambdaLogLevel: config.lambdaLogLevel,
       logRetention: config.logRetentionDays,
     });

@@ -31,6 +31,8 @@ export interface OrderWorkflowProps {
   readonly bus: IEventBus;
   readonly logLevel: WorkflowLogLevel;
   readonly includeExecutionData: boolean;
+  /** false: the workflow skips its Publish task and the stream relay alone publishes OrderAccepted. */
+  readonly publishFastPath: boolean;
   readonly lambdaLogLevel: LambdaLogLevel;
   readonly logRetention: RetentionDays;
 }
@@ -62,7 +64,7 @@ export class OrderWorkflow extends Construct {
 
     this.role = new Role(this, 'Role', {
       assumedBy: new ServicePrincipal('states.amazonaws.com'),
-      description: 'Order Intake workflow: validate, persist, read the lock, publish',
+      description: `Order Intake workflow: validate, persist, read the lock${props.publishFastPath ? ', publish' : ''}`,
     });
     this.role.addToPrincipalPolicy(
       new PolicyStatement({
@@ -90,18 +92,24 @@ export class OrderWorkflow extends Construct {
         conditions: leadingKeysLike(ORDERS_TABLE.idempotencyKeyPrefix),
       }),
     );
-    this.role.addToPrincipalPolicy(
-      new PolicyStatement({ sid: 'Publish', actions: ['events:PutEvents'], resources: [props.bus.eventBusArn] }),
-    );
+    // With the fast path off the Publish task never runs (the stream relay publishes), so the role cannot publish.
+    if (props.publishFastPath) {
+      this.role.addToPrincipalPolicy(
+        new PolicyStatement({ sid: 'Publish', actions: ['events:PutEvents'], resources: [props.bus.eventBusArn] }),
+      );
+    }
 
     this.stateMachine = new StateMachine(this, 'StateMachine', {
       stateMachineType: StateMachineType.EXPRESS,
       definitionBody: DefinitionBody.fromFile(ORDER_INTAKE_ASL_PATH),
-      definitionSubstitutions: workflowSubstitutions({
-        ValidateFunctionArn: this.validate.function.functionArn,
-        OrdersTableName: props.table.tableName,
-        EventBusName: props.bus.eventBusName,
-      }),
+      definitionSubstitutions: workflowSubstitutions(
+        {
+          ValidateFunctionArn: this.validate.function.functionArn,
+          OrdersTableName: props.table.tableName,
+          EventBusName: props.bus.eventBusName,
+        },
+        { PublishFastPath: props.publishFastPath ? 'ON' : 'OFF' },
+      ),
       role: this.role,
       tracingEnabled: true,
       logs: {

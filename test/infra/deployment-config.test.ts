@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { CONTEXT_KEYS, readDeploymentConfig } from '../../cdk/lib/deployment-config.js';
 import { PROJECT_ROOT } from '../../cdk/lib/node-function.js';
 import type { OrderIntakeStack } from '../../cdk/lib/order-intake-stack.js';
-import { CDK_JSON, propertiesOf, synthOrderIntake, type Json } from './synth-order-intake.js';
+import { CDK_JSON, propertiesOf, statementsOf, synthOrderIntake, type Json } from './synth-order-intake.js';
 
 const configOf = (context: Record<string, unknown>) => readDeploymentConfig(new App({ context }).node);
 
@@ -21,6 +21,7 @@ describe('readDeploymentConfig', () => {
       apiAuthorization: 'IAM',
       workflowLogLevel: 'ALL',
       workflowLogIncludeExecutionData: false,
+      publishFastPath: true,
       ordersTableWarmWritesPerSecond: undefined,
       ordersTableWarmReadsPerSecond: undefined,
       lambdaLogLevel: 'INFO',
@@ -36,12 +37,14 @@ describe('readDeploymentConfig', () => {
       configOf({
         apiThrottlingRateLimit: '200',
         workflowLogIncludeExecutionData: 'true',
+        publishFastPath: 'false',
         ordersTableWarmWritesPerSecond: '10000',
         alarmEmail: 'ops@example.com',
       }),
     ).toMatchObject({
       apiThrottlingRateLimit: 200,
       workflowLogIncludeExecutionData: true,
+      publishFastPath: false,
       ordersTableWarmWritesPerSecond: 10000,
       alarmEmail: 'ops@example.com',
     });
@@ -53,6 +56,7 @@ describe('readDeploymentConfig', () => {
     ['apiThrottlingBurstLimit', '1.5'],
     ['workflowLogLevel', 'all'],
     ['workflowLogIncludeExecutionData', 'yes'],
+    ['publishFastPath', 'OFF'],
     ['ordersTableWarmWritesPerSecond', '100'],
     ['logRetentionDays', '42'],
     ['alarmEmail', 'ops'],
@@ -72,6 +76,7 @@ describe('a deployment with every key set', () => {
         apiAuthorization: 'NONE',
         workflowLogLevel: 'ERROR',
         workflowLogIncludeExecutionData: true,
+        publishFastPath: 'false', // as `-c publishFastPath=false` passes it
         ordersTableWarmWritesPerSecond: 10000,
         ordersTableWarmReadsPerSecond: 20000,
         lambdaLogLevel: 'DEBUG',
@@ -97,6 +102,21 @@ describe('a deployment with every key set', () => {
       Level: 'ERROR',
       IncludeExecutionData: true,
     });
+  });
+
+  it('leaves OrderAccepted to the stream relay: the workflow gets PublishFastPath OFF and cannot publish', () => {
+    expect(propertiesOf(template, stack.workflow.stateMachine).DefinitionSubstitutions).toMatchObject({
+      PublishFastPath: 'OFF',
+    });
+    const workflowStatements = statementsOf(template, stack.workflow.role);
+    expect(workflowStatements.map((statement) => statement.Sid)).toEqual(
+      expect.arrayContaining(['Validate', 'PersistInOneTransaction', 'ReadLock']),
+    );
+    expect(workflowStatements.flatMap((statement) => statement.Action)).not.toContain('events:PutEvents');
+    expect(workflowStatements).toHaveLength(4);
+    expect(statementsOf(template, stack.relay.relay.role).flatMap((statement) => statement.Action)).toContain(
+      'events:PutEvents',
+    );
   });
 
   it('pre-warms the table', () => {

@@ -6,12 +6,7 @@ import { beforeAll, describe, expect, it } from '@jest/globals';
 import type { Template } from 'aws-cdk-lib/assertions';
 import { readFileSync } from 'node:fs';
 import { loadApiTemplate, ORDER_REQUEST_CONTENT_TYPE } from '../../api/templates.js';
-import {
-  loadOrderIntakeDefinition,
-  ORDER_INTAKE_ASL_PATH,
-  WORKFLOW_CONSTANTS,
-  DEFAULT_WORKFLOW_SETTINGS,
-} from '../../asl/order-intake.js';
+import { loadOrderIntakeDefinition, ORDER_INTAKE_ASL_PATH, WORKFLOW_CONSTANTS } from '../../asl/order-intake.js';
 import { INTEGRATION_FAILURE_PATTERN } from '../../cdk/lib/order-api.js';
 import type { OrderIntakeStack } from '../../cdk/lib/order-intake-stack.js';
 import { MappingTemplate } from '../../local/vtl/mapping-template.js';
@@ -95,7 +90,7 @@ describe('workflow', () => {
     expect(stateMachine().DefinitionString).toBeUndefined();
   });
 
-  it('substitutes exactly the placeholders of the ASL file, with this stack’s resources', () => {
+  it('substitutes exactly the placeholders of the ASL file, with this stack’s resources and the fast path ON', () => {
     const placeholders = new Set(
       [...readFileSync(ORDER_INTAKE_ASL_PATH, 'utf8').matchAll(/\$\{([A-Za-z0-9_]+)\}/g)].map(([, name]) => name),
     );
@@ -105,7 +100,7 @@ describe('workflow', () => {
       ValidateFunctionArn: ref(stack.workflow.validate.function.functionArn),
       OrdersTableName: ref(stack.table.table.tableName),
       EventBusName: ref(stack.events.bus.eventBusName),
-      ...DEFAULT_WORKFLOW_SETTINGS,
+      PublishFastPath: 'ON',
       ...WORKFLOW_CONSTANTS,
     });
   });
