@@ -13,6 +13,7 @@ export interface DeploymentConfig {
   readonly apiThrottlingRateLimit: number;
   readonly apiThrottlingBurstLimit: number;
   readonly apiAuthorization: ApiAuthorization;
+  readonly apiCloudWatchRole: boolean;
   readonly workflowLogLevel: WorkflowLogLevel;
   readonly workflowLogIncludeExecutionData: boolean;
   readonly publishFastPath: boolean;
@@ -93,12 +94,14 @@ const key = <T>(defaultValue: T, parse: Parser<T>): ContextKey<T> => ({ default:
  * Every context key with its default. A new on-demand table absorbs about 4,000 writes/s at once, and one accepted
  * order costs 4 write units, so the warm-throughput keys matter for launches at full rate (DESIGN.md section 5).
  * publishFastPath=false leaves OrderAccepted to the stream relay alone (DESIGN.md section 4), for Regions whose
- * PutEvents quota is small.
+ * PutEvents quota is small. apiCloudWatchRole=false is for an account whose API Gateway settings already name a
+ * CloudWatch role (another stack manages it): API Gateway refuses a stage with access logs without one.
  */
 export const CONTEXT_KEYS: { readonly [K in keyof DeploymentConfig]: ContextKey<DeploymentConfig[K]> } = {
   apiThrottlingRateLimit: key(5000, integer(1)),
   apiThrottlingBurstLimit: key(5000, integer(0)),
   apiAuthorization: key<ApiAuthorization>('IAM', oneOf('IAM', 'NONE')),
+  apiCloudWatchRole: key(true, boolean),
   workflowLogLevel: key<WorkflowLogLevel>('ALL', oneOf('ALL', 'ERROR', 'FATAL', 'OFF')),
   workflowLogIncludeExecutionData: key(false, boolean),
   publishFastPath: key(true, boolean),

@@ -12,6 +12,7 @@ import {
   EndpointType,
   type IntegrationResponse,
   LogGroupLogDestination,
+  MethodLoggingLevel,
   type MethodResponse,
   PassthroughBehavior,
   ResponseType,
@@ -75,12 +76,21 @@ export interface OrderApiProps {
   readonly throttlingRateLimit: number;
   readonly throttlingBurstLimit: number;
   readonly logRetention: RetentionDays;
+  /**
+   * true: this stack sets the account's API Gateway CloudWatch role and the stage logs execution errors;
+   * false: the account already has one (another stack set it), and execution logging stays off.
+   */
+  readonly cloudWatchRole: boolean;
 }
 
 export class OrderApi extends Construct {
   readonly api: RestApi;
   readonly integrationRole: Role;
   readonly accessLogs: LogGroup;
+  /** The role API Gateway logs to CloudWatch with, account-wide, when this stack sets it. */
+  readonly cloudWatchRole: Role | undefined;
+  /** The group API Gateway writes this stage's execution logs to, when they are on. */
+  readonly executionLogs: LogGroup | undefined;
 
   constructor(scope: Construct, id: string, props: OrderApiProps) {
     super(scope, id);
@@ -100,8 +110,12 @@ export class OrderApi extends Construct {
       restApiName: Stack.of(this).stackName,
       description: 'Order Intake v1',
       endpointConfiguration: { types: [EndpointType.REGIONAL] },
-      // Execution logging needs the account-wide API Gateway CloudWatch role, which one stack should not own.
-      cloudWatchRole: false,
+      // API Gateway refuses to create a stage with access (or execution) logging unless the account's API Gateway
+      // settings, one per account and Region, name a CloudWatch role. When asked, the stack creates that role and sets
+      // it (AWS::ApiGateway::Account), and retains both: the setting belongs to the account, every API there logs
+      // through it, and deleting this stack must not break their logging. Otherwise the account already has one.
+      cloudWatchRole: props.cloudWatchRole,
+      ...(props.cloudWatchRole && { cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN }),
       defaultMethodOptions: {
         authorizationType: props.authorization === 'IAM' ? AuthorizationType.IAM : AuthorizationType.NONE,
       },
@@ -110,6 +124,9 @@ export class OrderApi extends Construct {
         throttlingRateLimit: props.throttlingRateLimit,
         throttlingBurstLimit: props.throttlingBurstLimit,
         tracingEnabled: true,
+        // Execution logs: API Gateway's own errors (authorization, integration failures, template errors), never the
+        // request and response bodies (no data trace: they are orders).
+        ...(props.cloudWatchRole && { loggingLevel: MethodLoggingLevel.ERROR, dataTraceEnabled: false }),
         accessLogDestination: new LogGroupLogDestination(this.accessLogs),
         accessLogFormat: AccessLogFormat.custom(
           JSON.stringify({
@@ -134,6 +151,18 @@ export class OrderApi extends Construct {
         ),
       },
     });
+
+    if (props.cloudWatchRole) {
+      this.cloudWatchRole = this.findCloudWatchRole();
+      // API Gateway creates this group on first use, kept forever, unless it exists: created here, before the stage,
+      // it gets the stack's retention.
+      this.executionLogs = new LogGroup(this, 'ExecutionLogs', {
+        logGroupName: `API-Gateway-Execution-Logs_${this.api.restApiId}/${API_STAGE_NAME}`,
+        retention: props.logRetention,
+        removalPolicy: RemovalPolicy.DESTROY,
+      });
+      this.api.deploymentStage.node.addDependency(this.executionLogs);
+    }
 
     this.integrationRole = new Role(this, 'IntegrationRole', {
       assumedBy: new ServicePrincipal('apigateway.amazonaws.com'),
@@ -219,10 +248,17 @@ export class OrderApi extends Construct {
       this.api.addGatewayResponse(name, { type, responseHeaders: { [REQUEST_ID_HEADER]: 'context.requestId' } });
     }
 
-    this.acknowledgeFindings(props.authorization);
+    this.acknowledgeFindings(props);
   }
 
-  private acknowledgeFindings(authorization: ApiAuthorization): void {
+  /** The role RestApi creates for `cloudWatchRole: true` (it does not expose it). */
+  private findCloudWatchRole(): Role {
+    const role = this.api.node.tryFindChild('CloudWatchRole');
+    if (!(role instanceof Role)) throw new Error(`${this.api.node.path} has no CloudWatchRole`);
+    return role;
+  }
+
+  private acknowledgeFindings({ authorization }: OrderApiProps): void {
     Validations.of(this.api).acknowledge(
       {
         id: 'AwsSolutions-APIG2',
@@ -237,16 +273,26 @@ export class OrderApi extends Construct {
           'choice, to associate with the stage if the API is ever opened to the internet.',
       },
       {
-        id: 'AwsSolutions-APIG6',
-        reason:
-          'Execution logging needs the account-wide API Gateway CloudWatch role; JSON access logs (with integration ' +
-          'status and error), X-Ray and the workflow execution logs cover every request.',
-      },
-      {
         id: 'AwsSolutions-COG4',
         reason: 'Callers are services, not end users: methods use IAM (SigV4) authorization, not a Cognito user pool.',
       },
     );
+    if (this.cloudWatchRole) {
+      Validations.of(this.cloudWatchRole).acknowledge({
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+        reason:
+          'The account-wide role API Gateway logs with: AWS documents this managed policy for it, and API Gateway ' +
+          'names the log groups itself, for every API of the account and Region, so no narrower resource fits.',
+      });
+    } else {
+      Validations.of(this.api).acknowledge({
+        id: 'AwsSolutions-APIG6',
+        reason:
+          'The operator set apiCloudWatchRole=false: the account API Gateway CloudWatch role is managed elsewhere and ' +
+          'the stage leaves execution logging off; JSON access logs (with integration status and error), X-Ray and ' +
+          'the workflow execution logs cover every request.',
+      });
+    }
     if (authorization === 'NONE') {
       Validations.of(this.api).acknowledge({
         id: 'AwsSolutions-APIG4',

@@ -39,7 +39,7 @@ function acknowledgementsIn(scope: IConstruct): Acknowledgement[] {
 }
 
 /** The settings that switch a control off on purpose: each must come with its own acknowledgement. */
-const LOWERED_CONTROLS = { apiAuthorization: 'NONE', workflowLogLevel: 'ERROR' };
+const LOWERED_CONTROLS = { apiAuthorization: 'NONE', apiCloudWatchRole: 'false', workflowLogLevel: 'ERROR' };
 
 afterEach(() => {
   jest.restoreAllMocks();
@@ -47,7 +47,7 @@ afterEach(() => {
 
 describe.each([
   ['the default context', {}],
-  ['API auth NONE and workflow log level ERROR', LOWERED_CONTROLS],
+  ['API auth NONE, no API execution logs and workflow log level ERROR', LOWERED_CONTROLS],
 ])('with %s', (_name, context) => {
   let synthesized: ReturnType<typeof synthOrderIntake>;
   beforeAll(() => {

@@ -9,7 +9,14 @@ import { readFileSync } from 'node:fs';
 import { CONTEXT_KEYS, readDeploymentConfig } from '../../cdk/lib/deployment-config.js';
 import { PROJECT_ROOT } from '../../cdk/lib/node-function.js';
 import type { OrderIntakeStack } from '../../cdk/lib/order-intake-stack.js';
-import { CDK_JSON, propertiesOf, statementsOf, synthOrderIntake, type Json } from './synth-order-intake.js';
+import {
+  CDK_JSON,
+  managedPoliciesByRole,
+  propertiesOf,
+  statementsOf,
+  synthOrderIntake,
+  type Json,
+} from './synth-order-intake.js';
 
 const configOf = (context: Record<string, unknown>) => readDeploymentConfig(new App({ context }).node);
 
@@ -19,6 +26,7 @@ describe('readDeploymentConfig', () => {
       apiThrottlingRateLimit: 5000,
       apiThrottlingBurstLimit: 5000,
       apiAuthorization: 'IAM',
+      apiCloudWatchRole: true,
       workflowLogLevel: 'ALL',
       workflowLogIncludeExecutionData: false,
       publishFastPath: true,
@@ -36,6 +44,7 @@ describe('readDeploymentConfig', () => {
     expect(
       configOf({
         apiThrottlingRateLimit: '200',
+        apiCloudWatchRole: 'false',
         workflowLogIncludeExecutionData: 'true',
         publishFastPath: 'false',
         ordersTableWarmWritesPerSecond: '10000',
@@ -43,6 +52,7 @@ describe('readDeploymentConfig', () => {
       }),
     ).toMatchObject({
       apiThrottlingRateLimit: 200,
+      apiCloudWatchRole: false,
       workflowLogIncludeExecutionData: true,
       publishFastPath: false,
       ordersTableWarmWritesPerSecond: 10000,
@@ -54,6 +64,7 @@ describe('readDeploymentConfig', () => {
     ['apiAuthorization', 'COGNITO'],
     ['apiThrottlingRateLimit', '0'],
     ['apiThrottlingBurstLimit', '1.5'],
+    ['apiCloudWatchRole', '1'],
     ['workflowLogLevel', 'all'],
     ['workflowLogIncludeExecutionData', 'yes'],
     ['publishFastPath', 'OFF'],
@@ -74,6 +85,7 @@ describe('a deployment with every key set', () => {
         apiThrottlingRateLimit: 100,
         apiThrottlingBurstLimit: 50,
         apiAuthorization: 'NONE',
+        apiCloudWatchRole: false,
         workflowLogLevel: 'ERROR',
         workflowLogIncludeExecutionData: true,
         publishFastPath: 'false', // as `-c publishFastPath=false` passes it
@@ -95,6 +107,15 @@ describe('a deployment with every key set', () => {
     for (const method of Object.values(template.findResources('AWS::ApiGateway::Method'))) {
       expect(method).toMatchObject({ Properties: { AuthorizationType: 'NONE' } });
     }
+  });
+
+  it('leaves the account’s API Gateway CloudWatch role alone, and execution logging off', () => {
+    expect(template.findResources('AWS::ApiGateway::Account')).toEqual({});
+    expect(managedPoliciesByRole(template)).toEqual({});
+    expect(stack.api.cloudWatchRole).toBeUndefined();
+    expect(stack.api.executionLogs).toBeUndefined();
+    const [settings] = propertiesOf(template, stack.api.api.deploymentStage).MethodSettings as Json[];
+    expect(settings).not.toHaveProperty('LoggingLevel'); // unset: OFF
   });
 
   it('logs workflow errors only, with execution data', () => {

@@ -170,6 +170,7 @@ describe('stack outputs', () => {
       StateMachineArn: { Value: ref(stack.workflow.stateMachine.stateMachineArn) },
       ExecutionLogGroup: { Value: ref(stack.workflow.logGroup.logGroupName) },
       ApiAccessLogGroup: { Value: ref(stack.api.accessLogs.logGroupName) },
+      ApiExecutionLogGroup: { Value: ref(stack.api.executionLogs?.logGroupName ?? 'missing') },
       RelayDeadLetterQueueUrl: { Value: ref(stack.relay.deadLetterQueue.queueUrl) },
       ArchiveDeadLetterQueueUrl: { Value: ref(stack.archive.deadLetterQueue.queueUrl) },
       ArchiveBucketName: { Value: ref(stack.archive.bucket.bucketName) },

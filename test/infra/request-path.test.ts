@@ -15,6 +15,7 @@ import { ORDERS_TABLE } from '../../src/store/orders-table.js';
 import {
   allow,
   logicalIdOf,
+  managedPoliciesByRole,
   propertiesOf,
   statementsOf,
   synthOrderIntake,
@@ -381,6 +382,68 @@ describe('API', () => {
       integrationStatus: '$context.integrationStatus',
       integrationError: '$context.integrationErrorMessage',
       xrayTraceId: '$context.xrayTraceId',
+    });
+  });
+
+  describe('account CloudWatch role (apiCloudWatchRole, default true)', () => {
+    const cloudWatchRole = () => {
+      if (!stack.api.cloudWatchRole) throw new Error('no CloudWatch role');
+      return stack.api.cloudWatchRole;
+    };
+    const resource = (id: string) => (template.toJSON().Resources as Record<string, Json>)[id];
+
+    it('is set as the account’s API Gateway CloudWatch role, and both outlive the stack', () => {
+      const account = only(Object.entries(template.findResources('AWS::ApiGateway::Account')));
+      expect(account[1]).toMatchObject({
+        Properties: { CloudWatchRoleArn: ref(cloudWatchRole().roleArn) },
+        DeletionPolicy: 'Retain',
+        UpdateReplacePolicy: 'Retain',
+      });
+      expect(resource(logicalIdOf(cloudWatchRole()))).toMatchObject({
+        DeletionPolicy: 'Retain',
+        UpdateReplacePolicy: 'Retain',
+      });
+      expect(propertiesOf(template, cloudWatchRole()).AssumeRolePolicyDocument).toMatchObject({
+        Statement: [{ Principal: { Service: 'apigateway.amazonaws.com' } }],
+      });
+      // The stage is created only once the account may log: API Gateway refuses logging stages before.
+      expect(resource(logicalIdOf(stack.api.api.deploymentStage))?.DependsOn).toContain(account[0]);
+    });
+
+    it('is the one role with a managed policy, AmazonAPIGatewayPushToCloudWatchLogs alone, and no other policy', () => {
+      expect(managedPoliciesByRole(template)).toEqual({
+        [logicalIdOf(cloudWatchRole())]: [
+          {
+            'Fn::Join': [
+              '',
+              ['arn:', { Ref: 'AWS::Partition' }, ':iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs'],
+            ],
+          },
+        ],
+      });
+      expect(propertiesOf(template, cloudWatchRole()).Policies).toBeUndefined();
+      expect(JSON.stringify(template.findResources('AWS::IAM::Policy'))).not.toContain(
+        JSON.stringify({ Ref: logicalIdOf(cloudWatchRole()) }),
+      );
+    });
+
+    it('lets the stage log execution errors, without request or response bodies, kept as long as other logs', () => {
+      expect(propertiesOf(template, stack.api.api.deploymentStage).MethodSettings).toEqual([
+        expect.objectContaining({
+          HttpMethod: '*',
+          ResourcePath: '/*',
+          LoggingLevel: 'ERROR',
+          DataTraceEnabled: false,
+        }),
+      ]);
+      const executionLogs = stack.api.executionLogs;
+      if (!executionLogs) throw new Error('no execution log group');
+      expect(propertiesOf(template, executionLogs)).toEqual({
+        LogGroupName: { 'Fn::Join': ['', ['API-Gateway-Execution-Logs_', ref(stack.api.api.restApiId), '/v1']] },
+        RetentionInDays: 30,
+      });
+      // Created before the stage, so API Gateway does not create it first with no retention.
+      expect(resource(logicalIdOf(stack.api.api.deploymentStage))?.DependsOn).toContain(logicalIdOf(executionLogs));
     });
   });
 

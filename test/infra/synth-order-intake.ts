@@ -79,6 +79,19 @@ export function statementsOf(template: Template, role: IRole): Statement[] {
     .map((statement) => ({ ...statement, Action: [statement.Action].flat().sort() }) as Statement);
 }
 
+/**
+ * The roles with managed policies, by logical id: statementsOf refuses them, so what it reports is exact only while
+ * this names every such role.
+ */
+export function managedPoliciesByRole(template: Template): Record<string, unknown> {
+  const roles = Object.entries(template.findResources('AWS::IAM::Role')) as [string, { Properties: Json }][];
+  return Object.fromEntries(
+    roles
+      .filter(([, { Properties }]) => Properties.ManagedPolicyArns !== undefined)
+      .map(([id, { Properties }]) => [id, Properties.ManagedPolicyArns]),
+  );
+}
+
 /** A statement as statementsOf reports it. */
 export const allow = (
   actions: string[],
