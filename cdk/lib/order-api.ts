@@ -269,12 +269,19 @@ export class OrderApi extends Construct {
       {
         id: 'AwsSolutions-APIG3',
         reason:
-          'Callers are services signing with SigV4 and the stage throttles; a WAF web ACL is an account-level ' +
-          'choice, to associate with the stage if the API is ever opened to the internet.',
+          (authorization === 'IAM'
+            ? 'Callers are services signing with SigV4 and the stage throttles'
+            : 'The operator set apiAuthorization=NONE and the stage throttles') +
+          '; a WAF web ACL is an account-level choice, to associate with the stage if the API is ever opened to the ' +
+          'internet.',
       },
       {
         id: 'AwsSolutions-COG4',
-        reason: 'Callers are services, not end users: methods use IAM (SigV4) authorization, not a Cognito user pool.',
+        reason:
+          authorization === 'IAM'
+            ? 'Callers are services, not end users: methods use IAM (SigV4) authorization, not a Cognito user pool.'
+            : 'The operator set apiAuthorization=NONE: methods take no authorization at all, a Cognito user pool ' +
+              'included (for example behind a private network or a test stage).',
       },
     );
     if (this.cloudWatchRole) {

@@ -75,4 +75,26 @@ describe.each([
   });
 });
 
+describe('acknowledgements whose reason depends on a setting', () => {
+  const reasonFor = (id: string, context: Record<string, unknown>): string | undefined =>
+    acknowledgementsIn(buildOrderIntake({ context }).app).find((acknowledged) => acknowledged.id === id)?.reason;
+
+  it('COG4 (no Cognito user pool) names IAM (SigV4) only when the methods use it', () => {
+    expect(reasonFor('AwsSolutions-COG4', {})).toMatch(/IAM \(SigV4\) authorization/);
+    const open = reasonFor('AwsSolutions-COG4', { apiAuthorization: 'NONE' });
+    expect(open).toMatch(/apiAuthorization=NONE/);
+    expect(open).not.toMatch(/IAM|SigV4/);
+  });
+
+  it('APIG3 (no WAF) mentions SigV4 callers only when the methods require SigV4', () => {
+    expect(reasonFor('AwsSolutions-APIG3', {})).toMatch(/signing with SigV4/);
+    expect(reasonFor('AwsSolutions-APIG3', { apiAuthorization: 'NONE' })).not.toMatch(/SigV4/);
+  });
+
+  it('APIG4 (no authorization) is acknowledged only with apiAuthorization=NONE', () => {
+    expect(reasonFor('AwsSolutions-APIG4', {})).toBeUndefined();
+    expect(reasonFor('AwsSolutions-APIG4', { apiAuthorization: 'NONE' })).toMatch(/apiAuthorization=NONE/);
+  });
+});
+
 const escape = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
