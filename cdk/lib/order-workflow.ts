@@ -79,7 +79,8 @@ export class OrderWorkflow extends Construct {
         actions: ['dynamodb:PutItem'],
         resources: [props.table.tableArn],
         conditions: {
-          'ForAnyValue:StringEquals': { 'dynamodb:EnclosingOperation': ['TransactWriteItems'] },
+          // A single-valued key: a plain operator (ForAnyValue on it is what IAM Access Analyzer flags).
+          StringEquals: { 'dynamodb:EnclosingOperation': 'TransactWriteItems' },
           ...leadingKeysLike(ORDERS_TABLE.idempotencyKeyPrefix, ORDERS_TABLE.orderKeyPrefix),
         },
       }),

@@ -133,7 +133,7 @@ describe('workflow', () => {
           allow(['dynamodb:PutItem'], table(), {
             Sid: 'PersistInOneTransaction',
             Condition: {
-              'ForAnyValue:StringEquals': { 'dynamodb:EnclosingOperation': ['TransactWriteItems'] },
+              StringEquals: { 'dynamodb:EnclosingOperation': 'TransactWriteItems' },
               'ForAllValues:StringLike': {
                 'dynamodb:LeadingKeys': [`${ORDERS_TABLE.idempotencyKeyPrefix}*`, `${ORDERS_TABLE.orderKeyPrefix}*`],
               },
