@@ -19,6 +19,13 @@ export const API_TEMPLATE_FILES = {
    * templates get variable substitution, not VTL, so this file holds no `##` comments.
    */
   unsupportedMediaTypeResponse: 'unsupported-media-type.response.vtl',
+  /**
+   * Gateway response for the errors API Gateway answers itself (DEFAULT_4XX, DEFAULT_5XX, THROTTLED: missing auth
+   * token or unknown route 403, throttled 429, too large 413, integration timeout 504, ...), as problem+json. The
+   * title is `$context.error.messageString`, already a quoted JSON string; the detail names the response type.
+   * Substitution only (no VTL), so this file holds no `##` comments either.
+   */
+  gatewayErrorResponse: 'gateway-error.response.vtl',
 } as const;
 
 export type ApiTemplateName = keyof typeof API_TEMPLATE_FILES;

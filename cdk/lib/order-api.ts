@@ -235,18 +235,32 @@ export class OrderApi extends Construct {
       },
     );
 
+    // The answers API Gateway makes itself are problem+json too, with the request id.
+    const problemHeaders = { 'Content-Type': `'${PROBLEM_CONTENT_TYPE}'`, [REQUEST_ID_HEADER]: 'context.requestId' };
     this.api.addGatewayResponse('UnsupportedMediaType', {
       type: ResponseType.UNSUPPORTED_MEDIA_TYPE,
       statusCode: '415',
-      responseHeaders: { 'Content-Type': `'${PROBLEM_CONTENT_TYPE}'`, [REQUEST_ID_HEADER]: 'context.requestId' },
+      responseHeaders: problemHeaders,
       templates: { [DEFAULT_MEDIA_TYPE]: template('unsupportedMediaTypeResponse') },
     });
-    for (const [name, type] of [
-      ['Default4xx', ResponseType.DEFAULT_4XX],
-      ['Default5xx', ResponseType.DEFAULT_5XX],
-    ] as const) {
-      this.api.addGatewayResponse(name, { type, responseHeaders: { [REQUEST_ID_HEADER]: 'context.requestId' } });
-    }
+    const gatewayError = { [DEFAULT_MEDIA_TYPE]: template('gatewayErrorResponse') };
+    // Each keeps its type's status (403 missing token or unknown route, 413, 429, 504, ...).
+    this.api.addGatewayResponse('Default4xx', {
+      type: ResponseType.DEFAULT_4XX,
+      responseHeaders: problemHeaders,
+      templates: gatewayError,
+    });
+    this.api.addGatewayResponse('Default5xx', {
+      type: ResponseType.DEFAULT_5XX,
+      responseHeaders: problemHeaders,
+      templates: gatewayError,
+    });
+    // Stage throttling (429): the token bucket refills every second.
+    this.api.addGatewayResponse('Throttled', {
+      type: ResponseType.THROTTLED,
+      responseHeaders: { ...problemHeaders, 'Retry-After': "'1'" },
+      templates: gatewayError,
+    });
 
     this.acknowledgeFindings(props);
   }

@@ -10,7 +10,7 @@ import { loadOrderIntakeDefinition, ORDER_INTAKE_ASL_PATH, WORKFLOW_CONSTANTS } 
 import { INTEGRATION_FAILURE_PATTERN } from '../../cdk/lib/order-api.js';
 import type { OrderIntakeStack } from '../../cdk/lib/order-intake-stack.js';
 import { MappingTemplate } from '../../local/vtl/mapping-template.js';
-import { PROBLEM_CONTENT_TYPE } from '../../src/contract/problem.js';
+import { PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_BASE } from '../../src/contract/problem.js';
 import { ORDERS_TABLE } from '../../src/store/orders-table.js';
 import {
   allow,
@@ -344,13 +344,65 @@ describe('API', () => {
     expect(JSON.parse(body)).toMatchObject({ status: 415, requestId: 'req-1' });
   });
 
-  it('adds x-request-id to the answers API Gateway makes itself (4xx and 5xx)', () => {
-    for (const type of ['DEFAULT_4XX', 'DEFAULT_5XX']) {
-      template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
+  describe('answers API Gateway makes itself (auth, routing, throttling, size, timeouts)', () => {
+    type GatewayResponse = { ResponseParameters: Json; ResponseTemplates: Record<string, string>; StatusCode?: string };
+    const gatewayResponse = (type: string): GatewayResponse =>
+      only(
+        Object.values(
+          template.findResources('AWS::ApiGateway::GatewayResponse', { Properties: { ResponseType: type } }),
+        ) as { Properties: GatewayResponse }[],
+      ).Properties;
+    const problemHeaders = {
+      'gatewayresponse.header.Content-Type': `'${PROBLEM_CONTENT_TYPE}'`,
+      'gatewayresponse.header.x-request-id': 'context.requestId',
+    };
+
+    it.each([
+      ['DEFAULT_4XX', problemHeaders],
+      ['DEFAULT_5XX', problemHeaders],
+      ['THROTTLED', { ...problemHeaders, 'gatewayresponse.header.Retry-After': "'1'" }],
+    ])('%s: the gateway-error template from api/, as problem+json with x-request-id', (type, headers) => {
+      expect(gatewayResponse(type)).toEqual({
         ResponseType: type,
-        ResponseParameters: { 'gatewayresponse.header.x-request-id': 'context.requestId' },
+        RestApiId: ref(stack.api.api.restApiId),
+        // No StatusCode: each keeps the status of the error it answers.
+        ResponseParameters: headers,
+        ResponseTemplates: { 'application/json': loadApiTemplate('gatewayErrorResponse', templateResources()) },
       });
-    }
+    });
+
+    /**
+     * What API Gateway does with a gateway response template: it substitutes $context variables and runs no VTL.
+     * $context.error.messageString arrives as a quoted JSON string.
+     */
+    const substitute = (source: string, variables: Record<string, string>): string =>
+      source.replace(/\$context\.[A-Za-z.]+[A-Za-z]/g, (name) => {
+        const value = variables[name];
+        if (value === undefined) throw new Error(`${name} is not substituted in this test`);
+        return value;
+      });
+
+    it.each([
+      ['MISSING_AUTHENTICATION_TOKEN', 'Missing Authentication Token'],
+      ['THROTTLED', 'Too Many Requests'],
+      ['REQUEST_TOO_LARGE', 'Request Too Long'],
+      ['INTEGRATION_TIMEOUT', 'Endpoint request timed out'],
+      ['ACCESS_DENIED', 'User: anonymous is not authorized to perform: "execute-api:Invoke" \\ on this resource'],
+    ])('renders %s as an RFC 9457 problem with the request id', (responseType, message) => {
+      const source = jsonTemplateOf(gatewayResponse('DEFAULT_4XX'));
+      expect(source).not.toMatch(/#/); // no directive, no comment: API Gateway would send them as they are
+      const body = substitute(source, {
+        '$context.error.messageString': JSON.stringify(message),
+        '$context.error.responseType': responseType,
+        '$context.requestId': 'req-1',
+      });
+      expect(JSON.parse(body)).toEqual({
+        type: `${PROBLEM_TYPE_BASE}gateway-error`,
+        title: message,
+        detail: responseType,
+        requestId: 'req-1',
+      });
+    });
   });
 
   it('requires IAM (SigV4) on every method by default', () => {
