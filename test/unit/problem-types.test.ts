@@ -37,4 +37,8 @@ describe('problem types', () => {
     expect(used.get('duplicate-order')).toEqual(['asl/order-intake.asl.json']);
     expect(used.size).toBeGreaterThanOrEqual(10);
   });
+
+  it('are each answered somewhere, so the catalogue holds no dead entry', () => {
+    expect(PROBLEM_SLUGS.filter((slug) => !used.has(slug))).toEqual([]);
+  });
 });
