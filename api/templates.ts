@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { ORDER_ID_PATTERN } from '../src/contract/order.js';
 import { PROBLEM_TYPE_BASE } from '../src/contract/problem.js';
 import { substitutePlaceholders } from '../src/placeholders.js';
 import { ORDERS_TABLE } from '../src/store/orders-table.js';
@@ -41,6 +42,7 @@ export interface ApiTemplateResources {
 export const apiTemplateValues = (resources: ApiTemplateResources): Record<string, string> => ({
   ...resources,
   OrderKeyPrefix: ORDERS_TABLE.orderKeyPrefix,
+  OrderIdPattern: ORDER_ID_PATTERN.source,
   ProblemTypeBase: PROBLEM_TYPE_BASE,
 });
 

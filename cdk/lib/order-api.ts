@@ -24,6 +24,7 @@ import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { loadApiTemplate, ORDER_REQUEST_CONTENT_TYPE, type ApiTemplateResources } from '../../api/templates.js';
+import { REQUEST_ID_HEADER } from '../../src/contract/order.js';
 import { PROBLEM_CONTENT_TYPE } from '../../src/contract/problem.js';
 import { ORDERS_TABLE } from '../../src/store/orders-table.js';
 import type { ApiAuthorization } from './deployment-config.js';
@@ -44,7 +45,6 @@ const DEFAULT_MEDIA_TYPE = 'application/json';
  */
 export const INTEGRATION_FAILURE_PATTERN = '[45]\\d{2}';
 
-const REQUEST_ID_HEADER = 'x-request-id';
 /** Every answer carries the API request id, which is also the workflow execution's name. */
 const REQUEST_ID_MAPPING = { [`method.response.header.${REQUEST_ID_HEADER}`]: 'context.requestId' };
 

@@ -15,6 +15,7 @@
 import { GetItemCommand, type DynamoDBClient, type GetItemCommandInput } from '@aws-sdk/client-dynamodb';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { ORDER_REQUEST_CONTENT_TYPE } from '../../api/templates.js';
+import { REQUEST_ID_HEADER } from '../../src/contract/order.js';
 import { PROBLEM_CONTENT_TYPE, type ProblemDetails } from '../../src/contract/problem.js';
 import type { ApiMappingTemplates } from '../vtl/api-templates.js';
 import type { MappingTemplate, RequestContext, RequestParameters } from '../vtl/mapping-template.js';
@@ -22,7 +23,6 @@ import type { OrderWorkflow } from '../workflow/order-workflow.js';
 import { gatewayErrorProblem, methodNotAllowedProblem, routeNotFoundProblem } from './gateway-responses.js';
 import { matchRoute, openApiRoutes, type OpenApiDocument } from './openapi.js';
 
-export const REQUEST_ID_HEADER = 'x-request-id';
 export const OPENAPI_PATH = '/openapi.json';
 const JSON_CONTENT_TYPE = 'application/json';
 

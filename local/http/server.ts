@@ -8,7 +8,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { PROBLEM_CONTENT_TYPE } from '../../src/contract/problem.js';
-import { REQUEST_ID_HEADER, type ApiGateway, type ApiResponse } from './api-gateway.js';
+import { REQUEST_ID_HEADER } from '../../src/contract/order.js';
+import type { ApiGateway, ApiResponse } from './api-gateway.js';
 import { MAX_REQUEST_BODY_BYTES, requestTooLargeProblem } from './gateway-responses.js';
 import type { RequestLog } from './request-log.js';
 

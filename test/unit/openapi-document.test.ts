@@ -3,7 +3,7 @@ import { describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { ORDER_REQUEST_CONTENT_TYPE } from '../../api/templates.js';
 import { OPENAPI_DOCUMENT_URL, loadOpenApiDocument } from '../../local/http/openapi.js';
-import { ORDER_STATUS_ACCEPTED } from '../../src/contract/order.js';
+import { ORDER_ID_PATTERN, ORDER_STATUS_ACCEPTED } from '../../src/contract/order.js';
 import { PROBLEM_CONTENT_TYPE } from '../../src/contract/problem.js';
 import orderSchema from '../../src/contract/order.schema.json' with { type: 'json' };
 import { validOrder } from '../support/order-samples.js';
@@ -146,5 +146,16 @@ describe('the conformance check', () => {
     expect(conformance.violations(problem(400)).join()).toMatch(/errors/);
     expect(conformance.violations(problem(400, { errors: [{ path: '/a', code: 'c', message: 'm' }] }))).toEqual([]);
     expect(conformance.violations(problem(409)).join()).toMatch(/orderId/);
+  });
+});
+
+describe('the orderId format', () => {
+  it('is the one in src/contract/order.ts, for the id and for Location', () => {
+    const raw = JSON.parse(readFileSync(OPENAPI_DOCUMENT_URL, 'utf8')) as {
+      components: { schemas: { OrderId: { pattern: string } }; headers: { Location: { schema: { pattern: string } } } };
+    };
+
+    expect(raw.components.schemas.OrderId.pattern).toBe(ORDER_ID_PATTERN.source);
+    expect(raw.components.headers.Location.schema.pattern).toBe(`^/orders/${ORDER_ID_PATTERN.source.slice(1)}`);
   });
 });

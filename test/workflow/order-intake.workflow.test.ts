@@ -5,6 +5,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { handler as validateHandler } from '../../lambdas/validate/handler.js';
 import { createOrderWorkflow, type SyncExecutionResult } from '../../local/workflow/order-workflow.js';
 import type { EventBusPort } from '../../local/workflow/task-integrations.js';
+import { ORDER_ID_PATTERN } from '../../src/contract/order.js';
 import { ORDER_ACCEPTED_DETAIL_TYPE, ORDER_EVENT_SOURCE } from '../../src/events/order-accepted.js';
 import { freshOrdersTable, testDynamoDbClient } from '../support/dynamodb.js';
 import { validOrder, workflowInput } from '../support/order-samples.js';
@@ -99,7 +100,7 @@ describe('an accepted order', () => {
     const orderId = String(response.body.orderId);
     expect(response.headers).toEqual({ 'Content-Type': 'application/json', Location: `/orders/${orderId}` });
     expect(response.body).toEqual({
-      orderId: expect.stringMatching(/^[0-9A-HJKMNP-TV-Z]{26}$/),
+      orderId: expect.stringMatching(ORDER_ID_PATTERN),
       status: 'ACCEPTED',
       acceptedAt: expect.any(String),
       idempotencyKey: expect.stringMatching(/^[0-9a-f]{64}$/),
