@@ -18,12 +18,15 @@ import { leadingKeysLike } from './orders-table.js';
 
 export const VALIDATE_ENTRY = `${PROJECT_ROOT}lambdas/validate/handler.ts`;
 
-/** The Validate function may run as long as the workflow's Validate task waits for it, and no longer. */
-export function validateTaskTimeout(): Duration {
+/**
+ * The Validate function's timeout: one second past the workflow's Validate task timeout, so that a slow function
+ * always ends as the task's States.Timeout (a retryable 503), never as the function's own timeout error (a 500).
+ */
+export function validateFunctionTimeout(): Duration {
   const definition = JSON.parse(readFileSync(ORDER_INTAKE_ASL_PATH, 'utf8')) as {
     States: { Validate: { TimeoutSeconds: number } };
   };
-  return Duration.seconds(definition.States.Validate.TimeoutSeconds);
+  return Duration.seconds(definition.States.Validate.TimeoutSeconds + 1);
 }
 
 export interface OrderWorkflowProps {
@@ -48,7 +51,7 @@ export class OrderWorkflow extends Construct {
     this.validate = new NodeFunction(this, 'Validate', {
       entry: VALIDATE_ENTRY,
       description: 'Order Intake: validates an order request and derives its idempotency key',
-      timeout: validateTaskTimeout(),
+      timeout: validateFunctionTimeout(),
       // On the request path: Lambda's CPU grows with memory, and 512 MB keeps validation and cold starts short.
       memorySize: 512,
       logLevel: props.lambdaLogLevel,

@@ -106,12 +106,12 @@ describe('workflow', () => {
     });
   });
 
-  it('gives the Validate function exactly the time the Validate task waits for it', () => {
+  it('gives the Validate function one second more than the Validate task waits, so the task times out first', () => {
     const definition = JSON.parse(readFileSync(ORDER_INTAKE_ASL_PATH, 'utf8')) as {
       States: { Validate: { TimeoutSeconds: number } };
     };
     expect(propertiesOf(template, stack.workflow.validate.function)).toMatchObject({
-      Timeout: definition.States.Validate.TimeoutSeconds,
+      Timeout: definition.States.Validate.TimeoutSeconds + 1,
       MemorySize: 512,
     });
   });

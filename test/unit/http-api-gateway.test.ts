@@ -111,7 +111,6 @@ describe('POST /orders', () => {
 
   it.each<[string, () => Promise<SyncExecutionResult>]>([
     ['a FAILED execution', async () => ({ executionArn: 'arn:x', status: 'FAILED', error: 'States.Runtime' })],
-    ['a TIMED_OUT execution', async () => ({ executionArn: 'arn:x', status: 'TIMED_OUT' })],
     [
       'a workflow that cannot run at all',
       async () => {

@@ -202,16 +202,24 @@ describe('post-orders.response.vtl, on real workflow outcomes', () => {
     expect(response.problem).toMatchObject({ status: 500, requestId: REQUEST_ID });
   });
 
-  it.each<SyncExecutionResult>([
-    { executionArn: 'arn:x', status: 'FAILED', error: 'States.Runtime', cause: 'boom' },
-    { executionArn: 'arn:x', status: 'TIMED_OUT' },
-  ])('an execution that ended $status is a 500 problem with the request id, never an acceptance', (execution) => {
-    const response = renderPostResponse(execution);
+  it.each<SyncExecutionResult>([{ executionArn: 'arn:x', status: 'FAILED', error: 'States.Runtime', cause: 'boom' }])(
+    'an execution that ended $status is a 500 problem with the request id, never an acceptance',
+    (execution) => {
+      const response = renderPostResponse(execution);
 
-    expect(response.status).toBe(500);
-    expect(response.headers).toEqual({ 'Content-Type': 'application/problem+json' });
-    expect(response.problem).toMatchObject({ status: 500, requestId: REQUEST_ID });
-    expect(response.problem).not.toHaveProperty('orderId');
+      expect(response.status).toBe(500);
+      expect(response.headers).toEqual({ 'Content-Type': 'application/problem+json' });
+      expect(response.problem).toMatchObject({ status: 500, requestId: REQUEST_ID });
+      expect(response.problem).not.toHaveProperty('orderId');
+    },
+  );
+
+  it('an execution that TIMED_OUT is a 503 with Retry-After: the order may be stored, a retry is answered 409', () => {
+    const response = renderPostResponse({ executionArn: 'arn:x', status: 'TIMED_OUT' });
+
+    expect(response.status).toBe(503);
+    expect(response.headers).toEqual({ 'Content-Type': 'application/problem+json', 'Retry-After': '1' });
+    expect(response.problem).toMatchObject({ status: 503, requestId: REQUEST_ID });
   });
 
   it('Step Functions throttling StartSyncExecution is a 503 with Retry-After: nothing started, retry is safe', () => {

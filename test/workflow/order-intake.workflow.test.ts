@@ -1,5 +1,12 @@
 import { afterAll, afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
-import { DynamoDBClient, InternalServerError, ScanCommand, TransactWriteItemsCommand } from '@aws-sdk/client-dynamodb';
+import {
+  DynamoDBClient,
+  GetItemCommand,
+  InternalServerError,
+  ScanCommand,
+  TransactWriteItemsCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
 import { ProvisionedThroughputExceededException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { handler as validateHandler } from '../../lambdas/validate/handler.js';
@@ -59,11 +66,12 @@ function afterLosingAnswers(client: DynamoDBClient, commandName: string, times: 
 
 /** The first `times` calls of the command fail with `error()` before reaching DynamoDB Local. */
 function failingFirst(client: DynamoDBClient, commandName: string, times: number, error: () => Error) {
-  const counter = { calls: 0 };
+  const counter = { calls: 0, tokens: [] as unknown[] };
   client.middlewareStack.add(
     (next, context) => async (args) => {
       if (context.commandName !== commandName) return next(args);
       counter.calls += 1;
+      counter.tokens.push((args.input as { ClientRequestToken?: string }).ClientRequestToken);
       if (counter.calls <= times) throw error();
       return next(args);
     },
@@ -140,18 +148,21 @@ describe('a rejected order', () => {
     ['a body over 1 KB', JSON.stringify({ ...validOrder, clientReference: 'x'.repeat(1100) }), 413, []],
   ];
 
-  it.each(cases)('%s: answers %i, stores nothing, publishes nothing', async (_label, body, status, paths) => {
-    const bus = new RecordingBus();
-    const response = await workflowOn(tableName, bus)(body);
+  it.each(cases.map(([label, body, status, paths]) => ({ label, body, status, paths })))(
+    '$label: answers $status, stores nothing, publishes nothing',
+    async ({ body, status, paths }) => {
+      const bus = new RecordingBus();
+      const response = await workflowOn(tableName, bus)(body);
 
-    expect(response.statusCode).toBe(status);
-    expect(response.headers['Content-Type']).toBe('application/problem+json');
-    expect(response.body.status).toBe(status);
-    const errors = (response.body.errors ?? []) as { path: string }[];
-    expect(errors.map((error) => error.path)).toEqual(paths);
-    expect(await storedItems(tableName)).toEqual([]);
-    expect(bus.calls).toBe(0);
-  });
+      expect(response.statusCode).toBe(status);
+      expect(response.headers['Content-Type']).toBe('application/problem+json');
+      expect(response.body.status).toBe(status);
+      const errors = (response.body.errors ?? []) as { path: string }[];
+      expect(errors.map((error) => error.path)).toEqual(paths);
+      expect(await storedItems(tableName)).toEqual([]);
+      expect(bus.calls).toBe(0);
+    },
+  );
 });
 
 describe('idempotency', () => {
@@ -278,18 +289,53 @@ describe('failures', () => {
     client.destroy();
   });
 
-  it('a transaction cancelled by a conflict is tried again after a pause, then accepted', async () => {
+  const conflict = () =>
+    Object.assign(new TransactionCanceledException({ message: 'conflict', $metadata: {} }), {
+      CancellationReasons: [{ Code: 'TransactionConflict' }, { Code: 'None' }],
+    });
+
+  it('a transaction cancelled by a conflict is tried again with a new token, then accepted', async () => {
     const client = testDynamoDbClient();
-    const conflicts = failingFirst(client, 'TransactWriteItemsCommand', 1, () =>
-      Object.assign(new TransactionCanceledException({ message: 'conflict', $metadata: {} }), {
-        CancellationReasons: [{ Code: 'TransactionConflict' }, { Code: 'None' }],
-      }),
-    );
+    const conflicts = failingFirst(client, 'TransactWriteItemsCommand', 1, conflict);
     const response = await workflowOn(tableName, new RecordingBus(), client)(JSON.stringify(validOrder));
 
-    expect(conflicts.calls).toBe(2);
     expect(response.statusCode).toBe(202);
+    const orderId = String(response.body.orderId);
+    expect(conflicts.tokens).toEqual([`${orderId}-1`, `${orderId}-2`]);
     expect(await orderItems(tableName)).toHaveLength(1);
+    client.destroy();
+  });
+
+  it('a transaction cancelled on every attempt gives up after 3 and answers 503, storing nothing', async () => {
+    const client = testDynamoDbClient();
+    const conflicts = failingFirst(client, 'TransactWriteItemsCommand', Infinity, conflict);
+    const response = await workflowOn(tableName, new RecordingBus(), client)(JSON.stringify(validOrder));
+
+    expect(response.statusCode).toBe(503);
+    expect(conflicts.calls).toBe(3);
+    expect(await storedItems(tableName)).toEqual([]);
+    client.destroy();
+  });
+
+  it('a cancelled transaction facing an expired lock of another order tries again and takes the lock', async () => {
+    const execute = workflowOn(tableName, new RecordingBus());
+    const first = await execute(JSON.stringify(validOrder));
+    await dynamodb.send(
+      new UpdateItemCommand({
+        TableName: tableName,
+        Key: { pk: { S: `IDEMPOTENCY#${String(first.body.idempotencyKey)}` } },
+        UpdateExpression: 'SET expiresAt = :past',
+        ExpressionAttributeValues: { ':past': { N: '1' } },
+      }),
+    );
+    const client = testDynamoDbClient();
+    const conflicts = failingFirst(client, 'TransactWriteItemsCommand', 1, conflict);
+    const second = await workflowOn(tableName, new RecordingBus(), client)(JSON.stringify(validOrder));
+
+    expect(second.statusCode).toBe(202);
+    expect(conflicts.calls).toBe(2);
+    expect(second.body.orderId).not.toBe(first.body.orderId);
+    expect(await orderItems(tableName)).toHaveLength(2);
     client.destroy();
   });
 
@@ -307,11 +353,14 @@ describe('failures', () => {
     mock
       .on(TransactWriteItemsCommand)
       .rejects(new ProvisionedThroughputExceededException({ message: 'slow down', $metadata: {} }));
+    mock.on(GetItemCommand).resolves({});
 
     const response = await workflowOn(tableName, new RecordingBus(), throttled)(JSON.stringify(validOrder));
 
     expect(response.statusCode).toBe(503);
     expect(mock).toHaveReceivedCommandTimes(TransactWriteItemsCommand, 3);
+    // Whether it committed is unknown: the order item is read (absent), then the lock (absent): not accepted.
+    expect(mock).toHaveReceivedCommandTimes(GetItemCommand, 2);
   });
 
   it('a throttled Validate function answers 503 with Retry-After', async () => {
