@@ -18,6 +18,7 @@ import { startHttpServer, type RunningHttpServer } from './http/server.js';
 import { ensureOrdersTable } from './orders-table.js';
 import { loadApiMappingTemplates } from './vtl/api-templates.js';
 import { createOrderWorkflow } from './workflow/order-workflow.js';
+import { SERVICE_NAME } from '../src/service-name.js';
 
 /** The local stand-ins for what the stack names per deployment. */
 export const LOCAL_RESOURCES = {
@@ -85,7 +86,7 @@ export interface RunningService {
 export async function startService(options: ServiceOptions): Promise<RunningService> {
   const dataDir = resolve(options.dataDir);
   const faults = new Set(options.faults ?? []);
-  const logger = options.logger ?? new Logger({ serviceName: 'order-intake' });
+  const logger = options.logger ?? new Logger({ serviceName: SERVICE_NAME });
   mkdirSync(dataDir, { recursive: true });
 
   const running: { dynamodb?: DynamoDbLocal; events?: LocalEvents; http?: RunningHttpServer } = {};

@@ -9,6 +9,7 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import { ARCHIVE_ENVIRONMENT, archiveOrderAccepted, type ArchiveStore } from '../../src/archive/archive-order.js';
 import { ArchiveConfigurationError } from '../../src/archive/errors.js';
 import { S3ArchiveStore } from './s3-archive-store.js';
+import { SERVICE_NAME } from '../../src/service-name.js';
 
 export type ArchiveHandler = (event: SQSEvent, context?: Context) => Promise<SQSBatchResponse>;
 
@@ -25,7 +26,7 @@ export function archiveStoreFromEnvironment(env: NodeJS.ProcessEnv = process.env
 
 export function createArchiveHandler({
   store,
-  logger = new Logger({ serviceName: 'order-intake' }),
+  logger = new Logger({ serviceName: SERVICE_NAME }),
 }: ArchiveHandlerOptions): ArchiveHandler {
   const archiveRecord = async (record: SQSRecord): Promise<void> => {
     try {

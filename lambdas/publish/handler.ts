@@ -15,6 +15,7 @@ import {
   type RelayOptions,
 } from '../../src/outbox/relay-order-events.js';
 import { EventBridgePublisher } from './eventbridge-publisher.js';
+import { SERVICE_NAME } from '../../src/service-name.js';
 
 export type PublishHandler = (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse>;
 
@@ -35,7 +36,7 @@ const outboxRecordOf = (record: DynamoDBRecord): OutboxRecord => ({
 
 export function createPublishHandler({
   client,
-  logger = new Logger({ serviceName: 'order-intake' }),
+  logger = new Logger({ serviceName: SERVICE_NAME }),
   ...relayOptions
 }: PublishHandlerOptions): PublishHandler {
   const publisher = new EventBridgePublisher(client);

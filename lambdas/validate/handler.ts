@@ -1,6 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { monotonicFactory } from 'ulid';
 import { validateOrder, type ValidationOutcome } from './validate-order.js';
+import { SERVICE_NAME } from '../../src/service-name.js';
 
 /** The workflow's input, as the API Gateway request template builds it. */
 export interface ValidateEvent {
@@ -9,7 +10,7 @@ export interface ValidateEvent {
   body: string;
 }
 
-const logger = new Logger({ serviceName: 'order-intake' });
+const logger = new Logger({ serviceName: SERVICE_NAME });
 // Monotonic within a container, so orders accepted in the same millisecond still sort in arrival order.
 const newOrderId = monotonicFactory();
 

@@ -16,6 +16,7 @@ import { localEventBridgeClient } from './local-eventbridge-client.js';
 import { RuleDelivery } from './rule-delivery.js';
 import { StreamRelay } from './stream-relay.js';
 import type { LogSink } from './waiting.js';
+import { SERVICE_NAME } from '../../src/service-name.js';
 
 export { LocalEventBus } from './local-event-bus.js';
 export type { EventEnvelope, StoredEvent } from './local-event-bus.js';
@@ -52,7 +53,7 @@ export interface LocalEvents {
  * their failures through `log` already, once per streak rather than once per retry.
  */
 const handlerLogger = (): Logger =>
-  new Logger({ serviceName: 'order-intake', ...(process.env.POWERTOOLS_LOG_LEVEL ? {} : { logLevel: 'SILENT' }) });
+  new Logger({ serviceName: SERVICE_NAME, ...(process.env.POWERTOOLS_LOG_LEVEL ? {} : { logLevel: 'SILENT' }) });
 
 export async function startLocalEvents(options: LocalEventsOptions): Promise<LocalEvents> {
   const log: LogSink = (line) => options.log?.({ component: 'local-events', ...line });

@@ -5,12 +5,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { DatabaseSync } from 'node:sqlite';
-import type { PutEventsEntry } from '../../src/events/order-accepted.js';
+import { PUT_EVENTS_MAX_ENTRIES, type PutEventsEntry } from '../../src/events/order-accepted.js';
 import type { EventBusPort } from '../workflow/task-integrations.js';
 import { inTransaction } from './events-database.js';
 import { InternalException, ValidationException } from './errors.js';
 
-export const MAX_ENTRIES_PER_CALL = 10;
 export const MAX_ENTRY_BYTES = 256 * 1024;
 /** A Time given in an entry counts as 14 bytes towards its size, as EventBridge counts it. */
 const TIME_BYTES = 14;
@@ -101,11 +100,11 @@ export class LocalEventBus implements EventBusPort {
 
   async putEvents(entries: LocalPutEventsEntry[]): Promise<PutEventsResult> {
     if (!this.available) throw new InternalException('the local event bus is unavailable (fault switch)');
-    if (!Array.isArray(entries) || entries.length < 1 || entries.length > MAX_ENTRIES_PER_CALL) {
+    if (!Array.isArray(entries) || entries.length < 1 || entries.length > PUT_EVENTS_MAX_ENTRIES) {
       const count = Array.isArray(entries) ? entries.length : 0;
       throw new ValidationException(
         `1 validation error detected: Value at 'entries' failed to satisfy constraint: Member must have length ` +
-          `less than or equal to ${MAX_ENTRIES_PER_CALL} and greater than or equal to 1 (got ${count})`,
+          `less than or equal to ${PUT_EVENTS_MAX_ENTRIES} and greater than or equal to 1 (got ${count})`,
       );
     }
     const now = new Date();

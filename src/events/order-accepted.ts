@@ -15,6 +15,9 @@ export const orderAcceptedPattern = {
   'detail-type': [ORDER_ACCEPTED_DETAIL_TYPE],
 } as const;
 
+/** EventBridge's limit on entries per PutEvents call. */
+export const PUT_EVENTS_MAX_ENTRIES = 10;
+
 /** A PutEvents request entry, in the shape EventBridge takes (Detail is a JSON string). */
 export interface PutEventsEntry {
   EventBusName: string;

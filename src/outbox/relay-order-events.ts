@@ -3,15 +3,17 @@
  * stream is the outbox; this module decides what to publish and publishes it with bounded retries. What still
  * fails goes back to the stream's event source mapping as batch item failures (bisect, retry, DLQ).
  */
-import { orderAcceptedEntry, type OrderAcceptedDetail, type PutEventsEntry } from '../events/order-accepted.js';
+import {
+  orderAcceptedEntry,
+  PUT_EVENTS_MAX_ENTRIES,
+  type OrderAcceptedDetail,
+  type PutEventsEntry,
+} from '../events/order-accepted.js';
 import { ORDERS_TABLE } from '../store/orders-table.js';
 import { MalformedOrderItemError } from './errors.js';
 
 /** Environment of the outbox relay. */
 export const OUTBOX_ENVIRONMENT = { eventBusName: 'EVENT_BUS_NAME' } as const;
-
-/** PutEvents takes at most this many entries per call. */
-export const MAX_ENTRIES_PER_PUT = 10;
 
 /** Per-entry error codes EventBridge documents as retryable; the others fail the same way every time. */
 const RETRYABLE_ERROR_CODES = new Set(['InternalFailure', 'ThrottlingException']);
@@ -138,8 +140,8 @@ export async function relayOrderEvents(
     }
   }
   const unpublished: RelayFailure[] = [];
-  for (let start = 0; start < toPublish.length; start += MAX_ENTRIES_PER_PUT) {
-    const chunk = toPublish.slice(start, start + MAX_ENTRIES_PER_PUT);
+  for (let start = 0; start < toPublish.length; start += PUT_EVENTS_MAX_ENTRIES) {
+    const chunk = toPublish.slice(start, start + PUT_EVENTS_MAX_ENTRIES);
     unpublished.push(...(await publishChunk(chunk, publisher, { maxAttempts, backoffMs, sleep })));
   }
   return {
