@@ -4,7 +4,7 @@
  * (rule-delivery.ts).
  */
 import { randomUUID } from 'node:crypto';
-import type { DatabaseSync } from 'node:sqlite';
+import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { PUT_EVENTS_MAX_ENTRIES, type PutEventsEntry } from '../../src/events/order-accepted.js';
 import type { EventBusPort } from '../workflow/task-integrations.js';
 import { inTransaction } from './events-database.js';
@@ -68,11 +68,14 @@ export class LocalEventBus implements EventBusPort {
   private readonly region: string;
   private available: boolean;
   private readonly listeners = new Set<() => void>();
+  private readonly insert: StatementSync;
 
   constructor(
     private readonly db: DatabaseSync,
     options: LocalEventBusOptions,
   ) {
+    // Prepared once: PutEvents is on the request path.
+    this.insert = db.prepare('INSERT INTO events (event_id, bus_name, envelope) VALUES (?, ?, ?)');
     this.busName = options.busName;
     this.account = options.account ?? '000000000000';
     this.region = options.region ?? 'local';
@@ -109,11 +112,10 @@ export class LocalEventBus implements EventBusPort {
     }
     const now = new Date();
     const judged = entries.map((entry) => this.envelopeOf(entry, now));
-    const insert = this.db.prepare('INSERT INTO events (event_id, bus_name, envelope) VALUES (?, ?, ?)');
     const stored = judged.filter((result): result is EventEnvelope => !('ErrorCode' in result));
     if (stored.length > 0) {
       inTransaction(this.db, () => {
-        for (const envelope of stored) insert.run(envelope.id, this.busName, JSON.stringify(envelope));
+        for (const envelope of stored) this.insert.run(envelope.id, this.busName, JSON.stringify(envelope));
       });
       for (const listener of this.listeners) listener();
     }

@@ -5,7 +5,7 @@
  * target took. A failed event is retried with backoff; after `maxReceives` deliveries it is dead-lettered, as an
  * SQS queue with a redrive policy would, so one poisoned event cannot stall the rule.
  */
-import type { DatabaseSync } from 'node:sqlite';
+import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { recordDeadLetter } from './events-database.js';
 import { assertSupportedPattern, matchesPattern, type EventPattern } from './event-pattern.js';
 import type { EventEnvelope, LocalEventBus } from './local-event-bus.js';
@@ -41,6 +41,7 @@ export class RuleDelivery {
   private readonly loops: Promise<void>[] = [];
   private readonly unsubscribe: () => void;
   private readonly options: Required<RuleDeliveryOptions>;
+  private readonly readCursor: StatementSync;
 
   constructor(
     private readonly db: DatabaseSync,
@@ -64,6 +65,8 @@ export class RuleDelivery {
        SELECT ?, COALESCE(MAX(seq), 0) FROM events WHERE bus_name = ?`,
     );
     for (const rule of rules) createCursor.run(rule.name, bus.busName);
+    // Read on every turn of every delivery loop: prepared once.
+    this.readCursor = db.prepare('SELECT last_seq FROM delivery_cursors WHERE rule_name = ?');
     for (const rule of rules) this.wakeups.set(rule.name, new Wakeup());
     this.unsubscribe = bus.onStored(() => {
       for (const wakeup of this.wakeups.values()) wakeup.notify();
@@ -83,7 +86,7 @@ export class RuleDelivery {
 
   /** The rule's cursor: every event up to this seq has been delivered (or dead-lettered). */
   cursorOf(ruleName: string): number {
-    const row = this.db.prepare('SELECT last_seq FROM delivery_cursors WHERE rule_name = ?').get(ruleName);
+    const row = this.readCursor.get(ruleName);
     return Number(row?.last_seq ?? 0);
   }
 

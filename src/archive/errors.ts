@@ -26,7 +26,7 @@ export class ArchiveStoreError extends ArchiveError {
   }
 }
 
-/** Neither archive backend is configured. */
+/** The deployed consumer has no bucket to write to. */
 export class ArchiveConfigurationError extends ArchiveError {
   constructor(message: string) {
     super(message);
