@@ -17,7 +17,17 @@ const resources: WorkflowResources = {
   EventBusName: 'order-intake',
 };
 
-type State = { Type: string; Resource?: string; Next?: string; Default?: string; Catch?: { Next: string }[] };
+type Handler = { ErrorEquals: string[]; Next?: string; ResultPath?: string };
+type State = {
+  Type: string;
+  Resource?: string;
+  Next?: string;
+  Default?: string;
+  Retry?: Handler[];
+  Catch?: (Handler & { Next: string })[];
+  ErrorPath?: string;
+  CausePath?: string;
+};
 const definition = loadOrderIntakeDefinition(resources) as { StartAt: string; States: Record<string, State> };
 
 describe('asl/order-intake.asl.json', () => {
@@ -41,15 +51,38 @@ describe('asl/order-intake.asl.json', () => {
     for (const resource of resourcesUsed) expect(Object.keys(integrations)).toContain(resource);
   });
 
-  it('ends every path in a response state', () => {
+  it('ends every expected outcome in a response state, and only the unexpected in the one Fail state', () => {
     const ends = Object.entries(definition.States).filter(([, state]) => 'End' in state);
     expect(ends.map(([name]) => name).sort()).toEqual([
       'RespondAccepted',
       'RespondDuplicate',
-      'RespondInternalError',
       'RespondRejected',
       'RespondUnavailable',
     ]);
-    expect(Object.values(definition.States).some((state) => state.Type === 'Fail')).toBe(false);
+    const fails = Object.entries(definition.States).filter(([, state]) => state.Type === 'Fail');
+    expect(fails.map(([name]) => name)).toEqual(['InternalError']);
+  });
+
+  it('fails with the error that was caught, so the execution names it and the failure alarm counts it', () => {
+    expect(definition.States.InternalError).toMatchObject({
+      ErrorPath: '$.failure.Error',
+      CausePath: '$.failure.Cause',
+    });
+    const catchers = Object.values(definition.States).flatMap((state) => state.Catch ?? []);
+    const intoFail = catchers.filter((catcher) => catcher.Next === 'InternalError');
+    expect(intoFail.length).toBeGreaterThan(0);
+    for (const catcher of intoFail) expect(catcher).toMatchObject({ ResultPath: '$.failure' });
+  });
+
+  it('never retries or softens a misconfiguration: unmodeled errors reach the Fail state', () => {
+    const unmodeled = ['DynamoDb.DynamoDbException', 'DynamoDB.AmazonDynamoDBException'];
+    for (const [name, state] of Object.entries(definition.States)) {
+      const handled = [...(state.Retry ?? []), ...(state.Catch ?? []).filter((c) => c.Next !== 'InternalError')];
+      const names = handled.flatMap((handler) => handler.ErrorEquals);
+      expect({ state: name, names: names.filter((error) => unmodeled.includes(error)) }).toEqual({
+        state: name,
+        names: [],
+      });
+    }
   });
 });

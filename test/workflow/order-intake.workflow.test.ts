@@ -339,12 +339,21 @@ describe('failures', () => {
     client.destroy();
   });
 
-  it('a store that is misconfigured (no such table) is an internal error, 500, not a retryable 503', async () => {
-    const response = await workflowOn('no-such-table', new RecordingBus())(JSON.stringify(validOrder));
+  it('a store that is misconfigured (no such table) fails the execution with the error, never a retryable 503', async () => {
+    const workflow = createOrderWorkflow({
+      resources: {
+        ValidateFunctionArn: VALIDATE_ARN,
+        OrdersTableName: 'no-such-table',
+        EventBusName: 'order-intake-test',
+      },
+      backends: { dynamodb, bus: new RecordingBus(), functions: { [VALIDATE_ARN]: validateHandler } },
+      retryIntervalMs: 0,
+    });
+    const execution = await workflow.startSyncExecution(workflowInput(JSON.stringify(validOrder), 'req-1'), 'req-1');
 
-    expect(response.statusCode).toBe(500);
-    expect(response.headers).toEqual({ 'Content-Type': 'application/problem+json' });
-    expect(response.body).toMatchObject({ status: 500, requestId: 'req-1' });
+    // The API's response template answers a FAILED execution 500 with the request id (test/unit/vtl-api-templates).
+    expect(execution).toMatchObject({ status: 'FAILED', error: 'DynamoDb.ResourceNotFoundException' });
+    expect(execution.output).toBeUndefined();
   });
 
   it('a throttled store is retried, then answers 503', async () => {
@@ -381,7 +390,7 @@ describe('failures', () => {
     expect(await storedItems(tableName)).toEqual([]);
   });
 
-  it('a failing Validate function answers 500 with the request id, never 202', async () => {
+  it('a failing Validate function fails the execution with its error, never 202', async () => {
     const workflow = createOrderWorkflow({
       resources: { ValidateFunctionArn: VALIDATE_ARN, OrdersTableName: tableName, EventBusName: 'order-intake-test' },
       backends: {
@@ -399,10 +408,8 @@ describe('failures', () => {
       workflowInput(JSON.stringify(validOrder), 'req-500'),
       'req-500',
     );
-    const output = JSON.parse(execution.output ?? '{}') as { statusCode: number; body: string };
 
-    expect(output.statusCode).toBe(500);
-    expect(JSON.parse(output.body)).toMatchObject({ status: 500, requestId: 'req-500' });
+    expect(execution).toMatchObject({ status: 'FAILED', error: 'TypeError' });
     expect(await storedItems(tableName)).toEqual([]);
   });
 });
