@@ -66,15 +66,17 @@ export class Monitoring extends Construct {
       datapointsToAlarm: 3,
       evaluationPeriods: 5,
     });
-    // Expected outcomes (invalid, duplicate, store unavailable) end as SUCCEEDED: a failed execution is a bug.
+    // Expected outcomes (invalid, duplicate, store unavailable) end as SUCCEEDED: a failed execution is a bug or a
+    // misconfiguration (access denied, a malformed request), and its error names which.
     this.alarm('WorkflowExecutionsFailed', stateMachine.metricFailed({ statistic: 'Sum', period: ONE_MINUTE }), {
       threshold: 0,
-      description: 'A workflow execution failed: the client got a 500.',
+      description:
+        'A workflow execution failed (a misconfiguration or a bug; the execution history names the error): the client got a 500.',
     });
     this.alarm('WorkflowExecutionsTimedOut', stateMachine.metricTimedOut({ statistic: 'Sum', period: ONE_MINUTE }), {
       threshold: 0,
       description:
-        'A workflow execution timed out: the client got a 500, the order may be stored (the relay publishes it).',
+        'A workflow execution timed out: the client got a 503, the order may be stored (the relay publishes it).',
     });
     this.alarm('RelayDeadLetters', this.depth(props.relayDeadLetterQueue), {
       threshold: 0,

@@ -3,6 +3,7 @@
  * consumer that was down or is new.
  */
 import type { Duration } from 'aws-cdk-lib';
+import type { CfnArchive } from 'aws-cdk-lib/aws-events';
 import { Archive, EventBus, type EventPattern } from 'aws-cdk-lib/aws-events';
 import { Construct } from 'constructs';
 import { orderAcceptedPattern } from '../../src/events/order-accepted.js';
@@ -30,5 +31,8 @@ export class OrderEvents extends Construct {
       retention: props.archiveRetention,
       description: 'Every OrderAccepted, for replay',
     });
+    // Without a key the L2 still writes KmsKeyIdentifier: "" (aws-cdk issue 37847), which CloudFormation may refuse;
+    // absent, the archive uses an AWS owned key.
+    (this.archive.node.defaultChild as CfnArchive).addPropertyDeletionOverride('KmsKeyIdentifier');
   }
 }

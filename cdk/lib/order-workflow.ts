@@ -67,7 +67,7 @@ export class OrderWorkflow extends Construct {
 
     this.role = new Role(this, 'Role', {
       assumedBy: new ServicePrincipal('states.amazonaws.com'),
-      description: `Order Intake workflow: validate, persist, read the lock${props.publishFastPath ? ', publish' : ''}`,
+      description: `Order Intake workflow: validate, persist, read the lock and its own order${props.publishFastPath ? ', publish' : ''}`,
     });
     this.role.addToPrincipalPolicy(
       new PolicyStatement({
@@ -90,10 +90,11 @@ export class OrderWorkflow extends Construct {
     );
     this.role.addToPrincipalPolicy(
       new PolicyStatement({
-        sid: 'ReadLock',
+        // ReadLock reads the lock of a duplicate; ReadOwnOrder reads its own order after a write of unknown outcome.
+        sid: 'ReadLockAndOwnOrder',
         actions: ['dynamodb:GetItem'],
         resources: [props.table.tableArn],
-        conditions: leadingKeysLike(ORDERS_TABLE.idempotencyKeyPrefix),
+        conditions: leadingKeysLike(ORDERS_TABLE.idempotencyKeyPrefix, ORDERS_TABLE.orderKeyPrefix),
       }),
     );
     // With the fast path off the Publish task never runs (the stream relay publishes), so the role cannot publish.

@@ -131,7 +131,7 @@ describe('a deployment with every key set', () => {
     });
     const workflowStatements = statementsOf(template, stack.workflow.role);
     expect(workflowStatements.map((statement) => statement.Sid)).toEqual(
-      expect.arrayContaining(['Validate', 'PersistInOneTransaction', 'ReadLock']),
+      expect.arrayContaining(['Validate', 'PersistInOneTransaction', 'ReadLockAndOwnOrder']),
     );
     expect(workflowStatements.flatMap((statement) => statement.Action)).not.toContain('events:PutEvents');
     expect(workflowStatements).toHaveLength(4);

@@ -35,6 +35,10 @@ describe('event bus', () => {
       RetentionDays: 30,
     });
   });
+
+  it('synthesizes no KmsKeyIdentifier on the archive when no key is set (aws-cdk issue 37847: "" may fail a deploy)', () => {
+    expect(propertiesOf(template, stack.events.archive)).not.toHaveProperty('KmsKeyIdentifier');
+  });
 });
 
 describe('outbox relay', () => {

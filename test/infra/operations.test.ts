@@ -4,7 +4,9 @@
  */
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { loadApiTemplate } from '../../api/templates.js';
 import type { NodeFunction } from '../../cdk/lib/node-function.js';
+import { MappingTemplate } from '../../local/vtl/mapping-template.js';
 import type { OrderIntakeStack } from '../../cdk/lib/order-intake-stack.js';
 import { logicalIdOf, propertiesOf, synthOrderIntake, type Json } from './synth-order-intake.js';
 
@@ -111,6 +113,29 @@ describe('alarms', () => {
       Threshold: 0,
       ComparisonOperator: 'GreaterThanThreshold',
     });
+  });
+
+  it.each([
+    ['WorkflowExecutionsFailed', 'FAILED'],
+    ['WorkflowExecutionsTimedOut', 'TIMED_OUT'],
+  ])('%s tells ops the status the API answers a %s execution with', (id, executionStatus) => {
+    const template = loadApiTemplate('postOrdersResponse', { StateMachineArn: 'arn', OrdersTableName: 'orders' });
+    const answered = new MappingTemplate('postOrdersResponse', template).render({
+      body: JSON.stringify({ status: executionStatus }),
+      context: {
+        requestId: 'req-1',
+        httpMethod: 'POST',
+        resourcePath: '/orders',
+        path: '/v1/orders',
+        stage: 'v1',
+        apiId: 'api',
+        domainName: 'example.com',
+        requestTimeEpoch: 0,
+        sourceIp: '192.0.2.1',
+        userAgent: 'test',
+      },
+    }).status;
+    expect(named(id).AlarmDescription).toContain(`the client got a ${answered}`);
   });
 
   it.each([

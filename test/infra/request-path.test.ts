@@ -126,7 +126,7 @@ describe('workflow', () => {
   describe('role', () => {
     const table = () => ref(stack.table.table.tableArn);
 
-    it('may invoke Validate, put the two items in a transaction, read a lock, publish on the bus — nothing else', () => {
+    it('may invoke Validate, put the two items in a transaction, read a lock or its own order, publish — nothing else', () => {
       expect(statementsOf(template, stack.workflow.role)).toEqual(
         expect.arrayContaining([
           allow(['lambda:InvokeFunction'], ref(stack.workflow.validate.function.functionArn), { Sid: 'Validate' }),
@@ -140,9 +140,11 @@ describe('workflow', () => {
             },
           }),
           allow(['dynamodb:GetItem'], table(), {
-            Sid: 'ReadLock',
+            Sid: 'ReadLockAndOwnOrder',
             Condition: {
-              'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${ORDERS_TABLE.idempotencyKeyPrefix}*`] },
+              'ForAllValues:StringLike': {
+                'dynamodb:LeadingKeys': [`${ORDERS_TABLE.idempotencyKeyPrefix}*`, `${ORDERS_TABLE.orderKeyPrefix}*`],
+              },
             },
           }),
           allow(['events:PutEvents'], ref(stack.events.bus.eventBusArn), { Sid: 'Publish' }),
@@ -322,7 +324,7 @@ describe('API', () => {
     }
   });
 
-  it('answers other media types with a 415 problem+json (the api/ template as plain JSON) and x-request-id', () => {
+  it('answers other media types with a 415 problem+json (the api/ template as plain JSON), the request id in it', () => {
     const response = only(
       Object.values(
         template.findResources('AWS::ApiGateway::GatewayResponse', {
@@ -336,7 +338,6 @@ describe('API', () => {
       StatusCode: '415',
       ResponseParameters: {
         'gatewayresponse.header.Content-Type': `'${PROBLEM_CONTENT_TYPE}'`,
-        'gatewayresponse.header.x-request-id': 'context.requestId',
       },
     });
     // Gateway responses substitute variables but run no VTL: the body must be JSON once $context is filled in.
@@ -352,16 +353,25 @@ describe('API', () => {
           template.findResources('AWS::ApiGateway::GatewayResponse', { Properties: { ResponseType: type } }),
         ) as { Properties: GatewayResponse }[],
       ).Properties;
-    const problemHeaders = {
-      'gatewayresponse.header.Content-Type': `'${PROBLEM_CONTENT_TYPE}'`,
-      'gatewayresponse.header.x-request-id': 'context.requestId',
-    };
+    const problemHeaders = { 'gatewayresponse.header.Content-Type': `'${PROBLEM_CONTENT_TYPE}'` };
+
+    it('map response headers only from sources AWS documents for gateway responses: request parameters, literals', () => {
+      // https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-swagger-extensions-gateway-responses.gatewayResponse.html
+      const documented =
+        /^('[^']*'|method\.request\.(header|querystring|multivalueheader|multivaluequerystring|path)\.[\w-]+|stageVariables\.\w+)$/;
+      const responses = Object.values(template.findResources('AWS::ApiGateway::GatewayResponse')) as {
+        Properties: { ResponseParameters?: Record<string, string> };
+      }[];
+      expect(responses.length).toBeGreaterThan(0);
+      const sources = responses.flatMap(({ Properties }) => Object.values(Properties.ResponseParameters ?? {}));
+      expect(sources.filter((source) => !documented.test(source))).toEqual([]);
+    });
 
     it.each([
       ['DEFAULT_4XX', problemHeaders],
       ['DEFAULT_5XX', problemHeaders],
       ['THROTTLED', { ...problemHeaders, 'gatewayresponse.header.Retry-After': "'1'" }],
-    ])('%s: the gateway-error template from api/, as problem+json with x-request-id', (type, headers) => {
+    ])('%s: the gateway-error template from api/, as problem+json with the request id in it', (type, headers) => {
       expect(gatewayResponse(type)).toEqual({
         ResponseType: type,
         RestApiId: ref(stack.api.api.restApiId),
