@@ -235,8 +235,11 @@ export class OrderApi extends Construct {
       },
     );
 
-    // The answers API Gateway makes itself are problem+json too, with the request id.
-    const problemHeaders = { 'Content-Type': `'${PROBLEM_CONTENT_TYPE}'`, [REQUEST_ID_HEADER]: 'context.requestId' };
+    // The answers API Gateway makes itself are problem+json too, with the request id in the body ($context variables
+    // are substituted in gateway response templates). Their headers map only what AWS documents for gateway
+    // responses, request parameters and literals (see docs/aws-fidelity.md): no context.requestId, so these answers
+    // carry the id as API Gateway's own x-amzn-RequestId header, not as x-request-id.
+    const problemHeaders = { 'Content-Type': `'${PROBLEM_CONTENT_TYPE}'` };
     this.api.addGatewayResponse('UnsupportedMediaType', {
       type: ResponseType.UNSUPPORTED_MEDIA_TYPE,
       statusCode: '415',

@@ -45,7 +45,25 @@ export interface ApiResponse {
   body: string;
   /** The order the request was about, for the log; never sent. */
   orderId?: string;
+  /**
+   * An answer API Gateway makes itself (a gateway response): in AWS its headers cannot map the request id, so it
+   * carries only API Gateway's own x-amzn-RequestId. Never sent.
+   */
+  fromGateway?: boolean;
 }
+
+/** API Gateway's own request id header, on every answer of a REST API. */
+export const AWS_REQUEST_ID_HEADER = 'x-amzn-RequestId';
+
+/** The headers API Gateway adds to an answer: its own request id always, ours where a method response maps it. */
+export const withRequestIdHeaders = (response: ApiResponse, requestId: string): ApiResponse => ({
+  ...response,
+  headers: {
+    ...response.headers,
+    [AWS_REQUEST_ID_HEADER]: requestId,
+    ...(response.fromGateway ? {} : { [REQUEST_ID_HEADER]: requestId }),
+  },
+});
 
 export interface ApiGatewayOptions {
   templates: ApiMappingTemplates;
@@ -83,10 +101,12 @@ const decodePathSegment = (segment: string): string => {
   }
 };
 
-const problemResponse = (problem: ProblemDetails, headers: Record<string, string> = {}): ApiResponse => ({
+/** A gateway response: an answer API Gateway gives itself, before or instead of the integration. */
+export const problemResponse = (problem: ProblemDetails, headers: Record<string, string> = {}): ApiResponse => ({
   status: problem.status,
   headers: { 'Content-Type': PROBLEM_CONTENT_TYPE, ...headers },
   body: JSON.stringify(problem),
+  fromGateway: true,
 });
 
 const MAX_EXECUTION_INPUT_BYTES = 256 * 1024;
@@ -158,7 +178,12 @@ export function createApiGateway(options: ApiGatewayOptions): ApiGateway {
       const mediaType = mediaTypeOf(headerValue(request.headers, 'Content-Type'));
       if (mediaType !== undefined && mediaType !== ORDER_REQUEST_CONTENT_TYPE) {
         const rendered = templates.unsupportedMediaTypeResponse.render({ body: '', params, context });
-        return { status: 415, headers: { 'Content-Type': PROBLEM_CONTENT_TYPE }, body: rendered.body };
+        return {
+          status: 415,
+          headers: { 'Content-Type': PROBLEM_CONTENT_TYPE },
+          body: rendered.body,
+          fromGateway: true,
+        };
       }
       const integrationRequest = templates.postOrdersRequest.render({
         body: request.body.toString('utf8'),
@@ -226,7 +251,7 @@ export function createApiGateway(options: ApiGatewayOptions): ApiGateway {
         logger.error('gateway failure', { requestId: request.requestId, error });
         response = problemResponse(gatewayErrorProblem(request.requestId));
       }
-      return { ...response, headers: { ...response.headers, [REQUEST_ID_HEADER]: request.requestId } };
+      return withRequestIdHeaders(response, request.requestId);
     },
   };
 }

@@ -7,9 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { PROBLEM_CONTENT_TYPE } from '../../src/contract/problem.js';
-import { REQUEST_ID_HEADER } from '../../src/contract/order.js';
-import type { ApiGateway, ApiResponse } from './api-gateway.js';
+import { problemResponse, withRequestIdHeaders, type ApiGateway, type ApiResponse } from './api-gateway.js';
 import { MAX_REQUEST_BODY_BYTES, requestTooLargeProblem } from './gateway-responses.js';
 import type { RequestLog } from './request-log.js';
 
@@ -64,11 +62,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
     let answer: ApiResponse;
     const read = await readBody(request);
     if (read.tooLarge) {
-      answer = {
-        status: 413,
-        headers: { 'Content-Type': PROBLEM_CONTENT_TYPE, [REQUEST_ID_HEADER]: requestId },
-        body: JSON.stringify(requestTooLargeProblem(requestId)),
-      };
+      answer = withRequestIdHeaders(problemResponse(requestTooLargeProblem(requestId)), requestId);
     } else {
       answer = await gateway.handle({
         requestId,

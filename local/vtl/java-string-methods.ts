@@ -16,6 +16,7 @@ const JAVA_STRING_METHODS: Readonly<Record<string, (self: string, ...args: unkno
   equals: (self, other) => self === other,
   equalsIgnoreCase: (self, other) => typeof other === 'string' && self.toLowerCase() === other.toLowerCase(),
   contains: (self, part) => self.includes(String(part)),
+  lastIndexOf: (self, part) => self.lastIndexOf(String(part)),
   // Java throws on an end index past the length; the templates guard with length() first.
   substring: (self, begin, end) => self.substring(Number(begin), end === undefined ? undefined : Number(end)),
   matches: (self, regex) => new RegExp(`^(?:${String(regex)})$`).test(self),

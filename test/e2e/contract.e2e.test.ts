@@ -104,7 +104,7 @@ describe('POST /orders', () => {
     });
 
     expect(answer.status).toBe(415);
-    expect(answer.json).toMatchObject({ status: 415, requestId: answer.headers.get('x-request-id') });
+    expect(answer.json).toMatchObject({ status: 415, requestId: answer.headers.get('x-amzn-requestid') });
   });
 
   it('409 with the original orderId for the same payload again (other key order and whitespace)', async () => {

@@ -165,6 +165,8 @@ describe('the orderId format', () => {
     };
 
     expect(raw.components.schemas.OrderId.pattern).toBe(ORDER_ID_PATTERN.source);
-    expect(raw.components.headers.Location.schema.pattern).toBe(`^/orders/${ORDER_ID_PATTERN.source.slice(1)}`);
+    expect(raw.components.headers.Location.schema.pattern).toBe(
+      `^(/[A-Za-z0-9._~-]+)*/orders/${ORDER_ID_PATTERN.source.slice(1)}`,
+    );
   });
 });

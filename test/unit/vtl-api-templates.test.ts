@@ -45,8 +45,8 @@ const renderPostRequest = (rawBody: string): StartSyncExecutionRequest =>
     templates.postOrdersRequest.render({ body: rawBody, context: context() }).body,
   ) as StartSyncExecutionRequest;
 
-const renderPostResponse = (execution: SyncExecutionResult) => {
-  const rendered = templates.postOrdersResponse.render({ body: JSON.stringify(execution), context: context() });
+const renderPostResponse = (execution: SyncExecutionResult, requestContext = context()) => {
+  const rendered = templates.postOrdersResponse.render({ body: JSON.stringify(execution), context: requestContext });
   return { ...rendered, problem: JSON.parse(rendered.body) as Record<string, unknown> };
 };
 
@@ -59,10 +59,10 @@ function workflow(functions: Record<string, LocalFunction> = { [VALIDATE_ARN]: v
 }
 
 /** Request template -> workflow -> response template, as API Gateway chains them. */
-async function throughTemplates(rawBody: string, run = workflow()) {
+async function throughTemplates(rawBody: string, run = workflow(), requestContext = context()) {
   const request = renderPostRequest(rawBody);
   const execution = await run.startSyncExecution(JSON.parse(request.input), request.name);
-  return renderPostResponse(execution);
+  return renderPostResponse(execution, requestContext);
 }
 
 beforeAll(async () => {
@@ -126,6 +126,25 @@ describe('post-orders.response.vtl, on real workflow outcomes', () => {
       Location: `/orders/${String(first.problem.orderId)}`,
     });
     expect(copy.problem).toMatchObject({ status: 409, orderId: first.problem.orderId });
+  });
+
+  it.each([
+    ['the default execute-api URL: the stage comes first', '/v1/orders', '/v1'],
+    ['a custom domain with a base path mapping', '/shop/orders', '/shop'],
+    ['a custom domain mapped at its root', '/orders', ''],
+    ['a trailing slash', '/v1/orders/', '/v1'],
+  ])('Location is right behind %s', async (_label, path, basePath) => {
+    const body = JSON.stringify({
+      ...validOrder,
+      clientReference: `base-${basePath.slice(1) || 'root'}${path.length}`,
+    });
+    const accepted = await throughTemplates(body, workflow(), context({ path }));
+    const duplicate = await throughTemplates(body, workflow(), context({ path }));
+
+    expect(accepted.status).toBe(202);
+    expect(accepted.headers.Location).toBe(`${basePath}/orders/${String(accepted.problem.orderId)}`);
+    expect(duplicate.status).toBe(409);
+    expect(duplicate.headers.Location).toBe(`${basePath}/orders/${String(accepted.problem.orderId)}`);
   });
 
   it.each([
