@@ -3,47 +3,20 @@
  * and reads what the tests ask of the template. Lambda bundling is skipped unless asked for: it is the slow part, and
  * only the bundle tests need real code.
  */
-import { App, CfnResource, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { IRole } from 'aws-cdk-lib/aws-iam';
 import type { IConstruct } from 'constructs';
-import { readFileSync } from 'node:fs';
-import { PROJECT_ROOT } from '../../cdk/lib/node-function.js';
-import { OrderIntakeStack } from '../../cdk/lib/order-intake-stack.js';
+import { buildOrderIntake, logicalIdOf, type BuildOptions } from '../../cdk/lib/synthesize.js';
 
-export const CDK_JSON = JSON.parse(readFileSync(`${PROJECT_ROOT}cdk.json`, 'utf8')) as {
-  app: string;
-  context: Record<string, unknown>;
-  [setting: string]: unknown;
-};
+export { buildOrderIntake, CDK_JSON, logicalIdOf } from '../../cdk/lib/synthesize.js';
+export type { BuildOptions as SynthOptions } from '../../cdk/lib/synthesize.js';
 
-export interface SynthOptions {
-  readonly context?: Record<string, unknown>;
-  /** @default false */
-  readonly bundle?: boolean;
-}
-
-/** The app and stack, constructed but not synthesized. */
-export function buildOrderIntake({ context = {}, bundle = false }: SynthOptions = {}) {
-  const app = new App({
-    context: { ...CDK_JSON.context, ...(bundle ? {} : { 'aws:cdk:bundling-stacks': [] }), ...context },
-  });
-  return { app, stack: new OrderIntakeStack(app, 'OrderIntake') };
-}
-
-export function synthOrderIntake(options: SynthOptions = {}) {
+export function synthOrderIntake(options: BuildOptions = {}) {
   const { app, stack } = buildOrderIntake(options);
   return { app, stack, template: Template.fromStack(stack) };
 }
 
 export type Json = Record<string, unknown>;
-
-/** The logical id of a construct's CloudFormation resource (an L2's default child, or the L1 itself). */
-export function logicalIdOf(construct: IConstruct): string {
-  const resource = CfnResource.isCfnResource(construct) ? construct : construct.node.defaultChild;
-  if (!CfnResource.isCfnResource(resource)) throw new Error(`${construct.node.path} has no CloudFormation resource`);
-  return Stack.of(construct).getLogicalId(resource);
-}
 
 /** The properties of one resource, found by construct. */
 export function propertiesOf(template: Template, construct: IConstruct): Json {
