@@ -17,6 +17,9 @@ import { RequestLog } from './http/request-log.js';
 import { startHttpServer, type RunningHttpServer } from './http/server.js';
 import { ensureOrdersTable } from './orders-table.js';
 import { loadApiMappingTemplates } from './vtl/api-templates.js';
+import { authorizersFor, deployedIam, type CallerAuthorizers, type DeployedIamSource } from './iam/index.js';
+import type { LocalResourceNames } from './iam/deployed-roles.js';
+import { localArn } from './local-account.js';
 import { createOrderWorkflow } from './workflow/order-workflow.js';
 import { SERVICE_NAME } from '../src/service-name.js';
 
@@ -24,9 +27,10 @@ import { SERVICE_NAME } from '../src/service-name.js';
 export const LOCAL_RESOURCES = {
   tableName: 'order-intake-orders',
   busName: 'order-intake',
-  validateFunctionArn: 'arn:aws:lambda:local:000000000000:function:order-intake-validate',
-  stateMachineArn: 'arn:aws:states:local:000000000000:stateMachine:order-intake',
-} as const;
+  validateFunctionArn: localArn('lambda', 'function:order-intake-validate'),
+  stateMachineArn: localArn('states', 'stateMachine:order-intake'),
+  archiveBucketName: 'order-intake-archive',
+} as const satisfies LocalResourceNames;
 
 /** DynamoDB Local's files live here, under the data folder; the event runtime keeps its own beside them. */
 export const DYNAMODB_FOLDER = 'dynamodb';
@@ -72,6 +76,11 @@ export interface ServiceOptions {
   logger?: Logger;
   /** Replaces the workflow's Retry intervals (ms); by default the ASL's own intervals apply, as in AWS. */
   retryIntervalMs?: number;
+  /**
+   * The policies every local AWS call is authorized against. Default: the stack synthesized in process with
+   * cdk.json's context, resolved to LOCAL_RESOURCES. Tests pass a changed template to see what AWS would refuse.
+   */
+  iam?: DeployedIamSource;
 }
 
 export interface RunningService {
@@ -101,7 +110,16 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   };
 
   try {
-    const dynamodb = await startDynamoDbLocal({ dataDir: join(dataDir, DYNAMODB_FOLDER) });
+    const starting = startDynamoDbLocal({ dataDir: join(dataDir, DYNAMODB_FOLDER) });
+    // Synthesis is CPU work in this process; the JVM boots in its own meanwhile.
+    let iam: CallerAuthorizers;
+    try {
+      iam = authorizersFor(options.iam ?? deployedIam(LOCAL_RESOURCES));
+    } catch (error) {
+      await starting.then((started) => started.stop()).catch(() => undefined);
+      throw error;
+    }
+    const dynamodb = await starting;
     running.dynamodb = dynamodb;
     const newClient = (): DynamoDBClient => {
       const client = dynamodb.client();
@@ -116,6 +134,8 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       tableName: LOCAL_RESOURCES.tableName,
       dynamodbEndpoint: dynamodb.endpoint,
       busAvailable: !faults.has('bus'),
+      archiveBucketName: LOCAL_RESOURCES.archiveBucketName,
+      iam: { relay: iam.relay, archive: iam.archive },
       log: ({ level, message, ...details }: { level?: string; message?: string }) => {
         const write = level === 'error' ? logger.error : level === 'warn' ? logger.warn : logger.info;
         write.call(logger, String(message ?? 'local events'), details);
@@ -134,6 +154,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
         dynamodb: workflowStore,
         bus: running.events.bus,
         functions: { [LOCAL_RESOURCES.validateFunctionArn]: validateHandler },
+        iam: iam.workflow,
       },
       retryIntervalMs: options.retryIntervalMs,
     });
@@ -146,6 +167,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       stateMachineArn: LOCAL_RESOURCES.stateMachineArn,
       workflow,
       dynamodb: newClient(),
+      iam: iam.api,
       openApi: loadOpenApiDocument(),
       logger,
     });

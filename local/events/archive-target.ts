@@ -5,6 +5,10 @@
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
+import { S3ServiceException } from '@aws-sdk/client-s3';
+import type { ArchiveOutcome, ArchiveStore } from '../../src/archive/archive-order.js';
+import { s3ObjectArn } from '../iam/deployed-roles.js';
+import { AccessDeniedError, type RoleAuthorizer } from '../iam/role-authorizer.js';
 import { FolderArchiveStore } from './folder-archive-store.js';
 import { createArchiveHandler } from '../../lambdas/persist/handler.js';
 import type { EventEnvelope } from './local-event-bus.js';
@@ -33,8 +37,41 @@ const sqsRecordOf = (envelope: EventEnvelope): SQSRecord => {
   };
 };
 
-export function archiveTarget(archiveDir: string, logger?: Logger): RuleTarget {
-  const handle = createArchiveHandler({ store: new FolderArchiveStore(archiveDir), logger });
+/** The archive as the consumer's role may write it: each object's PutObject is authorized first, as S3 would. */
+class AuthorizedArchiveStore implements ArchiveStore {
+  constructor(
+    private readonly store: ArchiveStore,
+    private readonly bucketName: string,
+    private readonly iam: RoleAuthorizer,
+  ) {}
+
+  async createIfAbsent(key: string, body: string): Promise<ArchiveOutcome> {
+    try {
+      await this.iam.authorize({ action: 's3:PutObject', resource: s3ObjectArn(this.bucketName, key) });
+    } catch (error) {
+      if (!(error instanceof AccessDeniedError)) throw error;
+      throw new S3ServiceException({
+        name: 'AccessDenied',
+        $fault: 'client',
+        $metadata: { httpStatusCode: 403 },
+        message: error.message,
+      });
+    }
+    return this.store.createIfAbsent(key, body);
+  }
+}
+
+export interface ArchiveTargetOptions {
+  archiveDir: string;
+  /** The bucket the folder stands in for: the consumer's policy names its objects. */
+  bucketName: string;
+  iam: RoleAuthorizer;
+  logger?: Logger;
+}
+
+export function archiveTarget({ archiveDir, bucketName, iam, logger }: ArchiveTargetOptions): RuleTarget {
+  const store = new AuthorizedArchiveStore(new FolderArchiveStore(archiveDir), bucketName, iam);
+  const handle = createArchiveHandler({ store, logger });
   return {
     async deliver(events) {
       const event: SQSEvent = { Records: events.map(sqsRecordOf) };

@@ -9,6 +9,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { createPublishHandler } from '../../lambdas/publish/handler.js';
 import { orderAcceptedPattern } from '../../src/events/order-accepted.js';
+import type { RoleAuthorizer } from '../iam/role-authorizer.js';
 import { archiveTarget } from './archive-target.js';
 import { openEventsDatabase } from './events-database.js';
 import { LocalEventBus } from './local-event-bus.js';
@@ -34,6 +35,10 @@ export interface LocalEventsOptions {
   busAvailable?: boolean;
   /** Where warnings and errors of the event runtime go; silent if omitted. */
   log?: (line: object) => void;
+  /** The bucket the archive folder stands in for. */
+  archiveBucketName: string;
+  /** The deployed roles of the two functions: the relay's PutEvents and the archive's PutObject are authorized. */
+  iam: { relay: RoleAuthorizer; archive: RoleAuthorizer };
 }
 
 export interface LocalEvents {
@@ -68,7 +73,12 @@ export async function startLocalEvents(options: LocalEventsOptions): Promise<Loc
       {
         name: ARCHIVE_RULE_NAME,
         eventPattern: orderAcceptedPattern,
-        target: archiveTarget(archiveDir, handlerLogger()),
+        target: archiveTarget({
+          archiveDir,
+          bucketName: options.archiveBucketName,
+          iam: options.iam.archive,
+          logger: handlerLogger(),
+        }),
       },
     ],
     { log },
@@ -85,7 +95,7 @@ export async function startLocalEvents(options: LocalEventsOptions): Promise<Loc
     tableName: options.tableName,
     handler: createPublishHandler({
       eventBusName: options.busName,
-      client: localEventBridgeClient(bus),
+      client: localEventBridgeClient(bus, options.iam.relay),
       logger: handlerLogger(),
     }),
     isTargetAvailable: () => bus.isAvailable(),

@@ -1,7 +1,7 @@
 /**
  * An EventBridge client whose PutEvents goes to the local bus. It is a real EventBridgeClient, so the outbox
- * relay's own adapter (lambdas/publish) runs unchanged: a middleware at the first step answers the command before
- * anything would be signed or sent.
+ * relay's own adapter (lambdas/publish) runs unchanged: a middleware at the first step authorizes the call against
+ * the caller's deployed role and answers it before anything would be signed or sent.
  */
 import {
   EventBridgeClient,
@@ -9,10 +9,12 @@ import {
   type PutEventsCommandOutput,
 } from '@aws-sdk/client-eventbridge';
 import type { PutEventsEntry } from '../../src/events/order-accepted.js';
-import type { EventBusPort } from '../workflow/task-integrations.js';
+import { eventBusArn } from '../iam/deployed-roles.js';
+import { AccessDeniedError, type RoleAuthorizer } from '../iam/role-authorizer.js';
+import { eventBridgeAccessDenied, type EventBusPort } from '../workflow/task-integrations.js';
 import { LocalEventsError } from './errors.js';
 
-export function localEventBridgeClient(bus: EventBusPort): EventBridgeClient {
+export function localEventBridgeClient(bus: EventBusPort, iam: RoleAuthorizer): EventBridgeClient {
   const client = new EventBridgeClient({
     region: 'local',
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
@@ -23,6 +25,13 @@ export function localEventBridgeClient(bus: EventBusPort): EventBridgeClient {
         throw new LocalEventsError(`the local event bus implements PutEvents only, not ${context.commandName}`);
       }
       const { Entries = [] } = args.input as PutEventsCommandInput;
+      try {
+        for (const entry of Entries) {
+          await iam.authorize({ action: 'events:PutEvents', resource: eventBusArn(entry.EventBusName ?? 'default') });
+        }
+      } catch (error) {
+        throw error instanceof AccessDeniedError ? eventBridgeAccessDenied(error) : error;
+      }
       const result = await bus.putEvents(Entries as PutEventsEntry[]);
       const output: PutEventsCommandOutput = { ...result, $metadata: { httpStatusCode: 200 } };
       return { output, response: {} };

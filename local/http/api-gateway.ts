@@ -17,6 +17,8 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { ORDER_REQUEST_CONTENT_TYPE } from '../../api/templates.js';
 import { REQUEST_ID_HEADER } from '../../src/contract/order.js';
 import { PROBLEM_CONTENT_TYPE, type ProblemDetails } from '../../src/contract/problem.js';
+import { authorizeDynamoDbCall } from '../iam/dynamodb.js';
+import { AccessDeniedError, type RoleAuthorizer } from '../iam/role-authorizer.js';
 import type { ApiMappingTemplates } from '../vtl/api-templates.js';
 import type { MappingTemplate, RequestContext, RequestParameters } from '../vtl/mapping-template.js';
 import type { OrderWorkflow } from '../workflow/order-workflow.js';
@@ -71,6 +73,8 @@ export interface ApiGatewayOptions {
   workflow: OrderWorkflow;
   /** The client API Gateway's GetItem integration uses. */
   dynamodb: DynamoDBClient;
+  /** The integration role's deployed policies: StartSyncExecution and GetItem are authorized against them. */
+  iam: RoleAuthorizer;
   openApi: OpenApiDocument;
   logger: Logger;
 }
@@ -116,7 +120,7 @@ const awsErrorBody = (service: string, name: string, message: string): string =>
   JSON.stringify({ __type: `${service}#${name}`, message });
 
 export function createApiGateway(options: ApiGatewayOptions): ApiGateway {
-  const { templates, workflow, dynamodb, logger } = options;
+  const { templates, workflow, dynamodb, logger, iam } = options;
   const routes = openApiRoutes(options.openApi);
   const openApiBody = JSON.stringify(options.openApi);
 
@@ -145,6 +149,12 @@ export function createApiGateway(options: ApiGatewayOptions): ApiGateway {
     if (Buffer.byteLength(String(request.input), 'utf8') > MAX_EXECUTION_INPUT_BYTES) {
       return awsErrorBody(service, 'InvalidExecutionInput', 'The execution input exceeds 262144 bytes');
     }
+    try {
+      await iam.authorize({ action: 'states:StartSyncExecution', resource: String(request.stateMachineArn) });
+    } catch (error) {
+      if (!(error instanceof AccessDeniedError)) throw error;
+      return awsErrorBody('com.amazon.coral.service', 'AccessDeniedException', error.message);
+    }
     if (request.stateMachineArn !== options.stateMachineArn) {
       return awsErrorBody(
         service,
@@ -163,7 +173,9 @@ export function createApiGateway(options: ApiGatewayOptions): ApiGateway {
   async function getItem(requestBody: string, requestId: string): Promise<string> {
     const service = 'com.amazonaws.dynamodb.v20120810';
     try {
-      const output = await dynamodb.send(new GetItemCommand(JSON.parse(requestBody) as GetItemCommandInput));
+      const input = JSON.parse(requestBody) as GetItemCommandInput & Record<string, unknown>;
+      await authorizeDynamoDbCall(iam, 'GetItem', input);
+      const output = await dynamodb.send(new GetItemCommand(input));
       // $metadata is the SDK's, not part of DynamoDB's answer.
       return JSON.stringify({ ...output, $metadata: undefined });
     } catch (error) {

@@ -1,10 +1,14 @@
 /**
  * Local stand-ins for the AWS service integrations the workflow's Task states use. Each one takes the state's
- * effective input (Parameters applied), calls the local backend, and fails with exactly the error name AWS would
- * use, because Retry and Catch match on it:
- * - AWS SDK integrations:   `DynamoDb.<Exception>`
- * - optimized integrations: `DynamoDB.<Exception>`, `EventBridge.FailedEntry`
- * - Lambda:                 `Lambda.<...>`
+ * effective input (Parameters applied), authorizes the call against the workflow role's deployed policies, calls the
+ * local backend, and fails with exactly the error name AWS would use, because Retry and Catch match on it
+ * (docs/aws-fidelity.md cites the pages):
+ * - AWS SDK integrations (Java SDK v2): `DynamoDb.<ModeledException>`, else `DynamoDb.DynamoDbException`
+ * - optimized integrations (Java SDK v1): `DynamoDB.<ModeledException>`, else `DynamoDB.AmazonDynamoDBException`;
+ *   `EventBridge.FailedEntry`
+ * - Lambda: the function's own error type; `Lambda.AWSLambdaException` when the invoke itself is refused
+ * Optimized integrations add the SDK's response metadata to their result (SdkHttpMetadata, SdkResponseMetadata);
+ * AWS SDK integrations return the API response alone.
  */
 import {
   GetItemCommand,
@@ -13,7 +17,13 @@ import {
   type GetItemCommandInput,
   type TransactWriteItemsCommandInput,
 } from '@aws-sdk/client-dynamodb';
+import { randomUUID } from 'node:crypto';
+import * as dynamodbModel from '@aws-sdk/client-dynamodb';
+import * as eventbridgeModel from '@aws-sdk/client-eventbridge';
 import type { PutEventsEntry } from '../../src/events/order-accepted.js';
+import { eventBusArn } from '../iam/deployed-roles.js';
+import { authorizeDynamoDbCall } from '../iam/dynamodb.js';
+import { AccessDeniedError, type RoleAuthorizer } from '../iam/role-authorizer.js';
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 export type TaskIntegration = (input: JsonValue) => Promise<JsonValue>;
@@ -34,20 +44,78 @@ export class TaskError extends Error {
   }
 }
 
+/** The exceptions a service's model names (the SDKs' exception classes); any other error is unmodeled. */
+const modeledExceptions = (model: Record<string, unknown>, base: abstract new (...args: never[]) => Error) =>
+  new Set(
+    Object.entries(model)
+      .filter(([, value]) => typeof value === 'function' && (value as { prototype: unknown }).prototype instanceof base)
+      .map(([name]) => name),
+  );
+
 /**
- * Step Functions names a service's errors after the Java SDK's exception classes (`RequestLimitExceededException`
- * where the JavaScript SDK says `RequestLimitExceeded`), and a failure to reach the service `SdkClientException`.
+ * How Step Functions names a service's errors in one kind of integration. It names them after the Java SDK's
+ * exception classes (`RequestLimitExceededException` where the model says `RequestLimitExceeded`); an error the model
+ * does not name (validation, access denied) gets the SDK's base exception; a failure to reach the service is
+ * `SdkClientException`. The Cause is the Java SDK's message with its request details.
  */
-const asTaskError = (prefix: string, error: unknown): TaskError => {
-  const isServiceError = error instanceof Error && '$fault' in error;
-  const name = isServiceError ? error.name.replace(/(?<!Exception)$/, 'Exception') : 'SdkClientException';
+interface ServiceErrorNaming {
+  prefix: string;
+  modeled: ReadonlySet<string>;
+  unmodeled: string;
+  cause: (message: string, code: string, status: number) => string;
+}
+
+/** The Java SDK v1 style, used by optimized integrations. */
+const sdkV1Cause = (service: string) => (message: string, code: string, status: number) =>
+  `${message} (Service: ${service}; Status Code: ${status}; Error Code: ${code}; Request ID: ${randomUUID()}; Proxy: null)`;
+
+const OPTIMIZED_DYNAMODB: ServiceErrorNaming = {
+  prefix: 'DynamoDB',
+  modeled: modeledExceptions(dynamodbModel, dynamodbModel.DynamoDBServiceException),
+  unmodeled: 'AmazonDynamoDBException',
+  cause: sdkV1Cause('AmazonDynamoDBv2'),
+};
+const SDK_DYNAMODB: ServiceErrorNaming = {
+  ...OPTIMIZED_DYNAMODB,
+  prefix: 'DynamoDb',
+  unmodeled: 'DynamoDbException',
+  // The Java SDK v2 style, used by AWS SDK integrations.
+  cause: (message, _code, status) =>
+    `${message} (Service: DynamoDb, Status Code: ${status}, Request ID: ${randomUUID()})`,
+};
+const OPTIMIZED_EVENTBRIDGE: ServiceErrorNaming = {
+  prefix: 'EventBridge',
+  modeled: modeledExceptions(eventbridgeModel, eventbridgeModel.EventBridgeServiceException),
+  unmodeled: 'AmazonEventBridgeException',
+  cause: sdkV1Cause('AmazonEventBridge'),
+};
+
+const asTaskError = (naming: ServiceErrorNaming, error: unknown): TaskError => {
   const message = error instanceof Error ? error.message : String(error);
-  return new TaskError(`${prefix}.${name}`, message, { cause: error });
+  if (!(error instanceof Error && '$fault' in error)) {
+    return new TaskError(`${naming.prefix}.SdkClientException`, message, { cause: error });
+  }
+  const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode ?? 400;
+  const exception = naming.modeled.has(error.name)
+    ? error.name.replace(/(?<!Exception)$/, 'Exception')
+    : naming.unmodeled;
+  return new TaskError(`${naming.prefix}.${exception}`, naming.cause(message, error.name, status), { cause: error });
 };
 
 /** SDK responses carry $metadata, which Step Functions does not pass on. */
-const withoutMetadata = ({ $metadata: _metadata, ...rest }: { $metadata?: unknown }): JsonValue =>
+const withoutMetadata = ({ $metadata: _metadata, ...rest }: object & { $metadata?: unknown }): JsonValue =>
   JSON.parse(JSON.stringify(rest)) as JsonValue;
+
+/** What an optimized integration adds to the service's response. */
+const withSdkMetadata = (response: JsonValue): JsonValue => {
+  const requestId = randomUUID();
+  const headers = { 'Content-Type': 'application/x-amz-json-1.0', 'x-amzn-RequestId': requestId };
+  return {
+    ...(response as Record<string, JsonValue>),
+    SdkHttpMetadata: { AllHttpHeaders: headers, HttpHeaders: headers, HttpStatusCode: 200 },
+    SdkResponseMetadata: { RequestId: requestId },
+  };
+};
 
 /** The state's Parameters are the API request, as in AWS; the service, not this stand-in, judges its fields. */
 const asRequest = <Request = Record<string, unknown>>(input: JsonValue): Request => {
@@ -61,37 +129,51 @@ export interface LocalBackends {
   dynamodb: DynamoDBClient;
   bus: EventBusPort;
   functions: Record<string, LocalFunction>;
+  /** The workflow role's deployed policies; every Task's call is authorized against them. */
+  iam: RoleAuthorizer;
 }
 
 export function localIntegrations(backends: LocalBackends): Record<string, TaskIntegration> {
+  const { iam } = backends;
   return {
     'arn:aws:states:::lambda:invoke': async (input) => {
       const { FunctionName, Payload } = asRequest(input);
+      try {
+        await iam.authorize({ action: 'lambda:InvokeFunction', resource: String(FunctionName) });
+      } catch (error) {
+        if (!(error instanceof AccessDeniedError)) throw error;
+        const cause = sdkV1Cause('AWSLambda')(error.message, 'AccessDeniedException', 403);
+        throw new TaskError('Lambda.AWSLambdaException', cause, { cause: error });
+      }
       const fn = backends.functions[String(FunctionName)];
       if (!fn) throw new TaskError('Lambda.ResourceNotFoundException', `no local function ${String(FunctionName)}`);
+      let payload: JsonValue;
       try {
-        return { StatusCode: 200, Payload: JSON.parse(JSON.stringify(await fn(Payload))) as JsonValue };
+        payload = JSON.parse(JSON.stringify(await fn(Payload))) as JsonValue;
       } catch (error) {
         // A function error reaches Step Functions under the error's own name, as Lambda reports it.
         throw new TaskError(error instanceof Error ? error.name : 'Error', String(error), { cause: error });
       }
+      return withSdkMetadata({ ExecutedVersion: '$LATEST', Payload: payload, StatusCode: 200 });
     },
 
     'arn:aws:states:::aws-sdk:dynamodb:transactWriteItems': async (input) => {
+      const request = asRequest<TransactWriteItemsCommandInput>(input);
       try {
-        const command = new TransactWriteItemsCommand(asRequest<TransactWriteItemsCommandInput>(input));
-        return withoutMetadata(await backends.dynamodb.send(command));
+        await authorizeDynamoDbCall(iam, 'TransactWriteItems', request as unknown as Record<string, unknown>);
+        return withoutMetadata(await backends.dynamodb.send(new TransactWriteItemsCommand(request)));
       } catch (error) {
-        throw asTaskError('DynamoDb', error);
+        throw asTaskError(SDK_DYNAMODB, error);
       }
     },
 
     'arn:aws:states:::dynamodb:getItem': async (input) => {
+      const request = asRequest<GetItemCommandInput>(input);
       try {
-        const command = new GetItemCommand(asRequest<GetItemCommandInput>(input));
-        return withoutMetadata(await backends.dynamodb.send(command));
+        await authorizeDynamoDbCall(iam, 'GetItem', request as unknown as Record<string, unknown>);
+        return withSdkMetadata(withoutMetadata(await backends.dynamodb.send(new GetItemCommand(request))));
       } catch (error) {
-        throw asTaskError('DynamoDB', error);
+        throw asTaskError(OPTIMIZED_DYNAMODB, error);
       }
     },
 
@@ -105,14 +187,24 @@ export function localIntegrations(backends: LocalBackends): Record<string, TaskI
       });
       let result: Awaited<ReturnType<EventBusPort['putEvents']>>;
       try {
+        for (const entry of entries) {
+          await iam.authorize({ action: 'events:PutEvents', resource: eventBusArn(entry.EventBusName ?? 'default') });
+        }
         result = await backends.bus.putEvents(entries);
       } catch (error) {
-        throw asTaskError('EventBridge', error);
+        throw asTaskError(
+          OPTIMIZED_EVENTBRIDGE,
+          error instanceof AccessDeniedError ? eventBridgeAccessDenied(error) : error,
+        );
       }
       if (result.FailedEntryCount > 0) {
         throw new TaskError('EventBridge.FailedEntry', JSON.stringify(result.Entries));
       }
-      return JSON.parse(JSON.stringify(result)) as JsonValue;
+      return withSdkMetadata(JSON.parse(JSON.stringify(result)) as JsonValue);
     },
   };
 }
+
+/** EventBridge refuses an unauthorized PutEvents as a whole, with its AccessDeniedException. */
+export const eventBridgeAccessDenied = (denied: AccessDeniedError): Error =>
+  new eventbridgeModel.AccessDeniedException({ message: denied.message, $metadata: { httpStatusCode: 400 } });

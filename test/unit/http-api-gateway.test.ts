@@ -12,11 +12,13 @@ import { loadOpenApiDocument } from '../../local/http/openapi.js';
 import { loadApiMappingTemplates } from '../../local/vtl/api-templates.js';
 import type { OrderWorkflow, SyncExecutionResult } from '../../local/workflow/order-workflow.js';
 import orderSchema from '../../src/contract/order.schema.json' with { type: 'json' };
+import { deployedAuthorizers } from '../support/iam.js';
 
 const STATE_MACHINE_ARN = 'arn:aws:states:local:000000000000:stateMachine:order-intake';
 const TABLE = 'orders-under-test';
 const ORDER_ID = '01JD8Q6ZK3M4N5P6Q7R8S9T0VW';
 const templates = loadApiMappingTemplates({ StateMachineArn: STATE_MACHINE_ARN, OrdersTableName: TABLE });
+const iam = deployedAuthorizers({ tableName: TABLE, stateMachineArn: STATE_MACHINE_ARN }).api;
 const openApi = loadOpenApiDocument();
 const logger = new Logger({ serviceName: 'test', logLevel: 'SILENT' });
 
@@ -57,7 +59,7 @@ const dynamodb = new DynamoDBClient({ region: 'local' });
 const dynamodbMock = mockClient(dynamodb);
 let workflow: StubWorkflow;
 const gateway = (run: StubWorkflow = workflow) =>
-  createApiGateway({ templates, stateMachineArn: STATE_MACHINE_ARN, workflow: run, dynamodb, openApi, logger });
+  createApiGateway({ templates, stateMachineArn: STATE_MACHINE_ARN, workflow: run, dynamodb, iam, openApi, logger });
 const json = (response: ApiResponse) => JSON.parse(response.body) as Record<string, unknown>;
 
 beforeEach(() => {

@@ -10,6 +10,7 @@ import { RequestLog, type RequestSummary } from '../../local/http/request-log.js
 import { startHttpServer, type RunningHttpServer } from '../../local/http/server.js';
 import { loadApiMappingTemplates } from '../../local/vtl/api-templates.js';
 import type { OrderWorkflow, SyncExecutionResult } from '../../local/workflow/order-workflow.js';
+import { deployedAuthorizers } from '../support/iam.js';
 
 const STATE_MACHINE_ARN = 'arn:aws:states:local:000000000000:stateMachine:order-intake';
 const ORDER_ID = '01JD8Q6ZK3M4N5P6Q7R8S9T0VW';
@@ -47,6 +48,7 @@ beforeAll(async () => {
     stateMachineArn: STATE_MACHINE_ARN,
     workflow,
     dynamodb,
+    iam: deployedAuthorizers({ tableName: 'orders', stateMachineArn: STATE_MACHINE_ARN }).api,
     openApi: loadOpenApiDocument(),
     logger,
   });

@@ -11,6 +11,7 @@ import { createOrderWorkflow, type SyncExecutionResult } from '../../local/workf
 import type { LocalFunction } from '../../local/workflow/task-integrations.js';
 import { freshOrdersTable, testDynamoDbClient } from '../support/dynamodb.js';
 import { validOrder } from '../support/order-samples.js';
+import { deployedAuthorizers } from '../support/iam.js';
 import { RecordingBus } from '../support/recording-bus.js';
 
 const STATE_MACHINE_ARN = 'arn:aws:states:local:000000000000:stateMachine:order-intake';
@@ -19,6 +20,8 @@ const REQUEST_ID = '0b9c3a5e-2f4d-4e7a-9c1b-8d6e5f4a3b2c';
 const dynamodb = testDynamoDbClient();
 let tableName: string;
 let templates: ReturnType<typeof loadApiMappingTemplates>;
+const iamFor = () =>
+  deployedAuthorizers({ tableName, busName: 'order-intake-test', validateFunctionArn: VALIDATE_ARN });
 
 const context = (overrides: Partial<RequestContext> = {}): RequestContext => ({
   requestId: REQUEST_ID,
@@ -53,7 +56,7 @@ const renderPostResponse = (execution: SyncExecutionResult, requestContext = con
 function workflow(functions: Record<string, LocalFunction> = { [VALIDATE_ARN]: validateHandler }) {
   return createOrderWorkflow({
     resources: { ValidateFunctionArn: VALIDATE_ARN, OrdersTableName: tableName, EventBusName: 'order-intake-test' },
-    backends: { dynamodb, bus: new RecordingBus(), functions },
+    backends: { dynamodb, bus: new RecordingBus(), functions, iam: iamFor().workflow },
     retryIntervalMs: 0,
   });
 }
@@ -199,7 +202,12 @@ describe('post-orders.response.vtl, on real workflow outcomes', () => {
     });
     const run = createOrderWorkflow({
       resources: { ValidateFunctionArn: VALIDATE_ARN, OrdersTableName: tableName, EventBusName: 'order-intake-test' },
-      backends: { dynamodb: unreachable, bus: new RecordingBus(), functions: { [VALIDATE_ARN]: validateHandler } },
+      backends: {
+        dynamodb: unreachable,
+        bus: new RecordingBus(),
+        functions: { [VALIDATE_ARN]: validateHandler },
+        iam: iamFor().workflow,
+      },
       retryIntervalMs: 0,
     });
     const response = await throughTemplates(JSON.stringify({ ...validOrder, clientReference: 'store-down' }), run);

@@ -8,6 +8,7 @@ import {
   type WorkflowResources,
 } from '../../asl/order-intake.js';
 import { localIntegrations } from '../../local/workflow/task-integrations.js';
+import { deployedAuthorizers } from '../support/iam.js';
 import { RecordingBus } from '../support/recording-bus.js';
 import { testDynamoDbClient } from '../support/dynamodb.js';
 
@@ -45,7 +46,12 @@ describe('asl/order-intake.asl.json', () => {
   });
 
   it('has a local integration for every Task resource, so both runtimes run the same file', () => {
-    const integrations = localIntegrations({ dynamodb: testDynamoDbClient(), bus: new RecordingBus(), functions: {} });
+    const integrations = localIntegrations({
+      dynamodb: testDynamoDbClient(),
+      bus: new RecordingBus(),
+      functions: {},
+      iam: deployedAuthorizers().workflow,
+    });
     const resourcesUsed = Object.values(definition.States).flatMap((state) => state.Resource ?? []);
     expect(resourcesUsed.length).toBeGreaterThan(0);
     for (const resource of resourcesUsed) expect(Object.keys(integrations)).toContain(resource);

@@ -10,6 +10,8 @@ import type { OrderDocument } from '../../src/contract/order.js';
 import { ORDER_ACCEPTED_DETAIL_TYPE, ORDER_EVENT_SOURCE } from '../../src/events/order-accepted.js';
 import { freshOrdersTable, testDynamoDbClient } from '../support/dynamodb.js';
 import { validOrder, workflowInput } from '../support/order-samples.js';
+import { deployedAuthorizers } from '../support/iam.js';
+import { LOCAL_RESOURCES } from '../../local/service.js';
 
 const VALIDATE_ARN = 'arn:aws:lambda:local:000000000000:function:order-intake-validate';
 const BUS = 'order-intake-test';
@@ -29,6 +31,10 @@ let dataDir: string;
 let tableName: string;
 let logs: Record<string, unknown>[];
 let events: LocalEvents | undefined;
+const iamFor = () => {
+  const names = { ...LOCAL_RESOURCES, tableName, busName: BUS, validateFunctionArn: VALIDATE_ARN };
+  return { names, authorizers: deployedAuthorizers(names) };
+};
 
 const start = async (): Promise<LocalEvents> => {
   events = await startLocalEvents({
@@ -36,6 +42,8 @@ const start = async (): Promise<LocalEvents> => {
     busName: BUS,
     tableName,
     dynamodbEndpoint: endpoint(),
+    archiveBucketName: iamFor().names.archiveBucketName,
+    iam: iamFor().authorizers,
     log: (line) => logs.push(line as Record<string, unknown>),
   });
   return events;
@@ -44,7 +52,12 @@ const start = async (): Promise<LocalEvents> => {
 async function placeOrder(local: LocalEvents, clientReference: string): Promise<OrderDocument> {
   const workflow = createOrderWorkflow({
     resources: { ValidateFunctionArn: VALIDATE_ARN, OrdersTableName: tableName, EventBusName: BUS },
-    backends: { dynamodb, bus: local.bus, functions: { [VALIDATE_ARN]: validateHandler } },
+    backends: {
+      dynamodb,
+      bus: local.bus,
+      functions: { [VALIDATE_ARN]: validateHandler },
+      iam: iamFor().authorizers.workflow,
+    },
     retryIntervalMs: 0,
   });
   const execution = await workflow.startSyncExecution(

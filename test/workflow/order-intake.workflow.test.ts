@@ -16,7 +16,11 @@ import { ORDER_ID_PATTERN } from '../../src/contract/order.js';
 import { ORDER_ACCEPTED_DETAIL_TYPE, ORDER_EVENT_SOURCE } from '../../src/events/order-accepted.js';
 import { freshOrdersTable, testDynamoDbClient } from '../support/dynamodb.js';
 import { validOrder, workflowInput } from '../support/order-samples.js';
+import { deployedAuthorizers } from '../support/iam.js';
 import { RecordingBus } from '../support/recording-bus.js';
+
+const iamFor = (tableName: string) =>
+  deployedAuthorizers({ tableName, busName: 'order-intake-test', validateFunctionArn: VALIDATE_ARN }).workflow;
 
 const VALIDATE_ARN = 'arn:aws:lambda:local:000000000000:function:order-intake-validate';
 const dynamodb = testDynamoDbClient();
@@ -30,7 +34,7 @@ interface Response {
 function workflowOn(tableName: string, bus: EventBusPort, client: DynamoDBClient = dynamodb) {
   const workflow = createOrderWorkflow({
     resources: { ValidateFunctionArn: VALIDATE_ARN, OrdersTableName: tableName, EventBusName: 'order-intake-test' },
-    backends: { dynamodb: client, bus, functions: { [VALIDATE_ARN]: validateHandler } },
+    backends: { dynamodb: client, bus, functions: { [VALIDATE_ARN]: validateHandler }, iam: iamFor(tableName) },
     retryIntervalMs: 0,
   });
   let executions = 0;
@@ -249,7 +253,7 @@ describe('failures', () => {
     const workflow = createOrderWorkflow({
       resources: { ValidateFunctionArn: VALIDATE_ARN, OrdersTableName: tableName, EventBusName: 'order-intake-test' },
       settings: { PublishFastPath: 'OFF' },
-      backends: { dynamodb, bus, functions: { [VALIDATE_ARN]: validateHandler } },
+      backends: { dynamodb, bus, functions: { [VALIDATE_ARN]: validateHandler }, iam: iamFor(tableName) },
     });
     const execution = await workflow.startSyncExecution(workflowInput(JSON.stringify(validOrder)), 'req-off');
     const output = JSON.parse(execution.output ?? '{}') as { statusCode: number; body: string };
@@ -346,7 +350,12 @@ describe('failures', () => {
         OrdersTableName: 'no-such-table',
         EventBusName: 'order-intake-test',
       },
-      backends: { dynamodb, bus: new RecordingBus(), functions: { [VALIDATE_ARN]: validateHandler } },
+      backends: {
+        dynamodb,
+        bus: new RecordingBus(),
+        functions: { [VALIDATE_ARN]: validateHandler },
+        iam: iamFor('no-such-table'),
+      },
       retryIntervalMs: 0,
     });
     const execution = await workflow.startSyncExecution(workflowInput(JSON.stringify(validOrder), 'req-1'), 'req-1');
@@ -376,7 +385,12 @@ describe('failures', () => {
     const throttled = Object.assign(new Error('Rate exceeded'), { name: 'Lambda.TooManyRequestsException' });
     const workflow = createOrderWorkflow({
       resources: { ValidateFunctionArn: VALIDATE_ARN, OrdersTableName: tableName, EventBusName: 'order-intake-test' },
-      backends: { dynamodb, bus: new RecordingBus(), functions: { [VALIDATE_ARN]: () => Promise.reject(throttled) } },
+      backends: {
+        dynamodb,
+        bus: new RecordingBus(),
+        functions: { [VALIDATE_ARN]: () => Promise.reject(throttled) },
+        iam: iamFor(tableName),
+      },
       retryIntervalMs: 0,
     });
     const execution = await workflow.startSyncExecution(
@@ -401,6 +415,7 @@ describe('failures', () => {
             throw new TypeError('boom');
           },
         },
+        iam: iamFor(tableName),
       },
       retryIntervalMs: 0,
     });

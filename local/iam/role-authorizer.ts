@@ -1,0 +1,78 @@
+/**
+ * Authorizes one AWS call against the identity policies of the caller's deployed role, as IAM would, with
+ * @cloud-copilot/iam-simulate: actions, resource ARNs, Allow and Deny, and the condition keys the request carries
+ * (dynamodb:LeadingKeys, dynamodb:EnclosingOperation, ...). A denial carries AWS's own message.
+ */
+import { runSimulation } from '@cloud-copilot/iam-simulate';
+import { LOCAL_ACCOUNT_ID } from '../local-account.js';
+import type { DeployedRole } from './deployed-roles.js';
+
+export interface AuthorizationRequest {
+  /** `service:Action`, as in a policy. */
+  action: string;
+  /** The ARN the action is on. */
+  resource: string;
+  /** Request context keys; multi-valued keys (dynamodb:LeadingKeys) as arrays. */
+  context?: Record<string, string | string[]>;
+}
+
+export class AccessDeniedError extends Error {
+  override name = 'AccessDeniedError';
+  constructor(
+    readonly request: AuthorizationRequest,
+    readonly principal: string,
+    readonly explicit: boolean,
+    /** S3 quotes the resource in its message; the other services do not. */
+    quoteResource = request.action.startsWith('s3:'),
+  ) {
+    const resource = quoteResource ? `"${request.resource}"` : request.resource;
+    super(
+      `User: ${principal} is not authorized to perform: ${request.action} on resource: ${resource} ` +
+        (explicit
+          ? 'with an explicit deny in an identity-based policy'
+          : `because no identity-based policy allows the ${request.action} action`),
+    );
+  }
+}
+
+/** The IAM evaluator could not judge the request (an unknown action, a malformed ARN): a local runtime bug. */
+export class AuthorizationError extends Error {
+  override name = 'AuthorizationError';
+}
+
+export class RoleAuthorizer {
+  /** The assumed-role session ARN AWS names in a denial. */
+  readonly principal: string;
+  private readonly roleArn: string;
+
+  constructor(
+    readonly role: DeployedRole,
+    session: string,
+  ) {
+    this.roleArn = `arn:aws:iam::${LOCAL_ACCOUNT_ID}:role/${role.logicalId}`;
+    this.principal = `arn:aws:sts::${LOCAL_ACCOUNT_ID}:assumed-role/${role.logicalId}/${session}`;
+  }
+
+  /** Resolves when IAM would allow the request; rejects with AccessDeniedError when it would not. */
+  async authorize(request: AuthorizationRequest): Promise<void> {
+    const result = await runSimulation(
+      {
+        request: {
+          principal: this.roleArn,
+          action: request.action,
+          resource: { resource: request.resource, accountId: LOCAL_ACCOUNT_ID },
+          contextVariables: request.context ?? {},
+        },
+        identityPolicies: this.role.policies.map((policy, index) => ({ name: `policy${index}`, policy })),
+        serviceControlPolicies: [],
+        resourceControlPolicies: [],
+      },
+      {},
+    );
+    if (result.resultType === 'error') {
+      throw new AuthorizationError(`cannot evaluate ${request.action}: ${JSON.stringify(result.errors)}`);
+    }
+    if (result.overallResult === 'Allowed') return;
+    throw new AccessDeniedError(request, this.principal, result.overallResult === 'ExplicitlyDenied');
+  }
+}
