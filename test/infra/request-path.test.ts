@@ -10,6 +10,13 @@ import { loadOrderIntakeDefinition, ORDER_INTAKE_ASL_PATH, WORKFLOW_CONSTANTS } 
 import { INTEGRATION_FAILURE_PATTERN } from '../../cdk/lib/order-api.js';
 import type { OrderIntakeStack } from '../../cdk/lib/order-intake-stack.js';
 import { MappingTemplate } from '../../local/vtl/mapping-template.js';
+import { handler as validateHandler } from '../../lambdas/validate/handler.js';
+import type { CloudFormationTemplate } from '../../cdk/lib/synthesize.js';
+import { deployedIamSource } from '../../local/iam/deployed-roles.js';
+import { dynamoDbAuthorizationRequests } from '../../local/iam/dynamodb.js';
+import { authorizersFor } from '../../local/iam/index.js';
+import { LOCAL_RESOURCES } from '../../local/service.js';
+import { validOrder, workflowInput } from '../support/order-samples.js';
 import { PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_BASE } from '../../src/contract/problem.js';
 import { ORDERS_TABLE } from '../../src/store/orders-table.js';
 import {
@@ -184,6 +191,63 @@ describe('workflow', () => {
         .flatMap((statement) => statement.Action);
       expect(new Set(granted)).toEqual(needed);
     });
+  });
+});
+
+describe('workflow role, against every DynamoDB Task of the ASL file', () => {
+  /** A Task's Parameters with its paths read from a real state; intrinsics (tokens, documents) do not matter to IAM. */
+  const parametersOf = (parameters: unknown, state: Json): unknown => {
+    if (Array.isArray(parameters)) return parameters.map((item) => parametersOf(item, state));
+    if (typeof parameters !== 'object' || parameters === null) return parameters;
+    return Object.fromEntries(
+      Object.entries(parameters).map(([key, value]) => {
+        if (!key.endsWith('.$')) return [key, parametersOf(value, state)];
+        const path = String(value);
+        const read = path.startsWith('$.')
+          ? path
+              .slice(2)
+              .split('.')
+              .reduce<unknown>((node, name) => (node as Json | undefined)?.[name], state)
+          : 'intrinsic';
+        return [key.slice(0, -2), read];
+      }),
+    );
+  };
+
+  it.each(['Persist', 'ReadOwnOrder', 'ReadLock'])(
+    '%s: each item it touches is under a key prefix the role’s dynamodb:LeadingKeys allow',
+    async (stateName) => {
+      const names = { ...LOCAL_RESOURCES, tableName: 'orders' };
+      const definition = loadOrderIntakeDefinition({
+        ValidateFunctionArn: names.validateFunctionArn,
+        OrdersTableName: names.tableName,
+        EventBusName: names.busName,
+      }) as { States: Record<string, { Resource: string; Parameters: Json }> };
+      const state = definition.States[stateName];
+      if (!state) throw new Error(`no state ${stateName}`);
+      const payload = await validateHandler(workflowInput(JSON.stringify(validOrder)));
+      const parameters = parametersOf(state.Parameters, { validation: { Payload: payload }, run: {} }) as Json;
+      const operation = state.Resource.split(':').at(-1) ?? '';
+      const requests = dynamoDbAuthorizationRequests(
+        operation.charAt(0).toUpperCase() + operation.slice(1),
+        parameters,
+      );
+      const { workflow } = authorizersFor(deployedIamSource(stack, template.toJSON() as CloudFormationTemplate, names));
+
+      expect(requests.length).toBeGreaterThan(0);
+      for (const request of requests) {
+        expect(request.context?.['dynamodb:LeadingKeys']).toEqual([expect.stringMatching(/^(ORDER|IDEMPOTENCY)#/)]);
+        await expect(workflow.authorize(request)).resolves.toBeUndefined();
+      }
+    },
+  );
+
+  it('names every DynamoDB Task of the ASL file above', () => {
+    const definition = loadOrderIntakeDefinition({ ValidateFunctionArn: 'v', OrdersTableName: 't', EventBusName: 'b' });
+    const dynamoDbTasks = Object.entries((definition as { States: Record<string, Json> }).States)
+      .filter(([, state]) => state.Type === 'Task' && String(state.Resource).includes('dynamodb'))
+      .map(([name]) => name);
+    expect(dynamoDbTasks.sort()).toEqual(['Persist', 'ReadLock', 'ReadOwnOrder']);
   });
 });
 

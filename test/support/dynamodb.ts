@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, InternalServerError } from '@aws-sdk/client-dynamodb';
 import { ensureOrdersTable } from '../../local/orders-table.js';
 
 /** A client of the run's DynamoDB Local (started by test/support/global-setup.ts). */
@@ -20,3 +20,18 @@ export async function freshOrdersTable(client: DynamoDBClient): Promise<string> 
   await ensureOrdersTable(client, tableName);
   return tableName;
 }
+
+/** The command reaches DynamoDB Local, then its answer is lost, as on a timeout after the commit. */
+export function afterLosingAnswers(client: DynamoDBClient, commandName: string, times: number): void {
+  let lost = 0;
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const result = await next(args);
+      if (context.commandName !== commandName || lost >= times) return result;
+      lost += 1;
+      throw new InternalServerError({ message: 'answer lost', $metadata: {} });
+    },
+    { step: 'initialize', name: 'loseAnswers' },
+  );
+}
+

@@ -2,7 +2,6 @@ import { afterAll, afterEach, beforeEach, describe, expect, it, jest } from '@je
 import {
   DynamoDBClient,
   GetItemCommand,
-  InternalServerError,
   ScanCommand,
   TransactWriteItemsCommand,
   UpdateItemCommand,
@@ -14,7 +13,7 @@ import { createOrderWorkflow, type SyncExecutionResult } from '../../local/workf
 import type { EventBusPort } from '../../local/workflow/task-integrations.js';
 import { ORDER_ID_PATTERN } from '../../src/contract/order.js';
 import { ORDER_ACCEPTED_DETAIL_TYPE, ORDER_EVENT_SOURCE } from '../../src/events/order-accepted.js';
-import { freshOrdersTable, testDynamoDbClient } from '../support/dynamodb.js';
+import { afterLosingAnswers, freshOrdersTable, testDynamoDbClient } from '../support/dynamodb.js';
 import { validOrder, workflowInput } from '../support/order-samples.js';
 import { deployedAuthorizers } from '../support/iam.js';
 import { RecordingBus } from '../support/recording-bus.js';
@@ -52,20 +51,6 @@ function workflowOn(tableName: string, bus: EventBusPort, client: DynamoDBClient
     };
     return { ...output, body: JSON.parse(output.body) as Record<string, unknown>, execution };
   };
-}
-
-/** The command reaches DynamoDB Local, then its answer is lost, as on a timeout after the commit. */
-function afterLosingAnswers(client: DynamoDBClient, commandName: string, times: number): void {
-  let lost = 0;
-  client.middlewareStack.add(
-    (next, context) => async (args) => {
-      const result = await next(args);
-      if (context.commandName !== commandName || lost >= times) return result;
-      lost += 1;
-      throw new InternalServerError({ message: 'answer lost', $metadata: {} });
-    },
-    { step: 'initialize', name: 'loseAnswers' },
-  );
 }
 
 /** The first `times` calls of the command fail with `error()` before reaching DynamoDB Local. */
