@@ -34,4 +34,3 @@ export function afterLosingAnswers(client: DynamoDBClient, commandName: string, 
     { step: 'initialize', name: 'loseAnswers' },
   );
 }
-
