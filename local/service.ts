@@ -21,6 +21,7 @@ import { authorizersFor, deployedIam, type CallerAuthorizers, type DeployedIamSo
 import type { LocalResourceNames } from './iam/deployed-roles.js';
 import { localArn } from './local-account.js';
 import { createOrderWorkflow } from './workflow/order-workflow.js';
+import { validateFunctionTimeout } from '../cdk/lib/order-workflow.js';
 import { SERVICE_NAME } from '../src/service-name.js';
 
 /** The local stand-ins for what the stack names per deployment. */
@@ -155,6 +156,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
         bus: running.events.bus,
         functions: { [LOCAL_RESOURCES.validateFunctionArn]: validateHandler },
         iam: iam.workflow,
+        functionTimeoutsMs: { [LOCAL_RESOURCES.validateFunctionArn]: validateFunctionTimeout().toMilliseconds() },
       },
       retryIntervalMs: options.retryIntervalMs,
     });

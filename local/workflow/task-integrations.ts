@@ -131,6 +131,34 @@ export interface LocalBackends {
   functions: Record<string, LocalFunction>;
   /** The workflow role's deployed policies; every Task's call is authorized against them. */
   iam: RoleAuthorizer;
+  /** Each function's configured timeout (ms), as deployed: a handler still running then fails as Lambda's would. */
+  functionTimeoutsMs?: Record<string, number>;
+}
+
+/**
+ * What Step Functions reports when Lambda returns no error type: the function timed out, ran out of memory or its
+ * runtime exited. In process only the timeout can happen; the others would end the local service itself.
+ */
+const lambdaUnknown = (timeoutMs: number): TaskError =>
+  new TaskError(
+    'Lambda.Unknown',
+    'The cause could not be determined because Lambda did not return an error type. Returned payload: ' +
+      JSON.stringify({
+        errorMessage: `${new Date().toISOString()} Task timed out after ${(timeoutMs / 1000).toFixed(2)} seconds`,
+      }),
+  );
+
+async function invokeWithin<T>(run: () => Promise<T>, timeoutMs: number | undefined): Promise<T> {
+  if (timeoutMs === undefined) return run();
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<never>((_, fail) => {
+    timer = setTimeout(() => fail(lambdaUnknown(timeoutMs)), timeoutMs);
+  });
+  try {
+    return await Promise.race([run(), timedOut]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 export function localIntegrations(backends: LocalBackends): Record<string, TaskIntegration> {
@@ -149,8 +177,10 @@ export function localIntegrations(backends: LocalBackends): Record<string, TaskI
       if (!fn) throw new TaskError('Lambda.ResourceNotFoundException', `no local function ${String(FunctionName)}`);
       let payload: JsonValue;
       try {
-        payload = JSON.parse(JSON.stringify(await fn(Payload))) as JsonValue;
+        const result = await invokeWithin(() => fn(Payload), backends.functionTimeoutsMs?.[String(FunctionName)]);
+        payload = JSON.parse(JSON.stringify(result)) as JsonValue;
       } catch (error) {
+        if (error instanceof TaskError) throw error;
         // A function error reaches Step Functions under the error's own name, as Lambda reports it.
         throw new TaskError(error instanceof Error ? error.name : 'Error', String(error), { cause: error });
       }

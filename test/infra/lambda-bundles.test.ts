@@ -60,6 +60,12 @@ describe.each([
     expect(source.length / source.split('\n').length).toBeGreaterThan(2000);
     expect(statSync(bundle).size).toBeLessThan(BUNDLE_BUDGET_BYTES[name]);
   });
+
+  it('holds no code of the local runtime (and so nothing of its AGPL IAM evaluator)', () => {
+    const sources = (JSON.parse(readFileSync(`${bundleOf(fn())}.map`, 'utf8')) as { sources: string[] }).sources;
+    expect(sources.length).toBeGreaterThan(0);
+    expect(sources.filter((source) => /(^|\/)(local\/|node_modules\/@cloud-copilot\/)/.test(source))).toEqual([]);
+  });
 });
 
 describe('running the bundles', () => {
