@@ -1,0 +1,69 @@
+/**
+ * `npm run smoke` against the local service: the checks it runs on a deployed stack pass here too, signed requests
+ * are sent when credentials exist, and without credentials it says what is missing instead of failing checks.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { execFile } from 'node:child_process';
+import type { RunningService } from '../../local/service.js';
+import { newDataDir, removeDataDir, startLocalService } from './support/local-service.js';
+
+let service: RunningService;
+let dataDir: string;
+beforeAll(async () => {
+  dataDir = await newDataDir();
+  service = await startLocalService(dataDir);
+});
+afterAll(async () => {
+  await service.stop();
+  await removeDataDir(dataDir);
+});
+
+/**
+ * The smoke tool as a user runs it, with only the environment given (no AWS settings of this machine). Asynchronous:
+ * the service answering it runs in this process.
+ */
+function smoke(args: string[], env: Record<string, string> = {}) {
+  return new Promise<{ status: number; lines: string[]; stderr: string }>((done) => {
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', 'tools/smoke.ts', ...args],
+      {
+        encoding: 'utf8',
+        timeout: 60_000,
+        env: { PATH: process.env.PATH ?? '', HOME: dataDir, AWS_EC2_METADATA_DISABLED: 'true', ...env },
+      },
+      (error, stdout, stderr) =>
+        done({ status: error ? Number(error.code ?? -1) : 0, lines: stdout.trim().split('\n'), stderr }),
+    );
+  });
+}
+
+describe('npm run smoke', () => {
+  it('passes every checkable row of the contract, one line per check', async () => {
+    const run = await smoke(['--url', service.url]);
+
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect(run.lines.filter((line) => line.startsWith('PASS'))).toHaveLength(8);
+    expect(run.lines.filter((line) => line.startsWith('SKIP'))).toHaveLength(2);
+    expect(run.lines.at(-1)).toBe('smoke: 8 passed, 0 failed, 2 not checkable here');
+  });
+
+  it('signs with SigV4 from the default credential chain when asked for IAM auth', async () => {
+    const run = await smoke(['--url', service.url, '--auth', 'iam', '--region', 'local'], {
+      AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
+      AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY',
+    });
+
+    expect(run.status).toBe(0);
+    expect(run.lines[0]).toBe(`smoke: ${service.url} (auth iam)`);
+  });
+
+  it('says plainly that credentials are missing, and exits 2 without running a check', async () => {
+    const run = await smoke(['--url', service.url, '--auth', 'iam', '--region', 'local']);
+
+    expect(run.status).toBe(2);
+    expect(run.stderr).toMatch(/^smoke: No AWS credentials found by the default chain/);
+    expect(run.lines).toEqual(['']);
+  });
+});
