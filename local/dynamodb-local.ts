@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from './local-account.js';
 
 const require = createRequire(import.meta.url);
 const EMULATOR_DIR = join(dirname(require.resolve('amplify-dynamodb-simulator/package.json')), 'emulator');
@@ -41,15 +42,36 @@ async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * DynamoDB Local answers TransactWriteItems before its SQLite COMMIT has run: SQLiteDBAccess.commitTransaction
+ * queues the COMMIT job on its single SQLite thread without waiting for it (PutItem and the rest do wait), so a
+ * kill -9 between the answer and the end of the COMMIT (journal fsyncs, journal unlink) rolls back an acknowledged
+ * transaction. Any later call that runs on that thread and waits (ListTables does) finishes only after the COMMIT,
+ * so one such call after each transaction makes the answer mean "on disk", as it does in DynamoDB.
+ */
+export function awaitTransactionCommit(client: DynamoDBClient): DynamoDBClient {
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const result = await next(args);
+      if (context.commandName === 'TransactWriteItemsCommand') await client.send(new ListTablesCommand({ Limit: 1 }));
+      return result;
+    },
+    { step: 'initialize', name: 'awaitDynamoDbLocalCommit' },
+  );
+  return client;
+}
+
 const clientFor =
   (endpoint: string) =>
   (overrides: { maxAttempts?: number } = {}): DynamoDBClient =>
-    new DynamoDBClient({
-      endpoint,
-      region: 'local',
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-      ...overrides,
-    });
+    awaitTransactionCommit(
+      new DynamoDBClient({
+        endpoint,
+        region: LOCAL_REGION,
+        credentials: LOCAL_CREDENTIALS,
+        ...overrides,
+      }),
+    );
 
 async function waitUntilServing(endpoint: string, child: ChildProcess): Promise<void> {
   const client = clientFor(endpoint)({ maxAttempts: 1 });

@@ -86,7 +86,8 @@ export async function signedFetch(baseUrl: string, { auth, region }: SignedFetch
       headers: { ...init.headers, host: url.host },
       body: init.body,
     });
-    const { host: _host, ...headers } = signed.headers;
+    // fetch sets Host itself and refuses it as a header; it is signed all the same.
+    const headers = Object.fromEntries(Object.entries(signed.headers).filter(([name]) => name !== 'host'));
     return fetch(url, { method: signed.method, headers, body: init.body });
   };
 }
