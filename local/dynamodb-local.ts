@@ -3,7 +3,7 @@
  * launcher looks for the jar under ~/.amplify, so the jar is started here directly). Needs Java 17+.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
@@ -92,38 +92,79 @@ async function waitUntilServing(endpoint: string, child: ChildProcess): Promise<
   }
 }
 
+/**
+ * The JVM runs under a small shell that ends it when this process ends, however it ends (kill -9 included): the
+ * shell reads a pipe whose only writer is this process, and end of file means the writer is gone. It also keeps the
+ * JVM's pid beside the database while the JVM runs, so a new start knows when one of an earlier run still holds the
+ * files.
+ */
+const WATCHDOG = [
+  'exec 3<&0',
+  '"$@" <&- & jvm=$!',
+  'echo "$jvm" > "$PID_FILE"',
+  '{ read -r _ <&3; kill "$jvm" 2>/dev/null; } &',
+  'wait "$jvm"; status=$?',
+  'rm -f "$PID_FILE"',
+  'exit "$status"',
+].join('\n');
+export const PID_FILE_NAME = 'dynamodb-local.pid';
+const EARLIER_JVM_GRACE_MS = 10_000;
+
+const isAlive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** Waits for the JVM of an earlier run on these files to end (its watchdog is ending it); never kills it. */
+async function awaitEarlierJvm(pidFile: string): Promise<void> {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(pidFile, 'utf8').trim());
+  } catch {
+    return;
+  }
+  const deadline = Date.now() + EARLIER_JVM_GRACE_MS;
+  while (Number.isInteger(pid) && pid > 0 && isAlive(pid)) {
+    if (Date.now() > deadline) {
+      throw new Error(`DynamoDB Local (pid ${pid}) still runs on ${dirname(pidFile)}: is another service using it?`);
+    }
+    await new Promise((wake) => setTimeout(wake, 100));
+  }
+}
+
 export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Promise<DynamoDbLocal> {
   const port = options.port || (await freePort());
-  const storage = options.dataDir ? ['-dbPath', resolve(options.dataDir)] : ['-inMemory'];
-  if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
+  const dataDir = options.dataDir ? resolve(options.dataDir) : undefined;
+  const storage = dataDir ? ['-dbPath', dataDir] : ['-inMemory'];
+  const pidFile = dataDir ? join(dataDir, PID_FILE_NAME) : '/dev/null';
+  if (dataDir) {
+    mkdirSync(dataDir, { recursive: true });
+    await awaitEarlierJvm(pidFile);
+  }
   // -sharedDb: one database whatever the client's credentials and Region, as a single local service expects.
-  const args = ['-Djava.library.path=./DynamoDBLocal_lib', '-jar', 'DynamoDBLocal.jar'];
-  args.push('-port', String(port), ...storage, '-sharedDb', '-disableTelemetry');
-  const child = spawn('java', args, { cwd: EMULATOR_DIR, stdio: ['ignore', 'ignore', 'inherit'] });
-  const killOnExit = (): void => {
-    child.kill('SIGKILL');
+  const java = ['java', '-Djava.library.path=./DynamoDBLocal_lib', '-jar', 'DynamoDBLocal.jar'];
+  java.push('-port', String(port), ...storage, '-sharedDb', '-disableTelemetry');
+  const child = spawn('sh', ['-c', WATCHDOG, 'dynamodb-local', ...java], {
+    cwd: EMULATOR_DIR,
+    stdio: ['pipe', 'ignore', 'inherit'],
+    env: { ...process.env, PID_FILE: pidFile },
+  });
+  const exited = new Promise<void>((done) => child.once('exit', () => done()));
+  const stop = async (): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) child.stdin?.end();
+    await exited;
   };
-  // A Java child must not outlive this process, however it ends.
-  process.once('exit', killOnExit);
 
   const endpoint = `http://127.0.0.1:${port}`;
   try {
     await waitUntilServing(endpoint, child);
   } catch (error) {
-    child.kill('SIGKILL');
+    await stop();
     throw error;
   }
-
-  return {
-    endpoint,
-    port,
-    client: clientFor(endpoint),
-    stop: async () => {
-      process.removeListener('exit', killOnExit);
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise<void>((done) => child.once('exit', () => done()));
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
+  return { endpoint, port, client: clientFor(endpoint), stop };
 }

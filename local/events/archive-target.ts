@@ -69,8 +69,16 @@ export interface ArchiveTargetOptions {
   logger?: Logger;
 }
 
-export function archiveTarget({ archiveDir, bucketName, iam, logger }: ArchiveTargetOptions): RuleTarget {
-  const store = new AuthorizedArchiveStore(new FolderArchiveStore(archiveDir), bucketName, iam);
+/** The target, once the folder holds no write a crash interrupted. */
+export async function archiveTarget({
+  archiveDir,
+  bucketName,
+  iam,
+  logger,
+}: ArchiveTargetOptions): Promise<RuleTarget> {
+  const folder = new FolderArchiveStore(archiveDir);
+  await folder.sweepInterruptedWrites();
+  const store = new AuthorizedArchiveStore(folder, bucketName, iam);
   const handle = createArchiveHandler({ store, logger });
   return {
     async deliver(events) {

@@ -1,8 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { link, mkdir, open, rm } from 'node:fs/promises';
+import { link, mkdir, open, readdir, rm } from 'node:fs/promises';
 import { basename, dirname, relative, resolve, sep } from 'node:path';
 import type { ArchiveOutcome, ArchiveStore } from '../../src/archive/archive-order.js';
 import { ArchiveStoreError } from '../../src/archive/errors.js';
+
+const TEMPORARY_SUFFIX = '.tmp';
+const TEMPORARY_FILE = /^\..+\.[0-9a-f-]{36}\.tmp$/;
 
 // Duck-typed: under a VM context (jest ESM) fs errors come from another realm and fail `instanceof Error`.
 const hasCode = (error: unknown, code: string): boolean =>
@@ -30,6 +33,24 @@ export class FolderArchiveStore implements ArchiveStore {
     this.root = resolve(root);
   }
 
+  /**
+   * Removes the temporary files a crash left behind (a write interrupted between its temporary file and the link).
+   * Their events were not acknowledged by the archive, so they are delivered again and written in full. Call it
+   * before any write: a temporary file of a running write looks the same.
+   */
+  async sweepInterruptedWrites(): Promise<string[]> {
+    let names: string[];
+    try {
+      names = await readdir(this.root, { recursive: true, encoding: 'utf8' });
+    } catch (error) {
+      if (hasCode(error, 'ENOENT')) return [];
+      throw error;
+    }
+    const interrupted = names.filter((name) => TEMPORARY_FILE.test(basename(name)));
+    for (const name of interrupted) await rm(resolve(this.root, name), { force: true });
+    return interrupted;
+  }
+
   async createIfAbsent(key: string, body: string): Promise<ArchiveOutcome> {
     const target = resolve(this.root, key);
     const inside = relative(this.root, target);
@@ -37,7 +58,7 @@ export class FolderArchiveStore implements ArchiveStore {
       throw new ArchiveStoreError(`key escapes the archive folder: ${key}`, key);
     }
     const folder = dirname(target);
-    const temporary = resolve(folder, `.${basename(target)}.${randomUUID()}.tmp`);
+    const temporary = resolve(folder, `.${basename(target)}.${randomUUID()}${TEMPORARY_SUFFIX}`);
     try {
       await mkdir(folder, { recursive: true });
       await fsyncPath(temporary, 'wx', body);

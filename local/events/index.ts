@@ -73,7 +73,7 @@ export async function startLocalEvents(options: LocalEventsOptions): Promise<Loc
       {
         name: ARCHIVE_RULE_NAME,
         eventPattern: orderAcceptedPattern,
-        target: archiveTarget({
+        target: await archiveTarget({
           archiveDir,
           bucketName: options.archiveBucketName,
           iam: options.iam.archive,

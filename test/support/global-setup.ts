@@ -1,3 +1,4 @@
+import { tsImport } from 'tsx/esm/api';
 import type * as Launcher from '../../local/dynamodb-local.js';
 
 declare global {
@@ -6,9 +7,9 @@ declare global {
 
 /** One in-memory DynamoDB Local for the whole run; each test file makes its own tables in it. */
 export default async function globalSetup(): Promise<void> {
-  // Jest loads global setup outside its module system, so the .js-to-.ts mapping does not apply; the pinned Node
-  // imports the TypeScript file itself (type stripping).
-  const launcher = (await import(new URL('../../local/dynamodb-local.ts', import.meta.url).href)) as typeof Launcher;
+  // Jest loads global setup outside its module system, so its .js-to-.ts mapping does not apply; tsx resolves the
+  // project's own imports as `npm start` does.
+  const launcher = (await tsImport('../../local/dynamodb-local.ts', import.meta.url)) as typeof Launcher;
   globalThis.dynamoDbLocal = await launcher.startDynamoDbLocal();
   process.env.DYNAMODB_LOCAL_ENDPOINT = globalThis.dynamoDbLocal.endpoint;
 }

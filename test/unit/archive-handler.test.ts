@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
@@ -199,6 +199,18 @@ describe('the archive consumer on a local folder', () => {
 
     expect(outcomes.filter((outcome) => outcome === 'created')).toHaveLength(1);
     expect(outcomes.filter((outcome) => outcome === 'exists')).toHaveLength(7);
+  });
+
+  it('sweeps the temporary files of writes a crash interrupted, and nothing else', async () => {
+    const store = new FolderArchiveStore(folder);
+    await store.createIfAbsent('orders/2026/12/01/A.json', '{"orderId":"A"}');
+    await mkdir(join(folder, 'orders/2026/12/01'), { recursive: true });
+    const interrupted = 'orders/2026/12/01/.B.json.0b9c3a5e-2f4d-4e7a-9c1b-8d6e5f4a3b2c.tmp';
+    await writeFile(join(folder, interrupted), '{"orderId":"B", "half');
+
+    expect(await store.sweepInterruptedWrites()).toEqual([interrupted]);
+    expect(await filesUnder(folder)).toEqual(['orders/2026/12/01/A.json']);
+    expect(await new FolderArchiveStore(join(folder, 'absent')).sweepInterruptedWrites()).toEqual([]);
   });
 
   it('refuses a key that leaves the folder', async () => {
