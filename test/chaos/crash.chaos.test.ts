@@ -1,0 +1,179 @@
+/**
+ * No accepted order is ever lost, whatever crashes. The check a new user would make, against the service as
+ * `npm start` runs it with data on disk: a burst of 2,000 orders on 40 connections (every tenth repeats a recent
+ * body), kill -9 at request 1,000 (of the whole service, of Node alone, of DynamoDB Local alone), start again, and:
+ * - every order answered 202, and every original a 409 named, is stored;
+ * - every stored order (answered or not: the crash may fall between the write and the answer) is archived exactly
+ *   once, through the stream relay and the bus, and no partial archive file is left.
+ * CHAOS_RUNS (default 10) consecutive runs per crash.
+ */
+import { afterAll, describe, expect, it, jest } from '@jest/globals';
+import { mkdtemp, rm, mkdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  archiveContents,
+  killDynamoDbLocal,
+  killGroup,
+  killNode,
+  startServiceProcess,
+  stopGracefully,
+  storedOrderIds,
+  type ServiceProcess,
+} from './support/service-process.js';
+
+const RUNS = Number(process.env.CHAOS_RUNS ?? 10);
+const TOTAL = 2_000;
+const CONNECTIONS = 40;
+const KILL_AT = 1_000;
+const ARCHIVE_DEADLINE_MS = 120_000;
+jest.setTimeout(RUNS * 180_000);
+
+const CRASHES = {
+  'the whole service (process group)': killGroup,
+  'Node alone': killNode,
+  'DynamoDB Local alone': async (service: ServiceProcess) => killDynamoDbLocal(service),
+} as const;
+type Crash = keyof typeof CRASHES;
+
+interface RunFigures {
+  crash: Crash;
+  run: number;
+  statuses: Record<string, number>;
+  accepted: number;
+  stored: number;
+  storedWithoutAnswer: number;
+  lost: string[];
+  duplicatesNamedButMissing: string[];
+  notArchived: string[];
+  archivedButNotStored: string[];
+  archivedMoreThanOnce: string[];
+  partialFiles: string[];
+  seconds: number;
+}
+
+/** The burst: CONNECTIONS clients, each sending its next order as soon as it has an answer. */
+async function burst(url: string, crash: () => Promise<void>) {
+  const bodies: string[] = [];
+  const statuses: Record<string, number> = {};
+  const accepted = new Set<string>();
+  const namedByDuplicates = new Set<string>();
+  let sent = 0;
+  let crashed = false;
+  const nextBody = (n: number): string => {
+    if (n % 10 === 0 && bodies.length > 5) return bodies[bodies.length - 1 - (n % 5)] as string;
+    const body = JSON.stringify({
+      customerId: 'CUST-CHAOS000',
+      items: [{ sku: 'SKU-00012345', quantity: 1 + (n % 100) }],
+      clientReference: `chaos-${process.pid}-${Date.now()}-${n}`,
+    });
+    bodies.push(body);
+    return body;
+  };
+  const client = async (): Promise<void> => {
+    while (!crashed && sent < TOTAL) {
+      const n = (sent += 1);
+      const body = nextBody(n);
+      if (n === KILL_AT) {
+        crashed = true;
+        await crash();
+        return;
+      }
+      try {
+        const response = await fetch(`${url}/orders`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body,
+        });
+        const answer = (await response.json()) as { orderId?: string };
+        statuses[response.status] = (statuses[response.status] ?? 0) + 1;
+        if (response.status === 202 && answer.orderId) accepted.add(answer.orderId);
+        if (response.status === 409 && answer.orderId) namedByDuplicates.add(answer.orderId);
+      } catch {
+        statuses.unanswered = (statuses.unanswered ?? 0) + 1;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: CONNECTIONS }, client));
+  return { statuses, accepted, namedByDuplicates };
+}
+
+async function statusOfOrder(url: string, orderId: string): Promise<number> {
+  const response = await fetch(`${url}/orders/${orderId}`);
+  await response.arrayBuffer();
+  return response.status;
+}
+
+async function crashRun(crash: Crash, run: number): Promise<RunFigures> {
+  const started = performance.now();
+  const dataDir = await mkdtemp(join(tmpdir(), 'order-intake-chaos-'));
+  const first = await startServiceProcess(dataDir);
+  const { statuses, accepted, namedByDuplicates } = await burst(first.url, () => CRASHES[crash](first));
+  // Killed in part, the service is still up: stop it as a user would.
+  if (crash === 'DynamoDB Local alone') await stopGracefully(first);
+
+  const second = await startServiceProcess(dataDir);
+  try {
+    const lost: string[] = [];
+    for (const orderId of accepted) if ((await statusOfOrder(second.url, orderId)) !== 200) lost.push(orderId);
+    const duplicatesNamedButMissing: string[] = [];
+    for (const orderId of namedByDuplicates) {
+      if ((await statusOfOrder(second.url, orderId)) !== 200) duplicatesNamedButMissing.push(orderId);
+    }
+    const stored = await storedOrderIds(second);
+    const deadline = Date.now() + ARCHIVE_DEADLINE_MS;
+    let archive = await archiveContents(dataDir);
+    while ([...stored].some((orderId) => !archive.files.has(orderId)) && Date.now() < deadline) {
+      await new Promise((wake) => setTimeout(wake, 500));
+      archive = await archiveContents(dataDir);
+    }
+    return {
+      crash,
+      run,
+      statuses,
+      accepted: accepted.size,
+      stored: stored.size,
+      storedWithoutAnswer: [...stored].filter((orderId) => !accepted.has(orderId) && !namedByDuplicates.has(orderId))
+        .length,
+      lost,
+      duplicatesNamedButMissing,
+      notArchived: [...stored].filter((orderId) => !archive.files.has(orderId)),
+      archivedButNotStored: [...archive.files.keys()].filter((orderId) => !stored.has(orderId)),
+      archivedMoreThanOnce: [...archive.files].filter(([, count]) => count > 1).map(([orderId]) => orderId),
+      partialFiles: archive.partial,
+      seconds: Math.round((performance.now() - started) / 100) / 10,
+    };
+  } finally {
+    await stopGracefully(second);
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+const results: RunFigures[] = [];
+afterAll(async () => {
+  // The figures docs/reliability.md reports, kept outside git.
+  await mkdir('test/chaos/results', { recursive: true });
+  await writeFile(join('test/chaos/results', `crash-${Date.now()}.json`), JSON.stringify(results, null, 2));
+});
+
+describe.each(Object.keys(CRASHES) as Crash[])('kill -9 of %s at request 1,000 of a 2,000-order burst', (crash) => {
+  it(`loses no accepted order in ${RUNS} consecutive runs, and archives every stored order exactly once`, async () => {
+    for (let run = 1; run <= RUNS; run += 1) {
+      const figures = await crashRun(crash, run);
+      results.push(figures);
+      process.stdout.write(
+        `${crash} run ${run}: ${JSON.stringify(figures.statuses)}; 202s ${figures.accepted}; stored ${figures.stored}` +
+          ` (${figures.storedWithoutAnswer} never answered); lost ${figures.lost.length}; ${figures.seconds} s\n`,
+      );
+      expect(figures).toMatchObject({
+        lost: [],
+        duplicatesNamedButMissing: [],
+        notArchived: [],
+        archivedButNotStored: [],
+        archivedMoreThanOnce: [],
+        partialFiles: [],
+      });
+      expect(figures.accepted).toBeGreaterThan(0);
+    }
+  });
+});

@@ -1,0 +1,134 @@
+/**
+ * The service as a user runs it, in a process (and process group) of its own, so that a test can kill -9 it whole
+ * or in parts: the Node process, or DynamoDB Local's JVM beside it.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { DynamoDBClient, paginateScan } from '@aws-sdk/client-dynamodb';
+import { PID_FILE_NAME } from '../../../local/dynamodb-local.js';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../../local/local-account.js';
+import { DYNAMODB_FOLDER, LOCAL_RESOURCES } from '../../../local/service.js';
+import { ORDERS_TABLE } from '../../../src/store/orders-table.js';
+
+const START_TIMEOUT_MS = 90_000;
+
+export interface ServiceProcess {
+  child: ChildProcess;
+  url: string;
+  dataDir: string;
+}
+
+export async function startServiceProcess(dataDir: string, env: Record<string, string> = {}): Promise<ServiceProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'local/main.ts'], {
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'ERROR', ...env },
+  });
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const timer = setTimeout(() => child.kill('SIGKILL'), START_TIMEOUT_MS);
+  try {
+    for await (const line of createInterface({ input: child.stdout! })) {
+      const url = /listening on (http:\/\/\S+)/.exec(line)?.[1];
+      if (url) {
+        child.stdout?.resume();
+        return { child, url, dataDir };
+      }
+    }
+  } finally {
+    clearTimeout(timer);
+  }
+  throw new Error(`the service did not start: ${stderr}`);
+}
+
+const exitOf = (child: ChildProcess): Promise<void> =>
+  child.exitCode !== null || child.signalCode !== null
+    ? Promise.resolve()
+    : new Promise((done) => child.once('exit', () => done()));
+
+/** kill -9 of the whole process group: Node, the watchdog shell and the JVM at once. */
+export async function killGroup({ child }: ServiceProcess): Promise<void> {
+  const exited = exitOf(child);
+  try {
+    process.kill(-(child.pid ?? 0), 'SIGKILL');
+  } catch {
+    // already gone
+  }
+  await exited;
+}
+
+/** kill -9 of the Node process alone; the JVM's watchdog ends the JVM. */
+export async function killNode({ child }: ServiceProcess): Promise<void> {
+  const exited = exitOf(child);
+  child.kill('SIGKILL');
+  await exited;
+}
+
+const jvmPidOf = (dataDir: string): number =>
+  Number(readFileSync(join(dataDir, DYNAMODB_FOLDER, PID_FILE_NAME), 'utf8').trim());
+
+/** kill -9 of DynamoDB Local's JVM alone; the service goes on without its store. */
+export function killDynamoDbLocal({ dataDir }: ServiceProcess): void {
+  process.kill(jvmPidOf(dataDir), 'SIGKILL');
+}
+
+/** Ctrl-C, as a user stops it; kill -9 if it has not stopped within the deadline. */
+export async function stopGracefully(service: ServiceProcess, deadlineMs = 30_000): Promise<void> {
+  const exited = exitOf(service.child);
+  service.child.kill('SIGTERM');
+  const timer = setTimeout(() => void killGroup(service), deadlineMs);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** Every ORDER# item of the running service's table, read from its DynamoDB Local (port from the JVM's command line). */
+export async function storedOrderIds({ dataDir }: ServiceProcess): Promise<Set<string>> {
+  const args = readFileSync(`/proc/${jvmPidOf(dataDir)}/cmdline`, 'utf8').split('\0');
+  const port = args[args.indexOf('-port') + 1];
+  const client = new DynamoDBClient({
+    endpoint: `http://127.0.0.1:${port}`,
+    region: LOCAL_REGION,
+    credentials: LOCAL_CREDENTIALS,
+  });
+  const ids = new Set<string>();
+  try {
+    for await (const page of paginateScan({ client }, { TableName: LOCAL_RESOURCES.tableName, ConsistentRead: true })) {
+      for (const item of page.Items ?? []) {
+        const pk = item[ORDERS_TABLE.partitionKey]?.S ?? '';
+        if (pk.startsWith(ORDERS_TABLE.orderKeyPrefix)) ids.add(pk.slice(ORDERS_TABLE.orderKeyPrefix.length));
+      }
+    }
+  } finally {
+    client.destroy();
+  }
+  return ids;
+}
+
+export interface ArchiveContents {
+  /** orderId -> how many archive files name it. */
+  files: Map<string, number>;
+  /** Files that are not a finished archive object (temporary files of interrupted writes). */
+  partial: string[];
+}
+
+export async function archiveContents(dataDir: string): Promise<ArchiveContents> {
+  const root = join(dataDir, 'archive');
+  let names: string[] = [];
+  try {
+    names = await readdir(root, { recursive: true, encoding: 'utf8' });
+  } catch {
+    // no archive yet
+  }
+  const files = new Map<string, number>();
+  const partial: string[] = [];
+  for (const name of names) {
+    const base = name.split('/').at(-1) ?? '';
+    const orderId = /^([0-9A-HJKMNP-TV-Z]{26})\.json$/.exec(base)?.[1];
+    if (orderId) files.set(orderId, (files.get(orderId) ?? 0) + 1);
+    else if (base.includes('.') && !/^\d+$/.test(base)) partial.push(name);
+  }
+  return { files, partial };
+}
