@@ -101,10 +101,10 @@ async function waitUntilServing(endpoint: string, child: ChildProcess): Promise<
 const WATCHDOG = [
   'exec 3<&0',
   '"$@" <&- & jvm=$!',
-  'echo "$jvm" > "$PID_FILE"',
+  'if [ -n "$PID_FILE" ]; then echo "$jvm" > "$PID_FILE"; fi',
   '{ read -r _ <&3; kill "$jvm" 2>/dev/null; } &',
   'wait "$jvm"; status=$?',
-  'rm -f "$PID_FILE"',
+  'if [ -n "$PID_FILE" ]; then rm -f "$PID_FILE"; fi',
   'exit "$status"',
 ].join('\n');
 export const PID_FILE_NAME = 'dynamodb-local.pid';
@@ -140,7 +140,8 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
   const port = options.port || (await freePort());
   const dataDir = options.dataDir ? resolve(options.dataDir) : undefined;
   const storage = dataDir ? ['-dbPath', dataDir] : ['-inMemory'];
-  const pidFile = dataDir ? join(dataDir, PID_FILE_NAME) : '/dev/null';
+  // In memory there are no files to hold, so no pid file either.
+  const pidFile = dataDir ? join(dataDir, PID_FILE_NAME) : '';
   if (dataDir) {
     mkdirSync(dataDir, { recursive: true });
     await awaitEarlierJvm(pidFile);
