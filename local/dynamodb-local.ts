@@ -103,7 +103,8 @@ const WATCHDOG = [
   '"$@" <&- & jvm=$!',
   'if [ -n "$PID_FILE" ]; then echo "$jvm" > "$PID_FILE"; fi',
   '{ read -r _ <&3; kill "$jvm" 2>/dev/null; } &',
-  'wait "$jvm"; status=$?',
+  // The shell's own report of a JVM killed by a signal is noise; the JVM's stderr stays visible.
+  'wait "$jvm" 2>/dev/null; status=$?',
   'if [ -n "$PID_FILE" ]; then rm -f "$PID_FILE"; fi',
   'exit "$status"',
 ].join('\n');
