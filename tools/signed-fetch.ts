@@ -51,7 +51,8 @@ export type ApiFetch = (
 /** A fetch for paths under `baseUrl`; with auth iam, credentials are resolved once, here, so a lack of them shows first. */
 export async function signedFetch(baseUrl: string, { auth, region }: SignedFetchOptions): Promise<ApiFetch> {
   const base = new URL(baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`);
-  const resolve = (path: string) => new URL(path.replace(/^\//, ''), base);
+  // A path is the API's (under its base, the stage included); a whole URL, such as a resolved Location, is itself.
+  const resolve = (path: string) => (/^https?:/.test(path) ? new URL(path) : new URL(path.replace(/^\//, ''), base));
   if (auth === 'none') {
     return (path, init = {}) => fetch(resolve(path), init);
   }

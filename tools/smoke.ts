@@ -28,7 +28,10 @@ const expectThat = (condition: boolean, message: string): void => {
 };
 
 class Api {
-  constructor(private readonly fetchPath: ApiFetch) {}
+  constructor(
+    private readonly fetchPath: ApiFetch,
+    readonly baseUrl: string,
+  ) {}
 
   async call(method: string, path: string, body?: string, contentType = 'application/json'): Promise<Answer> {
     const response = await this.fetchPath(path, {
@@ -73,6 +76,7 @@ function hasRequestId(answer: Answer): void {
 
 const reference = `smoke-${randomUUID().slice(0, 8)}`;
 let acceptedId: string | undefined;
+let locationOfAccepted: string | undefined;
 
 const CHECKS: Check[] = [
   {
@@ -89,7 +93,40 @@ const CHECKS: Check[] = [
         `Location ${answer.headers.get('location')}`,
       );
       acceptedId = orderId;
+      const location = answer.headers.get('location');
+      // Location is an absolute path (RFC 9110): resolved against the API's origin, not its base path.
+      locationOfAccepted = location ? new URL(location, api.baseUrl).href : undefined;
       return orderId;
+    },
+  },
+  {
+    name: 'GET of the 202\u2019s Location: the same order (Location carries the API\u2019s base path, such as the stage)',
+    async run(api) {
+      expectThat(acceptedId !== undefined, 'no order was accepted');
+      const answer = await api.call('GET', locationOfAccepted ?? '');
+      expectThat(
+        answer.status === 200 && answer.json?.orderId === acceptedId,
+        `GET ${locationOfAccepted}: ${answer.status}`,
+      );
+      return undefined;
+    },
+  },
+  {
+    name: 'POST /orders, Content-Type application/json; charset=utf-8: the JSON template applies (202, not 415)',
+    async run(api) {
+      const answer = await api.call('POST', '/orders', order(`${reference}-cs`), 'application/json; charset=utf-8');
+      expectThat(answer.status === 202, `status ${answer.status}, expected 202`);
+      return undefined;
+    },
+  },
+  {
+    name: 'POST /orders, 1,025 UTF-8 bytes in fewer characters: 413 (the size is counted in UTF-8 bytes)',
+    async run(api) {
+      const body = JSON.stringify({ customerId: 'CUST-SM0KE000', items: [], pad: '' });
+      const padding = '\u00e9'.repeat(Math.ceil((1025 - Buffer.byteLength(body)) / 2));
+      const answer = await api.call('POST', '/orders', body.replace('"pad":""', `"pad":"${padding}"`));
+      isProblem(answer, 413);
+      return undefined;
     },
   },
   {
@@ -195,7 +232,7 @@ async function main(): Promise<number> {
   }
   let api: Api;
   try {
-    api = new Api(await signedFetch(values.url, { auth, region: values.region }));
+    api = new Api(await signedFetch(values.url, { auth, region: values.region }), values.url);
   } catch (error) {
     if (!(error instanceof MissingCredentialsError)) throw error;
     console.error(`smoke: ${error.message}`);
