@@ -27,14 +27,16 @@ export async function startServiceProcess(dataDir: string, env: Record<string, s
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'ERROR', ...env },
   });
+  const { stdout } = child;
+  if (!stdout) throw new Error('no stdout');
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const timer = setTimeout(() => child.kill('SIGKILL'), START_TIMEOUT_MS);
   try {
-    for await (const line of createInterface({ input: child.stdout! })) {
+    for await (const line of createInterface({ input: stdout })) {
       const url = /listening on (http:\/\/\S+)/.exec(line)?.[1];
       if (url) {
-        child.stdout?.resume();
+        stdout.resume();
         return { child, url, dataDir };
       }
     }
