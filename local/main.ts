@@ -1,6 +1,6 @@
 /**
  * `npm start`: the whole service on this machine. Environment: PORT (default 3000), HOST (default 127.0.0.1),
- * DATA_DIR (default .data), ORDER_INTAKE_FAULTS (bus, store), LOG_LEVEL (default INFO). See docs/local.md.
+ * DATA_DIR (default .data), ORDER_INTAKE_FAULTS (see local/faults.ts), LOG_LEVEL (default INFO). See docs/local.md.
  */
 import { resolve } from 'node:path';
 import { parseFaults, startService } from './service.js';

@@ -20,6 +20,7 @@ import { loadApiMappingTemplates } from './vtl/api-templates.js';
 import { authorizersFor, deployedIam, type CallerAuthorizers, type DeployedIamSource } from './iam/index.js';
 import type { LocalResourceNames } from './iam/deployed-roles.js';
 import { localArn } from './local-account.js';
+import { FAULT_DESCRIPTIONS, FaultSwitches, type Fault } from './faults.js';
 import { createOrderWorkflow } from './workflow/order-workflow.js';
 import { validateFunctionTimeout } from '../cdk/lib/order-workflow.js';
 import { SERVICE_NAME } from '../src/service-name.js';
@@ -36,34 +37,43 @@ export const LOCAL_RESOURCES = {
 /** DynamoDB Local's files live here, under the data folder; the event runtime keeps its own beside them. */
 export const DYNAMODB_FOLDER = 'dynamodb';
 
-export const FAULTS = ['bus', 'store'] as const;
-export type Fault = (typeof FAULTS)[number];
+const randomBetween = (lowMs: number, highMs: number): number => lowMs + Math.random() * (highMs - lowMs);
+const sleep = (ms: number): Promise<void> => new Promise((wake) => setTimeout(wake, ms));
 
-/** `ORDER_INTAKE_FAULTS`: a comma list of FAULTS; anything else is a mistake worth stopping for. */
-export function parseFaults(value: string | undefined): Fault[] {
-  const names = (value ?? '')
-    .split(',')
-    .map((name) => name.trim().toLowerCase())
-    .filter(Boolean);
-  const unknown = names.filter((name) => !(FAULTS as readonly string[]).includes(name));
-  if (unknown.length > 0) throw new Error(`unknown fault(s) ${unknown.join(', ')}; known: ${FAULTS.join(', ')}`);
-  return [...new Set(names)] as Fault[];
-}
-
-/** Every call of the client fails as an unreachable DynamoDB would, before anything is sent. */
-export function failEveryCall(client: DynamoDBClient): void {
+/**
+ * The store's fault switches on the workflow's client: `store` fails every call as an unreachable DynamoDB would,
+ * before anything is sent; `slow-store` delays a call before it is sent or its answer after (the write committed,
+ * the answer late), either way around the Persist task's timeout.
+ */
+export function storeFaults(client: DynamoDBClient, switches: FaultSwitches): void {
   client.middlewareStack.add(
-    () => async () => {
-      throw new DynamoDBServiceException({
-        name: 'InternalServerError',
-        $fault: 'server',
-        $metadata: { httpStatusCode: 500 },
-        message: 'the order store is unavailable (fault switch ORDER_INTAKE_FAULTS=store)',
-      });
+    (next) => async (args) => {
+      if (switches.isOn('store')) {
+        throw new DynamoDBServiceException({
+          name: 'InternalServerError',
+          $fault: 'server',
+          $metadata: { httpStatusCode: 500 },
+          message: 'the order store is unavailable (fault switch store)',
+        });
+      }
+      if (!switches.isOn('slow-store')) return next(args);
+      const delayAnswer = Math.random() < 0.5;
+      if (!delayAnswer) await sleep(randomBetween(500, 3_000));
+      const result = await next(args);
+      if (delayAnswer) await sleep(randomBetween(500, 3_000));
+      return result;
     },
-    { step: 'initialize', name: 'orderIntakeStoreFault' },
+    { step: 'initialize', name: 'orderIntakeStoreFaults' },
   );
 }
+
+/** The Validate function, failing while the `validate` switch is on (as a function with a bug would). */
+const withValidateFault =
+  (switches: FaultSwitches): typeof validateHandler =>
+  async (event) => {
+    if (switches.isOn('validate')) throw new Error('Validate failed (fault switch validate)');
+    return validateHandler(event);
+  };
 
 export interface ServiceOptions {
   /** Data folder: DynamoDB Local's files, the event log, the archive. Created if missing. */
@@ -72,6 +82,7 @@ export interface ServiceOptions {
   port: number;
   /** Default 127.0.0.1: a local service answers this machine only. */
   host?: string;
+  /** Fault switches on at start; RunningService.setFault flips them while it runs. */
   faults?: readonly Fault[];
   /** Default: Powertools Logger at LOG_LEVEL (INFO if unset). */
   logger?: Logger;
@@ -89,13 +100,15 @@ export interface RunningService {
   port: number;
   dataDir: string;
   events: LocalEvents;
+  /** Turns a fault switch on or off while the service runs. */
+  setFault(fault: Fault, on: boolean): void;
   /** Stops HTTP first (no new work), then the event runtime, then DynamoDB Local. Idempotent. */
   stop(): Promise<void>;
 }
 
 export async function startService(options: ServiceOptions): Promise<RunningService> {
   const dataDir = resolve(options.dataDir);
-  const faults = new Set(options.faults ?? []);
+  const faults = new FaultSwitches(options.faults);
   const logger = options.logger ?? new Logger({ serviceName: SERVICE_NAME });
   mkdirSync(dataDir, { recursive: true });
 
@@ -134,7 +147,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       busName: LOCAL_RESOURCES.busName,
       tableName: LOCAL_RESOURCES.tableName,
       dynamodbEndpoint: dynamodb.endpoint,
-      busAvailable: !faults.has('bus'),
+      busAvailable: !faults.isOn('bus'),
       archiveBucketName: LOCAL_RESOURCES.archiveBucketName,
       iam: { relay: iam.relay, archive: iam.archive },
       log: ({ level, message, ...details }: { level?: string; message?: string }) => {
@@ -144,7 +157,11 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     });
 
     const workflowStore = newClient();
-    if (faults.has('store')) failEveryCall(workflowStore);
+    storeFaults(workflowStore, faults);
+    faults.onChange((fault, on) => {
+      if (fault === 'bus') running.events?.setBusAvailable(!on);
+      if (fault === 'events-disk-full') running.events?.setDiskFull(on);
+    });
     const workflow = createOrderWorkflow({
       resources: {
         ValidateFunctionArn: LOCAL_RESOURCES.validateFunctionArn,
@@ -154,7 +171,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       backends: {
         dynamodb: workflowStore,
         bus: running.events.bus,
-        functions: { [LOCAL_RESOURCES.validateFunctionArn]: validateHandler },
+        functions: { [LOCAL_RESOURCES.validateFunctionArn]: withValidateFault(faults) },
         iam: iam.workflow,
         functionTimeoutsMs: { [LOCAL_RESOURCES.validateFunctionArn]: validateFunctionTimeout().toMilliseconds() },
       },
@@ -186,13 +203,19 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     throw error;
   }
 
-  if (faults.size > 0) logger.warn('fault switches on', { faults: [...faults] });
+  if (faults.active().length > 0) logger.warn('fault switches on', { faults: faults.active() });
   let stopped: Promise<void> | undefined;
   return {
     url: running.http.url,
     port: running.http.port,
     dataDir,
     events: running.events,
+    setFault: (fault, on) => {
+      faults.set(fault, on);
+      logger.warn(`fault switch ${fault} ${on ? 'on' : 'off'}`, { fault, description: FAULT_DESCRIPTIONS[fault] });
+    },
     stop: () => (stopped ??= stopAll()),
   };
 }
+
+export { FAULTS, parseFaults, type Fault } from './faults.js';

@@ -11,16 +11,24 @@ export class LocalEventsError extends Error {
 
 /** The request as a whole is invalid (for example more than 10 entries); nothing is stored. */
 export class ValidationException extends LocalEventsError {
+  /** As the SDK marks a service's errors: the caller's fault, HTTP 400. */
+  readonly $fault = 'client';
+  readonly $metadata = { httpStatusCode: 400 };
   constructor(message: string) {
     super(message);
     this.name = 'ValidationException';
   }
 }
 
-/** The bus cannot take events now (the fault switch); nothing is stored, the caller may retry. */
+/**
+ * The bus cannot take events now (the fault switch, or its log could not store them); nothing is stored, the caller
+ * may retry. EventBridge's HTTP 500.
+ */
 export class InternalException extends LocalEventsError {
-  constructor(message: string) {
-    super(message);
+  readonly $fault = 'server';
+  readonly $metadata = { httpStatusCode: 500 };
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
     this.name = 'InternalException';
   }
 }

@@ -59,9 +59,19 @@ export function inTransaction<T>(db: DatabaseSync, work: () => T): T {
     db.exec('COMMIT');
     return result;
   } catch (error) {
-    db.exec('ROLLBACK');
+    // SQLite may have rolled back already (SQLITE_FULL does); the first error is the one that matters.
+    if (db.isTransaction) db.exec('ROLLBACK');
     throw error;
   }
+}
+
+/**
+ * A full disk, for the fault switch: SQLite refuses to grow the file past its current pages, and answers
+ * SQLITE_FULL ("database or disk is full") as it does when the disk has no room left.
+ */
+export function setDiskFull(db: DatabaseSync, full: boolean): void {
+  const { page_count: pages } = db.prepare('PRAGMA page_count').get() as { page_count: number };
+  db.exec(`PRAGMA max_page_count = ${full ? pages : 4_294_967_294}`);
 }
 
 /** Keeps what could not be delivered after every retry, where a human can find it (the local DLQ). */

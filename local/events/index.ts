@@ -11,7 +11,7 @@ import { createPublishHandler } from '../../lambdas/publish/handler.js';
 import { orderAcceptedPattern } from '../../src/events/order-accepted.js';
 import type { RoleAuthorizer } from '../iam/role-authorizer.js';
 import { archiveTarget } from './archive-target.js';
-import { openEventsDatabase } from './events-database.js';
+import { openEventsDatabase, setDiskFull } from './events-database.js';
 import { LocalEventBus } from './local-event-bus.js';
 import { localEventBridgeClient } from './local-eventbridge-client.js';
 import { RuleDelivery } from './rule-delivery.js';
@@ -47,6 +47,8 @@ export interface LocalEvents {
   /** The folder the archive consumer writes to. */
   archiveDir: string;
   setBusAvailable(available: boolean): void;
+  /** The event log's disk is full (or has room again): every write of the bus, its rules and the relay fails. */
+  setDiskFull(full: boolean): void;
   /** Events on the bus that the archive rule has not yet delivered: 0 once the archive has caught up. */
   archiveBacklog(): number;
   /** Ends the loops after their current step and closes the database. */
@@ -110,6 +112,7 @@ export async function startLocalEvents(options: LocalEventsOptions): Promise<Loc
     bus,
     archiveDir,
     setBusAvailable: (available) => bus.setAvailable(available),
+    setDiskFull: (full) => setDiskFull(db, full),
     archiveBacklog: () => delivery.backlogOf(ARCHIVE_RULE_NAME),
     stop: () =>
       (stopped ??= (async () => {

@@ -114,9 +114,16 @@ export class LocalEventBus implements EventBusPort {
     const judged = entries.map((entry) => this.envelopeOf(entry, now));
     const stored = judged.filter((result): result is EventEnvelope => !('ErrorCode' in result));
     if (stored.length > 0) {
-      inTransaction(this.db, () => {
-        for (const envelope of stored) this.insert.run(envelope.id, this.busName, JSON.stringify(envelope));
-      });
+      try {
+        inTransaction(this.db, () => {
+          for (const envelope of stored) this.insert.run(envelope.id, this.busName, JSON.stringify(envelope));
+        });
+      } catch (error) {
+        // Nothing of the call was stored (one transaction), so nothing is acknowledged: EventBridge's 500.
+        throw new InternalException(`the local event log could not store the events: ${String(error)}`, {
+          cause: error,
+        });
+      }
       for (const listener of this.listeners) listener();
     }
     const results: PutEventsResultEntry[] = judged.map((result) =>

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { assertSupportedPattern, matchesPattern } from '../../local/events/event-pattern.js';
-import { openEventsDatabase } from '../../local/events/events-database.js';
+import { openEventsDatabase, setDiskFull } from '../../local/events/events-database.js';
 import { LocalEventBus, MAX_ENTRY_BYTES, type EventEnvelope } from '../../local/events/local-event-bus.js';
 import { RuleDelivery, type RuleTarget } from '../../local/events/rule-delivery.js';
 import { orderAcceptedEntry, orderAcceptedPattern } from '../../src/events/order-accepted.js';
@@ -142,6 +142,34 @@ describe('PutEvents on the local bus', () => {
     bus.setAvailable(true);
     expect((await bus.putEvents([orderEntry()])).FailedEntryCount).toBe(0);
     expect(bus.storedEvents()).toHaveLength(1);
+  });
+
+  it('on a full disk, refuses with InternalException (500) and acknowledges nothing; with room again, stores', async () => {
+    const db = openDatabase();
+    const bus = new LocalEventBus(db, { busName: BUS });
+    setDiskFull(db, true);
+
+    // Enough entries to need new pages: SQLite answers SQLITE_FULL, and the call's one transaction stores none.
+    const refused = Array.from({ length: 40 }, () => bus.putEvents(Array.from({ length: 10 }, () => orderEntry())));
+    const outcomes = await Promise.allSettled(refused);
+    const failures = outcomes.filter((outcome) => outcome.status === 'rejected');
+    expect(failures.length).toBeGreaterThan(0);
+    for (const failure of failures) {
+      expect(failure.reason).toMatchObject({
+        name: 'InternalException',
+        $fault: 'server',
+        $metadata: { httpStatusCode: 500 },
+      });
+      expect(String(failure.reason.message)).toMatch(/database or disk is full/);
+    }
+    const acknowledged = outcomes.flatMap((outcome) => (outcome.status === 'fulfilled' ? outcome.value.Entries : []));
+    expect(bus.storedEvents().map((event) => event.envelope.id)).toEqual(
+      acknowledged.map((entry) => ('EventId' in entry ? entry.EventId : 'failed')),
+    );
+
+    setDiskFull(db, false);
+    expect((await bus.putEvents([orderEntry()])).FailedEntryCount).toBe(0);
+    expect(bus.storedEvents()).toHaveLength(acknowledged.length + 1);
   });
 
   it('has committed an event by the time it acknowledges it, and keeps it across a reopen', async () => {

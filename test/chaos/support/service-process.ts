@@ -86,8 +86,10 @@ export async function stopGracefully(service: ServiceProcess, deadlineMs = 30_00
   clearTimeout(timer);
 }
 
-/** Every ORDER# item of the running service's table, read from its DynamoDB Local (port from the JVM's command line). */
-export async function storedOrderIds({ dataDir }: ServiceProcess): Promise<Set<string>> {
+/** Every ORDER# item's order document, by orderId, read from the running service's DynamoDB Local. */
+export async function storedOrders({
+  dataDir,
+}: Pick<ServiceProcess, 'dataDir'>): Promise<Map<string, Record<string, unknown>>> {
   const args = readFileSync(`/proc/${jvmPidOf(dataDir)}/cmdline`, 'utf8').split('\0');
   const port = args[args.indexOf('-port') + 1];
   const client = new DynamoDBClient({
@@ -95,18 +97,25 @@ export async function storedOrderIds({ dataDir }: ServiceProcess): Promise<Set<s
     region: LOCAL_REGION,
     credentials: LOCAL_CREDENTIALS,
   });
-  const ids = new Set<string>();
+  const orders = new Map<string, Record<string, unknown>>();
   try {
     for await (const page of paginateScan({ client }, { TableName: LOCAL_RESOURCES.tableName, ConsistentRead: true })) {
       for (const item of page.Items ?? []) {
         const pk = item[ORDERS_TABLE.partitionKey]?.S ?? '';
-        if (pk.startsWith(ORDERS_TABLE.orderKeyPrefix)) ids.add(pk.slice(ORDERS_TABLE.orderKeyPrefix.length));
+        if (!pk.startsWith(ORDERS_TABLE.orderKeyPrefix)) continue;
+        const document = JSON.parse(item.document?.S ?? '{}') as Record<string, unknown>;
+        orders.set(pk.slice(ORDERS_TABLE.orderKeyPrefix.length), document);
       }
     }
   } finally {
     client.destroy();
   }
-  return ids;
+  return orders;
+}
+
+/** Every ORDER# item's orderId (port of DynamoDB Local from the JVM's command line). */
+export async function storedOrderIds(service: Pick<ServiceProcess, 'dataDir'>): Promise<Set<string>> {
+  return new Set((await storedOrders(service)).keys());
 }
 
 export interface ArchiveContents {
