@@ -21,6 +21,7 @@ import { authorizersFor, deployedIam, type CallerAuthorizers, type DeployedIamSo
 import type { LocalResourceNames } from './iam/deployed-roles.js';
 import { localArn } from './local-account.js';
 import { FAULT_DESCRIPTIONS, FaultSwitches, type Fault } from './faults.js';
+import { limitStoreCapacity } from './store-capacity.js';
 import { createOrderWorkflow } from './workflow/order-workflow.js';
 import { validateFunctionTimeout } from '../cdk/lib/order-workflow.js';
 import { SERVICE_NAME } from '../src/service-name.js';
@@ -157,6 +158,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     });
 
     const workflowStore = newClient();
+    limitStoreCapacity(workflowStore);
     storeFaults(workflowStore, faults);
     faults.onChange((fault, on) => {
       if (fault === 'bus') running.events?.setBusAvailable(!on);

@@ -59,24 +59,50 @@ const declaredMembers = (dto: new () => object): ReadonlySet<string> =>
 const ORDER_MEMBERS = declaredMembers(OrderRequestDto);
 const LINE_MEMBERS = declaredMembers(OrderLineDto);
 
+/** Names JSON.parse makes own members of, where class-validator and class-transformer expect Object.prototype's. */
+const PROTOTYPE_NAMES: ReadonlySet<string> = new Set(Object.getOwnPropertyNames(Object.prototype));
+
+const unknownMember = (path: string, name: string): FieldError => ({
+  path: `${path}/${escapePointerToken(name)}`,
+  code: 'unknown_property',
+  message: `property ${name} should not exist`,
+});
+
 /**
- * class-validator's whitelist does not see members named like Object.prototype's (`__proto__`, `constructor`,
- * `toString`), which JSON.parse creates as own members: they are caught here, from the parsed value itself.
+ * What class-validator and class-transformer cannot be trusted with, checked on the parsed value itself:
+ * - members named like Object.prototype's (`__proto__`, `constructor`, `toString`), at any depth: the whitelist
+ *   does not see them, and class-transformer throws on a nested `constructor`;
+ * - members the DTOs do not declare, on the order and on its lines;
+ * - a line that is an array: nested validation walks into it instead of refusing it.
+ * Returns the errors, and the value without its prototype-named members, safe to hand to class-transformer.
  */
-function unknownMembers(value: Record<string, unknown>): FieldError[] {
-  const unknownIn = (object: Record<string, unknown>, allowed: ReadonlySet<string>, path: string): FieldError[] =>
+function structuralCheck(value: Record<string, unknown>): { errors: FieldError[]; safe: Record<string, unknown> } {
+  const errors: FieldError[] = [];
+  const withoutPrototypeNames = (node: unknown, path: string): unknown => {
+    if (Array.isArray(node)) return node.map((item, index) => withoutPrototypeNames(item, `${path}/${index}`));
+    if (!isObject(node)) return node;
+    return Object.fromEntries(
+      Object.entries(node).flatMap(([name, member]) => {
+        if (!PROTOTYPE_NAMES.has(name))
+          return [[name, withoutPrototypeNames(member, `${path}/${escapePointerToken(name)}`)]];
+        errors.push(unknownMember(path, name));
+        return [];
+      }),
+    );
+  };
+  const safe = withoutPrototypeNames(value, '') as Record<string, unknown>;
+  const undeclared = (object: Record<string, unknown>, allowed: ReadonlySet<string>, path: string) =>
     Object.keys(object)
       .filter((name) => !allowed.has(name))
-      .map((name) => ({
-        path: `${path}/${escapePointerToken(name)}`,
-        code: 'unknown_property',
-        message: `property ${name} should not exist`,
-      }));
-  const lines = Array.isArray(value.items) ? value.items : [];
-  return [
-    ...unknownIn(value, ORDER_MEMBERS, ''),
-    ...lines.flatMap((line, index) => (isObject(line) ? unknownIn(line, LINE_MEMBERS, `/items/${index}`) : [])),
-  ];
+      .forEach((name) => errors.push(unknownMember(path, name)));
+  undeclared(safe, ORDER_MEMBERS, '');
+  const lines = Array.isArray(safe.items) ? safe.items : [];
+  lines.forEach((line, index) => {
+    if (isObject(line)) undeclared(line, LINE_MEMBERS, `/items/${index}`);
+    else if (Array.isArray(line))
+      errors.push({ path: `/items/${index}`, code: 'type', message: 'must be a JSON object' });
+  });
+  return { errors, safe };
 }
 
 /** Checks a parsed JSON value against the v1 contract and names every failing field. */
@@ -84,11 +110,11 @@ export function checkOrderRequest(value: unknown): OrderCheck {
   if (!isObject(value)) {
     return { valid: false, errors: [{ path: '', code: 'type', message: 'body must be a JSON object' }] };
   }
-  const unknown = unknownMembers(value);
-  const reported = new Set(unknown.map((error) => error.path));
-  const dto = plainToInstance(OrderRequestDto, value);
+  const structural = structuralCheck(value);
+  const reported = new Set(structural.errors.map((error) => error.path));
+  const dto = plainToInstance(OrderRequestDto, structural.safe);
   const violations = validateSync(dto, { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: true });
-  const errors = [...unknown, ...toFieldErrors(violations, '').filter((error) => !reported.has(error.path))];
+  const errors = [...structural.errors, ...toFieldErrors(violations, '').filter((error) => !reported.has(error.path))];
   if (errors.length > 0) return { valid: false, errors };
   // The checked plain value, not the DTO instance: canonical hashing and storage want plain JSON, and every member
   // of it has now been checked.

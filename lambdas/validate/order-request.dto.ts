@@ -53,7 +53,13 @@ export class OrderRequestDto {
   @ArrayMinSize(1)
   @ArrayMaxSize(MAX_LINES)
   // Business rule beyond JSON Schema, which cannot express uniqueness of one member across array items.
-  @ArrayUnique((line: OrderLine) => line?.sku, { message: 'each sku may appear on one line only' })
+  // A line that is not an object has no sku to repeat: it is its own (type) error, never a duplicate.
+  @ArrayUnique(
+    (line: OrderLine) => (typeof line === 'object' && line !== null && !Array.isArray(line) ? line.sku : Symbol()),
+    {
+      message: 'each sku may appear on one line only',
+    },
+  )
   @ValidateNested({ each: true })
   @Type(() => OrderLineDto)
   items!: OrderLineDto[];

@@ -193,6 +193,38 @@ describe('the archive consumer on a local folder', () => {
     expect(JSON.parse(await readFile(join(folder, key), 'utf8'))).toEqual(detail);
   });
 
+  it('each event delivered three times, concurrently and out of order, leaves one byte-identical object per order', async () => {
+    const details = Array.from({ length: 30 }, () => detailOf());
+    const reference = await mkdtemp(join(tmpdir(), 'archive-reference-'));
+    try {
+      // What one delivery of each event writes.
+      const once = createArchiveHandler({ store: new FolderArchiveStore(reference), logger: silent });
+      for (const detail of details) await once(sqsEvent(JSON.stringify(envelopeOf(detail))));
+
+      // Three copies of each (two publications and a replay: each copy has its own EventBridge id), shuffled, in
+      // concurrent batches of up to 10 records, as SQS would hand them to several consumers at once.
+      const copies = details.flatMap((detail) => [0, 1, 2].map(() => JSON.stringify(envelopeOf(detail))));
+      for (let i = copies.length - 1; i > 0; i -= 1) {
+        const j = (i * 7919) % (i + 1);
+        [copies[i], copies[j]] = [copies[j] as string, copies[i] as string];
+      }
+      const handle = createArchiveHandler({ store: new FolderArchiveStore(folder), logger: silent });
+      const batches = Array.from({ length: Math.ceil(copies.length / 10) }, (_, b) =>
+        copies.slice(b * 10, b * 10 + 10),
+      );
+      const responses = await Promise.all(batches.map((batch) => handle(sqsEvent(...batch))));
+
+      expect(responses.flatMap((response) => response.batchItemFailures)).toEqual([]);
+      const files = await filesUnder(folder);
+      expect(files.sort()).toEqual(details.map(archiveKeyOf).sort());
+      for (const file of files) {
+        expect(await readFile(join(folder, file))).toEqual(await readFile(join(reference, file)));
+      }
+    } finally {
+      await rm(reference, { recursive: true, force: true });
+    }
+  });
+
   it('answers created for the first write and exists for every later one', async () => {
     const store = new FolderArchiveStore(folder);
     const outcomes = await Promise.all(Array.from({ length: 8 }, () => store.createIfAbsent('orders/a.json', '{}')));
