@@ -1,0 +1,104 @@
+/**
+ * Races, over HTTP against the local service with the ASL's own timing:
+ * - 50 identical POSTs at the same instant: exactly one 202, and 49 409s naming the same orderId;
+ * - 1,000 distinct POSTs at once: 1,000 records, one per body (a client retries a 503 with the same body, as the
+ *   contract tells it to; a copy that was stored meanwhile answers 409 with its own orderId);
+ * - the same payload after the 15 s window: a new order.
+ */
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { startService, type RunningService } from '../../local/service.js';
+import { IDEMPOTENCY_WINDOW_SECONDS } from '../../src/store/orders-table.js';
+import { newDataDir, removeDataDir } from '../e2e/support/local-service.js';
+import { storedOrders } from './support/service-process.js';
+
+jest.setTimeout(300_000);
+
+let service: RunningService;
+let dataDir: string;
+beforeAll(async () => {
+  dataDir = await newDataDir();
+  service = await startService({
+    dataDir,
+    port: 0,
+    logger: new Logger({ serviceName: 'order-intake', logLevel: 'SILENT' }),
+  });
+});
+afterAll(async () => {
+  await service.stop();
+  await removeDataDir(dataDir);
+});
+
+const order = (clientReference: string) =>
+  JSON.stringify({ customerId: 'CUST-RACES000', items: [{ sku: 'SKU-00012345', quantity: 2 }], clientReference });
+
+async function post(body: string): Promise<{ status: number; orderId?: string }> {
+  const response = await fetch(`${service.url}/orders`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body,
+  });
+  const answer = (await response.json()) as { orderId?: string };
+  return { status: response.status, orderId: answer.orderId };
+}
+
+/** A client as the contract asks: a 503 is retried with the same body after Retry-After. */
+async function postUntilAnswered(body: string): Promise<{ status: number; orderId?: string; attempts: number }> {
+  for (let attempts = 1; ; attempts += 1) {
+    const answer = await post(body);
+    if (answer.status !== 503 || attempts >= 10) return { ...answer, attempts };
+    await new Promise((wake) => setTimeout(wake, 1_000));
+  }
+}
+
+describe('races', () => {
+  it('50 identical POSTs at the same instant: one 202 and 49 409s naming the same orderId', async () => {
+    const body = order('race-identical');
+    const answers = await Promise.all(Array.from({ length: 50 }, () => post(body)));
+
+    const accepted = answers.filter((answer) => answer.status === 202);
+    expect(accepted).toHaveLength(1);
+    expect(answers.filter((answer) => answer.status === 409)).toHaveLength(49);
+    expect(new Set(answers.map((answer) => answer.orderId))).toEqual(new Set([accepted[0]?.orderId]));
+  });
+
+  it('1,000 distinct POSTs at once: 1,000 records, one per body', async () => {
+    const references = Array.from({ length: 1_000 }, (_, index) => `race-distinct-${index}`);
+    const started = performance.now();
+    const answers = await Promise.all(references.map((reference) => postUntilAnswered(order(reference))));
+    const seconds = (performance.now() - started) / 1000;
+
+    const stored = [...(await storedOrders({ dataDir })).entries()].filter(([, document]) =>
+      String(document.clientReference).startsWith('race-distinct-'),
+    );
+    process.stdout.write(
+      `races: 1,000 distinct in ${seconds.toFixed(1)} s; first answers ${JSON.stringify(
+        answers.reduce<Record<string, number>>((counts, { status, attempts }) => {
+          const key = attempts > 1 ? `${status} after ${attempts} attempts` : String(status);
+          return { ...counts, [key]: (counts[key] ?? 0) + 1 };
+        }, {}),
+      )}\n`,
+    );
+    expect(answers.filter((answer) => answer.status !== 202 && answer.status !== 409)).toEqual([]);
+    expect(stored).toHaveLength(1_000);
+    expect(new Set(stored.map(([, document]) => document.clientReference)).size).toBe(1_000);
+    // Each answer names the order stored for its own body.
+    const orderIdByReference = new Map(stored.map(([orderId, document]) => [document.clientReference, orderId]));
+    answers.forEach((answer, index) => expect(answer.orderId).toBe(orderIdByReference.get(references[index])));
+  });
+
+  it('the same payload after the 15 s window is a new order', async () => {
+    const body = order('race-after-window');
+    const first = await post(body);
+    const within = await post(body);
+    await new Promise((wake) => setTimeout(wake, (IDEMPOTENCY_WINDOW_SECONDS + 2) * 1000));
+    const after = await post(body);
+
+    expect(first.status).toBe(202);
+    expect(within).toEqual({ status: 409, orderId: first.orderId });
+    expect(after.status).toBe(202);
+    expect(after.orderId).not.toBe(first.orderId);
+    const stored = await storedOrders({ dataDir });
+    expect(stored.has(String(first.orderId)) && stored.has(String(after.orderId))).toBe(true);
+  });
+});
