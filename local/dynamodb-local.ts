@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
+import { createInterface } from 'node:readline';
 import { dirname, join, resolve } from 'node:path';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './local-account.js';
@@ -111,6 +112,18 @@ const WATCHDOG = [
 export const PID_FILE_NAME = 'dynamodb-local.pid';
 const EARLIER_JVM_GRACE_MS = 10_000;
 
+/**
+ * DynamoDB Local warns at every start that JAXB is missing (it falls back to another XML binding, which the JSON
+ * API never uses), over two lines that read like an error. Those are dropped; every other line of the JVM's stderr
+ * reaches this process's, so its real errors stay visible.
+ */
+const NOISE = [/^\w{3} \d{1,2}, \d{4} .* com\.amazonaws\.log\.JulLog warn$/, /^WARNING: JAXB is unavailable\./];
+function forwardMeaningfulLines(stderr: NodeJS.ReadableStream): void {
+  createInterface({ input: stderr }).on('line', (line) => {
+    if (!NOISE.some((pattern) => pattern.test(line))) process.stderr.write(`${line}\n`);
+  });
+}
+
 const isAlive = (pid: number): boolean => {
   try {
     process.kill(pid, 0);
@@ -152,9 +165,10 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
   java.push('-port', String(port), ...storage, '-sharedDb', '-disableTelemetry');
   const child = spawn('sh', ['-c', WATCHDOG, 'dynamodb-local', ...java], {
     cwd: EMULATOR_DIR,
-    stdio: ['pipe', 'ignore', 'inherit'],
+    stdio: ['pipe', 'ignore', 'pipe'],
     env: { ...process.env, PID_FILE: pidFile },
   });
+  if (child.stderr) forwardMeaningfulLines(child.stderr);
   const exited = new Promise<void>((done) => child.once('exit', () => done()));
   const stop = async (): Promise<void> => {
     if (child.exitCode === null && child.signalCode === null) child.stdin?.end();
