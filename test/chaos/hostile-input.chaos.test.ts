@@ -14,11 +14,18 @@ import { Buffer } from 'node:buffer';
 import { writeFileSync } from 'node:fs';
 import { Agent, request, type IncomingHttpHeaders } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import { Ajv2020 } from 'ajv/dist/2020.js';
 import fc from 'fast-check';
 import type { RunningService } from '../../local/service.js';
-import orderSchema from '../../src/contract/order.schema.json' with { type: 'json' };
 import { newDataDir, removeDataDir, startLocalService } from '../e2e/support/local-service.js';
+import {
+  bodyInContract,
+  code8,
+  PROTOTYPE_KEYS,
+  strictUtf8,
+  validOrderArbitrary,
+  type Order,
+  type OrderLine,
+} from '../support/order-contract.js';
 import { storedOrderIds, type ServiceProcess } from './support/service-process.js';
 
 jest.setTimeout(600_000);
@@ -26,13 +33,6 @@ jest.setTimeout(600_000);
 const REQUESTS = 10_400;
 const CONCURRENCY = 32;
 const SEED = Number(process.env.HOSTILE_INPUT_SEED ?? 20_260_101);
-const MAX_BODY_BYTES = 1024;
-
-// ---- the contract, decided without the product's code ----------------------------------------------------------
-
-const schemaAccepts = new Ajv2020({ allErrors: true, strict: true }).compile(orderSchema);
-// A byte-order mark is kept, and so refused by JSON.parse: RFC 8259 JSON text has none.
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 interface Probe {
   kind: string;
@@ -40,20 +40,6 @@ interface Probe {
   path: string;
   headers: Record<string, string | string[]>;
   body?: Buffer;
-}
-
-function bodyInContract(body: Buffer | undefined): boolean {
-  const bytes = body ?? Buffer.alloc(0);
-  if (bytes.byteLength > MAX_BODY_BYTES) return false;
-  let value: unknown;
-  try {
-    value = JSON.parse(strictUtf8.decode(bytes));
-  } catch {
-    return false;
-  }
-  if (!schemaAccepts(value)) return false;
-  const skus = (value as { items: { sku: string }[] }).items.map((line) => line.sku);
-  return new Set(skus).size === skus.length;
 }
 
 /** POST /orders (a query string is ignored), JSON or no media type, and a body the contract accepts. */
@@ -78,31 +64,15 @@ const post = (kind: string, body: Buffer | string, headers: Probe['headers'] = J
   body: typeof body === 'string' ? Buffer.from(body, 'utf8') : body,
 });
 
-const upperAlnum = fc.constantFrom(...'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789');
-const code8 = fc.string({ unit: upperAlnum, minLength: 8, maxLength: 8 });
-const referenceChar = fc.constantFrom(...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-');
-
-type Line = { sku: string; quantity: number };
-type Order = { customerId: string; items: Line[]; clientReference?: string };
+type Line = OrderLine;
 const line21 = (i: number): Line => ({ sku: `SKU-${String(i).padStart(8, '0')}`, quantity: 1 });
 
-const orderArb: fc.Arbitrary<Order> = fc.record(
-  {
-    customerId: code8.map((code) => `CUST-${code}`),
-    items: fc.uniqueArray(
-      fc.record({ sku: code8.map((code) => `SKU-${code}`), quantity: fc.integer({ min: 1, max: 100 }) }),
-      { minLength: 1, maxLength: 20, selector: (line) => line.sku },
-    ),
-    clientReference: fc.string({ unit: referenceChar, minLength: 1, maxLength: 64 }),
-  },
-  { requiredKeys: ['customerId', 'items'] },
-);
+const orderArb = validOrderArbitrary;
 
 /** A valid order no other request sends: its clientReference is unique to the run. */
 let uniqueSeq = 0;
 const distinct = (order: Order): Order => ({ ...order, clientReference: `hostile-${(uniqueSeq += 1)}` });
 
-const PROTOTYPE_KEYS = ['__proto__', 'constructor', 'prototype', 'toString', 'valueOf', 'hasOwnProperty'];
 const prototypeKey = fc.constantFrom(...PROTOTYPE_KEYS);
 
 const numberText = fc.oneof(

@@ -9,6 +9,7 @@ import type { NodeFunction } from '../../cdk/lib/node-function.js';
 import { MappingTemplate } from '../../local/vtl/mapping-template.js';
 import type { OrderIntakeStack } from '../../cdk/lib/order-intake-stack.js';
 import { logicalIdOf, propertiesOf, synthOrderIntake, type Json } from './synth-order-intake.js';
+import { requestContext } from '../support/request-context.js';
 
 let stack: OrderIntakeStack;
 let template: Template;
@@ -122,18 +123,7 @@ describe('alarms', () => {
     const template = loadApiTemplate('postOrdersResponse', { StateMachineArn: 'arn', OrdersTableName: 'orders' });
     const answered = new MappingTemplate('postOrdersResponse', template).render({
       body: JSON.stringify({ status: executionStatus }),
-      context: {
-        requestId: 'req-1',
-        httpMethod: 'POST',
-        resourcePath: '/orders',
-        path: '/v1/orders',
-        stage: 'v1',
-        apiId: 'api',
-        domainName: 'example.com',
-        requestTimeEpoch: 0,
-        sourceIp: '192.0.2.1',
-        userAgent: 'test',
-      },
+      context: requestContext({ path: '/v1/orders', stage: 'v1' }),
     }).status;
     expect(named(id).AlarmDescription).toContain(`the client got a ${answered}`);
   });

@@ -29,6 +29,7 @@ import {
   type Json,
   type Statement,
 } from './synth-order-intake.js';
+import { requestContext } from '../support/request-context.js';
 
 let stack: OrderIntakeStack;
 let template: Template;
@@ -272,18 +273,7 @@ describe('API', () => {
     OrdersTableName: stack.table.table.tableName,
   });
   const matchesFailure = (status: string) => new RegExp(`^${INTEGRATION_FAILURE_PATTERN}$`).test(status);
-  const context = {
-    requestId: 'req-1',
-    httpMethod: 'POST',
-    resourcePath: '/orders',
-    path: '/v1/orders',
-    stage: 'v1',
-    apiId: 'api',
-    domainName: 'example.com',
-    requestTimeEpoch: 0,
-    sourceIp: '192.0.2.1',
-    userAgent: 'test',
-  };
+  const context = requestContext({ path: '/v1/orders', stage: 'v1', apiId: 'api', domainName: 'example.com' });
 
   describe('POST /orders', () => {
     it('starts the EXPRESS workflow synchronously, as the API role', () => {

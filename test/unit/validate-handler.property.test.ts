@@ -6,33 +6,20 @@
  */
 import { Buffer } from 'node:buffer';
 import { describe, expect, it } from '@jest/globals';
-import { Ajv2020 } from 'ajv/dist/2020.js';
 import fc from 'fast-check';
 import { handler } from '../../lambdas/validate/handler.js';
 import type { ValidationOutcome } from '../../lambdas/validate/validate-order.js';
-import orderSchema from '../../src/contract/order.schema.json' with { type: 'json' };
+import {
+  code8,
+  referenceChar,
+  contractOutcome,
+  PROTOTYPE_KEYS,
+  strictUtf8,
+  validOrderArbitrary,
+} from '../support/order-contract.js';
 import { validOrder } from '../support/order-samples.js';
 
-const MAX_BODY_BYTES = 1024;
-const schemaAccepts = new Ajv2020({ allErrors: true, strict: true }).compile(orderSchema);
-// ignoreBOM: a byte-order mark is kept (and then refused by JSON.parse), as RFC 8259 says JSON text has none.
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-
-type Expected = 'VALID' | 400 | 413;
-
-/** The contract, applied to raw bytes without the product's code: size, UTF-8, JSON, schema, unique SKUs. */
-function expectedOutcome(bytes: Uint8Array): Expected {
-  if (bytes.byteLength > MAX_BODY_BYTES) return 413;
-  let value: unknown;
-  try {
-    value = JSON.parse(strictUtf8.decode(bytes));
-  } catch {
-    return 400;
-  }
-  if (!schemaAccepts(value)) return 400;
-  const skus = (value as { items: { sku: string }[] }).items.map((line) => line.sku);
-  return new Set(skus).size === skus.length ? 'VALID' : 400;
-}
+const expectedOutcome = contractOutcome;
 
 const eventOf = (bytes: Uint8Array) => ({ requestId: 'req-property', body: Buffer.from(bytes).toString('base64') });
 const bytesOf = (text: string): Uint8Array => Buffer.from(text, 'utf8');
@@ -89,24 +76,8 @@ async function checkBody(bytes: Uint8Array): Promise<void> {
 
 // ---- generators ----------------------------------------------------------------------------------------------------
 
-const upperAlnum = fc.constantFrom(...'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789');
-const code8 = fc.string({ unit: upperAlnum, minLength: 8, maxLength: 8 });
-const referenceChar = fc.constantFrom(...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-');
+const validOrderArb = validOrderArbitrary;
 
-/** Orders that satisfy the contract, from one line to twenty, with and without clientReference. */
-const validOrderArb = fc.record(
-  {
-    customerId: code8.map((code) => `CUST-${code}`),
-    items: fc.uniqueArray(
-      fc.record({ sku: code8.map((code) => `SKU-${code}`), quantity: fc.integer({ min: 1, max: 100 }) }),
-      { minLength: 1, maxLength: 20, selector: (line) => line.sku },
-    ),
-    clientReference: fc.string({ unit: referenceChar, minLength: 1, maxLength: 64 }),
-  },
-  { requiredKeys: ['customerId', 'items'] },
-);
-
-const PROTOTYPE_KEYS = ['__proto__', 'constructor', 'prototype', 'toString', 'valueOf', 'hasOwnProperty'] as const;
 const prototypeKey = fc.constantFrom(...PROTOTYPE_KEYS);
 
 /** Numbers JSON can write but the contract does not want: huge, tiny, negative, fractional, beyond a double. */

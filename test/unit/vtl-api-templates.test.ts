@@ -13,6 +13,7 @@ import { freshOrdersTable, testDynamoDbClient } from '../support/dynamodb.js';
 import { validOrder } from '../support/order-samples.js';
 import { deployedAuthorizers } from '../support/iam.js';
 import { RecordingBus } from '../support/recording-bus.js';
+import { requestContext } from '../support/request-context.js';
 
 const STATE_MACHINE_ARN = 'arn:aws:states:local:000000000000:stateMachine:order-intake';
 const VALIDATE_ARN = 'arn:aws:lambda:local:000000000000:function:order-intake-validate';
@@ -23,19 +24,8 @@ let templates: ReturnType<typeof loadApiMappingTemplates>;
 const iamFor = () =>
   deployedAuthorizers({ tableName, busName: 'order-intake-test', validateFunctionArn: VALIDATE_ARN });
 
-const context = (overrides: Partial<RequestContext> = {}): RequestContext => ({
-  requestId: REQUEST_ID,
-  httpMethod: 'POST',
-  resourcePath: '/orders',
-  path: '/orders',
-  stage: 'local',
-  apiId: 'local',
-  domainName: 'localhost',
-  requestTimeEpoch: Date.now(),
-  sourceIp: '127.0.0.1',
-  userAgent: 'jest',
-  ...overrides,
-});
+const context = (overrides: Partial<RequestContext> = {}): RequestContext =>
+  requestContext({ requestId: REQUEST_ID, ...overrides });
 
 interface StartSyncExecutionRequest {
   stateMachineArn: string;

@@ -1,21 +1,11 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { MappingTemplate, MappingTemplateError, type RequestContext } from '../../local/vtl/mapping-template.js';
+import { MappingTemplate, MappingTemplateError } from '../../local/vtl/mapping-template.js';
 import { parseJsonPath } from '../../local/vtl/json-path.js';
 import { base64Encode, escapeJavaScript, urlDecode, urlEncode } from '../../local/vtl/util.js';
+import { requestContext } from '../support/request-context.js';
 
-const context: RequestContext = {
-  requestId: '6f1c2e0a-0000-4000-8000-000000000001',
-  httpMethod: 'POST',
-  resourcePath: '/orders',
-  path: '/orders',
-  stage: 'local',
-  apiId: 'local',
-  domainName: 'localhost',
-  requestTimeEpoch: Date.UTC(2025, 3, 9, 12, 34, 56),
-  sourceIp: '127.0.0.1',
-  userAgent: 'jest',
-};
+const context = requestContext({ requestId: '6f1c2e0a-0000-4000-8000-000000000001' });
 
 const render = (source: string, body = '', params = { path: {}, querystring: {}, header: {} }) =>
   new MappingTemplate('test', source).render({ body, params, context });

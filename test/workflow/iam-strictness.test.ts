@@ -23,6 +23,7 @@ import { orderKey } from '../../src/store/orders-table.js';
 import { afterLosingAnswers, freshOrdersTable, testDynamoDbClient } from '../support/dynamodb.js';
 import { validOrder, workflowInput } from '../support/order-samples.js';
 import { RecordingBus } from '../support/recording-bus.js';
+import { requestContext } from '../support/request-context.js';
 
 const dynamodb = testDynamoDbClient();
 let tableName: string;
@@ -81,18 +82,7 @@ function httpStatusOf(execution: object): number | undefined {
   });
   return templates.postOrdersResponse.render({
     body: JSON.stringify(execution),
-    context: {
-      requestId: 'req-1',
-      httpMethod: 'POST',
-      resourcePath: '/orders',
-      path: '/orders',
-      stage: 'local',
-      apiId: 'local',
-      domainName: 'localhost',
-      requestTimeEpoch: Date.now(),
-      sourceIp: '127.0.0.1',
-      userAgent: 'jest',
-    },
+    context: requestContext(),
   }).status;
 }
 
