@@ -9,9 +9,8 @@
  *   stored orders, and the relay publishes them once there is room.
  */
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import { Logger } from '@aws-lambda-powertools/logger';
-import { startService, type Fault, type RunningService } from '../../local/service.js';
-import { newDataDir, removeDataDir } from '../e2e/support/local-service.js';
+import type { Fault, RunningService } from '../../local/service.js';
+import { newDataDir, removeDataDir, startLocalService } from '../e2e/support/local-service.js';
 import { archiveContents, storedOrderIds, storedOrders } from './support/service-process.js';
 
 jest.setTimeout(600_000);
@@ -49,11 +48,7 @@ const stretches: { fault: Fault | 'none'; from: number; to: number }[] = [];
 beforeAll(async () => {
   dataDir = await newDataDir();
   // The ASL's own Retry and Wait timing, as in AWS: the slow store is measured against the real timeouts.
-  service = await startService({
-    dataDir,
-    port: 0,
-    logger: new Logger({ serviceName: 'order-intake', logLevel: 'SILENT' }),
-  });
+  service = await startLocalService(dataDir, { timing: 'asl' });
 
   let stop = false;
   let sequence = 0;

@@ -6,10 +6,9 @@
  * - the same payload after the 15 s window: a new order.
  */
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import { Logger } from '@aws-lambda-powertools/logger';
-import { startService, type RunningService } from '../../local/service.js';
+import type { RunningService } from '../../local/service.js';
 import { IDEMPOTENCY_WINDOW_SECONDS } from '../../src/store/orders-table.js';
-import { newDataDir, removeDataDir } from '../e2e/support/local-service.js';
+import { newDataDir, removeDataDir, startLocalService } from '../e2e/support/local-service.js';
 import { storedOrders } from './support/service-process.js';
 
 jest.setTimeout(300_000);
@@ -18,11 +17,7 @@ let service: RunningService;
 let dataDir: string;
 beforeAll(async () => {
   dataDir = await newDataDir();
-  service = await startService({
-    dataDir,
-    port: 0,
-    logger: new Logger({ serviceName: 'order-intake', logLevel: 'SILENT' }),
-  });
+  service = await startLocalService(dataDir, { timing: 'asl' });
 });
 afterAll(async () => {
   await service.stop();

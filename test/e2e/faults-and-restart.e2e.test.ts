@@ -37,7 +37,7 @@ afterAll(async () => {
 
 describe('on one data folder', () => {
   it('with the store down, answers 503 with Retry-After and accepts nothing', async () => {
-    service = await startLocalService(dataDir, ['store']);
+    service = await startLocalService(dataDir, { faults: ['store'] });
     const answer = await postOrder(service, body);
 
     expect(answer.status).toBe(503);
@@ -48,7 +48,7 @@ describe('on one data folder', () => {
   });
 
   it('with the bus down, still answers 202 — and the same body is no duplicate: the 503 stored nothing', async () => {
-    service = await startLocalService(dataDir, ['bus']);
+    service = await startLocalService(dataDir, { faults: ['bus'] });
     const answer = await postOrder(service, body);
 
     expect(answer.status).toBe(202);

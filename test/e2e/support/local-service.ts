@@ -15,15 +15,21 @@ export const conformance = new OpenApiConformance();
 export const newDataDir = (): Promise<string> => mkdtemp(join(tmpdir(), 'order-intake-e2e-'));
 export const removeDataDir = (dataDir: string): Promise<void> => rm(dataDir, { recursive: true, force: true });
 
-export async function startLocalService(dataDir: string, faults: Fault[] = []): Promise<RunningService> {
+/**
+ * The service in this process, on its own data folder. `timing: 'short'` (the default) shortens the workflow's Retry
+ * waits, as in the workflow tests; `'asl'` keeps the ASL's own, as in AWS, for tests that measure against them.
+ */
+export async function startLocalService(
+  dataDir: string,
+  { faults = [], timing = 'short' }: { faults?: Fault[]; timing?: 'short' | 'asl' } = {},
+): Promise<RunningService> {
   return startService({
     dataDir,
     port: 0,
     faults,
     // LOG_LEVEL=INFO (or DEBUG) shows the service's logs while the tests run.
     logger: new Logger({ serviceName: 'order-intake', ...(process.env.LOG_LEVEL ? {} : { logLevel: 'SILENT' }) }),
-    // The workflow's Retry waits (up to seconds when the bus is down) are shortened, as in the workflow tests.
-    retryIntervalMs: 0,
+    ...(timing === 'short' ? { retryIntervalMs: 0 } : {}),
   });
 }
 
