@@ -5,12 +5,12 @@ const base = {
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   transform: { '^.+\\.ts$': ['ts-jest', { useESM: true }] },
   setupFilesAfterEnv: ['<rootDir>/test/support/setup.ts'],
-  // A file's first use of the deployed IAM synthesizes the CDK stack in process: seconds on 2 cores, more when busy.
-  testTimeout: 30_000,
 };
 
 /** @type {import('jest').Config} */
 export default {
+  // A file's first use of the deployed IAM synthesizes the CDK stack in process: seconds on 2 cores, more when busy.
+  testTimeout: 30_000,
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   projects: [

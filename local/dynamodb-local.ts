@@ -2,7 +2,7 @@
  * AWS's own DynamoDB Local, from the jar that the npm package amplify-dynamodb-simulator ships (the package's
  * launcher looks for the jar under ~/.amplify, so the jar is started here directly). Needs Java 17+.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
@@ -103,9 +103,11 @@ const WATCHDOG = [
   'exec 3<&0',
   '"$@" <&- & jvm=$!',
   'if [ -n "$PID_FILE" ]; then echo "$jvm" > "$PID_FILE"; fi',
-  '{ read -r _ <&3; kill "$jvm" 2>/dev/null; } &',
+  '{ read -r _ <&3; kill "$jvm" 2>/dev/null; } & reader=$!',
   // The shell's own report of a JVM killed by a signal is noise; the JVM's stderr stays visible.
   'wait "$jvm" 2>/dev/null; status=$?',
+  // A JVM that ended on its own takes its reader along, which would otherwise kill whatever reuses its pid.
+  'kill "$reader" 2>/dev/null',
   'if [ -n "$PID_FILE" ]; then rm -f "$PID_FILE"; fi',
   'exit "$status"',
 ].join('\n');
@@ -114,8 +116,9 @@ const EARLIER_JVM_GRACE_MS = 10_000;
 
 /**
  * DynamoDB Local warns at every start that JAXB is missing (it falls back to another XML binding, which the JSON
- * API never uses), over two lines that read like an error. Those are dropped; every other line of the JVM's stderr
- * reaches this process's, so its real errors stay visible.
+ * API never uses), over two lines that read like an error: the JAXB line and the logger's header line before it
+ * (the header pattern drops any warning header of that logger; the warning text after it still shows). Every other
+ * line of the JVM's stderr reaches this process's, so its real errors stay visible.
  */
 const NOISE = [/^\w{3} \d{1,2}, \d{4} .* com\.amazonaws\.log\.JulLog warn$/, /^WARNING: JAXB is unavailable\./];
 function forwardMeaningfulLines(stderr: NodeJS.ReadableStream): void {
@@ -124,10 +127,14 @@ function forwardMeaningfulLines(stderr: NodeJS.ReadableStream): void {
   });
 }
 
-const isAlive = (pid: number): boolean => {
+/**
+ * Whether `pid` is still a DynamoDB Local JVM: a pid file outlives a shell killed with its group, and its pid may
+ * since belong to another process (or to a zombie), which must neither be waited for nor harmed.
+ */
+const isDynamoDbLocal = (pid: number): boolean => {
   try {
-    process.kill(pid, 0);
-    return true;
+    const command = execFileSync('ps', ['-o', 'command=', '-p', String(pid)], { encoding: 'utf8' });
+    return command.includes('DynamoDBLocal.jar');
   } catch {
     return false;
   }
@@ -142,7 +149,7 @@ async function awaitEarlierJvm(pidFile: string): Promise<void> {
     return;
   }
   const deadline = Date.now() + EARLIER_JVM_GRACE_MS;
-  while (Number.isInteger(pid) && pid > 0 && isAlive(pid)) {
+  while (Number.isInteger(pid) && pid > 0 && isDynamoDbLocal(pid)) {
     if (Date.now() > deadline) {
       throw new Error(`DynamoDB Local (pid ${pid}) still runs on ${dirname(pidFile)}: is another service using it?`);
     }

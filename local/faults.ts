@@ -4,7 +4,7 @@
  */
 export const FAULT_DESCRIPTIONS = {
   bus: 'the event bus refuses every PutEvents (InternalException)',
-  store: 'every call of the workflow to DynamoDB fails as an unreachable service would',
+  store: 'every call of the workflow to DynamoDB fails with a service fault (500 InternalServerError)',
   'slow-store':
     "the workflow's DynamoDB calls take 0.5-3 s more, before or after the call (around Persist's 2 s timeout)",
   validate: 'the Validate function throws',

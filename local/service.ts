@@ -42,8 +42,8 @@ const randomBetween = (lowMs: number, highMs: number): number => lowMs + Math.ra
 const sleep = (ms: number): Promise<void> => new Promise((wake) => setTimeout(wake, ms));
 
 /**
- * The store's fault switches on the workflow's client: `store` fails every call as an unreachable DynamoDB would,
- * before anything is sent; `slow-store` delays a call before it is sent or its answer after (the write committed,
+ * The store's fault switches on the workflow's client: `store` fails every call with DynamoDB's own service fault
+ * (500 InternalServerError) before anything is sent; `slow-store` delays a call before it is sent or its answer after (the write committed,
  * the answer late), either way around the Persist task's timeout.
  */
 export function storeFaults(client: DynamoDBClient, switches: FaultSwitches): void {

@@ -166,7 +166,7 @@ const CHECKS: Check[] = [
     },
   },
   {
-    name: 'POST /orders, schema and business rules broken: 400 naming every field',
+    name: 'POST /orders, fields broken (pattern, maximum): 400 naming every field',
     async run(api) {
       const answer = await api.call(
         'POST',

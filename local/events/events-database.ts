@@ -66,8 +66,10 @@ export function inTransaction<T>(db: DatabaseSync, work: () => T): T {
 }
 
 /**
- * A full disk, for the fault switch: SQLite refuses to grow the file past its current pages, and answers
- * SQLITE_FULL ("database or disk is full") as it does when the disk has no room left.
+ * A full disk, for the fault switch: SQLite refuses to grow the database past its current pages and answers
+ * SQLITE_FULL ("database or disk is full"), as it does when the disk has no room left. A write that fits in pages the
+ * file already has still succeeds, so the switch is weaker than a real full disk (where the WAL cannot grow either):
+ * it refuses new events, not every cursor update.
  */
 export function setDiskFull(db: DatabaseSync, full: boolean): void {
   const { page_count: pages } = db.prepare('PRAGMA page_count').get() as { page_count: number };

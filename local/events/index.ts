@@ -47,7 +47,7 @@ export interface LocalEvents {
   /** The folder the archive consumer writes to. */
   archiveDir: string;
   setBusAvailable(available: boolean): void;
-  /** The event log's disk is full (or has room again): every write of the bus, its rules and the relay fails. */
+  /** The event log's disk is full (or has room again): a write that needs a new page of the log fails (SQLITE_FULL). */
   setDiskFull(full: boolean): void;
   /** Events on the bus that the archive rule has not yet delivered: 0 once the archive has caught up. */
   archiveBacklog(): number;

@@ -23,7 +23,7 @@ import * as eventbridgeModel from '@aws-sdk/client-eventbridge';
 import type { PutEventsEntry } from '../../src/events/order-accepted.js';
 import { eventBusArn } from '../iam/deployed-roles.js';
 import { authorizeDynamoDbCall } from '../iam/dynamodb.js';
-import { AccessDeniedError, type RoleAuthorizer } from '../iam/role-authorizer.js';
+import { AccessDeniedError, AuthorizationError, type RoleAuthorizer } from '../iam/role-authorizer.js';
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 export type TaskIntegration = (input: JsonValue) => Promise<JsonValue>;
@@ -92,6 +92,9 @@ const OPTIMIZED_EVENTBRIDGE: ServiceErrorNaming = {
 
 const asTaskError = (naming: ServiceErrorNaming, error: unknown): TaskError => {
   const message = error instanceof Error ? error.message : String(error);
+  // The local IAM evaluator could not judge the call: a defect of this runtime, never a transient fault to retry.
+  if (error instanceof AuthorizationError)
+    return new TaskError('LocalRuntime.AuthorizationError', message, { cause: error });
   if (!(error instanceof Error && '$fault' in error)) {
     return new TaskError(`${naming.prefix}.SdkClientException`, message, { cause: error });
   }

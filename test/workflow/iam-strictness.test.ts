@@ -151,6 +151,23 @@ describe('without the transaction’s PutItem', () => {
   });
 });
 
+describe('without the workflow role’s invoke of Validate', () => {
+  it('Validate fails as Lambda.AWSLambdaException (403), is retried, then fails the execution: 500, not 503', async () => {
+    const iam = authorizersFor(
+      deployedIamWith('workflow', (s) => (grants(s, 'lambda:InvokeFunction') ? undefined : s)),
+    );
+    const body = JSON.stringify({ ...validOrder, clientReference: 'no-invoke' });
+
+    const execution = await workflowUnder(iam).startSyncExecution(workflowInput(body, 'req-4'), 'req-4');
+
+    expect(execution).toMatchObject({ status: 'FAILED', error: 'Lambda.AWSLambdaException' });
+    expect(execution.cause).toMatch(
+      /is not authorized to perform: lambda:InvokeFunction .*Status Code: 403; Error Code: AccessDeniedException/,
+    );
+    expect(httpStatusOf(execution)).toBe(500);
+  });
+});
+
 describe('without the relay’s PutEvents', () => {
   const orderRecord = () => {
     const orderId = ulid();
