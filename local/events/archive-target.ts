@@ -13,8 +13,9 @@ import { FolderArchiveStore } from './folder-archive-store.js';
 import { createArchiveHandler } from '../../lambdas/persist/handler.js';
 import type { EventEnvelope } from './local-event-bus.js';
 import type { RuleTarget } from './rule-delivery.js';
+import { localArn } from '../local-account.js';
 
-const QUEUE_ARN = 'arn:aws:sqs:local:000000000000:order-archive';
+const QUEUE_ARN = localArn('sqs', 'order-archive');
 
 /** SQS gives a message its own id; reusing the event id keeps failures traceable to events without a map. */
 const sqsRecordOf = (envelope: EventEnvelope): SQSRecord => {

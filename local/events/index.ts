@@ -18,6 +18,7 @@ import { RuleDelivery } from './rule-delivery.js';
 import { StreamRelay } from './stream-relay.js';
 import type { LogSink } from './waiting.js';
 import { SERVICE_NAME } from '../../src/service-name.js';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../local-account.js';
 
 export { LocalEventBus } from './local-event-bus.js';
 export type { EventEnvelope, StoredEvent } from './local-event-bus.js';
@@ -86,8 +87,8 @@ export async function startLocalEvents(options: LocalEventsOptions): Promise<Loc
     { log },
   );
 
-  const endpoint = { endpoint: options.dynamodbEndpoint, region: 'local' };
-  const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
+  const endpoint = { endpoint: options.dynamodbEndpoint, region: LOCAL_REGION };
+  const credentials = LOCAL_CREDENTIALS;
   // The relay retries on its own schedule, so the SDK's retries would only delay stop().
   const dynamodb = new DynamoDBClient({ ...endpoint, credentials, maxAttempts: 1 });
   const streams = new DynamoDBStreamsClient({ ...endpoint, credentials, maxAttempts: 1 });

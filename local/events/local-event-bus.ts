@@ -9,6 +9,7 @@ import { PUT_EVENTS_MAX_ENTRIES, type PutEventsEntry } from '../../src/events/or
 import type { EventBusPort } from '../workflow/task-integrations.js';
 import { inTransaction } from './events-database.js';
 import { InternalException, ValidationException } from './errors.js';
+import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from '../local-account.js';
 
 export const MAX_ENTRY_BYTES = 256 * 1024;
 /** A Time given in an entry counts as 14 bytes towards its size, as EventBridge counts it. */
@@ -77,8 +78,8 @@ export class LocalEventBus implements EventBusPort {
     // Prepared once: PutEvents is on the request path.
     this.insert = db.prepare('INSERT INTO events (event_id, bus_name, envelope) VALUES (?, ?, ?)');
     this.busName = options.busName;
-    this.account = options.account ?? '000000000000';
-    this.region = options.region ?? 'local';
+    this.account = options.account ?? LOCAL_ACCOUNT_ID;
+    this.region = options.region ?? LOCAL_REGION;
     this.available = options.available ?? true;
   }
 

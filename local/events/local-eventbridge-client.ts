@@ -13,11 +13,12 @@ import { eventBusArn } from '../iam/deployed-roles.js';
 import { AccessDeniedError, type RoleAuthorizer } from '../iam/role-authorizer.js';
 import { eventBridgeAccessDenied, type EventBusPort } from '../workflow/task-integrations.js';
 import { LocalEventsError } from './errors.js';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../local-account.js';
 
 export function localEventBridgeClient(bus: EventBusPort, iam: RoleAuthorizer): EventBridgeClient {
   const client = new EventBridgeClient({
-    region: 'local',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    region: LOCAL_REGION,
+    credentials: LOCAL_CREDENTIALS,
   });
   client.middlewareStack.add(
     (_next, context) => async (args) => {

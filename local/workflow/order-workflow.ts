@@ -12,6 +12,7 @@ import {
 } from 'aws-local-stepfunctions';
 import { loadOrderIntakeDefinition, type WorkflowResources, type WorkflowSettings } from '../../asl/order-intake.js';
 import { localIntegrations, type LocalBackends, type TaskIntegration } from './task-integrations.js';
+import { localArn } from '../local-account.js';
 
 /**
  * The part of a StartSyncExecution response that the API Gateway response template reads, typed by the SDK's own
@@ -66,7 +67,7 @@ export function createOrderWorkflow(options: OrderWorkflowOptions): OrderWorkflo
 
   return {
     async startSyncExecution(input, executionName) {
-      const executionArn = `arn:aws:states:local:000000000000:express:order-intake:${executionName}`;
+      const executionArn = localArn('states', `express:order-intake:${executionName}`);
       const execution = machine.run(input as Parameters<StateMachine['run']>[0], {
         ...runOptions,
         context: { Execution: { Id: executionArn, Name: executionName, StartTime: new Date().toISOString() } },

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { DynamoDBClient, InternalServerError } from '@aws-sdk/client-dynamodb';
 import { ensureOrdersTable } from '../../local/orders-table.js';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/local-account.js';
 
 /** A client of the run's DynamoDB Local (started by test/support/global-setup.ts). */
 export function testDynamoDbClient(): DynamoDBClient {
@@ -8,8 +9,8 @@ export function testDynamoDbClient(): DynamoDBClient {
   if (!endpoint) throw new Error('DYNAMODB_LOCAL_ENDPOINT is not set: run the tests through jest.config.js');
   return new DynamoDBClient({
     endpoint,
-    region: 'local',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    region: LOCAL_REGION,
+    credentials: LOCAL_CREDENTIALS,
     maxAttempts: 1,
   });
 }
