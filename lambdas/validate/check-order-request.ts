@@ -3,6 +3,7 @@ import { getMetadataStorage, validateSync, type ValidationError } from 'class-va
 import type { OrderRequest } from '../../src/contract/order.js';
 import type { FieldError } from '../../src/contract/problem.js';
 import { OrderLineDto, OrderRequestDto } from './order-request.dto.js';
+import { isObject } from '../../src/json-value.js';
 
 export type OrderCheck = { valid: true; order: OrderRequest } | { valid: false; errors: FieldError[] };
 
@@ -45,9 +46,6 @@ function toFieldErrors(errors: readonly ValidationError[], parentPath: string): 
     return [...own, ...toFieldErrors(error.children ?? [], path)];
   });
 }
-
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** The members a DTO declares, read from its decorators, so that this list cannot drift from the class. */
 const declaredMembers = (dto: new () => object): ReadonlySet<string> =>

@@ -28,6 +28,7 @@ import {
   SKU_PATTERN,
   type OrderLine,
 } from '../../src/contract/order.js';
+import { isObject } from '../../src/json-value.js';
 
 export class OrderLineDto {
   @IsDefined()
@@ -54,12 +55,9 @@ export class OrderRequestDto {
   @ArrayMaxSize(MAX_LINES)
   // Business rule beyond JSON Schema, which cannot express uniqueness of one member across array items.
   // A line that is not an object has no sku to repeat: it is its own (type) error, never a duplicate.
-  @ArrayUnique(
-    (line: OrderLine) => (typeof line === 'object' && line !== null && !Array.isArray(line) ? line.sku : Symbol()),
-    {
-      message: 'each sku may appear on one line only',
-    },
-  )
+  @ArrayUnique((line: OrderLine) => (isObject(line) ? line.sku : Symbol()), {
+    message: 'each sku may appear on one line only',
+  })
   @ValidateNested({ each: true })
   @Type(() => OrderLineDto)
   items!: OrderLineDto[];

@@ -5,12 +5,10 @@
  * never does. Content filters (prefix, numeric, anything-but, ...) are refused rather than matched wrongly.
  */
 import { UnsupportedPatternError } from './errors.js';
+import { isObject } from '../../src/json-value.js';
 
 type Scalar = string | number | boolean | null;
 export type EventPattern = { readonly [field: string]: readonly Scalar[] | EventPattern };
-
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** Throws unless every leaf of the pattern is a non-empty array of exact values. */
 export function assertSupportedPattern(pattern: unknown, path = ''): asserts pattern is EventPattern {

@@ -10,6 +10,7 @@ import type { EventBusPort } from '../workflow/task-integrations.js';
 import { inTransaction } from './events-database.js';
 import { InternalException, ValidationException } from './errors.js';
 import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from '../local-account.js';
+import { isObject } from '../../src/json-value.js';
 
 export const MAX_ENTRY_BYTES = 256 * 1024;
 /** A Time given in an entry counts as 14 bytes towards its size, as EventBridge counts it. */
@@ -52,9 +53,6 @@ export interface LocalEventBusOptions {
   region?: string;
   available?: boolean;
 }
-
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 const bytes = (text: string | undefined): number => (text === undefined ? 0 : Buffer.byteLength(text, 'utf8'));
 

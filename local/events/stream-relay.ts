@@ -20,7 +20,8 @@ import {
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { recordDeadLetter } from './events-database.js';
 import { LocalEventsError } from './errors.js';
-import { backoff, describeError, pause, type LogSink } from './waiting.js';
+import { describeError } from '../../src/json-value.js';
+import { backoff, pause, type LogSink } from './waiting.js';
 
 export type StreamHandler = (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse>;
 

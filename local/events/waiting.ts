@@ -42,8 +42,5 @@ export class Wakeup {
 export const backoff = (failures: number, baseMs: number, maxMs: number): number =>
   Math.min(maxMs, baseMs * 2 ** Math.max(0, failures - 1));
 
-export const describeError = (error: unknown): string =>
-  error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-
 /** The structured log sink of the local runtime; quiet unless something needs attention. */
 export type LogSink = (line: object) => void;

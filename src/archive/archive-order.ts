@@ -6,6 +6,7 @@
 import { isValid as isUlid } from 'ulid';
 import type { OrderAcceptedDetail } from '../events/order-accepted.js';
 import { MalformedOrderEventError } from './errors.js';
+import { isObject } from '../json-value.js';
 
 /** Environment of the deployed archive consumer. (Locally the bus injects a folder store instead.) */
 export const ARCHIVE_ENVIRONMENT = {
@@ -27,9 +28,6 @@ export function archiveKeyOf(detail: Pick<OrderAcceptedDetail, 'orderId' | 'acce
   const [yyyy, mm, dd] = new Date(detail.acceptedAt).toISOString().slice(0, 10).split('-');
   return `${ARCHIVE_KEY_PREFIX}${yyyy}/${mm}/${dd}/${detail.orderId}.json`;
 }
-
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /**
  * Checks only what the archive relies on: the orderId names the file (a ULID cannot escape its folder) and

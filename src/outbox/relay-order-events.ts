@@ -11,6 +11,7 @@ import {
 } from '../events/order-accepted.js';
 import { ORDERS_TABLE } from '../store/orders-table.js';
 import { MalformedOrderItemError } from './errors.js';
+import { describeError, isObject } from '../json-value.js';
 
 /** Environment of the outbox relay. */
 export const OUTBOX_ENVIRONMENT = { eventBusName: 'EVENT_BUS_NAME' } as const;
@@ -57,9 +58,6 @@ export interface RelayResult {
   failed: RelayFailure[];
 }
 
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
-
 const wait = (ms: number): Promise<void> => new Promise((wake) => setTimeout(wake, ms));
 
 /** The order of a new ORDER# item, or undefined for anything the outbox does not publish. */
@@ -80,9 +78,6 @@ export function orderOfInsert(record: OutboxRecord): OrderAcceptedDetail | undef
   }
   return order as unknown as OrderAcceptedDetail;
 }
-
-const describeError = (error: unknown): string =>
-  error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 
 /** Publishes one chunk (<= 10 entries), retrying what failed retryably; returns the entries that never made it. */
 async function publishChunk(
