@@ -122,6 +122,10 @@ describe('faults switched on and off while orders flow', () => {
     process.stdout.write(
       `faults: ${exchanges.length} requests, ${JSON.stringify(statusesOf(exchanges))}, ${stored.size} stored\n`,
     );
+    for (const { fault, from, to } of stretches) {
+      const inside = exchanges.filter((exchange) => exchange.started >= from && exchange.ended <= to);
+      process.stdout.write(`  ${fault}: ${JSON.stringify(statusesOf(inside))}\n`);
+    }
     expect(named.filter((exchange) => !exchange.orderId || !stored.has(exchange.orderId))).toEqual([]);
     expect(exchanges.filter((exchange) => exchange.status >= 400 && !exchange.problem)).toEqual([]);
   });
