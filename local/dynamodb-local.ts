@@ -48,13 +48,24 @@ async function freePort(): Promise<number> {
  * queues the COMMIT job on its single SQLite thread without waiting for it (PutItem and the rest do wait), so a
  * kill -9 between the answer and the end of the COMMIT (journal fsyncs, journal unlink) rolls back an acknowledged
  * transaction. Any later call that runs on that thread and waits (ListTables does) finishes only after the COMMIT,
- * so one such call after each transaction makes the answer mean "on disk", as it does in DynamoDB.
+ * so such a call after a transaction makes its answer mean "on disk", as it does in DynamoDB. The thread runs its
+ * jobs in order, so one call waits for the COMMITs of every transaction answered before it was sent: transactions
+ * answered in the same turn of the event loop share one.
  */
 export function awaitTransactionCommit(client: DynamoDBClient): DynamoDBClient {
+  let nextBarrier: Promise<void> | undefined;
+  const barrier = (): Promise<void> =>
+    (nextBarrier ??= new Promise<void>((passed, failed) => {
+      setImmediate(() => {
+        // Sent now: a transaction answered from here on needs a barrier of its own.
+        nextBarrier = undefined;
+        client.send(new ListTablesCommand({ Limit: 1 })).then(() => passed(), failed);
+      });
+    }));
   client.middlewareStack.add(
     (next, context) => async (args) => {
       const result = await next(args);
-      if (context.commandName === 'TransactWriteItemsCommand') await client.send(new ListTablesCommand({ Limit: 1 }));
+      if (context.commandName === 'TransactWriteItemsCommand') await barrier();
       return result;
     },
     { step: 'initialize', name: 'awaitDynamoDbLocalCommit' },
