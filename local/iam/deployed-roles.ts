@@ -5,7 +5,7 @@
  */
 import type { OrderIntakeStack } from '../../cdk/lib/order-intake-stack.js';
 import { logicalIdOf, type CloudFormationTemplate } from '../../cdk/lib/synthesize.js';
-import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from '../local-account.js';
+import { LOCAL_ACCOUNT_ID, LOCAL_REGION, localArn } from '../local-account.js';
 
 /** Who makes AWS calls locally, by the role each has in AWS. */
 export const CALLER_ROLES = {
@@ -54,12 +54,9 @@ export interface LocalResourceNames {
   archiveBucketName: string;
 }
 
-export const tableArn = (tableName: string): string =>
-  `arn:aws:dynamodb:${LOCAL_REGION}:${LOCAL_ACCOUNT_ID}:table/${tableName}`;
+export const tableArn = (tableName: string): string => localArn('dynamodb', `table/${tableName}`);
 export const eventBusArn = (busNameOrArn: string): string =>
-  busNameOrArn.startsWith('arn:')
-    ? busNameOrArn
-    : `arn:aws:events:${LOCAL_REGION}:${LOCAL_ACCOUNT_ID}:event-bus/${busNameOrArn}`;
+  busNameOrArn.startsWith('arn:') ? busNameOrArn : localArn('events', `event-bus/${busNameOrArn}`);
 export const s3ObjectArn = (bucket: string, key: string): string => `arn:aws:s3:::${bucket}/${key}`;
 
 /** Where the callers' roles and the stand-ins are in a template synthesized from `stack`. */
