@@ -1,30 +1,49 @@
 /**
- * The whole service on one machine, from the definitions AWS runs: DynamoDB Local on disk with the stack's table,
- * the local event bus with its archive rule and outbox relay, the workflow (the ASL file, the Validate handler
- * in-process), and API Gateway emulated over the project's mapping templates. Everything is built once here and
- * shared by every request.
+ * The whole service on one machine, from the definitions AWS runs, and the one place it is put together. Each
+ * folder of local/ stands in for one AWS service and mirrors a construct of the stack (cdk/lib):
+ * - apigateway/ (OrderApi): the HTTP server, routes and the api/ mapping templates, rendered as VTL;
+ * - stepfunctions/ (OrderWorkflow): the ASL file in aws-local-stepfunctions, with its Task integrations;
+ * - dynamodb/ (OrdersTable): DynamoDB Local on disk, with the stack's table definition;
+ * - eventbridge/ (OrderEvents): the durable bus, its rules and patterns, and their store;
+ * - event-sources/ (the event source mappings): the table's stream to the outbox relay, and SQS-style targets;
+ * - s3/ (the archive bucket): a folder;
+ * - iam/: every call above authorized against the deployed roles.
+ * Everything is built once here and shared by every request.
  */
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { DynamoDBServiceException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, DynamoDBServiceException } from '@aws-sdk/client-dynamodb';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import { createArchiveHandler } from '../lambdas/persist/handler.js';
+import { EventBridgePublisher } from '../lambdas/publish/eventbridge-publisher.js';
+import { createPublishHandler } from '../lambdas/publish/handler.js';
 import { handler as validateHandler } from '../lambdas/validate/handler.js';
-import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local.js';
-import { startLocalEvents, type LocalEvents } from './events/index.js';
-import { createApiGateway } from './http/api-gateway.js';
-import { loadOpenApiDocument } from './http/openapi.js';
-import { RequestLog } from './http/request-log.js';
-import { startHttpServer, type RunningHttpServer } from './http/server.js';
-import { ensureOrdersTable } from './orders-table.js';
-import { loadApiMappingTemplates } from './vtl/api-templates.js';
+import { validateFunctionTimeout } from '../cdk/lib/order-workflow.js';
+import { orderAcceptedPattern } from '../src/events/order-accepted.js';
+import { SERVICE_NAME } from '../src/service-name.js';
+import { createApiGateway } from './apigateway/api-gateway.js';
+import { loadOpenApiDocument } from './apigateway/openapi.js';
+import { RequestLog } from './apigateway/request-log.js';
+import { startHttpServer, type RunningHttpServer } from './apigateway/server.js';
+import { loadApiMappingTemplates } from './apigateway/vtl/api-templates.js';
+import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb/dynamodb-local.js';
+import { ensureOrdersTable } from './dynamodb/orders-table.js';
+import { limitStoreCapacity } from './dynamodb/store-capacity.js';
+import { DynamoDbStreamSource } from './event-sources/dynamodb-stream.js';
+import { sqsQueueTarget } from './event-sources/sqs-queue.js';
+import { openEventsDatabase, setDiskFull } from './eventbridge/events-database.js';
+import { LocalEventBus } from './eventbridge/local-event-bus.js';
+import { localEventBridgeClient } from './eventbridge/local-eventbridge-client.js';
+import { RuleDelivery, type LocalRule } from './eventbridge/rule-delivery.js';
+import { FAULT_DESCRIPTIONS, FaultSwitches, type Fault } from './faults.js';
 import { authorizersFor, deployedIam, type CallerAuthorizers, type DeployedIamSource } from './iam/index.js';
 import type { LocalResourceNames } from './iam/deployed-roles.js';
-import { localArn } from './local-account.js';
-import { FAULT_DESCRIPTIONS, FaultSwitches, type Fault } from './faults.js';
-import { limitStoreCapacity } from './store-capacity.js';
-import { createOrderWorkflow } from './workflow/order-workflow.js';
-import { validateFunctionTimeout } from '../cdk/lib/order-workflow.js';
-import { SERVICE_NAME } from '../src/service-name.js';
+import type { RoleAuthorizer } from './iam/role-authorizer.js';
+import { LOCAL_CREDENTIALS, LOCAL_REGION, localArn } from './local-account.js';
+import { openArchiveBucket } from './s3/archive-bucket.js';
+import { createOrderWorkflow } from './stepfunctions/order-workflow.js';
+import type { LogSink } from './waiting.js';
 
 /** The local stand-ins for what the stack names per deployment. */
 export const LOCAL_RESOURCES = {
@@ -37,6 +56,111 @@ export const LOCAL_RESOURCES = {
 
 /** DynamoDB Local's files live here, under the data folder; the event runtime keeps its own beside them. */
 export const DYNAMODB_FOLDER = 'dynamodb';
+
+export const EVENTS_DATABASE_FILE = 'events.sqlite';
+export const ARCHIVE_FOLDER = 'archive';
+export const ARCHIVE_RULE_NAME = 'order-accepted-to-archive';
+
+export interface LocalEventsOptions {
+  dataDir: string;
+  busName: string;
+  tableName: string;
+  dynamodbEndpoint: string;
+  /** The bus's fault switch at start; default true. */
+  busAvailable?: boolean;
+  /** Where warnings and errors of the event runtime go; silent if omitted. */
+  log?: LogSink;
+  /** The bucket the archive folder stands in for. */
+  archiveBucketName: string;
+  /** The deployed roles of the two functions: the relay's PutEvents and the archive's PutObject are authorized. */
+  iam: { relay: RoleAuthorizer; archive: RoleAuthorizer };
+}
+
+export interface LocalEvents {
+  /** The bus the workflow's PutEvents task publishes to, with inspection helpers. */
+  bus: LocalEventBus;
+  /** The folder the archive consumer writes to. */
+  archiveDir: string;
+  setBusAvailable(available: boolean): void;
+  /** The event log's disk is full (or has room again): a write that needs a new page of the log fails (SQLITE_FULL). */
+  setDiskFull(full: boolean): void;
+  /** Events on the bus that the archive rule has not yet delivered: 0 once the archive has caught up. */
+  archiveBacklog(): number;
+  /** Ends the loops after their current step and closes the database. */
+  stop(): Promise<void>;
+}
+
+/**
+ * The Lambda handlers' own logs stay off locally unless POWERTOOLS_LOG_LEVEL asks for them: the runtime reports
+ * their failures through `log` already, once per streak rather than once per retry.
+ */
+const handlerLogger = (): Logger =>
+  new Logger({ serviceName: SERVICE_NAME, ...(process.env.POWERTOOLS_LOG_LEVEL ? {} : { logLevel: 'SILENT' }) });
+
+/**
+ * The event side of the stack: the bus (OrderEvents) with the rules and consumers the stack subscribes to it, and
+ * the outbox relay on the table's stream (OutboxRelay). One durable log under the data folder holds the events,
+ * each rule's cursor, the stream checkpoints and the dead letters.
+ */
+export async function startLocalEvents(options: LocalEventsOptions): Promise<LocalEvents> {
+  const log: LogSink = (line) => options.log?.({ component: 'local-events', ...line });
+  const archiveDir = join(options.dataDir, ARCHIVE_FOLDER);
+  const db = openEventsDatabase(join(options.dataDir, EVENTS_DATABASE_FILE));
+  const bus = new LocalEventBus(db, { busName: options.busName, available: options.busAvailable ?? true });
+
+  const archive = await openArchiveBucket({
+    folder: archiveDir,
+    bucketName: options.archiveBucketName,
+    iam: options.iam.archive,
+  });
+  // The stack's rules on the bus, each to its queue and consumer: a new consumer is one more line.
+  const rules: LocalRule[] = [
+    {
+      name: ARCHIVE_RULE_NAME,
+      eventPattern: orderAcceptedPattern,
+      target: sqsQueueTarget('order-archive', createArchiveHandler({ store: archive, logger: handlerLogger() })),
+    },
+  ];
+  const delivery = new RuleDelivery(db, bus, rules, { log });
+
+  const endpoint = { endpoint: options.dynamodbEndpoint, region: LOCAL_REGION };
+  const credentials = LOCAL_CREDENTIALS;
+  // The relay retries on its own schedule, so the SDK's retries would only delay stop().
+  const dynamodb = new DynamoDBClient({ ...endpoint, credentials, maxAttempts: 1 });
+  const streams = new DynamoDBStreamsClient({ ...endpoint, credentials, maxAttempts: 1 });
+  const relay = new DynamoDbStreamSource(db, {
+    dynamodb,
+    streams,
+    tableName: options.tableName,
+    handler: createPublishHandler({
+      eventBusName: options.busName,
+      publisher: new EventBridgePublisher(localEventBridgeClient(bus, options.iam.relay)),
+      logger: handlerLogger(),
+    }),
+    isTargetAvailable: () => bus.isAvailable(),
+    log,
+  });
+
+  delivery.start();
+  relay.start();
+
+  let stopped: Promise<void> | undefined;
+  return {
+    bus,
+    archiveDir,
+    setBusAvailable: (available) => bus.setAvailable(available),
+    setDiskFull: (full) => setDiskFull(db, full),
+    archiveBacklog: () => delivery.backlogOf(ARCHIVE_RULE_NAME),
+    stop: () =>
+      (stopped ??= (async () => {
+        await relay.stop();
+        await delivery.stop();
+        dynamodb.destroy();
+        streams.destroy();
+        db.close();
+      })()),
+  };
+}
 
 const randomBetween = (lowMs: number, highMs: number): number => lowMs + Math.random() * (highMs - lowMs);
 const sleep = (ms: number): Promise<void> => new Promise((wake) => setTimeout(wake, ms));

@@ -1,13 +1,13 @@
 /**
- * The archive consumer. In AWS: EventBridge rule (orderAcceptedPattern) -> SQS -> this function; each record's
- * body is the EventBridge event. Locally the event bus's archive target calls createArchiveHandler with the same
+ * The archive consumer (not the workflow's Persist state, which writes the order on the request path). In AWS: EventBridge rule (orderAcceptedPattern) -> SQS -> this function; each record's
+ * body is the EventBridge event. Locally the archive rule's SQS queue stand-in (local/event-sources) calls createArchiveHandler with the same
  * SQS shape and a folder store.
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { ARCHIVE_ENVIRONMENT, archiveOrderAccepted, type ArchiveStore } from '../../src/archive/archive-order.js';
-import { ArchiveConfigurationError } from '../../src/archive/errors.js';
+import { requiredSetting } from '../../src/configuration.js';
 import { S3ArchiveStore } from './s3-archive-store.js';
 import { SERVICE_NAME } from '../../src/service-name.js';
 
@@ -19,9 +19,7 @@ export interface ArchiveHandlerOptions {
 }
 
 export function archiveStoreFromEnvironment(env: NodeJS.ProcessEnv = process.env): ArchiveStore {
-  const bucketName = env[ARCHIVE_ENVIRONMENT.bucketName];
-  if (!bucketName) throw new ArchiveConfigurationError(`${ARCHIVE_ENVIRONMENT.bucketName} is not set`);
-  return new S3ArchiveStore(bucketName);
+  return new S3ArchiveStore(requiredSetting(ARCHIVE_ENVIRONMENT.bucketName, env));
 }
 
 export function createArchiveHandler({

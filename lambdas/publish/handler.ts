@@ -1,13 +1,14 @@
 /**
- * The outbox relay: the orders table's stream (NEW_IMAGE) -> this function -> OrderAccepted on the bus, for every
- * stored order. Locally the stream relay (local/events) calls it with records read from DynamoDB Local's stream.
+ * The outbox relay (not the workflow's Publish state, which publishes on the request path): the orders table's
+ * stream (NEW_IMAGE) -> this function -> OrderAccepted on the bus, for every stored order. Locally the DynamoDB
+ * stream event source (local/event-sources) calls it with records read from DynamoDB Local's stream.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import { OutboxConfigurationError } from '../../src/outbox/errors.js';
+import { requiredSetting } from '../../src/configuration.js';
+import type { EventPublisher } from '../../src/events/event-publisher.js';
 import {
   OUTBOX_ENVIRONMENT,
   relayOrderEvents,
@@ -19,9 +20,8 @@ import { SERVICE_NAME } from '../../src/service-name.js';
 
 export type PublishHandler = (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse>;
 
-export interface PublishHandlerOptions extends Omit<RelayOptions, 'eventBusName'> {
-  eventBusName: string;
-  client?: EventBridgeClient;
+export interface PublishHandlerOptions extends RelayOptions {
+  publisher: EventPublisher;
   logger?: Logger;
 }
 
@@ -35,11 +35,10 @@ const outboxRecordOf = (record: DynamoDBRecord): OutboxRecord => ({
 });
 
 export function createPublishHandler({
-  client,
+  publisher,
   logger = new Logger({ serviceName: SERVICE_NAME }),
   ...relayOptions
 }: PublishHandlerOptions): PublishHandler {
-  const publisher = new EventBridgePublisher(client);
   return async (event) => {
     const result = await relayOrderEvents(event.Records.map(outboxRecordOf), publisher, relayOptions);
     if (result.failed.length > 0) logger.error('records not relayed', { failed: result.failed });
@@ -50,12 +49,9 @@ export function createPublishHandler({
 
 let fromEnvironment: PublishHandler | undefined;
 
-/** The deployed entry point: bus name from the environment on first use. */
-export const handler: PublishHandler = (event) => {
-  if (!fromEnvironment) {
-    const eventBusName = process.env[OUTBOX_ENVIRONMENT.eventBusName];
-    if (!eventBusName) throw new OutboxConfigurationError(`${OUTBOX_ENVIRONMENT.eventBusName} is not set`);
-    fromEnvironment = createPublishHandler({ eventBusName });
-  }
-  return fromEnvironment(event);
-};
+/** The deployed entry point: the bus named by the environment, on first use. */
+export const handler: PublishHandler = (event) =>
+  (fromEnvironment ??= createPublishHandler({
+    eventBusName: requiredSetting(OUTBOX_ENVIRONMENT.eventBusName),
+    publisher: new EventBridgePublisher(),
+  }))(event);

@@ -25,11 +25,3 @@ export class ArchiveStoreError extends ArchiveError {
     this.name = 'ArchiveStoreError';
   }
 }
-
-/** The deployed consumer has no bucket to write to. */
-export class ArchiveConfigurationError extends ArchiveError {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ArchiveConfigurationError';
-  }
-}

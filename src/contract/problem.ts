@@ -21,7 +21,7 @@ export interface ProblemDetails {
 
 /**
  * Every problem type the service answers with, wherever the answer is built: domain code (here), the workflow
- * (asl/, as `${ProblemTypeBase}<slug>`), the mapping and gateway templates (api/), the local gateway (local/http).
+ * (asl/, as `${ProblemTypeBase}<slug>`), the mapping and gateway templates (api/), the local gateway (local/apigateway).
  * test/unit/problem-types.test.ts holds those files to this list.
  */
 export const PROBLEM_SLUGS = [

@@ -3,6 +3,7 @@
  * (archive), the CDK rule and the local bus. Consumers dedupe on detail.orderId: delivery is at least once.
  */
 import type { OrderDocument } from '../contract/order.js';
+import type { PutEventsEntry } from './event-publisher.js';
 
 export const ORDER_EVENT_SOURCE = 'orders.intake';
 export const ORDER_ACCEPTED_DETAIL_TYPE = 'OrderAccepted';
@@ -14,17 +15,6 @@ export const orderAcceptedPattern = {
   source: [ORDER_EVENT_SOURCE],
   'detail-type': [ORDER_ACCEPTED_DETAIL_TYPE],
 } as const;
-
-/** EventBridge's limit on entries per PutEvents call. */
-export const PUT_EVENTS_MAX_ENTRIES = 10;
-
-/** A PutEvents request entry, in the shape EventBridge takes (Detail is a JSON string). */
-export interface PutEventsEntry {
-  EventBusName: string;
-  Source: string;
-  DetailType: string;
-  Detail: string;
-}
 
 export const orderAcceptedEntry = (eventBusName: string, detail: OrderAcceptedDetail): PutEventsEntry => ({
   EventBusName: eventBusName,

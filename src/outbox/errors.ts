@@ -13,11 +13,3 @@ export class MalformedOrderItemError extends OutboxError {
     this.name = 'MalformedOrderItemError';
   }
 }
-
-/** The relay is not configured. */
-export class OutboxConfigurationError extends OutboxError {
-  constructor(message: string) {
-    super(message);
-    this.name = 'OutboxConfigurationError';
-  }
-}

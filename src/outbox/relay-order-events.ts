@@ -3,12 +3,13 @@
  * stream is the outbox; this module decides what to publish and publishes it with bounded retries. What still
  * fails goes back to the stream's event source mapping as batch item failures (bisect, retry, DLQ).
  */
+import { orderAcceptedEntry, type OrderAcceptedDetail } from '../events/order-accepted.js';
 import {
-  orderAcceptedEntry,
+  isEntryFailure,
   PUT_EVENTS_MAX_ENTRIES,
-  type OrderAcceptedDetail,
+  type EventPublisher,
   type PutEventsEntry,
-} from '../events/order-accepted.js';
+} from '../events/event-publisher.js';
 import { ORDERS_TABLE } from '../store/orders-table.js';
 import { MalformedOrderItemError } from './errors.js';
 import { describeError, isObject } from '../json-value.js';
@@ -18,17 +19,6 @@ export const OUTBOX_ENVIRONMENT = { eventBusName: 'EVENT_BUS_NAME' } as const;
 
 /** Per-entry error codes EventBridge documents as retryable; the others fail the same way every time. */
 const RETRYABLE_ERROR_CODES = new Set(['InternalFailure', 'ThrottlingException']);
-
-export interface PutEventsResultEntry {
-  EventId?: string;
-  ErrorCode?: string;
-  ErrorMessage?: string;
-}
-
-/** The event bus as the relay sees it: PutEvents, with per-entry results in request order. */
-export interface EventPublisher {
-  putEvents(entries: PutEventsEntry[]): Promise<{ FailedEntryCount?: number; Entries?: PutEventsResultEntry[] }>;
-}
 
 /** One stream record, with its new image already unmarshalled. */
 export interface OutboxRecord {
@@ -90,12 +80,12 @@ async function publishChunk(
   for (let attempt = 1; pending.length > 0; attempt += 1) {
     const retry: { id: string; entry: PutEventsEntry; reason: string }[] = [];
     try {
-      const { Entries = [] } = await publisher.putEvents(pending.map((item) => item.entry));
+      const { Entries } = await publisher.putEvents(pending.map((item) => item.entry));
       pending.forEach((item, index) => {
         const result = Entries[index];
-        if (result?.EventId && !result.ErrorCode) return;
-        const reason = result?.ErrorCode ? `${result.ErrorCode}: ${result.ErrorMessage ?? ''}` : 'no result entry';
-        if (result?.ErrorCode && !RETRYABLE_ERROR_CODES.has(result.ErrorCode)) final.push({ id: item.id, reason });
+        if (result && !isEntryFailure(result)) return;
+        const reason = result ? `${result.ErrorCode}: ${result.ErrorMessage}` : 'no result entry';
+        if (result && !RETRYABLE_ERROR_CODES.has(result.ErrorCode)) final.push({ id: item.id, reason });
         else retry.push({ ...item, reason });
       });
     } catch (error) {

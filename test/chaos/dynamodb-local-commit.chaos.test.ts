@@ -3,7 +3,7 @@
  * COMMIT has run (SQLiteDBAccess.commitTransaction queues the COMMIT on its one SQLite thread without waiting, where
  * PutItem waits), so a kill -9 between the answer and the end of the COMMIT rolls back a transaction DynamoDB would
  * have kept. With a slow disk (every fsync of the JVM delayed by strace) the window is wide and the loss certain.
- * The local runtime's clients (local/dynamodb-local.ts) wait for the commit; a plain client does not.
+ * The local runtime's clients (local/dynamodb/dynamodb-local.ts) wait for the commit; a plain client does not.
  */
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -11,9 +11,9 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient, GetItemCommand, TransactWriteItemsCommand } from '@aws-sdk/client-dynamodb';
-import { PID_FILE_NAME, startDynamoDbLocal, type DynamoDbLocal } from '../../local/dynamodb-local.js';
+import { PID_FILE_NAME, startDynamoDbLocal, type DynamoDbLocal } from '../../local/dynamodb/dynamodb-local.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/local-account.js';
-import { ensureOrdersTable } from '../../local/orders-table.js';
+import { ensureOrdersTable } from '../../local/dynamodb/orders-table.js';
 
 const ROUNDS = 5;
 const FSYNC_DELAY_MS = 300;

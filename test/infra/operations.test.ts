@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from '@jest/globals';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { loadApiTemplate } from '../../api/templates.js';
 import type { NodeFunction } from '../../cdk/lib/node-function.js';
-import { MappingTemplate } from '../../local/vtl/mapping-template.js';
+import { MappingTemplate } from '../../local/apigateway/vtl/mapping-template.js';
 import type { OrderIntakeStack } from '../../cdk/lib/order-intake-stack.js';
 import { logicalIdOf, propertiesOf, synthOrderIntake, type Json } from './synth-order-intake.js';
 import { requestContext } from '../support/request-context.js';

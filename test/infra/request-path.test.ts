@@ -9,7 +9,7 @@ import { loadApiTemplate, ORDER_REQUEST_CONTENT_TYPE } from '../../api/templates
 import { loadOrderIntakeDefinition, ORDER_INTAKE_ASL_PATH, WORKFLOW_CONSTANTS } from '../../asl/order-intake.js';
 import { INTEGRATION_FAILURE_PATTERN } from '../../cdk/lib/order-api.js';
 import type { OrderIntakeStack } from '../../cdk/lib/order-intake-stack.js';
-import { MappingTemplate } from '../../local/vtl/mapping-template.js';
+import { MappingTemplate } from '../../local/apigateway/vtl/mapping-template.js';
 import { handler as validateHandler } from '../../lambdas/validate/handler.js';
 import type { CloudFormationTemplate } from '../../cdk/lib/synthesize.js';
 import { deployedIamSource } from '../../local/iam/deployed-roles.js';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { DynamoDBClient, InternalServerError } from '@aws-sdk/client-dynamodb';
-import { ensureOrdersTable } from '../../local/orders-table.js';
+import { ensureOrdersTable } from '../../local/dynamodb/orders-table.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/local-account.js';
 
 /** A client of the run's DynamoDB Local (started by test/support/global-setup.ts). */

@@ -1,5 +1,5 @@
 import { tsImport } from 'tsx/esm/api';
-import type * as Launcher from '../../local/dynamodb-local.js';
+import type * as Launcher from '../../local/dynamodb/dynamodb-local.js';
 
 declare global {
   var dynamoDbLocal: Launcher.DynamoDbLocal | undefined;
@@ -9,7 +9,7 @@ declare global {
 export default async function globalSetup(): Promise<void> {
   // Jest loads global setup outside its module system, so its .js-to-.ts mapping does not apply; tsx resolves the
   // project's own imports as `npm start` does.
-  const launcher = (await tsImport('../../local/dynamodb-local.ts', import.meta.url)) as typeof Launcher;
+  const launcher = (await tsImport('../../local/dynamodb/dynamodb-local.ts', import.meta.url)) as typeof Launcher;
   globalThis.dynamoDbLocal = await launcher.startDynamoDbLocal();
   process.env.DYNAMODB_LOCAL_ENDPOINT = globalThis.dynamoDbLocal.endpoint;
 }

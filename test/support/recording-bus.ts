@@ -1,14 +1,13 @@
-import type { PutEventsEntry } from '../../src/events/order-accepted.js';
-import type { EventBusPort } from '../../local/workflow/task-integrations.js';
+import type { EventPublisher, PutEventsEntry, PutEventsResult } from '../../src/events/event-publisher.js';
 
 /** An event bus that records what it is given, or fails the way it is told to. */
-export class RecordingBus implements EventBusPort {
+export class RecordingBus implements EventPublisher {
   readonly accepted: PutEventsEntry[] = [];
   calls = 0;
 
   constructor(private readonly failure: 'none' | 'throws' | 'failed-entries' = 'none') {}
 
-  async putEvents(entries: PutEventsEntry[]): Promise<{ FailedEntryCount: number; Entries: object[] }> {
+  async putEvents(entries: PutEventsEntry[]): Promise<PutEventsResult> {
     this.calls += 1;
     if (this.failure === 'throws') {
       throw Object.assign(new Error('bus unavailable'), { name: 'InternalException' });

@@ -1,5 +1,5 @@
 /** The `$context` of one request as API Gateway gives it to a mapping template: POST /orders on a local stage. */
-import type { RequestContext } from '../../local/vtl/mapping-template.js';
+import type { RequestContext } from '../../local/apigateway/vtl/mapping-template.js';
 
 export const requestContext = (overrides: Partial<RequestContext> = {}): RequestContext => ({
   requestId: 'req-1',

@@ -8,10 +8,10 @@ import type { SQSEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { ulid } from 'ulid';
 import { archiveStoreFromEnvironment, createArchiveHandler } from '../../lambdas/persist/handler.js';
-import { FolderArchiveStore } from '../../local/events/folder-archive-store.js';
+import { FolderArchiveStore } from '../../local/s3/folder-archive-store.js';
 import { S3ArchiveStore } from '../../lambdas/persist/s3-archive-store.js';
 import { archiveKeyOf, type ArchiveStore } from '../../src/archive/archive-order.js';
-import { ArchiveConfigurationError } from '../../src/archive/errors.js';
+import { ConfigurationError } from '../../src/configuration.js';
 import { ORDER_ACCEPTED_DETAIL_TYPE, ORDER_EVENT_SOURCE } from '../../src/events/order-accepted.js';
 import { validOrder } from '../support/order-samples.js';
 
@@ -254,6 +254,6 @@ describe('the archive consumer on a local folder', () => {
 describe('the archive backend', () => {
   it('is the S3 bucket the environment names, and an error when it names none', () => {
     expect(archiveStoreFromEnvironment({ ARCHIVE_BUCKET_NAME: BUCKET })).toBeInstanceOf(S3ArchiveStore);
-    expect(() => archiveStoreFromEnvironment({})).toThrow(ArchiveConfigurationError);
+    expect(() => archiveStoreFromEnvironment({})).toThrow(ConfigurationError);
   });
 });

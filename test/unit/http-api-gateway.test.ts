@@ -7,10 +7,10 @@ import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { DynamoDBClient, GetItemCommand, ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { mockClient } from 'aws-sdk-client-mock';
-import { createApiGateway, type ApiRequest, type ApiResponse } from '../../local/http/api-gateway.js';
-import { loadOpenApiDocument } from '../../local/http/openapi.js';
-import { loadApiMappingTemplates } from '../../local/vtl/api-templates.js';
-import type { OrderWorkflow, SyncExecutionResult } from '../../local/workflow/order-workflow.js';
+import { createApiGateway, type ApiRequest, type ApiResponse } from '../../local/apigateway/api-gateway.js';
+import { loadOpenApiDocument } from '../../local/apigateway/openapi.js';
+import { loadApiMappingTemplates } from '../../local/apigateway/vtl/api-templates.js';
+import type { OrderWorkflow, SyncExecutionResult } from '../../local/stepfunctions/order-workflow.js';
 import orderSchema from '../../src/contract/order.schema.json' with { type: 'json' };
 import { deployedAuthorizers } from '../support/iam.js';
 

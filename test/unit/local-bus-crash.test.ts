@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, expect, it } from '@jest/globals';
-import { openEventsDatabase } from '../../local/events/events-database.js';
-import { LocalEventBus, type EventEnvelope } from '../../local/events/local-event-bus.js';
-import { RuleDelivery } from '../../local/events/rule-delivery.js';
+import { openEventsDatabase } from '../../local/eventbridge/events-database.js';
+import { LocalEventBus, type EventEnvelope } from '../../local/eventbridge/local-event-bus.js';
+import { RuleDelivery } from '../../local/eventbridge/rule-delivery.js';
 import { orderAcceptedPattern } from '../../src/events/order-accepted.js';
 
 const BUS = 'order-intake-test';
@@ -17,9 +17,9 @@ const moduleUrl = (path: string): string => new URL(path, import.meta.url).href;
  * reports the delivery and then never answers — the process is killed between "target done" and "cursor moved".
  */
 const child = (databasePath: string): string => `
-  const { openEventsDatabase } = await import(${JSON.stringify(moduleUrl('../../local/events/events-database.ts'))});
-  const { LocalEventBus } = await import(${JSON.stringify(moduleUrl('../../local/events/local-event-bus.ts'))});
-  const { RuleDelivery } = await import(${JSON.stringify(moduleUrl('../../local/events/rule-delivery.ts'))});
+  const { openEventsDatabase } = await import(${JSON.stringify(moduleUrl('../../local/eventbridge/events-database.ts'))});
+  const { LocalEventBus } = await import(${JSON.stringify(moduleUrl('../../local/eventbridge/local-event-bus.ts'))});
+  const { RuleDelivery } = await import(${JSON.stringify(moduleUrl('../../local/eventbridge/rule-delivery.ts'))});
   const { orderAcceptedEntry, orderAcceptedPattern } = await import(
     ${JSON.stringify(moduleUrl('../../src/events/order-accepted.ts'))}
   );

@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { assertSupportedPattern, matchesPattern } from '../../local/events/event-pattern.js';
-import { openEventsDatabase, setDiskFull } from '../../local/events/events-database.js';
-import { LocalEventBus, MAX_ENTRY_BYTES, type EventEnvelope } from '../../local/events/local-event-bus.js';
-import { RuleDelivery, type RuleTarget } from '../../local/events/rule-delivery.js';
+import { assertSupportedPattern, matchesPattern } from '../../local/eventbridge/event-pattern.js';
+import { openEventsDatabase, setDiskFull } from '../../local/eventbridge/events-database.js';
+import { LocalEventBus, MAX_ENTRY_BYTES, type EventEnvelope } from '../../local/eventbridge/local-event-bus.js';
+import { RuleDelivery, type RuleTarget } from '../../local/eventbridge/rule-delivery.js';
 import { orderAcceptedEntry, orderAcceptedPattern } from '../../src/events/order-accepted.js';
 
 const BUS = 'order-intake-test';

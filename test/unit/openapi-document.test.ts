@@ -2,7 +2,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { ORDER_REQUEST_CONTENT_TYPE } from '../../api/templates.js';
-import { OPENAPI_DOCUMENT_URL, loadOpenApiDocument } from '../../local/http/openapi.js';
+import { OPENAPI_DOCUMENT_URL, loadOpenApiDocument } from '../../local/apigateway/openapi.js';
 import { ORDER_ID_PATTERN, ORDER_STATUS_ACCEPTED } from '../../src/contract/order.js';
 import { PROBLEM_CONTENT_TYPE } from '../../src/contract/problem.js';
 import orderSchema from '../../src/contract/order.schema.json' with { type: 'json' };

@@ -7,6 +7,7 @@ import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { ulid } from 'ulid';
 import { createPublishHandler } from '../../lambdas/publish/handler.js';
+import { EventBridgePublisher } from '../../lambdas/publish/eventbridge-publisher.js';
 import { ORDER_ACCEPTED_DETAIL_TYPE, ORDER_EVENT_SOURCE } from '../../src/events/order-accepted.js';
 import { idempotencyLockKey, orderKey } from '../../src/store/orders-table.js';
 import { validOrder } from '../support/order-samples.js';
@@ -67,7 +68,7 @@ function relay() {
   const pauses: number[] = [];
   const handle = createPublishHandler({
     eventBusName: BUS,
-    client: new EventBridgeClient({}),
+    publisher: new EventBridgePublisher(new EventBridgeClient({})),
     logger: silent,
     sleep: async (ms) => {
       pauses.push(ms);

@@ -13,8 +13,8 @@ import {
 } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { openEventsDatabase } from '../../local/events/events-database.js';
-import { StreamRelay, type StreamRelayOptions } from '../../local/events/stream-relay.js';
+import { openEventsDatabase } from '../../local/eventbridge/events-database.js';
+import { DynamoDbStreamSource, type DynamoDbStreamSourceOptions } from '../../local/event-sources/dynamodb-stream.js';
 
 const STREAM_ARN = 'arn:aws:dynamodb:ddblocal:000000000000:table/orders/stream/2026-11-25T00:00:00.000';
 const seq = (n: number): string => String(n).padStart(21, '0');
@@ -74,7 +74,7 @@ const dynamodbMock = mockClient(DynamoDBClient);
 const streamsMock = mockClient(DynamoDBStreamsClient);
 let stream: FakeStream;
 let db: DatabaseSync;
-let relay: StreamRelay | undefined;
+let relay: DynamoDbStreamSource | undefined;
 
 function wire(): void {
   dynamodbMock.on(DescribeTableCommand).resolves({ Table: { LatestStreamArn: STREAM_ARN } });
@@ -105,8 +105,11 @@ function recordingHandler() {
   return { handler, seen, failuresLeft, all: () => seen.flat() };
 }
 
-function startRelay(handler: StreamRelayOptions['handler'], options: Partial<StreamRelayOptions> = {}): StreamRelay {
-  relay = new StreamRelay(db, {
+function startRelay(
+  handler: DynamoDbStreamSourceOptions['handler'],
+  options: Partial<DynamoDbStreamSourceOptions> = {},
+): DynamoDbStreamSource {
+  relay = new DynamoDbStreamSource(db, {
     dynamodb: new DynamoDBClient({}),
     streams: new DynamoDBStreamsClient({}),
     tableName: 'orders',

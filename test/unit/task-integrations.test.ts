@@ -12,7 +12,11 @@ import {
   TransactWriteItemsCommand,
 } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { localIntegrations, type LocalFunction, type TaskIntegration } from '../../local/workflow/task-integrations.js';
+import {
+  localIntegrations,
+  type LocalFunction,
+  type TaskIntegration,
+} from '../../local/stepfunctions/task-integrations.js';
 import { LOCAL_RESOURCES } from '../../local/service.js';
 import { deployedAuthorizers } from '../support/iam.js';
 import { RecordingBus } from '../support/recording-bus.js';

@@ -1,8 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { MappingTemplate, MappingTemplateError } from '../../local/vtl/mapping-template.js';
-import { parseJsonPath } from '../../local/vtl/json-path.js';
-import { base64Encode, escapeJavaScript, urlDecode, urlEncode } from '../../local/vtl/util.js';
+import { MappingTemplate, MappingTemplateError } from '../../local/apigateway/vtl/mapping-template.js';
+import { parseJsonPath } from '../../local/apigateway/vtl/json-path.js';
+import { base64Encode, escapeJavaScript, urlDecode, urlEncode } from '../../local/apigateway/vtl/util.js';
 import { requestContext } from '../support/request-context.js';
 
 const context = requestContext({ requestId: '6f1c2e0a-0000-4000-8000-000000000001' });

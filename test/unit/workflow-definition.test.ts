@@ -7,7 +7,7 @@ import {
   workflowSubstitutions,
   type WorkflowResources,
 } from '../../asl/order-intake.js';
-import { localIntegrations } from '../../local/workflow/task-integrations.js';
+import { localIntegrations } from '../../local/stepfunctions/task-integrations.js';
 import { deployedAuthorizers } from '../support/iam.js';
 import { RecordingBus } from '../support/recording-bus.js';
 import { testDynamoDbClient } from '../support/dynamodb.js';

@@ -3,15 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { handler as validateHandler } from '../../lambdas/validate/handler.js';
-import { startLocalEvents, type LocalEvents } from '../../local/events/index.js';
-import { createOrderWorkflow } from '../../local/workflow/order-workflow.js';
+import { createOrderWorkflow } from '../../local/stepfunctions/order-workflow.js';
 import { archiveKeyOf } from '../../src/archive/archive-order.js';
 import type { OrderDocument } from '../../src/contract/order.js';
 import { ORDER_ACCEPTED_DETAIL_TYPE, ORDER_EVENT_SOURCE } from '../../src/events/order-accepted.js';
 import { freshOrdersTable, testDynamoDbClient } from '../support/dynamodb.js';
 import { validOrder, workflowInput } from '../support/order-samples.js';
 import { deployedAuthorizers } from '../support/iam.js';
-import { LOCAL_RESOURCES } from '../../local/service.js';
+import { LOCAL_RESOURCES, startLocalEvents, type LocalEvents } from '../../local/service.js';
 
 const VALIDATE_ARN = 'arn:aws:lambda:local:000000000000:function:order-intake-validate';
 const BUS = 'order-intake-test';

@@ -11,13 +11,14 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { ulid } from 'ulid';
 import { createPublishHandler } from '../../lambdas/publish/handler.js';
+import { EventBridgePublisher } from '../../lambdas/publish/eventbridge-publisher.js';
 import { handler as validateHandler } from '../../lambdas/validate/handler.js';
-import { localEventBridgeClient } from '../../local/events/local-eventbridge-client.js';
+import { localEventBridgeClient } from '../../local/eventbridge/local-eventbridge-client.js';
 import { authorizersFor, deployedIam, synthesizedStack, type CallerAuthorizers } from '../../local/iam/index.js';
 import { deployedIamSource, type CallerRole, type DeployedIamSource } from '../../local/iam/deployed-roles.js';
 import { LOCAL_RESOURCES } from '../../local/service.js';
-import { loadApiMappingTemplates } from '../../local/vtl/api-templates.js';
-import { createOrderWorkflow } from '../../local/workflow/order-workflow.js';
+import { loadApiMappingTemplates } from '../../local/apigateway/vtl/api-templates.js';
+import { createOrderWorkflow } from '../../local/stepfunctions/order-workflow.js';
 import type { CloudFormationTemplate } from '../../cdk/lib/synthesize.js';
 import { orderKey } from '../../src/store/orders-table.js';
 import { afterLosingAnswers, freshOrdersTable, testDynamoDbClient } from '../support/dynamodb.js';
@@ -190,7 +191,7 @@ describe('without the relay’s PutEvents', () => {
   const relayUnder = (iam: CallerAuthorizers, bus: RecordingBus) =>
     createPublishHandler({
       eventBusName: LOCAL_RESOURCES.busName,
-      client: localEventBridgeClient(bus, iam.relay),
+      publisher: new EventBridgePublisher(localEventBridgeClient(bus, iam.relay)),
       logger: new Logger({ serviceName: 'iam-strictness', logLevel: 'SILENT' }),
       backoffMs: 0,
     });

@@ -9,8 +9,8 @@ import {
 import { ProvisionedThroughputExceededException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { handler as validateHandler } from '../../lambdas/validate/handler.js';
-import { createOrderWorkflow, type SyncExecutionResult } from '../../local/workflow/order-workflow.js';
-import type { EventBusPort } from '../../local/workflow/task-integrations.js';
+import { createOrderWorkflow, type SyncExecutionResult } from '../../local/stepfunctions/order-workflow.js';
+import type { EventPublisher } from '../../src/events/event-publisher.js';
 import { ORDER_ID_PATTERN } from '../../src/contract/order.js';
 import { ORDER_ACCEPTED_DETAIL_TYPE, ORDER_EVENT_SOURCE } from '../../src/events/order-accepted.js';
 import { afterLosingAnswers, freshOrdersTable, testDynamoDbClient } from '../support/dynamodb.js';
@@ -30,7 +30,7 @@ interface Response {
   body: Record<string, unknown>;
 }
 
-function workflowOn(tableName: string, bus: EventBusPort, client: DynamoDBClient = dynamodb) {
+function workflowOn(tableName: string, bus: EventPublisher, client: DynamoDBClient = dynamodb) {
   const workflow = createOrderWorkflow({
     resources: { ValidateFunctionArn: VALIDATE_ARN, OrdersTableName: tableName, EventBusName: 'order-intake-test' },
     backends: { dynamodb: client, bus, functions: { [VALIDATE_ARN]: validateHandler }, iam: iamFor(tableName) },

@@ -5,7 +5,12 @@
  */
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import * as ajvFormats from 'ajv-formats';
-import { loadOpenApiDocument, matchRoute, openApiRoutes, type OpenApiDocument } from '../../../local/http/openapi.js';
+import {
+  loadOpenApiDocument,
+  matchRoute,
+  openApiRoutes,
+  type OpenApiDocument,
+} from '../../../local/apigateway/openapi.js';
 
 // ajv-formats is CommonJS with `exports.default`: which binding holds the function depends on the loader.
 type AddFormats = (ajv: Ajv2020) => unknown;

@@ -18,14 +18,14 @@ import {
   type Shard,
 } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import { recordDeadLetter } from './events-database.js';
-import { LocalEventsError } from './errors.js';
+import { recordDeadLetter } from '../eventbridge/events-database.js';
+import { LocalEventsError } from '../eventbridge/errors.js';
 import { describeError } from '../../src/json-value.js';
-import { backoff, pause, type LogSink } from './waiting.js';
+import { backoff, pause, type LogSink } from '../waiting.js';
 
 export type StreamHandler = (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse>;
 
-export interface StreamRelayOptions {
+export interface DynamoDbStreamSourceOptions {
   dynamodb: DynamoDBClient;
   streams: DynamoDBStreamsClient;
   tableName: string;
@@ -75,10 +75,10 @@ function lambdaRecordOf(record: StreamRecord, streamArn: string): DynamoDBRecord
   };
 }
 
-export class StreamRelay {
+export class DynamoDbStreamSource {
   private readonly controller = new AbortController();
   private loop: Promise<void> | undefined;
-  private readonly options: Required<StreamRelayOptions>;
+  private readonly options: Required<DynamoDbStreamSourceOptions>;
 
   private streamArn: string | undefined;
   private shards: Shard[] = [];
@@ -90,7 +90,7 @@ export class StreamRelay {
 
   constructor(
     private readonly db: DatabaseSync,
-    options: StreamRelayOptions,
+    options: DynamoDbStreamSourceOptions,
   ) {
     this.options = {
       isTargetAvailable: () => true,

@@ -5,7 +5,7 @@ import {
   UpdateTimeToLiveCommand,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
-import { ORDERS_TABLE } from '../src/store/orders-table.js';
+import { ORDERS_TABLE } from '../../src/store/orders-table.js';
 
 /** Creates the orders table in DynamoDB Local from the shared definition, unless it is already there. */
 export async function ensureOrdersTable(client: DynamoDBClient, tableName: string): Promise<void> {

@@ -19,9 +19,9 @@ import { REQUEST_ID_HEADER } from '../../src/contract/order.js';
 import { PROBLEM_CONTENT_TYPE, type ProblemDetails } from '../../src/contract/problem.js';
 import { authorizeDynamoDbCall } from '../iam/dynamodb.js';
 import { AccessDeniedError, type RoleAuthorizer } from '../iam/role-authorizer.js';
-import type { ApiMappingTemplates } from '../vtl/api-templates.js';
-import type { MappingTemplate, RequestContext, RequestParameters } from '../vtl/mapping-template.js';
-import type { OrderWorkflow } from '../workflow/order-workflow.js';
+import type { ApiMappingTemplates } from './vtl/api-templates.js';
+import type { MappingTemplate, RequestContext, RequestParameters } from './vtl/mapping-template.js';
+import type { OrderWorkflow } from '../stepfunctions/order-workflow.js';
 import { gatewayErrorProblem, methodNotAllowedProblem, routeNotFoundProblem } from './gateway-responses.js';
 import { matchRoute, openApiRoutes, type OpenApiDocument } from './openapi.js';
 

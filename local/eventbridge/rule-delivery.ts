@@ -10,7 +10,7 @@ import { recordDeadLetter } from './events-database.js';
 import { assertSupportedPattern, matchesPattern, type EventPattern } from './event-pattern.js';
 import type { EventEnvelope, LocalEventBus } from './local-event-bus.js';
 import { describeError } from '../../src/json-value.js';
-import { backoff, pause, Wakeup, type LogSink } from './waiting.js';
+import { backoff, pause, Wakeup, type LogSink } from '../waiting.js';
 
 export interface RuleTarget {
   /** Delivers a batch; answers the ids of the events it did not take. Throwing fails the whole batch. */

@@ -4,7 +4,7 @@ import {
   loadApiTemplate,
   type ApiTemplateName,
   type ApiTemplateResources,
-} from '../../api/templates.js';
+} from '../../../api/templates.js';
 import { MappingTemplate } from './mapping-template.js';
 
 export type ApiMappingTemplates = Readonly<Record<ApiTemplateName, MappingTemplate>>;

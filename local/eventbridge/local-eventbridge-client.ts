@@ -8,14 +8,14 @@ import {
   type PutEventsCommandInput,
   type PutEventsCommandOutput,
 } from '@aws-sdk/client-eventbridge';
-import type { PutEventsEntry } from '../../src/events/order-accepted.js';
+import type { EventPublisher, PutEventsEntry } from '../../src/events/event-publisher.js';
 import { eventBusArn } from '../iam/deployed-roles.js';
 import { AccessDeniedError, type RoleAuthorizer } from '../iam/role-authorizer.js';
-import { eventBridgeAccessDenied, type EventBusPort } from '../workflow/task-integrations.js';
+import { eventBridgeAccessDenied } from '../stepfunctions/task-integrations.js';
 import { LocalEventsError } from './errors.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../local-account.js';
 
-export function localEventBridgeClient(bus: EventBusPort, iam: RoleAuthorizer): EventBridgeClient {
+export function localEventBridgeClient(bus: EventPublisher, iam: RoleAuthorizer): EventBridgeClient {
   const client = new EventBridgeClient({
     region: LOCAL_REGION,
     credentials: LOCAL_CREDENTIALS,

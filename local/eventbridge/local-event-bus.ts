@@ -5,8 +5,15 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
-import { PUT_EVENTS_MAX_ENTRIES, type PutEventsEntry } from '../../src/events/order-accepted.js';
-import type { EventBusPort } from '../workflow/task-integrations.js';
+import {
+  isEntryFailure,
+  PUT_EVENTS_MAX_ENTRIES,
+  type EventPublisher,
+  type PutEventsEntry,
+  type PutEventsEntryFailure,
+  type PutEventsResult,
+  type PutEventsResultEntry,
+} from '../../src/events/event-publisher.js';
 import { inTransaction } from './events-database.js';
 import { InternalException, ValidationException } from './errors.js';
 import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from '../local-account.js';
@@ -36,16 +43,11 @@ export interface StoredEvent {
   envelope: EventEnvelope;
 }
 
-/** The fields of a PutEvents entry the bus reads; Time and Resources are optional, as in EventBridge. */
-export type LocalPutEventsEntry = Partial<PutEventsEntry> & { Time?: Date | string; Resources?: string[] };
-
-export type EntryFailure = { ErrorCode: string; ErrorMessage: string };
-export type PutEventsResultEntry = { EventId: string } | EntryFailure;
-
-export interface PutEventsResult {
-  FailedEntryCount: number;
-  Entries: PutEventsResultEntry[];
-}
+/**
+ * An entry as a caller may send it: the bus judges every field as EventBridge does, so a missing one is a per-entry
+ * failure rather than a type error (the local EventBridge client passes the SDK's input through unchecked).
+ */
+export type LocalPutEventsEntry = Partial<Omit<PutEventsEntry, 'Time'>> & { Time?: Date | string };
 
 export interface LocalEventBusOptions {
   busName: string;
@@ -59,9 +61,9 @@ const bytes = (text: string | undefined): number => (text === undefined ? 0 : Bu
 /** EventBridge writes event times to the second. */
 const eventTime = (time: Date): string => time.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
-const failure = (ErrorCode: string, ErrorMessage: string): EntryFailure => ({ ErrorCode, ErrorMessage });
+const failure = (ErrorCode: string, ErrorMessage: string): PutEventsEntryFailure => ({ ErrorCode, ErrorMessage });
 
-export class LocalEventBus implements EventBusPort {
+export class LocalEventBus implements EventPublisher {
   readonly busName: string;
   private readonly account: string;
   private readonly region: string;
@@ -128,7 +130,7 @@ export class LocalEventBus implements EventBusPort {
     const results: PutEventsResultEntry[] = judged.map((result) =>
       'ErrorCode' in result ? result : { EventId: result.id },
     );
-    return { FailedEntryCount: results.filter((result) => 'ErrorCode' in result).length, Entries: results };
+    return { FailedEntryCount: results.filter(isEntryFailure).length, Entries: results };
   }
 
   /** Every stored event of this bus, oldest first (for tests and inspection). */
@@ -149,7 +151,7 @@ export class LocalEventBus implements EventBusPort {
   }
 
   /** The envelope for a valid entry, or the per-entry error EventBridge would give it. */
-  private envelopeOf(entry: LocalPutEventsEntry, now: Date): EventEnvelope | EntryFailure {
+  private envelopeOf(entry: LocalPutEventsEntry, now: Date): EventEnvelope | PutEventsEntryFailure {
     if (!isObject(entry)) return failure('InvalidArgument', 'Entry is not an object.');
     const { Source, DetailType, Detail, Resources = [], Time } = entry;
     for (const [name, value] of Object.entries({ Source, DetailType, Detail })) {

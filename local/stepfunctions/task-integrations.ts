@@ -20,18 +20,13 @@ import {
 import { randomUUID } from 'node:crypto';
 import * as dynamodbModel from '@aws-sdk/client-dynamodb';
 import * as eventbridgeModel from '@aws-sdk/client-eventbridge';
-import type { PutEventsEntry } from '../../src/events/order-accepted.js';
+import type { EventPublisher, PutEventsEntry, PutEventsResult } from '../../src/events/event-publisher.js';
 import { eventBusArn } from '../iam/deployed-roles.js';
 import { authorizeDynamoDbCall } from '../iam/dynamodb.js';
 import { AccessDeniedError, AuthorizationError, type RoleAuthorizer } from '../iam/role-authorizer.js';
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 export type TaskIntegration = (input: JsonValue) => Promise<JsonValue>;
-
-/** The local event bus as the workflow's PutEvents integration sees it. */
-export interface EventBusPort {
-  putEvents(entries: PutEventsEntry[]): Promise<{ FailedEntryCount: number; Entries: object[] }>;
-}
 
 // The handlers are the real Lambda handlers; their events and results are JSON by construction.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a registry of handlers with different event types
@@ -130,7 +125,7 @@ const asRequest = <Request = Record<string, unknown>>(input: JsonValue): Request
 
 export interface LocalBackends {
   dynamodb: DynamoDBClient;
-  bus: EventBusPort;
+  bus: EventPublisher;
   functions: Record<string, LocalFunction>;
   /** The workflow role's deployed policies; every Task's call is authorized against them. */
   iam: RoleAuthorizer;
@@ -218,7 +213,7 @@ export function localIntegrations(backends: LocalBackends): Record<string, TaskI
         const { Detail, ...rest } = entry as Record<string, unknown>;
         return { ...rest, Detail: typeof Detail === 'string' ? Detail : JSON.stringify(Detail) } as PutEventsEntry;
       });
-      let result: Awaited<ReturnType<EventBusPort['putEvents']>>;
+      let result: PutEventsResult;
       try {
         for (const entry of entries) {
           await iam.authorize({ action: 'events:PutEvents', resource: eventBusArn(entry.EventBusName ?? 'default') });
