@@ -132,9 +132,10 @@ const EARLIER_JVM_GRACE_MS = 10_000;
  * line of the JVM's stderr reaches this process's, so its real errors stay visible.
  */
 const NOISE = [/^\w{3} \d{1,2}, \d{4} .* com\.amazonaws\.log\.JulLog warn$/, /^WARNING: JAXB is unavailable\./];
+export const isStartupNoise = (line: string): boolean => NOISE.some((pattern) => pattern.test(line));
 function forwardMeaningfulLines(stderr: NodeJS.ReadableStream): void {
   createInterface({ input: stderr }).on('line', (line) => {
-    if (!NOISE.some((pattern) => pattern.test(line))) process.stderr.write(`${line}\n`);
+    if (!isStartupNoise(line)) process.stderr.write(`${line}\n`);
   });
 }
 
