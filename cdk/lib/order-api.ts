@@ -20,7 +20,7 @@ import {
 } from 'aws-cdk-lib/aws-apigateway';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { loadApiTemplate, ORDER_REQUEST_CONTENT_TYPE, type ApiTemplateResources } from '../../api/templates.js';
@@ -28,6 +28,7 @@ import { REQUEST_ID_HEADER } from '../../src/contract/order.js';
 import { PROBLEM_CONTENT_TYPE } from '../../src/contract/problem.js';
 import { ORDERS_TABLE } from '../../src/store/orders-table.js';
 import type { ApiAuthorization } from './deployment-config.js';
+import { StackLogGroup } from './log-group.js';
 import { leadingKeysLike } from './orders-table.js';
 
 const API_STAGE_NAME = 'v1';
@@ -100,10 +101,7 @@ export class OrderApi extends Construct {
     };
     const template = (name: Parameters<typeof loadApiTemplate>[0]) => loadApiTemplate(name, templateResources);
 
-    this.accessLogs = new LogGroup(this, 'AccessLogs', {
-      retention: props.logRetention,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
+    this.accessLogs = new StackLogGroup(this, 'AccessLogs', { retention: props.logRetention });
 
     this.api = new RestApi(this, 'Api', {
       // Metrics are per API name: one name per stack keeps two deployments in one account apart.
@@ -156,10 +154,9 @@ export class OrderApi extends Construct {
       this.cloudWatchRole = this.findCloudWatchRole();
       // API Gateway creates this group on first use, kept forever, unless it exists: created here, before the stage,
       // it gets the stack's retention.
-      this.executionLogs = new LogGroup(this, 'ExecutionLogs', {
+      this.executionLogs = new StackLogGroup(this, 'ExecutionLogs', {
         logGroupName: `API-Gateway-Execution-Logs_${this.api.restApiId}/${API_STAGE_NAME}`,
         retention: props.logRetention,
-        removalPolicy: RemovalPolicy.DESTROY,
       });
       this.api.deploymentStage.node.addDependency(this.executionLogs);
     }

@@ -2,17 +2,18 @@
  * The order-intake workflow in AWS: the Validate Lambda and the EXPRESS state machine defined by
  * asl/order-intake.asl.json, instantiated with the same substitutions the local runtime uses.
  */
-import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { readFileSync } from 'node:fs';
 import { ORDER_INTAKE_ASL_PATH, workflowSubstitutions } from '../../asl/order-intake.js';
 import { ORDERS_TABLE } from '../../src/store/orders-table.js';
 import type { LambdaLogLevel, WorkflowLogLevel } from './deployment-config.js';
+import { StackLogGroup } from './log-group.js';
 import { NodeFunction, PROJECT_ROOT } from './node-function.js';
 import { leadingKeysLike } from './orders-table.js';
 
@@ -59,10 +60,9 @@ export class OrderWorkflow extends Construct {
     });
 
     // The vendedlogs prefix lets Step Functions share one CloudWatch Logs resource policy across log groups.
-    this.logGroup = new LogGroup(this, 'ExecutionLogs', {
+    this.logGroup = new StackLogGroup(this, 'ExecutionLogs', {
       logGroupName: `/aws/vendedlogs/states/${Stack.of(this).stackName}-order-intake`,
       retention: props.logRetention,
-      removalPolicy: RemovalPolicy.DESTROY,
     });
 
     this.role = new Role(this, 'Role', {
