@@ -33,11 +33,13 @@ export function validateFunctionTimeout(): Duration {
 export interface OrderWorkflowProps {
   readonly table: ITable;
   readonly bus: IEventBus;
-  readonly logLevel: WorkflowLogLevel;
-  readonly includeExecutionData: boolean;
   /** false: the workflow skips its Publish task and the stream relay alone publishes OrderAccepted. */
   readonly publishFastPath: boolean;
-  readonly lambdaLogLevel: LambdaLogLevel;
+  readonly executionLogLevel: WorkflowLogLevel;
+  readonly includeExecutionData: boolean;
+  /** The Validate function's, named as for every Lambda of the app; the state machine's is executionLogLevel. */
+  readonly logLevel: LambdaLogLevel;
+  /** Of the execution logs and the Validate function's logs. */
   readonly logRetention: RetentionDays;
 }
 
@@ -55,7 +57,7 @@ export class OrderWorkflow extends Construct {
       timeout: validateFunctionTimeout(),
       // On the request path: Lambda's CPU grows with memory, and 512 MB keeps validation and cold starts short.
       memorySize: 512,
-      logLevel: props.lambdaLogLevel,
+      logLevel: props.logLevel,
       logRetention: props.logRetention,
     });
 
@@ -119,7 +121,7 @@ export class OrderWorkflow extends Construct {
       tracingEnabled: true,
       logs: {
         destination: this.logGroup,
-        level: LogLevel[props.logLevel],
+        level: LogLevel[props.executionLogLevel],
         includeExecutionData: props.includeExecutionData,
       },
     });
@@ -130,10 +132,10 @@ export class OrderWorkflow extends Construct {
         'Only the actions that take no resource: X-Ray PutTraceSegments/PutTelemetryRecords/GetSampling* and the ' +
         'CloudWatch Logs delivery actions Step Functions needs to log executions.',
     });
-    if (props.logLevel !== 'ALL') {
+    if (props.executionLogLevel !== 'ALL') {
       Validations.of(this.stateMachine).acknowledge({
         id: 'AwsSolutions-SF1',
-        reason: `The operator chose workflowLogLevel=${props.logLevel}: logging every event costs too much at high volume.`,
+        reason: `The operator chose workflowLogLevel=${props.executionLogLevel}: logging every event costs too much at high volume.`,
       });
     }
   }
