@@ -62,7 +62,11 @@ export class OrderIntakeStack extends Stack {
       stage: this.api.api.deploymentStage,
       stateMachine: this.workflow.stateMachine,
       table: this.table.table,
-      functions: { validate: this.workflow.validate, relay: this.relay.relay, archive: this.archive.consumer },
+      functions: {
+        validate: this.workflow.validate.function,
+        relay: this.relay.relay.function,
+        archive: this.archive.consumer.function,
+      },
       relayDeadLetterQueue: this.relay.deadLetterQueue,
       archiveQueue: this.archive.queue,
       archiveDeadLetterQueue: this.archive.deadLetterQueue,
