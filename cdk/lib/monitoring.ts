@@ -16,12 +16,12 @@ import {
 } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import type { NodeFunction } from './node-function.js';
 
 /** The latency objective: 95 % of requests answered within this many milliseconds. */
 export const API_P95_LATENCY_MS = 300;
@@ -34,7 +34,7 @@ export interface MonitoringProps {
   readonly stage: Stage;
   readonly stateMachine: IStateMachine;
   readonly table: ITable;
-  readonly functions: { readonly validate: NodeFunction; readonly relay: NodeFunction; readonly archive: NodeFunction };
+  readonly functions: { readonly validate: IFunction; readonly relay: IFunction; readonly archive: IFunction };
   readonly relayDeadLetterQueue: IQueue;
   readonly archiveQueue: IQueue;
   readonly archiveDeadLetterQueue: IQueue;
@@ -123,14 +123,14 @@ export class Monitoring extends Construct {
     this.dashboard.addWidgets(
       graph(
         'Lambda errors',
-        fns.map(([name, fn]) => fn.function.metricErrors({ statistic: 'Sum', label: name })),
+        fns.map(([name, fn]) => fn.metricErrors({ statistic: 'Sum', label: name })),
       ),
       graph(
         'Lambda duration p95 (ms)',
-        fns.map(([name, fn]) => fn.function.metricDuration({ statistic: 'p95', label: name })),
+        fns.map(([name, fn]) => fn.metricDuration({ statistic: 'p95', label: name })),
       ),
       graph('Relay iterator age (ms)', [
-        props.functions.relay.function.metric('IteratorAge', { statistic: 'Maximum', label: 'relay' }),
+        props.functions.relay.metric('IteratorAge', { statistic: 'Maximum', label: 'relay' }),
       ]),
     );
     this.dashboard.addWidgets(

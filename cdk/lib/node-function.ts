@@ -1,14 +1,15 @@
 /**
  * The one way this app builds a Lambda function, so bundling, runtime, tracing and logging are decided once.
  */
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, Validations } from 'aws-cdk-lib';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
-import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { fileURLToPath } from 'node:url';
 import type { LambdaLogLevel } from './deployment-config.js';
+import { StackLogGroup } from './log-group.js';
 
 export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -46,10 +47,7 @@ export class NodeFunction extends Construct {
 
   constructor(scope: Construct, id: string, props: NodeFunctionProps) {
     super(scope, id);
-    this.logGroup = new LogGroup(this, 'LogGroup', {
-      retention: props.logRetention,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
+    this.logGroup = new StackLogGroup(this, 'LogGroup', { retention: props.logRetention });
     // An explicit role instead of the default one, which carries the AWS managed AWSLambdaBasicExecutionRole
     // (logs:CreateLogGroup and writes to every log group).
     this.role = new Role(this, 'Role', {

@@ -8,66 +8,47 @@ import {
   AccessLogField,
   AccessLogFormat,
   AuthorizationType,
-  AwsIntegration,
   EndpointType,
-  type IntegrationResponse,
   LogGroupLogDestination,
   MethodLoggingLevel,
-  type MethodResponse,
-  PassthroughBehavior,
-  ResponseType,
   RestApi,
 } from 'aws-cdk-lib/aws-apigateway';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
-import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import type { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { loadApiTemplate, ORDER_REQUEST_CONTENT_TYPE, type ApiTemplateResources } from '../../api/templates.js';
-import { REQUEST_ID_HEADER } from '../../src/contract/order.js';
-import { PROBLEM_CONTENT_TYPE } from '../../src/contract/problem.js';
-import { ORDERS_TABLE } from '../../src/store/orders-table.js';
+import { loadApiTemplate } from '../../api/templates.js';
 import type { ApiAuthorization } from './deployment-config.js';
-import { leadingKeysLike } from './orders-table.js';
+import { StackLogGroup } from './log-group.js';
+import { addGatewayResponses } from './order-api/gateway-responses.js';
+import type { ApiTemplateLoader } from './order-api/integrations.js';
+import { addGetOrder, addPostOrders } from './order-api/routes.js';
 
 const API_STAGE_NAME = 'v1';
 
-/**
- * API Gateway picks a request template by Content-Type and a response template by Accept, and takes
- * application/json when the header is absent or (for responses) matches no template: templates that must always
- * apply are registered under it.
- */
-const DEFAULT_MEDIA_TYPE = 'application/json';
-
-/**
- * Integration failures: the AWS API itself answered 4xx/5xx. The templates handle those bodies too; a separate
- * response keeps the base status at 500 should a template ever not override it.
- */
-export const INTEGRATION_FAILURE_PATTERN = '[45]\\d{2}';
-
-/** Every answer carries the API request id, which is also the workflow execution's name. */
-const REQUEST_ID_MAPPING = { [`method.response.header.${REQUEST_ID_HEADER}`]: 'context.requestId' };
-
-const declaredHeaders = (...headers: string[]): Record<string, boolean> =>
-  Object.fromEntries(headers.map((header) => [`method.response.header.${header}`, true]));
-
-const methodResponses = (statuses: string[], ...headers: string[]): MethodResponse[] =>
-  statuses.map((statusCode) => ({
-    statusCode,
-    responseParameters: declaredHeaders('Content-Type', REQUEST_ID_HEADER, ...headers),
-  }));
-
-/**
- * An integration response mapped by one of the api/ templates, which sets the final status and headers itself
- * ($context.responseOverride); the x-request-id header is added here, for every answer.
- */
-const mappedBy =
-  (responseTemplate: string) =>
-  (response: Pick<IntegrationResponse, 'statusCode' | 'selectionPattern'>): IntegrationResponse => ({
-    ...response,
-    responseTemplates: { [DEFAULT_MEDIA_TYPE]: responseTemplate },
-    responseParameters: REQUEST_ID_MAPPING,
-  });
+/** One JSON line a request, with what explains its answer: the integration's status and error, the caller, the trace. */
+const ACCESS_LOG_FORMAT = AccessLogFormat.custom(
+  JSON.stringify({
+    requestId: AccessLogField.contextRequestId(),
+    requestTime: AccessLogField.contextRequestTime(),
+    httpMethod: AccessLogField.contextHttpMethod(),
+    resourcePath: AccessLogField.contextResourcePath(),
+    status: AccessLogField.contextStatus(),
+    responseLength: AccessLogField.contextResponseLength(),
+    responseLatency: AccessLogField.contextResponseLatency(),
+    integrationStatus: AccessLogField.contextIntegrationStatus(),
+    integrationLatency: AccessLogField.contextIntegrationLatency(),
+    integrationRequestId: AccessLogField.contextAwsEndpointRequestId(),
+    integrationError: AccessLogField.contextIntegrationErrorMessage(),
+    errorType: AccessLogField.contextErrorResponseType(),
+    errorMessage: AccessLogField.contextErrorMessage(),
+    sourceIp: AccessLogField.contextIdentitySourceIp(),
+    caller: AccessLogField.contextIdentityCaller(),
+    userArn: AccessLogField.contextIdentityUserArn(),
+    xrayTraceId: AccessLogField.contextXrayTraceId(),
+  }),
+);
 
 export interface OrderApiProps {
   readonly stateMachine: IStateMachine;
@@ -94,16 +75,13 @@ export class OrderApi extends Construct {
 
   constructor(scope: Construct, id: string, props: OrderApiProps) {
     super(scope, id);
-    const templateResources: ApiTemplateResources = {
-      StateMachineArn: props.stateMachine.stateMachineArn,
-      OrdersTableName: props.table.tableName,
-    };
-    const template = (name: Parameters<typeof loadApiTemplate>[0]) => loadApiTemplate(name, templateResources);
+    const template: ApiTemplateLoader = (name) =>
+      loadApiTemplate(name, {
+        StateMachineArn: props.stateMachine.stateMachineArn,
+        OrdersTableName: props.table.tableName,
+      });
 
-    this.accessLogs = new LogGroup(this, 'AccessLogs', {
-      retention: props.logRetention,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
+    this.accessLogs = new StackLogGroup(this, 'AccessLogs', { retention: props.logRetention });
 
     this.api = new RestApi(this, 'Api', {
       // Metrics are per API name: one name per stack keeps two deployments in one account apart.
@@ -128,27 +106,7 @@ export class OrderApi extends Construct {
         // request and response bodies (no data trace: they are orders).
         ...(props.cloudWatchRole && { loggingLevel: MethodLoggingLevel.ERROR, dataTraceEnabled: false }),
         accessLogDestination: new LogGroupLogDestination(this.accessLogs),
-        accessLogFormat: AccessLogFormat.custom(
-          JSON.stringify({
-            requestId: AccessLogField.contextRequestId(),
-            requestTime: AccessLogField.contextRequestTime(),
-            httpMethod: AccessLogField.contextHttpMethod(),
-            resourcePath: AccessLogField.contextResourcePath(),
-            status: AccessLogField.contextStatus(),
-            responseLength: AccessLogField.contextResponseLength(),
-            responseLatency: AccessLogField.contextResponseLatency(),
-            integrationStatus: AccessLogField.contextIntegrationStatus(),
-            integrationLatency: AccessLogField.contextIntegrationLatency(),
-            integrationRequestId: AccessLogField.contextAwsEndpointRequestId(),
-            integrationError: AccessLogField.contextIntegrationErrorMessage(),
-            errorType: AccessLogField.contextErrorResponseType(),
-            errorMessage: AccessLogField.contextErrorMessage(),
-            sourceIp: AccessLogField.contextIdentitySourceIp(),
-            caller: AccessLogField.contextIdentityCaller(),
-            userArn: AccessLogField.contextIdentityUserArn(),
-            xrayTraceId: AccessLogField.contextXrayTraceId(),
-          }),
-        ),
+        accessLogFormat: ACCESS_LOG_FORMAT,
       },
     });
 
@@ -156,10 +114,9 @@ export class OrderApi extends Construct {
       this.cloudWatchRole = this.findCloudWatchRole();
       // API Gateway creates this group on first use, kept forever, unless it exists: created here, before the stage,
       // it gets the stack's retention.
-      this.executionLogs = new LogGroup(this, 'ExecutionLogs', {
+      this.executionLogs = new StackLogGroup(this, 'ExecutionLogs', {
         logGroupName: `API-Gateway-Execution-Logs_${this.api.restApiId}/${API_STAGE_NAME}`,
         retention: props.logRetention,
-        removalPolicy: RemovalPolicy.DESTROY,
       });
       this.api.deploymentStage.node.addDependency(this.executionLogs);
     }
@@ -168,102 +125,11 @@ export class OrderApi extends Construct {
       assumedBy: new ServicePrincipal('apigateway.amazonaws.com'),
       description: 'Order Intake API: start the workflow, read orders',
     });
-    this.integrationRole.addToPrincipalPolicy(
-      new PolicyStatement({
-        sid: 'StartOrderIntake',
-        actions: ['states:StartSyncExecution'],
-        resources: [props.stateMachine.stateMachineArn],
-      }),
-    );
-    this.integrationRole.addToPrincipalPolicy(
-      new PolicyStatement({
-        sid: 'ReadOrders',
-        actions: ['dynamodb:GetItem'],
-        resources: [props.table.tableArn],
-        conditions: leadingKeysLike(ORDERS_TABLE.orderKeyPrefix),
-      }),
-    );
-
+    const integration = { role: this.integrationRole, template };
     const orders = this.api.root.addResource('orders');
-    const postResponse = mappedBy(template('postOrdersResponse'));
-    orders.addMethod(
-      'POST',
-      new AwsIntegration({
-        service: 'states',
-        action: 'StartSyncExecution',
-        integrationHttpMethod: 'POST',
-        options: {
-          credentialsRole: this.integrationRole,
-          // Only the JSON media type has a template; anything else is refused (415) before the workflow runs.
-          passthroughBehavior: PassthroughBehavior.NEVER,
-          requestTemplates: { [ORDER_REQUEST_CONTENT_TYPE]: template('postOrdersRequest') },
-          integrationResponses: [
-            // The template sets the final status from the workflow's output; anything but a SUCCEEDED execution
-            // (an error of StartSyncExecution included) is a 500 problem, never a 202.
-            postResponse({ statusCode: '200' }),
-            postResponse({ statusCode: '500', selectionPattern: INTEGRATION_FAILURE_PATTERN }),
-          ],
-        },
-      }),
-      {
-        methodResponses: methodResponses(['200', '202', '400', '409', '413', '500', '503'], 'Location', 'Retry-After'),
-      },
-    );
-
-    const order = orders.addResource('{orderId}');
-    const getResponse = mappedBy(template('getOrderResponse'));
-    order.addMethod(
-      'GET',
-      new AwsIntegration({
-        service: 'dynamodb',
-        action: 'GetItem',
-        integrationHttpMethod: 'POST',
-        options: {
-          credentialsRole: this.integrationRole,
-          passthroughBehavior: PassthroughBehavior.NEVER,
-          requestTemplates: { [DEFAULT_MEDIA_TYPE]: template('getOrderRequest') },
-          integrationResponses: [
-            // The template answers the item (200), its absence (404) and a DynamoDB error (503 or 500).
-            getResponse({ statusCode: '200' }),
-            getResponse({ statusCode: '500', selectionPattern: INTEGRATION_FAILURE_PATTERN }),
-          ],
-        },
-      }),
-      {
-        requestParameters: { 'method.request.path.orderId': true },
-        methodResponses: methodResponses(['200', '404', '500', '503'], 'Retry-After'),
-      },
-    );
-
-    // The answers API Gateway makes itself are problem+json too, with the request id in the body ($context variables
-    // are substituted in gateway response templates). Their headers map only what AWS documents for gateway
-    // responses, request parameters and literals (see docs/aws-fidelity.md): no context.requestId, so these answers
-    // carry the id as API Gateway's own x-amzn-RequestId header, not as x-request-id.
-    const problemHeaders = { 'Content-Type': `'${PROBLEM_CONTENT_TYPE}'` };
-    this.api.addGatewayResponse('UnsupportedMediaType', {
-      type: ResponseType.UNSUPPORTED_MEDIA_TYPE,
-      statusCode: '415',
-      responseHeaders: problemHeaders,
-      templates: { [DEFAULT_MEDIA_TYPE]: template('unsupportedMediaTypeResponse') },
-    });
-    const gatewayError = { [DEFAULT_MEDIA_TYPE]: template('gatewayErrorResponse') };
-    // Each keeps its type's status (403 missing token or unknown route, 413, 429, 504, ...).
-    this.api.addGatewayResponse('Default4xx', {
-      type: ResponseType.DEFAULT_4XX,
-      responseHeaders: problemHeaders,
-      templates: gatewayError,
-    });
-    this.api.addGatewayResponse('Default5xx', {
-      type: ResponseType.DEFAULT_5XX,
-      responseHeaders: problemHeaders,
-      templates: gatewayError,
-    });
-    // Stage throttling (429): the token bucket refills every second.
-    this.api.addGatewayResponse('Throttled', {
-      type: ResponseType.THROTTLED,
-      responseHeaders: { ...problemHeaders, 'Retry-After': "'1'" },
-      templates: gatewayError,
-    });
+    addPostOrders(orders, integration, props.stateMachine);
+    addGetOrder(orders, integration, props.table);
+    addGatewayResponses(this.api, template);
 
     this.acknowledgeFindings(props);
   }

@@ -13,6 +13,7 @@ import {
   BlockPublicAccess,
   Bucket,
   BucketEncryption,
+  type BucketProps,
   type CfnBucket,
   ObjectOwnership,
   StorageClass,
@@ -32,6 +33,17 @@ export const ARCHIVE_CONSUMER_ENTRY = `${PROJECT_ROOT}lambdas/persist/handler.ts
 const CONSUMER_TIMEOUT = Duration.seconds(30);
 const MAX_RECEIVES = 5;
 
+/**
+ * The access logs name every archived object, whose key holds the orderId: that bucket is as private as the
+ * archive itself.
+ */
+const PRIVATE_BUCKET_PROPS = {
+  encryption: BucketEncryption.S3_MANAGED,
+  enforceSSL: true,
+  blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+  objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
+} as const satisfies BucketProps;
+
 export interface OrderArchiveProps {
   readonly bus: IEventBus;
   readonly glacierAfter: Duration;
@@ -50,10 +62,7 @@ export class OrderArchive extends Construct {
     super(scope, id);
 
     this.accessLogsBucket = new Bucket(this, 'AccessLogs', {
-      encryption: BucketEncryption.S3_MANAGED,
-      enforceSSL: true,
-      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
-      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      ...PRIVATE_BUCKET_PROPS,
       lifecycleRules: [{ id: 'expire-access-logs', expiration: Duration.days(365) }],
       removalPolicy: RemovalPolicy.RETAIN,
     });
@@ -61,10 +70,7 @@ export class OrderArchive extends Construct {
     // Versioned although objects are written once (If-None-Match: *): versioning keeps an order that a person or
     // tool deletes or overwrites by mistake, and costs nothing while nobody does.
     this.bucket = new Bucket(this, 'Bucket', {
-      encryption: BucketEncryption.S3_MANAGED,
-      enforceSSL: true,
-      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
-      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      ...PRIVATE_BUCKET_PROPS,
       versioned: true,
       serverAccessLogsBucket: this.accessLogsBucket,
       serverAccessLogsPrefix: 'order-archive/',

@@ -26,7 +26,7 @@ export class OrderIntakeStack extends Stack {
   constructor(scope: Construct, id: string, props?: StackProps) {
     super(scope, id, props);
     const config = (this.config = readDeploymentConfig(this.node));
-    const lambdaLogs = { logLevel: config.lambdaLogLevel, logRetention: config.logRetentionDays };
+    const logs = { logLevel: config.lambdaLogLevel, logRetention: config.logRetentionDays };
 
     this.table = new OrdersTable(this, 'Orders', {
       warmWritesPerSecond: config.ordersTableWarmWritesPerSecond,
@@ -38,11 +38,10 @@ export class OrderIntakeStack extends Stack {
     this.workflow = new OrderWorkflow(this, 'Workflow', {
       table: this.table.table,
       bus: this.events.bus,
-      logLevel: config.workflowLogLevel,
-      includeExecutionData: config.workflowLogIncludeExecutionData,
       publishFastPath: config.publishFastPath,
-      lambdaLogLevel: config.lambdaLogLevel,
-      logRetention: config.logRetentionDays,
+      executionLogLevel: config.workflowLogLevel,
+      includeExecutionData: config.workflowLogIncludeExecutionData,
+      ...logs,
     });
     this.api = new OrderApi(this, 'Api', {
       stateMachine: this.workflow.stateMachine,
@@ -53,17 +52,21 @@ export class OrderIntakeStack extends Stack {
       throttlingBurstLimit: config.apiThrottlingBurstLimit,
       logRetention: config.logRetentionDays,
     });
-    this.relay = new OutboxRelay(this, 'OutboxRelay', { table: this.table.table, bus: this.events.bus, ...lambdaLogs });
+    this.relay = new OutboxRelay(this, 'OutboxRelay', { table: this.table.table, bus: this.events.bus, ...logs });
     this.archive = new OrderArchive(this, 'OrderArchive', {
       bus: this.events.bus,
       glacierAfter: Duration.days(config.archiveGlacierAfterDays),
-      ...lambdaLogs,
+      ...logs,
     });
     this.monitoring = new Monitoring(this, 'Monitoring', {
       stage: this.api.api.deploymentStage,
       stateMachine: this.workflow.stateMachine,
       table: this.table.table,
-      functions: { validate: this.workflow.validate, relay: this.relay.relay, archive: this.archive.consumer },
+      functions: {
+        validate: this.workflow.validate.function,
+        relay: this.relay.relay.function,
+        archive: this.archive.consumer.function,
+      },
       relayDeadLetterQueue: this.relay.deadLetterQueue,
       archiveQueue: this.archive.queue,
       archiveDeadLetterQueue: this.archive.deadLetterQueue,

@@ -2,17 +2,18 @@
  * The order-intake workflow in AWS: the Validate Lambda and the EXPRESS state machine defined by
  * asl/order-intake.asl.json, instantiated with the same substitutions the local runtime uses.
  */
-import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { readFileSync } from 'node:fs';
 import { ORDER_INTAKE_ASL_PATH, workflowSubstitutions } from '../../asl/order-intake.js';
 import { ORDERS_TABLE } from '../../src/store/orders-table.js';
 import type { LambdaLogLevel, WorkflowLogLevel } from './deployment-config.js';
+import { StackLogGroup } from './log-group.js';
 import { NodeFunction, PROJECT_ROOT } from './node-function.js';
 import { leadingKeysLike } from './orders-table.js';
 
@@ -32,11 +33,13 @@ export function validateFunctionTimeout(): Duration {
 export interface OrderWorkflowProps {
   readonly table: ITable;
   readonly bus: IEventBus;
-  readonly logLevel: WorkflowLogLevel;
-  readonly includeExecutionData: boolean;
   /** false: the workflow skips its Publish task and the stream relay alone publishes OrderAccepted. */
   readonly publishFastPath: boolean;
-  readonly lambdaLogLevel: LambdaLogLevel;
+  readonly executionLogLevel: WorkflowLogLevel;
+  readonly includeExecutionData: boolean;
+  /** The Validate function's, named as for every Lambda of the app; the state machine's is executionLogLevel. */
+  readonly logLevel: LambdaLogLevel;
+  /** Of the execution logs and the Validate function's logs. */
   readonly logRetention: RetentionDays;
 }
 
@@ -54,15 +57,14 @@ export class OrderWorkflow extends Construct {
       timeout: validateFunctionTimeout(),
       // On the request path: Lambda's CPU grows with memory, and 512 MB keeps validation and cold starts short.
       memorySize: 512,
-      logLevel: props.lambdaLogLevel,
+      logLevel: props.logLevel,
       logRetention: props.logRetention,
     });
 
     // The vendedlogs prefix lets Step Functions share one CloudWatch Logs resource policy across log groups.
-    this.logGroup = new LogGroup(this, 'ExecutionLogs', {
+    this.logGroup = new StackLogGroup(this, 'ExecutionLogs', {
       logGroupName: `/aws/vendedlogs/states/${Stack.of(this).stackName}-order-intake`,
       retention: props.logRetention,
-      removalPolicy: RemovalPolicy.DESTROY,
     });
 
     this.role = new Role(this, 'Role', {
@@ -119,7 +121,7 @@ export class OrderWorkflow extends Construct {
       tracingEnabled: true,
       logs: {
         destination: this.logGroup,
-        level: LogLevel[props.logLevel],
+        level: LogLevel[props.executionLogLevel],
         includeExecutionData: props.includeExecutionData,
       },
     });
@@ -130,10 +132,10 @@ export class OrderWorkflow extends Construct {
         'Only the actions that take no resource: X-Ray PutTraceSegments/PutTelemetryRecords/GetSampling* and the ' +
         'CloudWatch Logs delivery actions Step Functions needs to log executions.',
     });
-    if (props.logLevel !== 'ALL') {
+    if (props.executionLogLevel !== 'ALL') {
       Validations.of(this.stateMachine).acknowledge({
         id: 'AwsSolutions-SF1',
-        reason: `The operator chose workflowLogLevel=${props.logLevel}: logging every event costs too much at high volume.`,
+        reason: `The operator chose workflowLogLevel=${props.executionLogLevel}: logging every event costs too much at high volume.`,
       });
     }
   }

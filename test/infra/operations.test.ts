@@ -81,25 +81,24 @@ describe('alarms', () => {
     { Name: 'Stage', Value: ref(stack.api.api.deploymentStage.stageName) },
   ];
 
-  it('fire on API 5xx answers above 1 % of requests', () => {
-    expect(named('ApiServerErrors')).toMatchObject({
+  it.each([
+    [
+      'ApiServerErrors',
+      'on API 5xx answers above 1 % of requests',
+      { MetricName: '5XXError', Statistic: 'Average', Threshold: 0.01 },
+    ],
+    [
+      'ApiLatencyP95',
+      'when the API p95 latency exceeds 300 ms',
+      { MetricName: 'Latency', ExtendedStatistic: 'p95', Threshold: 300 },
+    ],
+  ])('%s fires %s, on this stage', (id, _when, metric) => {
+    expect(named(id)).toMatchObject({
       Namespace: 'AWS/ApiGateway',
-      MetricName: '5XXError',
-      Statistic: 'Average',
-      Threshold: 0.01,
+      ...metric,
       ComparisonOperator: 'GreaterThanThreshold',
     });
-    expect(named('ApiServerErrors').Dimensions).toEqual(expect.arrayContaining(apiDimensions()));
-  });
-
-  it('fire when the API p95 latency exceeds 300 ms', () => {
-    expect(named('ApiLatencyP95')).toMatchObject({
-      Namespace: 'AWS/ApiGateway',
-      MetricName: 'Latency',
-      ExtendedStatistic: 'p95',
-      Threshold: 300,
-      ComparisonOperator: 'GreaterThanThreshold',
-    });
+    expect(named(id).Dimensions).toEqual(expect.arrayContaining(apiDimensions()));
   });
 
   it.each([

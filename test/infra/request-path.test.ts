@@ -7,7 +7,7 @@ import type { Template } from 'aws-cdk-lib/assertions';
 import { readFileSync } from 'node:fs';
 import { loadApiTemplate, ORDER_REQUEST_CONTENT_TYPE } from '../../api/templates.js';
 import { loadOrderIntakeDefinition, ORDER_INTAKE_ASL_PATH, WORKFLOW_CONSTANTS } from '../../asl/order-intake.js';
-import { INTEGRATION_FAILURE_PATTERN } from '../../cdk/lib/order-api.js';
+import { INTEGRATION_FAILURE_PATTERN } from '../../cdk/lib/order-api/integrations.js';
 import type { OrderIntakeStack } from '../../cdk/lib/order-intake-stack.js';
 import { MappingTemplate } from '../../local/apigateway/vtl/mapping-template.js';
 import { handler as validateHandler } from '../../lambdas/validate/handler.js';
