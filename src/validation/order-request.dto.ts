@@ -27,8 +27,8 @@ import {
   MIN_QUANTITY,
   SKU_PATTERN,
   type OrderLine,
-} from '../../src/contract/order.js';
-import { isObject } from '../../src/json-value.js';
+} from '../contract/order.js';
+import { isObject } from '../json-value.js';
 
 export class OrderLineDto {
   @IsDefined()

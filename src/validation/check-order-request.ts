@@ -1,9 +1,9 @@
 import { plainToInstance } from 'class-transformer';
 import { getMetadataStorage, validateSync, type ValidationError } from 'class-validator';
-import type { OrderRequest } from '../../src/contract/order.js';
-import type { FieldError } from '../../src/contract/problem.js';
+import type { OrderRequest } from '../contract/order.js';
+import type { FieldError } from '../contract/problem.js';
 import { OrderLineDto, OrderRequestDto } from './order-request.dto.js';
-import { isObject } from '../../src/json-value.js';
+import { isObject } from '../json-value.js';
 
 export type OrderCheck = { valid: true; order: OrderRequest } | { valid: false; errors: FieldError[] };
 
