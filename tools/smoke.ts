@@ -5,9 +5,9 @@
  */
 import { parseArgs } from 'node:util';
 import { randomUUID } from 'node:crypto';
+import { isOrderId } from '../src/contract/order.js';
 import { MissingCredentialsError, regionOf, signedFetch, type ApiFetch, type Auth } from './signed-fetch.js';
 
-const ORDER_ID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 const PROBLEM = 'application/problem+json';
 
 interface Answer {
@@ -86,7 +86,7 @@ const CHECKS: Check[] = [
       expectThat(answer.status === 202, `status ${answer.status}, expected 202: ${JSON.stringify(answer.json)}`);
       hasRequestId(answer);
       const orderId = String(answer.json?.orderId);
-      expectThat(ORDER_ID.test(orderId), `orderId ${orderId} is not a ULID`);
+      expectThat(isOrderId(orderId), `orderId ${orderId} is not a ULID`);
       expectThat(answer.json?.status === 'ACCEPTED', `status field ${String(answer.json?.status)}`);
       expectThat(
         answer.headers.get('location')?.endsWith(`/orders/${orderId}`) ?? false,

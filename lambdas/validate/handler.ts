@@ -1,6 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { monotonicFactory } from 'ulid';
-import { validateOrder, type ValidationOutcome } from './validate-order.js';
+import { validateOrder, type ValidationOutcome } from '../../src/validation/validate-order.js';
 import { SERVICE_NAME } from '../../src/service-name.js';
 
 /** The workflow's input, as the API Gateway request template builds it. */

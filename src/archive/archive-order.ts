@@ -3,7 +3,7 @@
  * once. OrderAccepted arrives at least once (normally twice: workflow and outbox relay), so the write is a create
  * that treats "already there" as success.
  */
-import { isValid as isUlid } from 'ulid';
+import { isOrderId } from '../contract/order.js';
 import type { OrderAcceptedDetail } from '../events/order-accepted.js';
 import { MalformedOrderEventError } from './errors.js';
 import { isObject } from '../json-value.js';
@@ -36,7 +36,7 @@ export function archiveKeyOf(detail: Pick<OrderAcceptedDetail, 'orderId' | 'acce
 export function orderAcceptedDetailOf(event: unknown): OrderAcceptedDetail {
   if (!isObject(event) || !isObject(event.detail)) throw new MalformedOrderEventError('event has no detail object');
   const { orderId, acceptedAt } = event.detail;
-  if (typeof orderId !== 'string' || !isUlid(orderId)) {
+  if (!isOrderId(orderId)) {
     throw new MalformedOrderEventError(`detail.orderId is not a ULID: ${JSON.stringify(orderId)}`);
   }
   if (typeof acceptedAt !== 'string' || Number.isNaN(Date.parse(acceptedAt))) {

@@ -3,10 +3,29 @@
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 export const PROBLEM_TYPE_BASE = 'https://order-intake.example.com/problems/';
 
+/**
+ * Every code a field error may carry. api/openapi.json documents the same list (FieldError.code);
+ * test/unit/openapi-document.test.ts holds it to this one.
+ */
+export const FIELD_ERROR_CODES = [
+  'invalid_json',
+  'required',
+  'unknown_property',
+  'type',
+  'integer',
+  'min_items',
+  'max_items',
+  'duplicate',
+  'pattern',
+  'minimum',
+  'maximum',
+] as const;
+export type FieldErrorCode = (typeof FIELD_ERROR_CODES)[number];
+
 export interface FieldError {
   /** JSON Pointer (RFC 6901) to the failing member of the request body; '' for the body itself. */
   path: string;
-  code: string;
+  code: FieldErrorCode;
   message: string;
 }
 

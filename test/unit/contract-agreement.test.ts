@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from '@jest/globals';
 import { Ajv2020 } from 'ajv/dist/2020.js';
-import { checkOrderRequest } from '../../lambdas/validate/check-order-request.js';
+import { checkOrderRequest } from '../../src/validation/check-order-request.js';
 
 const schema = JSON.parse(readFileSync(new URL('../../src/contract/order.schema.json', import.meta.url), 'utf8'));
 const schemaAccepts = new Ajv2020({ allErrors: true, strict: true }).compile(schema);

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { ORDER_REQUEST_CONTENT_TYPE } from '../../api/templates.js';
 import { OPENAPI_DOCUMENT_URL, loadOpenApiDocument } from '../../local/apigateway/openapi.js';
 import { ORDER_ID_PATTERN, ORDER_STATUS_ACCEPTED } from '../../src/contract/order.js';
-import { PROBLEM_CONTENT_TYPE } from '../../src/contract/problem.js';
+import { FIELD_ERROR_CODES, PROBLEM_CONTENT_TYPE } from '../../src/contract/problem.js';
 import orderSchema from '../../src/contract/order.schema.json' with { type: 'json' };
 import { validOrder } from '../support/order-samples.js';
 import { OpenApiConformance } from '../e2e/support/openapi-conformance.js';
@@ -153,8 +153,23 @@ describe('the conformance check', () => {
     });
 
     expect(conformance.violations(problem(400)).join()).toMatch(/errors/);
-    expect(conformance.violations(problem(400, { errors: [{ path: '/a', code: 'c', message: 'm' }] }))).toEqual([]);
+    expect(conformance.violations(problem(400, { errors: [{ path: '/a', code: 'pattern', message: 'm' }] }))).toEqual(
+      [],
+    );
+    expect(conformance.violations(problem(400, { errors: [{ path: '/a', code: 'c', message: 'm' }] })).join()).toMatch(
+      /code/,
+    );
     expect(conformance.violations(problem(409)).join()).toMatch(/orderId/);
+  });
+});
+
+describe('the field error codes', () => {
+  it('are the ones in src/contract/problem.ts', () => {
+    const raw = JSON.parse(readFileSync(OPENAPI_DOCUMENT_URL, 'utf8')) as {
+      components: { schemas: { FieldError: { properties: { code: { enum: string[] } } } } };
+    };
+
+    expect(raw.components.schemas.FieldError.properties.code.enum).toEqual(FIELD_ERROR_CODES);
   });
 });
 

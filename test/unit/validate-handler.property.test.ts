@@ -8,7 +8,7 @@ import { Buffer } from 'node:buffer';
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { handler } from '../../lambdas/validate/handler.js';
-import type { ValidationOutcome } from '../../lambdas/validate/validate-order.js';
+import type { ValidationOutcome } from '../../src/validation/validate-order.js';
 import {
   code8,
   referenceChar,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { validateOrder, type ValidationOutcome } from '../../lambdas/validate/validate-order.js';
+import { validateOrder, type ValidationOutcome } from '../../src/validation/validate-order.js';
 import type { ProblemDetails } from '../../src/contract/problem.js';
 import { idempotencyKeyOf } from '../../src/idempotency-key.js';
 import { validOrder } from '../support/order-samples.js';

@@ -12,6 +12,7 @@ import { PID_FILE_NAME } from '../../../local/dynamodb/dynamodb-local.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../../local/local-account.js';
 import { DYNAMODB_FOLDER, LOCAL_RESOURCES } from '../../../local/service.js';
 import { ORDERS_TABLE } from '../../../src/store/orders-table.js';
+import { isOrderId } from '../../../src/contract/order.js';
 
 const START_TIMEOUT_MS = 90_000;
 
@@ -137,8 +138,8 @@ export async function archiveContents(dataDir: string): Promise<ArchiveContents>
   const partial: string[] = [];
   for (const name of names) {
     const base = name.split('/').at(-1) ?? '';
-    const orderId = /^([0-9A-HJKMNP-TV-Z]{26})\.json$/.exec(base)?.[1];
-    if (orderId) files.set(orderId, (files.get(orderId) ?? 0) + 1);
+    const orderId = base.replace(/\.json$/, '');
+    if (orderId !== base && isOrderId(orderId)) files.set(orderId, (files.get(orderId) ?? 0) + 1);
     else if (base.includes('.') && !/^\d+$/.test(base)) partial.push(name);
   }
   return { files, partial };

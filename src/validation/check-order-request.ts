@@ -1,30 +1,15 @@
 import { plainToInstance } from 'class-transformer';
 import { getMetadataStorage, validateSync, type ValidationError } from 'class-validator';
-import type { OrderRequest } from '../../src/contract/order.js';
-import type { FieldError } from '../../src/contract/problem.js';
+import type { OrderRequest } from '../contract/order.js';
+import type { FieldError } from '../contract/problem.js';
+import { assertConstraintCodes, firstFailure } from './constraint-codes.js';
 import { OrderLineDto, OrderRequestDto } from './order-request.dto.js';
-import { isObject } from '../../src/json-value.js';
+import { isObject } from '../json-value.js';
 
 export type OrderCheck = { valid: true; order: OrderRequest } | { valid: false; errors: FieldError[] };
 
-/**
- * class-validator reports every failed constraint of a property; a client needs one reason per field, the most
- * basic first (a missing field is not also "not a string").
- */
-const CONSTRAINT_CODES: readonly (readonly [constraint: string, code: string])[] = [
-  ['isDefined', 'required'],
-  ['whitelistValidation', 'unknown_property'],
-  ['isArray', 'type'],
-  ['nestedValidation', 'type'],
-  ['isString', 'type'],
-  ['isInt', 'integer'],
-  ['arrayMinSize', 'min_items'],
-  ['arrayMaxSize', 'max_items'],
-  ['arrayUnique', 'duplicate'],
-  ['matches', 'pattern'],
-  ['min', 'minimum'],
-  ['max', 'maximum'],
-];
+// At load, so that a constraint without a documented code fails the tests and the function's start, never a request.
+assertConstraintCodes([OrderRequestDto, OrderLineDto]);
 
 const escapePointerToken = (token: string): string => token.replaceAll('~', '~0').replaceAll('/', '~1');
 
@@ -33,15 +18,15 @@ function toFieldErrors(errors: readonly ValidationError[], parentPath: string): 
     const path = `${parentPath}/${escapePointerToken(error.property)}`;
     const own: FieldError[] = [];
     const constraints = error.constraints ?? {};
-    const first = CONSTRAINT_CODES.find(([constraint]) => constraint in constraints);
+    const first = firstFailure(constraints);
     if (first) {
-      const [constraint, code] = first;
+      const { constraint, code } = first;
       // class-validator words a nested type error about the whole array; the path already names the line.
       const message = constraint === 'nestedValidation' ? 'must be a JSON object' : constraints[constraint];
       own.push({ path, code, message: message ?? code });
-    } else {
-      const [constraint, message] = Object.entries(constraints)[0] ?? [];
-      if (constraint) own.push({ path, code: constraint, message: message ?? constraint });
+    } else if (Object.keys(constraints).length > 0) {
+      // Every constraint the DTOs declare has a code (checked at load): anything else is a defect, not a bad request.
+      throw new Error(`class-validator reported constraints without a code: ${Object.keys(constraints).join(', ')}`);
     }
     return [...own, ...toFieldErrors(error.children ?? [], path)];
   });

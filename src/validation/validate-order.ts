@@ -1,17 +1,12 @@
-import {
-  MAX_BODY_BYTES,
-  ORDER_STATUS_ACCEPTED,
-  type OrderDocument,
-  type OrderReceipt,
-} from '../../src/contract/order.js';
+import { MAX_BODY_BYTES, ORDER_STATUS_ACCEPTED, type OrderDocument, type OrderReceipt } from '../contract/order.js';
 import {
   bodyTooLargeProblem,
   invalidJsonProblem,
   invalidOrderProblem,
   type ProblemDetails,
-} from '../../src/contract/problem.js';
-import { idempotencyKeyOf } from '../../src/idempotency-key.js';
-import { IDEMPOTENCY_WINDOW_SECONDS, idempotencyLockKey, orderKey } from '../../src/store/orders-table.js';
+} from '../contract/problem.js';
+import { idempotencyKeyOf } from '../idempotency-key.js';
+import { IDEMPOTENCY_WINDOW_SECONDS, idempotencyLockKey, orderKey } from '../store/orders-table.js';
 import { checkOrderRequest } from './check-order-request.js';
 
 /**

@@ -24,11 +24,12 @@ import {
   CUSTOMER_ID_PATTERN,
   MAX_LINES,
   MAX_QUANTITY,
+  MIN_LINES,
   MIN_QUANTITY,
   SKU_PATTERN,
   type OrderLine,
-} from '../../src/contract/order.js';
-import { isObject } from '../../src/json-value.js';
+} from '../contract/order.js';
+import { isObject } from '../json-value.js';
 
 export class OrderLineDto {
   @IsDefined()
@@ -51,7 +52,7 @@ export class OrderRequestDto {
 
   @IsDefined()
   @IsArray()
-  @ArrayMinSize(1)
+  @ArrayMinSize(MIN_LINES)
   @ArrayMaxSize(MAX_LINES)
   // Business rule beyond JSON Schema, which cannot express uniqueness of one member across array items.
   // A line that is not an object has no sku to repeat: it is its own (type) error, never a duplicate.
