@@ -34,7 +34,7 @@ async function main(): Promise<void> {
     [
       `Order Intake listening on ${url} (started in ${seconds} s; data in ${dataDir}; Ctrl-C stops it)`,
       `  curl -i ${url}/orders -H 'Content-Type: application/json' -d '${SAMPLE_ORDER}'`,
-      `  curl -i ${url}/orders/<orderId>        OpenAPI: ${url}/openapi.json`,
+      `  curl -i ${url}/orders/<orderId>        OpenAPI: ${url}/openapi.json  AsyncAPI: ${url}/asyncapi.json`,
       '',
     ].join('\n'),
   );

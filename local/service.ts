@@ -23,7 +23,7 @@ import { validateFunctionTimeout } from '../cdk/lib/order-workflow.js';
 import { orderAcceptedPattern } from '../src/events/order-accepted.js';
 import { SERVICE_NAME } from '../src/service-name.js';
 import { createApiGateway } from './apigateway/api-gateway.js';
-import { loadOpenApiDocument } from './apigateway/openapi.js';
+import { loadAsyncApiDocument, loadOpenApiDocument } from './apigateway/openapi.js';
 import { RequestLog } from './apigateway/request-log.js';
 import { startHttpServer, type RunningHttpServer } from './apigateway/server.js';
 import { loadApiMappingTemplates } from './apigateway/vtl/api-templates.js';
@@ -314,6 +314,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       dynamodb: newClient(),
       iam: iam.api,
       openApi: loadOpenApiDocument(),
+      asyncApi: loadAsyncApiDocument(),
       logger,
     });
     requestLog = new RequestLog(logger);

@@ -26,6 +26,7 @@ import { gatewayErrorProblem, methodNotAllowedProblem, routeNotFoundProblem } fr
 import { matchRoute, openApiRoutes, type OpenApiDocument } from './openapi.js';
 
 export const OPENAPI_PATH = '/openapi.json';
+export const ASYNCAPI_PATH = '/asyncapi.json';
 const JSON_CONTENT_TYPE = 'application/json';
 
 export interface ApiRequest {
@@ -76,6 +77,8 @@ export interface ApiGatewayOptions {
   /** The integration role's deployed policies: StartSyncExecution and GetItem are authorized against them. */
   iam: RoleAuthorizer;
   openApi: OpenApiDocument;
+  /** Served at /asyncapi.json for downstream teams; the gateway routes by the OpenAPI document alone. */
+  asyncApi?: Record<string, unknown>;
   logger: Logger;
 }
 
@@ -122,7 +125,9 @@ const awsErrorBody = (service: string, name: string, message: string): string =>
 export function createApiGateway(options: ApiGatewayOptions): ApiGateway {
   const { templates, workflow, dynamodb, logger, iam } = options;
   const routes = openApiRoutes(options.openApi);
-  const openApiBody = JSON.stringify(options.openApi);
+  // The published documents: GET answers them as they are, before routing.
+  const documents = new Map([[OPENAPI_PATH, JSON.stringify(options.openApi)]]);
+  if (options.asyncApi) documents.set(ASYNCAPI_PATH, JSON.stringify(options.asyncApi));
 
   /** The default integration response: the template's overrides on top of 200 application/json. */
   const integrationResponse = (template: MappingTemplate, body: string, context: RequestContext): ApiResponse => {
@@ -222,9 +227,8 @@ export function createApiGateway(options: ApiGatewayOptions): ApiGateway {
   }
 
   async function route(request: ApiRequest): Promise<ApiResponse> {
-    if (request.path === OPENAPI_PATH && request.method === 'GET') {
-      return { status: 200, headers: { 'Content-Type': JSON_CONTENT_TYPE }, body: openApiBody };
-    }
+    const document = request.method === 'GET' ? documents.get(request.path) : undefined;
+    if (document !== undefined) return { status: 200, headers: { 'Content-Type': JSON_CONTENT_TYPE }, body: document };
     const matched = matchRoute(routes, request.path);
     if (!matched) return problemResponse(routeNotFoundProblem(request.method, request.path, request.requestId));
     const { route: resource, pathParameters } = matched;

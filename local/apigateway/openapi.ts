@@ -7,6 +7,8 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export const OPENAPI_DOCUMENT_URL = new URL('../../api/openapi.json', import.meta.url);
+/** The events Order Intake publishes, for downstream teams: AsyncAPI 3 over the OrderAccepted schema file. */
+export const ASYNCAPI_DOCUMENT_URL = new URL('../../api/asyncapi.json', import.meta.url);
 
 export type HttpMethod = 'get' | 'put' | 'post' | 'delete' | 'options' | 'head' | 'patch' | 'trace';
 export const HTTP_METHODS: readonly HttpMethod[] = [
@@ -41,7 +43,7 @@ function atPointer(document: Json, pointer: string, ref: string): Json {
   for (const token of pointer.replace(/^\//, '').split('/')) {
     const key = decodeURIComponent(token).replaceAll('~1', '/').replaceAll('~0', '~');
     value = value !== null && typeof value === 'object' ? (value as Record<string, Json | undefined>)[key] : undefined;
-    if (value === undefined) throw new Error(`OpenAPI: ${ref} points at nothing`);
+    if (value === undefined) throw new Error(`${ref} points at nothing`);
   }
   return value;
 }
@@ -104,4 +106,9 @@ export function matchRoute(
 /** Reads and bundles the document; call once at startup. */
 export function loadOpenApiDocument(url: URL = OPENAPI_DOCUMENT_URL): OpenApiDocument {
   return bundleExternalRefs(readJson(url), url) as unknown as OpenApiDocument;
+}
+
+/** The AsyncAPI document with its schema and examples inlined, as served at /asyncapi.json. */
+export function loadAsyncApiDocument(url: URL = ASYNCAPI_DOCUMENT_URL): Record<string, unknown> {
+  return bundleExternalRefs(readJson(url), url) as Record<string, unknown>;
 }

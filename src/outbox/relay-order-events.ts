@@ -3,7 +3,8 @@
  * stream is the outbox; this module decides what to publish and publishes it with bounded retries. What still
  * fails goes back to the stream's event source mapping as batch item failures (bisect, retry, DLQ).
  */
-import { orderAcceptedEntry, type OrderAcceptedDetail } from '../events/order-accepted.js';
+import type { OrderDocument } from '../contract/order.js';
+import { orderAcceptedEntry } from '../events/order-accepted.js';
 import {
   isEntryFailure,
   PUT_EVENTS_MAX_ENTRIES,
@@ -51,7 +52,7 @@ export interface RelayResult {
 const wait = (ms: number): Promise<void> => new Promise((wake) => setTimeout(wake, ms));
 
 /** The order of a new ORDER# item, or undefined for anything the outbox does not publish. */
-export function orderOfInsert(record: OutboxRecord): OrderAcceptedDetail | undefined {
+export function orderOfInsert(record: OutboxRecord): OrderDocument | undefined {
   const pk = record.newImage?.[ORDERS_TABLE.partitionKey];
   if (record.eventName !== 'INSERT' || typeof pk !== 'string' || !pk.startsWith(ORDERS_TABLE.orderKeyPrefix)) {
     return undefined;
@@ -66,7 +67,7 @@ export function orderOfInsert(record: OutboxRecord): OrderAcceptedDetail | undef
   if (!isObject(order) || typeof order.orderId !== 'string') {
     throw new MalformedOrderItemError(`${pk}: document is not an order`);
   }
-  return order as unknown as OrderAcceptedDetail;
+  return order as unknown as OrderDocument;
 }
 
 /** Publishes one chunk (<= 10 entries), retrying what failed retryably; returns the entries that never made it. */

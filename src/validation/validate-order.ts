@@ -5,6 +5,7 @@ import {
   invalidOrderProblem,
   type ProblemDetails,
 } from '../contract/problem.js';
+import { orderAcceptedDetail, type OrderAcceptedDetail } from '../events/order-accepted.js';
 import { idempotencyKeyOf } from '../idempotency-key.js';
 import { IDEMPOTENCY_WINDOW_SECONDS, idempotencyLockKey, orderKey } from '../store/orders-table.js';
 import { checkOrderRequest } from './check-order-request.js';
@@ -34,7 +35,10 @@ export type ValidationOutcome =
       nowEpochSeconds: string;
       lockExpiresAtEpochSeconds: string;
       receipt: OrderReceipt;
+      /** What the order item stores and GET /orders/{orderId} answers. */
       order: OrderDocument;
+      /** The Publish state's event detail: the order with its event schema version. */
+      orderAccepted: OrderAcceptedDetail;
     };
 
 export interface ValidationContext {
@@ -81,6 +85,7 @@ export function validateOrder(rawBody: Uint8Array, context: ValidationContext): 
     acceptedAt: context.now.toISOString(),
     idempotencyKey: idempotencyKeyOf(check.order),
   };
+  const order: OrderDocument = { ...receipt, ...check.order };
   return {
     outcome: 'VALID',
     orderId: receipt.orderId,
@@ -90,6 +95,7 @@ export function validateOrder(rawBody: Uint8Array, context: ValidationContext): 
     nowEpochSeconds: String(nowEpochSeconds),
     lockExpiresAtEpochSeconds: String(nowEpochSeconds + IDEMPOTENCY_WINDOW_SECONDS),
     receipt,
-    order: { ...receipt, ...check.order },
+    order,
+    orderAccepted: orderAcceptedDetail(order),
   };
 }

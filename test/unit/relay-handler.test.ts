@@ -8,7 +8,12 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { ulid } from 'ulid';
 import { createPublishHandler } from '../../lambdas/publish/handler.js';
 import { EventBridgePublisher } from '../../lambdas/publish/eventbridge-publisher.js';
-import { ORDER_ACCEPTED_DETAIL_TYPE, ORDER_EVENT_SOURCE } from '../../src/events/order-accepted.js';
+import type { OrderDocument } from '../../src/contract/order.js';
+import {
+  ORDER_ACCEPTED_DETAIL_TYPE,
+  ORDER_EVENT_SOURCE,
+  orderAcceptedDetail,
+} from '../../src/events/order-accepted.js';
 import { idempotencyLockKey, orderKey } from '../../src/store/orders-table.js';
 import { validOrder } from '../support/order-samples.js';
 
@@ -55,7 +60,9 @@ const orderInserts = (count: number): DynamoDBRecord[] =>
   Array.from({ length: count }, () => streamRecord('INSERT', orderItem()));
 const streamEvent = (records: DynamoDBRecord[]): DynamoDBStreamEvent => ({ Records: records });
 const sequenceOf = (record: DynamoDBRecord | undefined): string => String(record?.dynamodb?.SequenceNumber);
-const documentOf = (record: DynamoDBRecord | undefined): string => String(record?.dynamodb?.NewImage?.document?.S);
+/** The detail the relay must publish for a record: the stored document with its event schema version. */
+const detailOf = (record: DynamoDBRecord | undefined): string =>
+  JSON.stringify(orderAcceptedDetail(JSON.parse(String(record?.dynamodb?.NewImage?.document?.S)) as OrderDocument));
 
 const eventBridge = mockClient(EventBridgeClient);
 /** PutEvents that accepts every entry. */
@@ -94,7 +101,7 @@ describe('the outbox relay', () => {
     expect(response.batchItemFailures).toEqual([]);
     expect(sentEntries().map((entries) => entries.length)).toEqual([10, 10, 5]);
     const entries = sentEntries().flat();
-    expect(entries.map((entry) => entry.Detail)).toEqual(records.map(documentOf));
+    expect(entries.map((entry) => entry.Detail)).toEqual(records.map(detailOf));
     for (const entry of entries) {
       expect(entry).toMatchObject({
         EventBusName: BUS,
@@ -137,8 +144,8 @@ describe('the outbox relay', () => {
 
     expect(response.batchItemFailures).toEqual([]);
     expect(sentEntries().map((entries) => entries.map((entry) => entry.Detail))).toEqual([
-      records.map(documentOf),
-      [documentOf(records[1])],
+      records.map(detailOf),
+      [detailOf(records[1])],
     ]);
     expect(pauses).toEqual([100]);
   });
@@ -148,7 +155,7 @@ describe('the outbox relay', () => {
     eventBridge.on(PutEventsCommand).callsFake((input: { Entries?: PutEventsRequestEntry[] }) => {
       const entries = input.Entries ?? [];
       const results = entries.map((entry) =>
-        entry.Detail === documentOf(records[4]) || entry.Detail === documentOf(records[11])
+        entry.Detail === detailOf(records[4]) || entry.Detail === detailOf(records[11])
           ? { ErrorCode: 'ThrottlingException', ErrorMessage: 'slow down' }
           : { EventId: ulid() },
       );
@@ -204,6 +211,6 @@ describe('the outbox relay', () => {
       sentEntries()
         .flat()
         .map((entry) => entry.Detail),
-    ).toEqual(good.map(documentOf));
+    ).toEqual(good.map(detailOf));
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { validateOrder, type ValidationOutcome } from '../../src/validation/validate-order.js';
 import type { ProblemDetails } from '../../src/contract/problem.js';
+import { ORDER_ACCEPTED_SCHEMA_VERSION } from '../../src/events/order-accepted.js';
 import { idempotencyKeyOf } from '../../src/idempotency-key.js';
 import { validOrder } from '../support/order-samples.js';
 
@@ -37,6 +38,7 @@ describe('validateOrder', () => {
       lockExpiresAtEpochSeconds: '1795600815',
       receipt,
       order: { ...receipt, ...validOrder },
+      orderAccepted: { schemaVersion: ORDER_ACCEPTED_SCHEMA_VERSION, ...receipt, ...validOrder },
     });
   });
 

@@ -6,7 +6,11 @@ import { handler as validateHandler } from '../../lambdas/validate/handler.js';
 import { createOrderWorkflow } from '../../local/stepfunctions/order-workflow.js';
 import { archiveKeyOf } from '../../src/archive/archive-order.js';
 import type { OrderDocument } from '../../src/contract/order.js';
-import { ORDER_ACCEPTED_DETAIL_TYPE, ORDER_EVENT_SOURCE } from '../../src/events/order-accepted.js';
+import {
+  ORDER_ACCEPTED_DETAIL_TYPE,
+  ORDER_EVENT_SOURCE,
+  orderAcceptedDetail,
+} from '../../src/events/order-accepted.js';
 import { freshOrdersTable, testDynamoDbClient } from '../support/dynamodb.js';
 import { validOrder, workflowInput } from '../support/order-samples.js';
 import { deployedAuthorizers } from '../support/iam.js';
@@ -104,11 +108,11 @@ describe('OrderAccepted', () => {
 
     for (const { envelope } of eventsOf(local, order.orderId)) {
       expect(envelope).toMatchObject({ source: ORDER_EVENT_SOURCE, 'detail-type': ORDER_ACCEPTED_DETAIL_TYPE });
-      expect(envelope.detail).toEqual(order);
+      expect(envelope.detail).toEqual(orderAcceptedDetail(order));
     }
     const key = archiveKeyOf(order);
     expect(await archivedFiles(local)).toEqual([key]);
-    expect(JSON.parse(await readFile(join(local.archiveDir, key), 'utf8'))).toEqual(order);
+    expect(JSON.parse(await readFile(join(local.archiveDir, key), 'utf8'))).toEqual(orderAcceptedDetail(order));
     expect(logs).toEqual([]);
   });
 

@@ -11,8 +11,12 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { handler as validateHandler } from '../../lambdas/validate/handler.js';
 import { createOrderWorkflow, type SyncExecutionResult } from '../../local/stepfunctions/order-workflow.js';
 import type { EventPublisher } from '../../src/events/event-publisher.js';
-import { ORDER_ID_PATTERN } from '../../src/contract/order.js';
-import { ORDER_ACCEPTED_DETAIL_TYPE, ORDER_EVENT_SOURCE } from '../../src/events/order-accepted.js';
+import { ORDER_ID_PATTERN, type OrderDocument } from '../../src/contract/order.js';
+import {
+  ORDER_ACCEPTED_DETAIL_TYPE,
+  ORDER_EVENT_SOURCE,
+  orderAcceptedDetail,
+} from '../../src/events/order-accepted.js';
 import { afterLosingAnswers, freshOrdersTable, testDynamoDbClient } from '../support/dynamodb.js';
 import { validOrder, workflowInput } from '../support/order-samples.js';
 import { deployedAuthorizers } from '../support/iam.js';
@@ -118,7 +122,8 @@ describe('an accepted order', () => {
       Source: ORDER_EVENT_SOURCE,
       DetailType: ORDER_ACCEPTED_DETAIL_TYPE,
     });
-    expect(JSON.parse(bus.accepted[0]?.Detail ?? '')).toEqual({ ...response.body, ...validOrder });
+    const stored = { ...response.body, ...validOrder } as unknown as OrderDocument;
+    expect(JSON.parse(bus.accepted[0]?.Detail ?? '')).toEqual(orderAcceptedDetail(stored));
   });
 });
 
