@@ -1,7 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { MappingTemplate, MappingTemplateError } from '../../local/apigateway/vtl/mapping-template.js';
-import { parseJsonPath } from '../../local/apigateway/vtl/json-path.js';
 import { base64Encode, escapeJavaScript, urlDecode, urlEncode } from '../../local/apigateway/vtl/util.js';
 import { requestContext } from '../support/request-context.js';
 
@@ -13,7 +12,7 @@ const render = (source: string, body = '', params = { path: {}, querystring: {},
 describe('$input', () => {
   const body = JSON.stringify({ a: { b: 'x', list: [10, { c: true }] }, 'odd-key': 1, nothing: null });
 
-  it('reads members and indexes with the JSONPath subset', () => {
+  it('reads members and indexes with JSONPath', () => {
     expect(render(`$input.path('$.a.b')|$input.path('$.a.list[0]')|$input.path("$['odd-key']")`, body).body).toBe(
       'x|10|1',
     );
@@ -45,10 +44,16 @@ describe('$input', () => {
     expect(() => render(`$input.path('$.a')`, '{nope')).toThrow(MappingTemplateError);
   });
 
-  it('refuses JSONPath beyond the subset instead of guessing', () => {
-    expect(() => parseJsonPath('$..a')).toThrow(/unsupported JSONPath/);
-    expect(() => parseJsonPath('$.a[*]')).toThrow(/unsupported JSONPath/);
-    expect(() => parseJsonPath('a.b')).toThrow(/must start with \$/);
+  it('answers an indefinite path with a list, as Jayway JsonPath does, even for one match', () => {
+    expect(
+      render(`$input.json('$..c')|$input.json('$.a.list[*]')|$input.path('$.a.list[0:1]').size()`, body).body,
+    ).toBe('[true]|[10,{"c":true}]|1');
+  });
+
+  it('refuses filters and the JSONPath extensions API Gateway does not have, instead of answering differently', () => {
+    for (const path of ['$.a.list[?(@.c)]', '$.a.b^', '$.a.*~', '$.a.b.@string()']) {
+      expect(() => render(`$input.path('${path}')`, body)).toThrow(MappingTemplateError);
+    }
   });
 
   it('finds params in path, then query string, then header (case-insensitively); missing is empty', () => {

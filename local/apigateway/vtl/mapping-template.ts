@@ -1,7 +1,7 @@
 /**
  * An API Gateway mapping template rendered locally with velocityjs, with the variables API Gateway binds:
- * - `$input`: `body`, `json(path)`, `path(path)` (see json-path.ts for the JSONPath subset; an empty body reads as
- *   `{}`, a body that is not JSON fails the template), `params()` and `params(name)` (path, then query string, then
+ * - `$input`: `body`, `json(path)`, `path(path)` (JSONPath as selectJsonPath reads it; an empty body reads as `{}`,
+ *   a body that is not JSON fails the template), `params()` and `params(name)` (path, then query string, then
  *   header — header names case-insensitively; a missing parameter is the empty string).
  * - `$util`: see util.ts.
  * - `$context`: the request's values, plus `responseOverride.status` and `responseOverride.header.<Name>`, which a
@@ -10,9 +10,9 @@
  *
  * Parse once (construct at startup), render per request: rendering is synchronous and keeps no state between calls.
  */
+import { JSONPath } from 'jsonpath-plus';
 import { Compile, parse } from 'velocityjs';
 import { javaStringMethodHandlers } from './java-string-methods.js';
-import { selectJsonPath } from './json-path.js';
 import { apiGatewayUtil } from './util.js';
 
 export interface RequestParameters {
@@ -65,6 +65,22 @@ const requestTime = (epochMs: number): string => {
   return `${date}:${two(at.getUTCHours())}:${two(at.getUTCMinutes())}:${two(at.getUTCSeconds())} +0000`;
 };
 
+type JsonValue = null | boolean | number | string | object;
+
+/** jsonpath-plus extensions missing from Jayway JsonPath (API Gateway's): a template using one would work here only. */
+const JSONPATH_PLUS_ONLY = /^(?:\^|~|@\w+\(\))$/;
+
+/**
+ * As Jayway JsonPath answers: the value of a definite path (undefined when nothing matches), a list for an indefinite
+ * one (`[*]`, `..`, slices). Filters (`[?(...)]`) would need jsonpath-plus's script evaluator, whose semantics are
+ * not Jayway's, so they fail instead.
+ */
+function selectJsonPath(document: JsonValue, path: string): unknown {
+  const extension = JSONPath.toPathArray(path).find((step) => JSONPATH_PLUS_ONLY.test(step));
+  if (extension !== undefined) throw new MappingTemplateError(`JSONPath ${path}: ${extension} is not Jayway JsonPath`);
+  return JSONPath<unknown>({ path, json: document, wrap: false, eval: false });
+}
+
 function findParameter(params: RequestParameters, name: string): string {
   const fromPathOrQuery = Object.hasOwn(params.path, name)
     ? params.path[name]
@@ -78,11 +94,11 @@ function findParameter(params: RequestParameters, name: string): string {
 }
 
 function inputVariable(body: string, params: RequestParameters) {
-  let document: { value: unknown } | undefined;
-  const parsedBody = (): unknown => {
+  let document: { value: JsonValue } | undefined;
+  const parsedBody = (): JsonValue => {
     if (!document) {
       try {
-        document = { value: body.trim() === '' ? {} : JSON.parse(body) };
+        document = { value: body.trim() === '' ? {} : (JSON.parse(body) as JsonValue) };
       } catch (error) {
         throw new MappingTemplateError('the body is not JSON, so $input.path and $input.json cannot read it', {
           cause: error,
