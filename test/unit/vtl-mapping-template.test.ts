@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { MappingTemplate, MappingTemplateError } from '../../local/apigateway/vtl/mapping-template.js';
+import { MappingTemplateError, NotEmulatedError } from '../../local/apigateway/vtl/errors.js';
+import { MappingTemplate } from '../../local/apigateway/vtl/mapping-template.js';
 import { base64Encode, escapeJavaScript, urlDecode, urlEncode } from '../../local/apigateway/vtl/util.js';
 import { requestContext } from '../support/request-context.js';
 
@@ -159,5 +160,36 @@ describe('$util', () => {
   it('base64Encode and base64Decode work on UTF-8 bytes', () => {
     expect(base64Encode('😀é')).toBe(Buffer.from('😀é', 'utf8').toString('base64'));
     expect(render(`$util.base64Decode($util.base64Encode($input.body))`, '\u2028"\\😀').body).toBe('\u2028"\\😀');
+  });
+});
+
+describe('what the emulation does not implement', () => {
+  it.each([
+    ['an unknown $util function', '$util.escapeXml("x")', '$util.escapeXml'],
+    ['an unknown $util member read as a property', '$util.version', '$util.version'],
+    ['an unknown $context variable', '$context.authorizer.principalId', '$context.authorizer'],
+    ['an unknown $context.identity variable', '$context.identity.accountId', '$context.identity.accountId'],
+    ['an unknown $input member', '$input.size()', '$input.size'],
+    ['a stage variable', '$stageVariables.table', '$stageVariables.table'],
+    ['a Java String method not emulated', '#set($s = "a")$s.trim()', 'String#trim()'],
+    ['a JavaScript string method Java lacks', '#set($s = "a")$s.padStart(3)', 'String#padStart()'],
+    ['a Map method not emulated', `$input.path('$').containsKey("a")`, 'Map#containsKey()'],
+    ['a JavaScript array method', `$input.path('$.list').join(",")`, 'List#join()'],
+  ])('fails the render, naming the template and the member: %s', (_label, source, member) => {
+    const rendering = () => render(source, '{"a":1,"list":[1,2]}');
+
+    expect(rendering).toThrow(NotEmulatedError);
+    expect(rendering).toThrow(`template test: ${member} is not emulated`);
+  });
+
+  it('refuses a $context or responseOverride member a template sets by mistake', () => {
+    expect(() => render('#set($context.responseOverride.statusCode = 500)')).toThrow(
+      '$context.responseOverride.statusCode is not emulated',
+    );
+    expect(() => render('#set($context.requestid = "x")')).toThrow('$context.requestid is not emulated');
+  });
+
+  it('still renders a missing JSON member or an unset template variable as nothing', () => {
+    expect(render(`[$input.path('$.b.c')][$!nothing][$input.path('$').b]`, '{"a":1}').body).toBe('[][][]');
   });
 });

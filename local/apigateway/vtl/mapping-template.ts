@@ -6,13 +6,16 @@
  * - `$util`: see util.ts.
  * - `$context`: the request's values, plus `responseOverride.status` and `responseOverride.header.<Name>`, which a
  *   template may `#set` and which are read back after rendering.
- * As in API Gateway, a reference that resolves to nothing renders as the empty string.
+ * As in API Gateway, a reference that resolves to nothing renders as the empty string; a member of these variables,
+ * or a method, that the emulation does not implement fails the render instead (not-emulated.ts).
  *
  * Parse once (construct at startup), render per request: rendering is synchronous and keeps no state between calls.
  */
 import { JSONPath } from 'jsonpath-plus';
 import { Compile, parse } from 'velocityjs';
-import { javaStringMethodHandlers } from './java-string-methods.js';
+import { MappingTemplateError, NotEmulatedError } from './errors.js';
+import { javaStringMethodHandlers, type MethodHandler } from './java-string-methods.js';
+import { notEmulatedMethods, strictVariable } from './not-emulated.js';
 import { apiGatewayUtil } from './util.js';
 
 export interface RequestParameters {
@@ -50,10 +53,6 @@ export interface RenderedTemplate {
   headers: Record<string, string>;
 }
 
-export class MappingTemplateError extends Error {
-  override name = 'MappingTemplateError';
-}
-
 const EMPTY_PARAMETERS: RequestParameters = { path: {}, querystring: {}, header: {} };
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
@@ -75,9 +74,9 @@ const JSONPATH_PLUS_ONLY = /^(?:\^|~|@\w+\(\))$/;
  * one (`[*]`, `..`, slices). Filters (`[?(...)]`) would need jsonpath-plus's script evaluator, whose semantics are
  * not Jayway's, so they fail instead.
  */
-function selectJsonPath(document: JsonValue, path: string): unknown {
+function selectJsonPath(template: string, document: JsonValue, path: string): unknown {
   const extension = JSONPath.toPathArray(path).find((step) => JSONPATH_PLUS_ONLY.test(step));
-  if (extension !== undefined) throw new MappingTemplateError(`JSONPath ${path}: ${extension} is not Jayway JsonPath`);
+  if (extension !== undefined) throw new NotEmulatedError(template, `JSONPath ${extension} (in ${path})`);
   return JSONPath<unknown>({ path, json: document, wrap: false, eval: false });
 }
 
@@ -93,16 +92,15 @@ function findParameter(params: RequestParameters, name: string): string {
   return header === undefined ? '' : (params.header[header] ?? '');
 }
 
-function inputVariable(body: string, params: RequestParameters) {
+function inputVariable(template: string, body: string, params: RequestParameters) {
   let document: { value: JsonValue } | undefined;
   const parsedBody = (): JsonValue => {
     if (!document) {
       try {
         document = { value: body.trim() === '' ? {} : (JSON.parse(body) as JsonValue) };
       } catch (error) {
-        throw new MappingTemplateError('the body is not JSON, so $input.path and $input.json cannot read it', {
-          cause: error,
-        });
+        const message = `template ${template}: the body is not JSON, so $input.path and $input.json cannot read it`;
+        throw new MappingTemplateError(message, { cause: error });
       }
     }
     return document.value;
@@ -110,8 +108,8 @@ function inputVariable(body: string, params: RequestParameters) {
   return {
     body,
     // A JSON null is Java's null: it renders as nothing, like a missing member.
-    path: (path: string): unknown => selectJsonPath(parsedBody(), path) ?? undefined,
-    json: (path: string): string => JSON.stringify(selectJsonPath(parsedBody(), path) ?? null),
+    path: (path: string): unknown => selectJsonPath(template, parsedBody(), path) ?? undefined,
+    json: (path: string): string => JSON.stringify(selectJsonPath(template, parsedBody(), path) ?? null),
     params: (name?: string): unknown =>
       name === undefined
         ? { path: { ...params.path }, querystring: { ...params.querystring }, header: { ...params.header } }
@@ -126,6 +124,7 @@ const validStatus = (value: unknown): number | undefined => {
 
 export class MappingTemplate {
   readonly #ast: ReturnType<typeof parse>;
+  readonly #methodHandlers: MethodHandler[];
 
   constructor(
     readonly name: string,
@@ -136,30 +135,45 @@ export class MappingTemplate {
     } catch (error) {
       throw new MappingTemplateError(`template ${name} does not parse`, { cause: error });
     }
+    this.#methodHandlers = [...javaStringMethodHandlers, notEmulatedMethods(name)];
   }
 
   render(variables: Partial<TemplateVariables> & Pick<TemplateVariables, 'context'>): RenderedTemplate {
-    const responseOverride: { status?: unknown; header: Record<string, unknown> } = { header: {} };
+    const template = this.name;
+    // `status` is present, if undefined, so that the guard lets a template set it.
+    const responseOverride: { status: unknown; header: Record<string, unknown> } = { status: undefined, header: {} };
     const { context } = variables;
     const bindings = {
-      input: inputVariable(variables.body ?? '', variables.params ?? EMPTY_PARAMETERS),
       // velocityjs attaches helpers to objects whose methods a template calls, so each render gets its own copies.
-      util: { ...apiGatewayUtil },
-      context: {
-        ...context,
-        requestTime: requestTime(context.requestTimeEpoch),
-        identity: { sourceIp: context.sourceIp, userAgent: context.userAgent },
-        responseOverride,
-      },
-      stageVariables: {},
+      input: strictVariable(
+        '$input',
+        inputVariable(template, variables.body ?? '', variables.params ?? EMPTY_PARAMETERS),
+        template,
+      ),
+      util: strictVariable('$util', { ...apiGatewayUtil }, template),
+      context: strictVariable(
+        '$context',
+        {
+          ...context,
+          requestTime: requestTime(context.requestTimeEpoch),
+          identity: strictVariable(
+            '$context.identity',
+            { sourceIp: context.sourceIp, userAgent: context.userAgent },
+            template,
+          ),
+          responseOverride: strictVariable('$context.responseOverride', responseOverride, template),
+        },
+        template,
+      ),
+      // The API has no stage variables.
+      stageVariables: strictVariable('$stageVariables', {}, template),
     };
     let body: string;
     try {
-      const compiled = new Compile(this.#ast, { customMethodHandlers: javaStringMethodHandlers });
-      body = compiled.render(bindings, undefined, true);
+      body = new Compile(this.#ast, { customMethodHandlers: this.#methodHandlers }).render(bindings, undefined, true);
     } catch (error) {
       if (error instanceof MappingTemplateError) throw error;
-      throw new MappingTemplateError(`template ${this.name} failed: ${(error as Error).message}`, { cause: error });
+      throw new MappingTemplateError(`template ${template} failed: ${(error as Error).message}`, { cause: error });
     }
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(responseOverride.header)) {
