@@ -1,11 +1,12 @@
 /**
- * An API Gateway mapping template rendered locally with velocityjs, with the variables API Gateway binds:
- * - `$input`: `body`, `json(path)`, `path(path)` (JSONPath as selectJsonPath reads it; an empty body reads as `{}`,
- *   a body that is not JSON fails the template), `params()` and `params(name)` (path, then query string, then
- *   header — header names case-insensitively; a missing parameter is the empty string).
+ * An API Gateway mapping template rendered locally with velocityjs, with what of API Gateway's variables the project's
+ * templates use:
+ * - `$input`: `body`, `path(path)` (JSONPath as selectJsonPath reads it; an empty body reads as `{}`, a body that is
+ *   not JSON fails the template) and `params(name)` (path, then query string, then header — header names
+ *   case-insensitively; a missing parameter is the empty string).
  * - `$util`: see util.ts.
- * - `$context`: the request's values, plus `responseOverride.status` and `responseOverride.header.<Name>`, which a
- *   template may `#set` and which are read back after rendering.
+ * - `$context`: `requestId`, `path`, `resourcePath`, plus `responseOverride.status` and
+ *   `responseOverride.header.<Name>`, which a template may `#set` and which are read back after rendering.
  * As in API Gateway, a reference that resolves to nothing renders as the empty string; a member of these variables,
  * or a method, that the emulation does not implement fails the render instead (not-emulated.ts).
  *
@@ -24,18 +25,11 @@ export interface RequestParameters {
   header: Record<string, string>;
 }
 
-/** The `$context` values of one request. */
+/** The `$context` values of one request that templates read. */
 export interface RequestContext {
   requestId: string;
-  httpMethod: string;
   resourcePath: string;
   path: string;
-  stage: string;
-  apiId: string;
-  domainName: string;
-  requestTimeEpoch: number;
-  sourceIp: string;
-  userAgent: string;
 }
 
 export interface TemplateVariables {
@@ -54,15 +48,6 @@ export interface RenderedTemplate {
 }
 
 const EMPTY_PARAMETERS: RequestParameters = { path: {}, querystring: {}, header: {} };
-
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-/** CLF format, as `$context.requestTime`: 09/Apr/2015:12:34:56 +0000. */
-const requestTime = (epochMs: number): string => {
-  const at = new Date(epochMs);
-  const two = (n: number): string => String(n).padStart(2, '0');
-  const date = `${two(at.getUTCDate())}/${MONTHS[at.getUTCMonth()]}/${at.getUTCFullYear()}`;
-  return `${date}:${two(at.getUTCHours())}:${two(at.getUTCMinutes())}:${two(at.getUTCSeconds())} +0000`;
-};
 
 type JsonValue = null | boolean | number | string | object;
 
@@ -99,7 +84,7 @@ function inputVariable(template: string, body: string, params: RequestParameters
       try {
         document = { value: body.trim() === '' ? {} : (JSON.parse(body) as JsonValue) };
       } catch (error) {
-        const message = `template ${template}: the body is not JSON, so $input.path and $input.json cannot read it`;
+        const message = `template ${template}: the body is not JSON, so $input.path cannot read it`;
         throw new MappingTemplateError(message, { cause: error });
       }
     }
@@ -109,11 +94,10 @@ function inputVariable(template: string, body: string, params: RequestParameters
     body,
     // A JSON null is Java's null: it renders as nothing, like a missing member.
     path: (path: string): unknown => selectJsonPath(template, parsedBody(), path) ?? undefined,
-    json: (path: string): string => JSON.stringify(selectJsonPath(template, parsedBody(), path) ?? null),
-    params: (name?: string): unknown =>
-      name === undefined
-        ? { path: { ...params.path }, querystring: { ...params.querystring }, header: { ...params.header } }
-        : findParameter(params, String(name)),
+    params: (name?: unknown): string => {
+      if (name === undefined) throw new NotEmulatedError(template, '$input.params() without a name');
+      return findParameter(params, String(name));
+    },
   };
 }
 
@@ -154,13 +138,9 @@ export class MappingTemplate {
       context: strictVariable(
         '$context',
         {
-          ...context,
-          requestTime: requestTime(context.requestTimeEpoch),
-          identity: strictVariable(
-            '$context.identity',
-            { sourceIp: context.sourceIp, userAgent: context.userAgent },
-            template,
-          ),
+          requestId: context.requestId,
+          path: context.path,
+          resourcePath: context.resourcePath,
           responseOverride: strictVariable('$context.responseOverride', responseOverride, template),
         },
         template,
