@@ -39,7 +39,6 @@ export interface ApiRequest {
   /** Header names as the client wrote them. */
   headers: Record<string, string>;
   body: Buffer;
-  sourceIp: string;
 }
 
 export interface ApiResponse {
@@ -245,15 +244,8 @@ export function createApiGateway(options: ApiGatewayOptions): ApiGateway {
     const params: RequestParameters = { path, querystring: request.query, header: request.headers };
     const context: RequestContext = {
       requestId: request.requestId,
-      httpMethod: request.method,
       resourcePath: resource.resourcePath,
       path: request.path,
-      stage: 'local',
-      apiId: 'local',
-      domainName: headerValue(request.headers, 'Host') ?? 'localhost',
-      requestTimeEpoch: Date.now(),
-      sourceIp: request.sourceIp,
-      userAgent: headerValue(request.headers, 'User-Agent') ?? '',
     };
     return (operations[operationId] as Operation)(request, params, context);
   }

@@ -71,7 +71,6 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
         query: Object.fromEntries(url.searchParams),
         headers: headersOf(request),
         body: read.body,
-        sourceIp: request.socket.remoteAddress ?? '',
       });
     }
     const body = Buffer.from(answer.body, 'utf8');

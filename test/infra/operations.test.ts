@@ -122,7 +122,7 @@ describe('alarms', () => {
     const template = loadApiTemplate('postOrdersResponse', { StateMachineArn: 'arn', OrdersTableName: 'orders' });
     const answered = new MappingTemplate('postOrdersResponse', template).render({
       body: JSON.stringify({ status: executionStatus }),
-      context: requestContext({ path: '/v1/orders', stage: 'v1' }),
+      context: requestContext({ path: '/v1/orders' }),
     }).status;
     expect(named(id).AlarmDescription).toContain(`the client got a ${answered}`);
   });

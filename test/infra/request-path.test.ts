@@ -273,7 +273,7 @@ describe('API', () => {
     OrdersTableName: stack.table.table.tableName,
   });
   const matchesFailure = (status: string) => new RegExp(`^${INTEGRATION_FAILURE_PATTERN}$`).test(status);
-  const context = requestContext({ path: '/v1/orders', stage: 'v1', apiId: 'api', domainName: 'example.com' });
+  const context = requestContext({ path: '/v1/orders' });
 
   describe('POST /orders', () => {
     it('starts the EXPRESS workflow synchronously, as the API role', () => {
@@ -360,7 +360,7 @@ describe('API', () => {
       const failure = only(integrationOf('GET').IntegrationResponses.filter((response) => response.SelectionPattern));
       const rendered = new MappingTemplate('failure', jsonTemplateOf(failure)).render({
         body: JSON.stringify({ __type: 'com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException' }),
-        context: { ...context, httpMethod: 'GET', resourcePath: '/orders/{orderId}' },
+        context: { ...context, resourcePath: '/orders/{orderId}' },
       });
       expect(rendered).toMatchObject({ status: 503, headers: { 'Retry-After': '1' } });
       expect(JSON.parse(rendered.body)).toMatchObject({ status: 503, requestId: 'req-1' });

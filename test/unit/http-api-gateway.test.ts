@@ -51,7 +51,6 @@ const request = (overrides: Partial<ApiRequest> = {}): ApiRequest => ({
   query: {},
   headers: { 'Content-Type': 'application/json' },
   body: Buffer.from('{}'),
-  sourceIp: '127.0.0.1',
   ...overrides,
 });
 

@@ -263,7 +263,7 @@ describe('post-orders.response.vtl, on real workflow outcomes', () => {
 
 describe('get-order templates', () => {
   const ORDER_ID = '01JD0000000000000000000000';
-  const getContext = context({ httpMethod: 'GET', resourcePath: '/orders/{orderId}', path: `/orders/${ORDER_ID}` });
+  const getContext = context({ resourcePath: '/orders/{orderId}', path: `/orders/${ORDER_ID}` });
   const renderGetRequest = (orderId: string) =>
     JSON.parse(
       templates.getOrderRequest.render({

@@ -1,8 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { MappingTemplate, MappingTemplateError } from '../../local/apigateway/vtl/mapping-template.js';
-import { parseJsonPath } from '../../local/apigateway/vtl/json-path.js';
-import { base64Encode, escapeJavaScript, urlDecode, urlEncode } from '../../local/apigateway/vtl/util.js';
+import { MappingTemplateError, NotEmulatedError } from '../../local/apigateway/vtl/errors.js';
+import { MappingTemplate } from '../../local/apigateway/vtl/mapping-template.js';
 import { requestContext } from '../support/request-context.js';
 
 const context = requestContext({ requestId: '6f1c2e0a-0000-4000-8000-000000000001' });
@@ -13,7 +12,7 @@ const render = (source: string, body = '', params = { path: {}, querystring: {},
 describe('$input', () => {
   const body = JSON.stringify({ a: { b: 'x', list: [10, { c: true }] }, 'odd-key': 1, nothing: null });
 
-  it('reads members and indexes with the JSONPath subset', () => {
+  it('reads members and indexes with JSONPath', () => {
     expect(render(`$input.path('$.a.b')|$input.path('$.a.list[0]')|$input.path("$['odd-key']")`, body).body).toBe(
       'x|10|1',
     );
@@ -25,15 +24,12 @@ describe('$input', () => {
     expect(render(source, body).body).toBe('[b, list]|x|2|x');
   });
 
-  it('renders a missing member or a JSON null as nothing, and $input.json as JSON text', () => {
+  it('renders a missing member or a JSON null as nothing', () => {
     expect(render(`[$input.path('$.missing.deeper')][$input.path('$.nothing')]`, body).body).toBe('[][]');
-    expect(render(`$input.json('$.a.list')`, body).body).toBe('[10,{"c":true}]');
-    expect(render(`$input.json('$.a.b')`, body).body).toBe('"x"');
-    expect(render(`$input.json('$.missing')`, body).body).toBe('null');
   });
 
   it('reads an empty body as an empty object', () => {
-    expect(render(`$input.json('$')`, '').body).toBe('{}');
+    expect(render(`$input.path('$').size()`, '').body).toBe('0');
   });
 
   it('keeps $input.body exactly as received, JSON or not', () => {
@@ -45,10 +41,15 @@ describe('$input', () => {
     expect(() => render(`$input.path('$.a')`, '{nope')).toThrow(MappingTemplateError);
   });
 
-  it('refuses JSONPath beyond the subset instead of guessing', () => {
-    expect(() => parseJsonPath('$..a')).toThrow(/unsupported JSONPath/);
-    expect(() => parseJsonPath('$.a[*]')).toThrow(/unsupported JSONPath/);
-    expect(() => parseJsonPath('a.b')).toThrow(/must start with \$/);
+  it('answers an indefinite path with a list, as Jayway JsonPath does, even for one match', () => {
+    const source = `$input.path('$..c')|$input.path('$.a.list[*]').size()|$input.path('$.a.list[0:1]').size()`;
+    expect(render(source, body).body).toBe('[true]|2|1');
+  });
+
+  it('refuses filters and the JSONPath extensions API Gateway does not have, instead of answering differently', () => {
+    for (const path of ['$.a.list[?(@.c)]', '$.a.b^', '$.a.*~', '$.a.b.@string()']) {
+      expect(() => render(`$input.path('${path}')`, body)).toThrow(MappingTemplateError);
+    }
   });
 
   it('finds params in path, then query string, then header (case-insensitively); missing is empty', () => {
@@ -59,17 +60,13 @@ describe('$input', () => {
     };
     const source = `$input.params('id')|$input.params('q')|$input.params('x-trace')|[$input.params('absent')]`;
     expect(render(source, '', params).body).toBe('from-path|query|h|[]');
-    expect(render(`$input.params().querystring.get('q')|$input.params().path.keySet()`, '', params).body).toBe(
-      'query|[id]',
-    );
   });
 });
 
 describe('$context', () => {
-  it('exposes the request values', () => {
-    const source = '$context.requestId $context.httpMethod $context.resourcePath $context.requestTime';
-    expect(render(source).body).toBe(`${context.requestId} POST /orders 09/Apr/2025:12:34:56 +0000`);
-    expect(render('$context.identity.sourceIp').body).toBe('127.0.0.1');
+  it('exposes the request values the templates read', () => {
+    const source = '$context.requestId $context.resourcePath $context.path';
+    expect(render(source).body).toBe(`${context.requestId} /orders /orders`);
   });
 
   it('reads back responseOverride status and headers set by the template, hyphenated names included', () => {
@@ -108,32 +105,20 @@ describe('Java String methods on template strings', () => {
     expect(render(`#set($s = "x01ARZ3NDEKTSV4RRFFQ69G5FAV")$s.matches("[0-9A-Z]{26}")`).body).toBe('false');
   });
 
-  it('replaces every occurrence with replace, as Java does, and splits without trailing empties', () => {
-    expect(render(`#set($s = "a-b-c")$s.replace("-", "+")|$s.length()|$s.replaceAll("[a-c]", "x")`).body).toBe(
-      'a+b+c|5|x-x-x',
+  it('measures and cuts as Java does: length, lastIndexOf, substring', () => {
+    expect(render(`#set($s = "/v1/orders")$s.length()|$s.lastIndexOf("/orders")|$s.substring(0, 3)`).body).toBe(
+      '10|3|/v1',
     );
-    expect(render(`#set($s = "a,b,,")$s.split(",")`).body).toBe('[a, b]');
+    expect(render(`#set($s = "/v1/orders")$s.substring(4)|$s.lastIndexOf("x")`).body).toBe('orders|-1');
+  });
+
+  it('fails a substring out of range, as Java throws, where JavaScript would clamp', () => {
+    expect(() => render(`#set($s = "abc")$s.substring(0, 4)`)).toThrow(/out of range/);
+    expect(() => render(`#set($s = "abc")$s.substring(2, 1)`)).toThrow(/out of range/);
   });
 });
 
 describe('$util', () => {
-  it("escapeJavaScript escapes as API Gateway does: \\' for single quotes, \\uXXXX beyond ASCII", () => {
-    expect(escapeJavaScript(`it's "q" \\ /`)).toBe(`it\\'s \\"q\\" \\\\ \\/`);
-    expect(escapeJavaScript('tab\there\nnl\u0001')).toBe('tab\\there\\nnl\\u0001');
-    expect(escapeJavaScript('é\u2028\u2029')).toBe('\\u00E9\\u2028\\u2029');
-    expect(escapeJavaScript('😀')).toBe('\\uD83D\\uDE00');
-    expect(render(`$util.escapeJavaScript($input.body)`, "a'b").body).toBe("a\\'b");
-  });
-
-  it('escapeJavaScript output is a valid JSON string body for any text without single quotes', () => {
-    fc.assert(
-      fc.property(fc.string({ unit: 'binary' }), (text) => {
-        const withoutQuotes = text.replaceAll("'", '');
-        expect(JSON.parse(`"${escapeJavaScript(withoutQuotes)}"`)).toBe(withoutQuotes);
-      }),
-    );
-  });
-
   it('parseJson returns an object the template navigates', () => {
     expect(
       render(
@@ -143,16 +128,47 @@ describe('$util', () => {
     ).toBe('a/b');
   });
 
-  it('urlEncode and urlDecode follow java.net.URLEncoder and URLDecoder', () => {
-    expect(urlEncode("a b&c=d/é~!*'()._-")).toBe('a+b%26c%3Dd%2F%C3%A9%7E%21*%27%28%29._-');
-    expect(urlDecode('a+b%26c%3Dd%2F%C3%A9')).toBe('a b&c=d/é');
-    expect(urlDecode('%FF')).toBe('\uFFFD');
-    expect(() => urlDecode('%G1')).toThrow(/illegal hex/);
-    fc.assert(fc.property(fc.string({ unit: 'grapheme' }), (text) => expect(urlDecode(urlEncode(text))).toBe(text)));
+  it('base64Encode encodes the UTF-8 bytes of any text', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme' }), (text) => {
+        const encoded = render(`$util.base64Encode($input.body)`, text).body;
+        expect(Buffer.from(encoded, 'base64').toString('utf8')).toBe(text);
+      }),
+    );
+  });
+});
+
+describe('what the emulation does not implement', () => {
+  it.each([
+    ['a $util function no template calls', '$util.escapeJavaScript("x")', '$util.escapeJavaScript'],
+    ['an unknown $util function', '$util.escapeXml("x")', '$util.escapeXml'],
+    ['an unknown $util member read as a property', '$util.version', '$util.version'],
+    ['an unknown $context variable', '$context.authorizer.principalId', '$context.authorizer'],
+    ['a $context variable no template reads', '$context.identity.sourceIp', '$context.identity'],
+    ['$input.json, which no template calls', `$input.json('$')`, '$input.json'],
+    ['$input.params() without a name', '$input.params()', '$input.params() without a name'],
+    ['an unknown $input member', '$input.size()', '$input.size'],
+    ['a stage variable', '$stageVariables.table', '$stageVariables.table'],
+    ['a Java String method not emulated', '#set($s = "a")$s.trim()', 'String#trim()'],
+    ['a Java String method JavaScript means otherwise', '#set($s = "a-a")$s.replace("-", "+")', 'String#replace()'],
+    ['a JavaScript string method Java lacks', '#set($s = "a")$s.padStart(3)', 'String#padStart()'],
+    ['a Map method not emulated', `$input.path('$').containsKey("a")`, 'Map#containsKey()'],
+    ['a JavaScript array method', `$input.path('$.list').join(",")`, 'List#join()'],
+  ])('fails the render, naming the template and the member: %s', (_label, source, member) => {
+    const rendering = () => render(source, '{"a":1,"list":[1,2]}');
+
+    expect(rendering).toThrow(NotEmulatedError);
+    expect(rendering).toThrow(`template test: ${member} is not emulated`);
   });
 
-  it('base64Encode and base64Decode work on UTF-8 bytes', () => {
-    expect(base64Encode('😀é')).toBe(Buffer.from('😀é', 'utf8').toString('base64'));
-    expect(render(`$util.base64Decode($util.base64Encode($input.body))`, '\u2028"\\😀').body).toBe('\u2028"\\😀');
+  it('refuses a $context or responseOverride member a template sets by mistake', () => {
+    expect(() => render('#set($context.responseOverride.statusCode = 500)')).toThrow(
+      '$context.responseOverride.statusCode is not emulated',
+    );
+    expect(() => render('#set($context.requestid = "x")')).toThrow('$context.requestid is not emulated');
+  });
+
+  it('still renders a missing JSON member or an unset template variable as nothing', () => {
+    expect(render(`[$input.path('$.b.c')][$!nothing][$input.path('$').b]`, '{"a":1}').body).toBe('[][][]');
   });
 });

@@ -1,18 +1,22 @@
 /**
- * An API Gateway mapping template rendered locally with velocityjs, with the variables API Gateway binds:
- * - `$input`: `body`, `json(path)`, `path(path)` (see json-path.ts for the JSONPath subset; an empty body reads as
- *   `{}`, a body that is not JSON fails the template), `params()` and `params(name)` (path, then query string, then
- *   header — header names case-insensitively; a missing parameter is the empty string).
+ * An API Gateway mapping template rendered locally with velocityjs, with what of API Gateway's variables the project's
+ * templates use:
+ * - `$input`: `body`, `path(path)` (JSONPath as selectJsonPath reads it; an empty body reads as `{}`, a body that is
+ *   not JSON fails the template) and `params(name)` (path, then query string, then header — header names
+ *   case-insensitively; a missing parameter is the empty string).
  * - `$util`: see util.ts.
- * - `$context`: the request's values, plus `responseOverride.status` and `responseOverride.header.<Name>`, which a
- *   template may `#set` and which are read back after rendering.
- * As in API Gateway, a reference that resolves to nothing renders as the empty string.
+ * - `$context`: `requestId`, `path`, `resourcePath`, plus `responseOverride.status` and
+ *   `responseOverride.header.<Name>`, which a template may `#set` and which are read back after rendering.
+ * As in API Gateway, a reference that resolves to nothing renders as the empty string; a member of these variables,
+ * or a method, that the emulation does not implement fails the render instead (not-emulated.ts).
  *
  * Parse once (construct at startup), render per request: rendering is synchronous and keeps no state between calls.
  */
+import { JSONPath } from 'jsonpath-plus';
 import { Compile, parse } from 'velocityjs';
-import { javaStringMethodHandlers } from './java-string-methods.js';
-import { selectJsonPath } from './json-path.js';
+import { MappingTemplateError, NotEmulatedError } from './errors.js';
+import { javaStringMethodHandlers, type MethodHandler } from './java-string-methods.js';
+import { notEmulatedMethods, strictVariable } from './not-emulated.js';
 import { apiGatewayUtil } from './util.js';
 
 export interface RequestParameters {
@@ -21,18 +25,11 @@ export interface RequestParameters {
   header: Record<string, string>;
 }
 
-/** The `$context` values of one request. */
+/** The `$context` values of one request that templates read. */
 export interface RequestContext {
   requestId: string;
-  httpMethod: string;
   resourcePath: string;
   path: string;
-  stage: string;
-  apiId: string;
-  domainName: string;
-  requestTimeEpoch: number;
-  sourceIp: string;
-  userAgent: string;
 }
 
 export interface TemplateVariables {
@@ -50,20 +47,23 @@ export interface RenderedTemplate {
   headers: Record<string, string>;
 }
 
-export class MappingTemplateError extends Error {
-  override name = 'MappingTemplateError';
-}
-
 const EMPTY_PARAMETERS: RequestParameters = { path: {}, querystring: {}, header: {} };
 
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-/** CLF format, as `$context.requestTime`: 09/Apr/2015:12:34:56 +0000. */
-const requestTime = (epochMs: number): string => {
-  const at = new Date(epochMs);
-  const two = (n: number): string => String(n).padStart(2, '0');
-  const date = `${two(at.getUTCDate())}/${MONTHS[at.getUTCMonth()]}/${at.getUTCFullYear()}`;
-  return `${date}:${two(at.getUTCHours())}:${two(at.getUTCMinutes())}:${two(at.getUTCSeconds())} +0000`;
-};
+type JsonValue = null | boolean | number | string | object;
+
+/** jsonpath-plus extensions missing from Jayway JsonPath (API Gateway's): a template using one would work here only. */
+const JSONPATH_PLUS_ONLY = /^(?:\^|~|@\w+\(\))$/;
+
+/**
+ * As Jayway JsonPath answers: the value of a definite path (undefined when nothing matches), a list for an indefinite
+ * one (`[*]`, `..`, slices). Filters (`[?(...)]`) would need jsonpath-plus's script evaluator, whose semantics are
+ * not Jayway's, so they fail instead.
+ */
+function selectJsonPath(template: string, document: JsonValue, path: string): unknown {
+  const extension = JSONPath.toPathArray(path).find((step) => JSONPATH_PLUS_ONLY.test(step));
+  if (extension !== undefined) throw new NotEmulatedError(template, `JSONPath ${extension} (in ${path})`);
+  return JSONPath<unknown>({ path, json: document, wrap: false, eval: false });
+}
 
 function findParameter(params: RequestParameters, name: string): string {
   const fromPathOrQuery = Object.hasOwn(params.path, name)
@@ -77,16 +77,15 @@ function findParameter(params: RequestParameters, name: string): string {
   return header === undefined ? '' : (params.header[header] ?? '');
 }
 
-function inputVariable(body: string, params: RequestParameters) {
-  let document: { value: unknown } | undefined;
-  const parsedBody = (): unknown => {
+function inputVariable(template: string, body: string, params: RequestParameters) {
+  let document: { value: JsonValue } | undefined;
+  const parsedBody = (): JsonValue => {
     if (!document) {
       try {
-        document = { value: body.trim() === '' ? {} : JSON.parse(body) };
+        document = { value: body.trim() === '' ? {} : (JSON.parse(body) as JsonValue) };
       } catch (error) {
-        throw new MappingTemplateError('the body is not JSON, so $input.path and $input.json cannot read it', {
-          cause: error,
-        });
+        const message = `template ${template}: the body is not JSON, so $input.path cannot read it`;
+        throw new MappingTemplateError(message, { cause: error });
       }
     }
     return document.value;
@@ -94,12 +93,11 @@ function inputVariable(body: string, params: RequestParameters) {
   return {
     body,
     // A JSON null is Java's null: it renders as nothing, like a missing member.
-    path: (path: string): unknown => selectJsonPath(parsedBody(), path) ?? undefined,
-    json: (path: string): string => JSON.stringify(selectJsonPath(parsedBody(), path) ?? null),
-    params: (name?: string): unknown =>
-      name === undefined
-        ? { path: { ...params.path }, querystring: { ...params.querystring }, header: { ...params.header } }
-        : findParameter(params, String(name)),
+    path: (path: string): unknown => selectJsonPath(template, parsedBody(), path) ?? undefined,
+    params: (name?: unknown): string => {
+      if (name === undefined) throw new NotEmulatedError(template, '$input.params() without a name');
+      return findParameter(params, String(name));
+    },
   };
 }
 
@@ -110,6 +108,7 @@ const validStatus = (value: unknown): number | undefined => {
 
 export class MappingTemplate {
   readonly #ast: ReturnType<typeof parse>;
+  readonly #methodHandlers: MethodHandler[];
 
   constructor(
     readonly name: string,
@@ -120,30 +119,41 @@ export class MappingTemplate {
     } catch (error) {
       throw new MappingTemplateError(`template ${name} does not parse`, { cause: error });
     }
+    this.#methodHandlers = [...javaStringMethodHandlers, notEmulatedMethods(name)];
   }
 
   render(variables: Partial<TemplateVariables> & Pick<TemplateVariables, 'context'>): RenderedTemplate {
-    const responseOverride: { status?: unknown; header: Record<string, unknown> } = { header: {} };
+    const template = this.name;
+    // `status` is present, if undefined, so that the guard lets a template set it.
+    const responseOverride: { status: unknown; header: Record<string, unknown> } = { status: undefined, header: {} };
     const { context } = variables;
     const bindings = {
-      input: inputVariable(variables.body ?? '', variables.params ?? EMPTY_PARAMETERS),
       // velocityjs attaches helpers to objects whose methods a template calls, so each render gets its own copies.
-      util: { ...apiGatewayUtil },
-      context: {
-        ...context,
-        requestTime: requestTime(context.requestTimeEpoch),
-        identity: { sourceIp: context.sourceIp, userAgent: context.userAgent },
-        responseOverride,
-      },
-      stageVariables: {},
+      input: strictVariable(
+        '$input',
+        inputVariable(template, variables.body ?? '', variables.params ?? EMPTY_PARAMETERS),
+        template,
+      ),
+      util: strictVariable('$util', { ...apiGatewayUtil }, template),
+      context: strictVariable(
+        '$context',
+        {
+          requestId: context.requestId,
+          path: context.path,
+          resourcePath: context.resourcePath,
+          responseOverride: strictVariable('$context.responseOverride', responseOverride, template),
+        },
+        template,
+      ),
+      // The API has no stage variables.
+      stageVariables: strictVariable('$stageVariables', {}, template),
     };
     let body: string;
     try {
-      const compiled = new Compile(this.#ast, { customMethodHandlers: javaStringMethodHandlers });
-      body = compiled.render(bindings, undefined, true);
+      body = new Compile(this.#ast, { customMethodHandlers: this.#methodHandlers }).render(bindings, undefined, true);
     } catch (error) {
       if (error instanceof MappingTemplateError) throw error;
-      throw new MappingTemplateError(`template ${this.name} failed: ${(error as Error).message}`, { cause: error });
+      throw new MappingTemplateError(`template ${template} failed: ${(error as Error).message}`, { cause: error });
     }
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(responseOverride.header)) {
