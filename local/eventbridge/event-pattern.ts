@@ -1,14 +1,24 @@
 /**
- * EventBridge event patterns, for the forms this project's rules use: each field of the pattern is either an
- * array of exact values (the event's value, or one element of it if it is an array, must equal one of them) or a
- * nested object matched against the event's object of the same name. Every field must match; a missing field
- * never does. Content filters (prefix, numeric, anything-but, ...) are refused rather than matched wrongly.
+ * EventBridge event patterns, for the forms this project's rules and docs use: each field of the pattern is either
+ * an array of exact values or prefix filters (the event's value, or one element of it if it is an array, must match
+ * one of them) or a nested object matched against the event's object of the same name. Every field must match; a
+ * missing field never does. Other content filters (numeric, anything-but, exists, ...) are refused rather than
+ * matched wrongly.
  */
 import { UnsupportedPatternError } from './errors.js';
 import { isObject } from '../../src/json-value.js';
 
 type Scalar = string | number | boolean | null;
-export type EventPattern = { readonly [field: string]: readonly Scalar[] | EventPattern };
+/** `{"prefix": "1."}`: a string value that starts with it (docs/consumers.md subscribes to one major this way). */
+type PrefixFilter = { readonly prefix: string };
+type Matcher = Scalar | PrefixFilter;
+export type EventPattern = { readonly [field: string]: readonly Matcher[] | EventPattern };
+
+const isPrefixFilter = (matcher: unknown): matcher is PrefixFilter =>
+  isObject(matcher) && Object.keys(matcher).length === 1 && typeof matcher.prefix === 'string';
+
+const matches = (matcher: Matcher, value: unknown): boolean =>
+  isPrefixFilter(matcher) ? typeof value === 'string' && value.startsWith(matcher.prefix) : matcher === value;
 
 /** Throws unless every leaf of the pattern is a non-empty array of exact values. */
 export function assertSupportedPattern(pattern: unknown, path = ''): asserts pattern is EventPattern {
@@ -17,8 +27,11 @@ export function assertSupportedPattern(pattern: unknown, path = ''): asserts pat
   }
   for (const [field, value] of Object.entries(pattern)) {
     if (Array.isArray(value)) {
-      if (value.length === 0 || value.some((item) => typeof item === 'object' && item !== null)) {
-        throw new UnsupportedPatternError(`pattern${path}.${field}: only non-empty arrays of exact values`);
+      const unsupported = value.some((item) => typeof item === 'object' && item !== null && !isPrefixFilter(item));
+      if (value.length === 0 || unsupported) {
+        throw new UnsupportedPatternError(
+          `pattern${path}.${field}: only non-empty arrays of exact values and {"prefix": "..."} filters`,
+        );
       }
     } else {
       assertSupportedPattern(value, `${path}.${field}`);
@@ -33,6 +46,6 @@ export function matchesPattern(pattern: EventPattern, event: unknown): boolean {
     const actual = event[field];
     if (!Array.isArray(expected)) return matchesPattern(expected as EventPattern, actual);
     const values = Array.isArray(actual) ? actual : [actual];
-    return values.some((value) => (expected as readonly Scalar[]).includes(value as Scalar));
+    return values.some((value) => (expected as readonly Matcher[]).some((matcher) => matches(matcher, value)));
   });
 }

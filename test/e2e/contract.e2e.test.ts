@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import type { RunningService } from '../../local/service.js';
 import { archiveKeyOf } from '../../src/archive/archive-order.js';
 import type { OrderDocument } from '../../src/contract/order.js';
+import { orderAcceptedDetail } from '../../src/events/order-accepted.js';
 import orderSchema from '../../src/contract/order.schema.json' with { type: 'json' };
 import { validOrder } from '../support/order-samples.js';
 import {
@@ -189,6 +190,6 @@ describe('OrderAccepted', () => {
     ).toEqual([key]);
     expect(join(service.events.archiveDir, key)).toBe(join(dataDir, 'archive', key));
     expect(key).toMatch(new RegExp(`^orders/\\d{4}/\\d{2}/\\d{2}/${document.orderId}\\.json$`));
-    expect(JSON.parse(await readFile(join(dataDir, 'archive', key), 'utf8'))).toEqual(document);
+    expect(JSON.parse(await readFile(join(dataDir, 'archive', key), 'utf8'))).toEqual(orderAcceptedDetail(document));
   });
 });

@@ -216,8 +216,17 @@ describe('event patterns', () => {
     expect(matchesPattern({ detail: { status: ['accepted'] } }, envelope)).toBe(false);
   });
 
+  it('match a prefix filter against string values only, as EventBridge does', () => {
+    expect(matchesPattern({ source: [{ prefix: 'orders.' }] }, envelope)).toBe(true);
+    expect(matchesPattern({ source: ['billing', { prefix: 'orders.int' }] }, envelope)).toBe(true);
+    expect(matchesPattern({ source: [{ prefix: 'Orders.' }] }, envelope)).toBe(false);
+    expect(matchesPattern({ detail: { customer: [{ prefix: '' }] } }, envelope)).toBe(false);
+  });
+
   it('refuse content filters the local matcher does not implement', () => {
-    expect(() => assertSupportedPattern({ source: [{ prefix: 'orders.' }] })).toThrow(/exact values/);
+    expect(() => assertSupportedPattern({ source: [{ prefix: 'orders.' }] })).not.toThrow();
+    expect(() => assertSupportedPattern({ source: [{ 'anything-but': 'orders.' }] })).toThrow(/exact values/);
+    expect(() => assertSupportedPattern({ source: [{ prefix: 'a', suffix: 'b' }] })).toThrow(/exact values/);
     expect(() => assertSupportedPattern({ source: [] })).toThrow(/exact values/);
     expect(() => assertSupportedPattern({})).toThrow(/non-empty/);
   });
