@@ -345,7 +345,7 @@ describe('failures', () => {
     });
     const execution = await workflow.startSyncExecution(workflowInput(JSON.stringify(validOrder), 'req-1'), 'req-1');
 
-    // The API's response template answers a FAILED execution 500 with the request id (test/unit/vtl-api-templates).
+    // The API's response template answers a FAILED execution 500 with the request id (test/workflow/vtl-api-templates).
     expect(execution).toMatchObject({ status: 'FAILED', error: 'DynamoDb.ResourceNotFoundException' });
     expect(execution.output).toBeUndefined();
   });
