@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import type { Fault, RunningService } from '../../local/service.js';
 import { newDataDir, removeDataDir, startLocalService } from '../e2e/support/local-service.js';
 import { archiveContents, storedOrderIds, storedOrders } from './support/service-process.js';
+import { pollUntil } from '../support/eventually.js';
 
 jest.setTimeout(600_000);
 
@@ -162,12 +163,14 @@ describe('faults switched on and off while orders flow', () => {
 
   it('once every fault is off, every stored order is archived exactly once, and no partial file is left', async () => {
     const stored = await storedOrderIds({ dataDir });
-    const deadline = Date.now() + 120_000;
     let archive = await archiveContents(dataDir);
-    while ([...stored].some((orderId) => !archive.files.has(orderId)) && Date.now() < deadline) {
-      await new Promise((wake) => setTimeout(wake, 500));
-      archive = await archiveContents(dataDir);
-    }
+    await pollUntil(
+      async () => {
+        archive = await archiveContents(dataDir);
+        return [...stored].every((orderId) => archive.files.has(orderId));
+      },
+      { timeoutMs: 120_000, intervalMs: 500 },
+    );
     expect([...stored].filter((orderId) => !archive.files.has(orderId))).toEqual([]);
     expect([...archive.files].filter(([, count]) => count !== 1)).toEqual([]);
     expect([...archive.files.keys()].filter((orderId) => !stored.has(orderId))).toEqual([]);

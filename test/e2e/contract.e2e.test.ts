@@ -10,10 +10,10 @@ import { archiveKeyOf } from '../../src/archive/archive-order.js';
 import type { OrderDocument } from '../../src/contract/order.js';
 import orderSchema from '../../src/contract/order.schema.json' with { type: 'json' };
 import { validOrder } from '../support/order-samples.js';
+import { eventually } from '../support/eventually.js';
 import {
   archivedFiles,
   call,
-  eventually,
   newDataDir,
   postOrder,
   removeDataDir,

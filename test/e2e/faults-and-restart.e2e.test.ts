@@ -9,10 +9,10 @@ import type { RunningService } from '../../local/service.js';
 import { archiveKeyOf } from '../../src/archive/archive-order.js';
 import type { OrderDocument } from '../../src/contract/order.js';
 import { validOrder } from '../support/order-samples.js';
+import { eventually } from '../support/eventually.js';
 import {
   archivedFiles,
   call,
-  eventually,
   newDataDir,
   postOrder,
   removeDataDir,

@@ -7,7 +7,8 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { validOrder } from '../support/order-samples.js';
-import { call, eventually, newDataDir, postOrder, removeDataDir } from './support/local-service.js';
+import { eventually } from '../support/eventually.js';
+import { call, newDataDir, postOrder, removeDataDir } from './support/local-service.js';
 
 jest.setTimeout(40_000);
 
@@ -46,7 +47,7 @@ async function npmStart(dataDir: string, extraEnv: Record<string, string> = {}):
       if (child.exitCode !== null) throw new Error(`npm start exited early:\n${output}`);
       return url !== '';
     },
-    30_000,
+    { timeoutMs: 30_000, intervalMs: 25 },
   );
   return { child, url, startupMs: Date.now() - started, output: () => output, exited };
 }
@@ -93,7 +94,10 @@ describe('npm start', () => {
 
     process.kill(-pgid, 'SIGINT');
     await running.exited;
-    await eventually('every process of the group has ended', () => processesInGroup(pgid).length === 0, 15_000);
+    await eventually('every process of the group has ended', () => processesInGroup(pgid).length === 0, {
+      timeoutMs: 15_000,
+      intervalMs: 100,
+    });
     expect(running.output()).toContain('SIGINT: stopping');
     expect(running.output()).not.toMatch(/stop failed|exiting anyway/);
   });
@@ -109,7 +113,10 @@ describe('npm start', () => {
 
     process.kill(Number(service?.trim().split(' ')[0]), 'SIGTERM');
     await running.exited;
-    await eventually('every process of the group has ended', () => processesInGroup(pgid).length === 0, 15_000);
+    await eventually('every process of the group has ended', () => processesInGroup(pgid).length === 0, {
+      timeoutMs: 15_000,
+      intervalMs: 100,
+    });
     expect(running.output()).toContain('SIGTERM: stopping');
   });
 });

@@ -8,6 +8,7 @@ import { openEventsDatabase, setDiskFull } from '../../local/eventbridge/events-
 import { LocalEventBus, MAX_ENTRY_BYTES, type EventEnvelope } from '../../local/eventbridge/local-event-bus.js';
 import { RuleDelivery, type RuleTarget } from '../../local/eventbridge/rule-delivery.js';
 import { orderAcceptedEntry, orderAcceptedPattern } from '../../src/events/order-accepted.js';
+import { eventually } from '../support/eventually.js';
 
 const BUS = 'order-intake-test';
 
@@ -42,15 +43,6 @@ const orderEntry = (busName = BUS) => {
   });
 };
 const orderIdOf = (envelope: EventEnvelope | undefined): unknown => envelope?.detail.orderId;
-
-/** Polls until `condition` holds, failing after the deadline. */
-async function eventually(condition: () => boolean, timeoutMs = 3_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met before the deadline');
-    await new Promise((wake) => setTimeout(wake, 5));
-  }
-}
 
 /** A target that records what it receives and fails the events it is told to, a given number of times. */
 class RecordingTarget implements RuleTarget {
@@ -239,7 +231,10 @@ describe('delivery to rule targets', () => {
     }
     for (let start = 0; start < puts.length; start += 8) await bus.putEvents(puts.slice(start, start + 8));
     await bus.putEvents([{ ...orderEntry(), Source: 'someone.else' }]);
-    await eventually(() => delivery.cursorOf('archive') === bus.storedEvents().at(-1)?.seq);
+    await eventually(
+      'the cursor reaches the last event',
+      () => delivery.cursorOf('archive') === bus.storedEvents().at(-1)?.seq,
+    );
     await delivery.stop();
 
     expect(target.delivered.map((event) => event.detail)).toEqual(puts.map((entry) => JSON.parse(entry.Detail)));
@@ -261,7 +256,7 @@ describe('delivery to rule targets', () => {
 
     await bus.putEvents([first, second, third]);
     const [seq1, , seq3] = bus.storedEvents().map((event) => event.seq);
-    await eventually(() => delivery.cursorOf('archive') === seq3);
+    await eventually('the cursor passes the third event', () => delivery.cursorOf('archive') === seq3);
     await delivery.stop();
 
     expect(target.batches.map((batch) => batch.map(orderIdOf))).toEqual([
@@ -287,8 +282,11 @@ describe('delivery to rule targets', () => {
     );
     delivery.start();
     await bus.putEvents([orderEntry(), orderEntry()]);
-    await eventually(() => before.delivered.length === 2);
-    await eventually(() => delivery.cursorOf('archive') === bus.storedEvents().at(-1)?.seq);
+    await eventually('both events are delivered', () => before.delivered.length === 2);
+    await eventually(
+      'the cursor reaches the last event',
+      () => delivery.cursorOf('archive') === bus.storedEvents().at(-1)?.seq,
+    );
     await delivery.stop();
     db.close();
 
@@ -301,7 +299,7 @@ describe('delivery to rule targets', () => {
     const later = orderEntry();
     await bus.putEvents([later]);
     delivery.start();
-    await eventually(() => after.delivered.length >= 1);
+    await eventually('the later event is delivered', () => after.delivered.length >= 1);
     await delivery.stop();
 
     expect(after.delivered.map(orderIdOf)).toEqual([JSON.parse(later.Detail).orderId]);
@@ -318,7 +316,7 @@ describe('delivery to rule targets', () => {
     delivery.start();
     const fresh = orderEntry();
     await bus.putEvents([fresh]);
-    await eventually(() => target.delivered.length >= 1);
+    await eventually('the fresh event is delivered', () => target.delivered.length >= 1);
     await delivery.stop();
 
     expect(target.delivered.map(orderIdOf)).toEqual([JSON.parse(fresh.Detail).orderId]);
@@ -337,7 +335,10 @@ describe('delivery to rule targets', () => {
     delivery.start();
     await bus.putEvents([poisoned]);
     await bus.putEvents([next]);
-    await eventually(() => delivery.cursorOf('archive') === bus.storedEvents().at(-1)?.seq);
+    await eventually(
+      'the cursor reaches the last event',
+      () => delivery.cursorOf('archive') === bus.storedEvents().at(-1)?.seq,
+    );
     await delivery.stop();
 
     const letters = db.prepare('SELECT origin, payload FROM dead_letters').all();

@@ -83,15 +83,6 @@ export const postOrder = (
   headers: Record<string, string> = { 'Content-Type': 'application/json' },
 ) => call(service, 'POST', '/orders', { body, headers });
 
-/** Polls until `condition` holds; fails naming `what` after the deadline. */
-export async function eventually(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`not before the deadline (${timeoutMs} ms): ${what}`);
-    await new Promise((wake) => setTimeout(wake, 25));
-  }
-}
-
 /** The archive's files, relative to its folder. */
 export async function archivedFiles(archiveDir: string): Promise<string[]> {
   const entries = await readdir(archiveDir, { recursive: true, withFileTypes: true }).catch(() => []);
