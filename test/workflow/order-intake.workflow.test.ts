@@ -123,17 +123,10 @@ describe('an accepted order', () => {
 });
 
 describe('a rejected order', () => {
+  // One case per way Validate rejects (not JSON, contract, size); which fields it names is test/unit/validate-order's.
   const cases: [label: string, body: string, status: number, paths: string[]][] = [
     ['invalid JSON', '{"customerId": ', 400, ['']],
-    ['a JSON array', '[]', 400, ['']],
     ['missing fields', '{}', 400, ['/customerId', '/items']],
-    [
-      'quantity 0',
-      JSON.stringify({ ...validOrder, items: [{ sku: 'SKU-00012345', quantity: 0 }] }),
-      400,
-      ['/items/0/quantity'],
-    ],
-    ['an extra field', JSON.stringify({ ...validOrder, coupon: 'FREE' }), 400, ['/coupon']],
     ['a body over 1 KB', JSON.stringify({ ...validOrder, clientReference: 'x'.repeat(1100) }), 413, []],
   ];
 
