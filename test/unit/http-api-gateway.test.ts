@@ -62,6 +62,20 @@ const gateway = (run: StubWorkflow = workflow) =>
   createApiGateway({ templates, stateMachineArn: STATE_MACHINE_ARN, workflow: run, dynamodb, iam, openApi, logger });
 const json = (response: ApiResponse) => JSON.parse(response.body) as Record<string, unknown>;
 
+/**
+ * A problem+json answer with the request id in its body. `by: 'gateway'` is a gateway response: in AWS its headers
+ * cannot map the request id, so only API Gateway's own id is there; an integration's answer maps it as x-request-id.
+ */
+function expectProblem(response: ApiResponse, sent: ApiRequest, status: number, by: 'gateway' | 'integration') {
+  expect(response.status).toBe(status);
+  expect(response.headers).toEqual({
+    'Content-Type': 'application/problem+json',
+    ...(by === 'integration' ? { 'x-request-id': sent.requestId } : {}),
+    'x-amzn-RequestId': sent.requestId,
+  });
+  expect(json(response)).toMatchObject({ status, requestId: sent.requestId });
+}
+
 beforeEach(() => {
   workflow = new StubWorkflow(async () => accepted);
 });
@@ -105,13 +119,7 @@ describe('POST /orders', () => {
       const sent = request({ headers: { 'Content-Type': contentType } });
       const response = await gateway().handle(sent);
 
-      expect(response.status).toBe(415);
-      // A gateway response: in AWS its headers cannot map the request id, so only API Gateway's own id is there.
-      expect(response.headers).toEqual({
-        'Content-Type': 'application/problem+json',
-        'x-amzn-RequestId': sent.requestId,
-      });
-      expect(json(response)).toMatchObject({ status: 415, requestId: sent.requestId });
+      expectProblem(response, sent, 415, 'gateway');
       expect(workflow.executions).toEqual([]);
     },
   );
@@ -128,13 +136,7 @@ describe('POST /orders', () => {
     const sent = request();
     const response = await gateway(new StubWorkflow(answer)).handle(sent);
 
-    expect(response.status).toBe(500);
-    expect(response.headers).toEqual({
-      'Content-Type': 'application/problem+json',
-      'x-request-id': sent.requestId,
-      'x-amzn-RequestId': sent.requestId,
-    });
-    expect(json(response)).toMatchObject({ status: 500, requestId: sent.requestId });
+    expectProblem(response, sent, 500, 'integration');
   });
 });
 
@@ -204,12 +206,7 @@ describe('routing', () => {
     const sent = request({ method: 'GET', path: '/order' });
     const response = await gateway().handle(sent);
 
-    expect(response.status).toBe(404);
-    expect(response.headers).toEqual({
-      'Content-Type': 'application/problem+json',
-      'x-amzn-RequestId': sent.requestId,
-    });
-    expect(json(response)).toMatchObject({ status: 404, requestId: sent.requestId });
+    expectProblem(response, sent, 404, 'gateway');
   });
 
   it.each([

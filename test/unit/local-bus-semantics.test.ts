@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { assertSupportedPattern, matchesPattern } from '../../local/eventbridge/event-pattern.js';
 import { openEventsDatabase, setDiskFull } from '../../local/eventbridge/events-database.js';
 import { LocalEventBus, MAX_ENTRY_BYTES, type EventEnvelope } from '../../local/eventbridge/local-event-bus.js';
-import { RuleDelivery, type RuleTarget } from '../../local/eventbridge/rule-delivery.js';
+import { RuleDelivery, type RuleDeliveryOptions, type RuleTarget } from '../../local/eventbridge/rule-delivery.js';
 import { orderAcceptedEntry, orderAcceptedPattern } from '../../src/events/order-accepted.js';
 import { eventually } from '../support/eventually.js';
 
@@ -67,6 +67,15 @@ class RecordingTarget implements RuleTarget {
 }
 
 const fastDelivery = { pollMs: 10, backoffMs: 1, maxBackoffMs: 5 };
+
+/** The archive rule's delivery (OrderAccepted to `target`), polling and backing off fast; not started yet. */
+const archiveRule = (
+  db: DatabaseSync,
+  bus: LocalEventBus,
+  target: RuleTarget,
+  { name = 'archive', ...options }: RuleDeliveryOptions & { name?: string } = {},
+): RuleDelivery =>
+  new RuleDelivery(db, bus, [{ name, eventPattern: orderAcceptedPattern, target }], { ...fastDelivery, ...options });
 
 describe('PutEvents on the local bus', () => {
   it('refuses more than 10 entries, or none, as a whole with ValidationException and stores nothing', async () => {
@@ -220,9 +229,7 @@ describe('delivery to rule targets', () => {
     const db = openDatabase();
     const bus = new LocalEventBus(db, { busName: BUS });
     const target = new RecordingTarget();
-    const delivery = new RuleDelivery(db, bus, [{ name: 'archive', eventPattern: orderAcceptedPattern, target }], {
-      ...fastDelivery,
-    });
+    const delivery = archiveRule(db, bus, target);
     delivery.start();
 
     const puts = [];
@@ -247,9 +254,7 @@ describe('delivery to rule targets', () => {
     const target = new RecordingTarget();
     const [first, second, third] = [orderEntry(), orderEntry(), orderEntry()];
     target.failuresLeft.set(JSON.parse(second.Detail).orderId, 2);
-    const delivery = new RuleDelivery(db, bus, [{ name: 'archive', eventPattern: orderAcceptedPattern, target }], {
-      ...fastDelivery,
-    });
+    const delivery = archiveRule(db, bus, target);
     const cursors: number[] = [];
     target.observe = () => cursors.push(delivery.cursorOf('archive'));
     delivery.start();
@@ -272,14 +277,7 @@ describe('delivery to rule targets', () => {
     let db = openDatabase();
     let bus = new LocalEventBus(db, { busName: BUS });
     const before = new RecordingTarget();
-    let delivery = new RuleDelivery(
-      db,
-      bus,
-      [{ name: 'archive', eventPattern: orderAcceptedPattern, target: before }],
-      {
-        ...fastDelivery,
-      },
-    );
+    let delivery = archiveRule(db, bus, before);
     delivery.start();
     await bus.putEvents([orderEntry(), orderEntry()]);
     await eventually('both events are delivered', () => before.delivered.length === 2);
@@ -293,9 +291,7 @@ describe('delivery to rule targets', () => {
     db = openDatabase();
     bus = new LocalEventBus(db, { busName: BUS });
     const after = new RecordingTarget();
-    delivery = new RuleDelivery(db, bus, [{ name: 'archive', eventPattern: orderAcceptedPattern, target: after }], {
-      ...fastDelivery,
-    });
+    delivery = archiveRule(db, bus, after);
     const later = orderEntry();
     await bus.putEvents([later]);
     delivery.start();
@@ -310,9 +306,7 @@ describe('delivery to rule targets', () => {
     const bus = new LocalEventBus(db, { busName: BUS });
     await bus.putEvents([orderEntry()]);
     const target = new RecordingTarget();
-    const delivery = new RuleDelivery(db, bus, [{ name: 'new', eventPattern: orderAcceptedPattern, target }], {
-      ...fastDelivery,
-    });
+    const delivery = archiveRule(db, bus, target, { name: 'new' });
     delivery.start();
     const fresh = orderEntry();
     await bus.putEvents([fresh]);
@@ -328,10 +322,7 @@ describe('delivery to rule targets', () => {
     const target = new RecordingTarget();
     const [poisoned, next] = [orderEntry(), orderEntry()];
     target.failuresLeft.set(JSON.parse(poisoned.Detail).orderId, Number.POSITIVE_INFINITY);
-    const delivery = new RuleDelivery(db, bus, [{ name: 'archive', eventPattern: orderAcceptedPattern, target }], {
-      ...fastDelivery,
-      maxReceives: 3,
-    });
+    const delivery = archiveRule(db, bus, target, { maxReceives: 3 });
     delivery.start();
     await bus.putEvents([poisoned]);
     await bus.putEvents([next]);
