@@ -376,11 +376,13 @@ async function sendOnce(base: URL, agent: Agent, probe: Probe): Promise<Answer> 
   }
 }
 
+const shorten = (text: string): string => (text.length > 80 ? `${text.slice(0, 40)}…(${text.length} chars)` : text);
+
 const describeProbe = (probe: Probe): string => {
   const headers = JSON.stringify(probe.headers, (_key, value: unknown) =>
-    typeof value === 'string' && value.length > 80 ? `${value.slice(0, 40)}…(${value.length} chars)` : value,
+    typeof value === 'string' ? shorten(value) : value,
   );
-  const path = probe.path.length > 80 ? `${probe.path.slice(0, 40)}…(${probe.path.length} chars)` : probe.path;
+  const path = shorten(probe.path);
   let body = '';
   if (probe.body && probe.body.byteLength > 1200) body = `${probe.body.byteLength} bytes`;
   else if (probe.body) {
