@@ -26,7 +26,7 @@ beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'order-intake-commit-'));
 });
 afterAll(async () => {
-  await rm(dataDir, { recursive: true, force: true });
+  if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
 
 const transaction = (id: string) =>
@@ -56,15 +56,26 @@ async function slowDisk(pid: number): Promise<{ tracer: ChildProcess; ended: Pro
 /** One round: write through `clientOf`, kill -9 the JVM the moment the answer arrives, restart, read it back. */
 async function survivesKillAfterAck(clientOf: (local: DynamoDbLocal) => DynamoDBClient, id: string): Promise<boolean> {
   const local = await startDynamoDbLocal({ dataDir });
-  await ensureOrdersTable(local.client(), TABLE);
-  const jvm = Number((await readFile(join(dataDir, PID_FILE_NAME), 'utf8')).trim());
-  const { ended } = await slowDisk(jvm);
-  const client = clientOf(local);
-  await client.send(transaction(id));
-  process.kill(jvm, 'SIGKILL');
-  client.destroy();
-  await local.stop();
-  await ended;
+  let tracer: ChildProcess | undefined;
+  try {
+    await ensureOrdersTable(local.client(), TABLE);
+    const jvm = Number((await readFile(join(dataDir, PID_FILE_NAME), 'utf8')).trim());
+    const slow = await slowDisk(jvm);
+    tracer = slow.tracer;
+    const client = clientOf(local);
+    try {
+      await client.send(transaction(id));
+      process.kill(jvm, 'SIGKILL');
+    } finally {
+      client.destroy();
+    }
+    await local.stop();
+    await slow.ended;
+  } finally {
+    // A failed round leaves neither the JVM nor its tracer behind.
+    await local.stop();
+    tracer?.kill('SIGKILL');
+  }
 
   const again = await startDynamoDbLocal({ dataDir });
   try {

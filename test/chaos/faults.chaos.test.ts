@@ -8,10 +8,11 @@
  * - the event log's disk full: the bus refuses and acknowledges nothing it could not store; the API answers 202 for
  *   stored orders, and the relay publishes them once there is room.
  */
-import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import type { Fault, RunningService } from '../../local/service.js';
-import { newDataDir, removeDataDir, startLocalService } from '../e2e/support/local-service.js';
+import { beforeAll, describe, expect, it, jest } from '@jest/globals';
+import type { Fault } from '../../local/service.js';
+import { serviceForFile } from '../e2e/support/local-service.js';
 import { archiveContents, storedOrderIds, storedOrders } from './support/service-process.js';
+import { pollUntil } from '../support/eventually.js';
 
 jest.setTimeout(600_000);
 
@@ -40,16 +41,13 @@ interface Exchange {
   clientReference: string;
 }
 
-let service: RunningService;
-let dataDir: string;
+// The ASL's own Retry and Wait timing, as in AWS: the slow store is measured against the real timeouts.
+const local = serviceForFile({ timing: 'asl' });
 const exchanges: Exchange[] = [];
 const stretches: { fault: Fault | 'none'; from: number; to: number }[] = [];
 
 beforeAll(async () => {
-  dataDir = await newDataDir();
-  // The ASL's own Retry and Wait timing, as in AWS: the slow store is measured against the real timeouts.
-  service = await startLocalService(dataDir, { timing: 'asl' });
-
+  const { service } = local;
   let stop = false;
   let sequence = 0;
   const sentBodies: string[] = [];
@@ -96,11 +94,6 @@ beforeAll(async () => {
   await Promise.all(clients);
 });
 
-afterAll(async () => {
-  await service.stop();
-  await removeDataDir(dataDir);
-});
-
 /** The answers to requests made wholly while `fault` was on. */
 const within = (fault: Fault) => {
   const stretch = stretches.find((candidate) => candidate.fault === fault);
@@ -117,7 +110,7 @@ const statusesOf = (answers: Exchange[]) =>
 
 describe('faults switched on and off while orders flow', () => {
   it('answers every request truthfully: each 202 and each 409 names a stored order', async () => {
-    const stored = await storedOrderIds({ dataDir });
+    const stored = await storedOrderIds(local);
     const named = exchanges.filter((exchange) => exchange.status === 202 || exchange.status === 409);
     process.stdout.write(
       `faults: ${exchanges.length} requests, ${JSON.stringify(statusesOf(exchanges))}, ${stored.size} stored\n`,
@@ -146,9 +139,7 @@ describe('faults switched on and off while orders flow', () => {
   it('Validate throwing: 500 problem+json only, and none of those orders stored', async () => {
     const answers = within('validate');
     expect(answers.filter((exchange) => exchange.status !== 500)).toEqual([]);
-    const storedReferences = new Set(
-      [...(await storedOrders({ dataDir })).values()].map((order) => order.clientReference),
-    );
+    const storedReferences = new Set([...(await storedOrders(local)).values()].map((order) => order.clientReference));
     const refused = answers.filter((exchange) => exchange.clientReference !== 'repeat');
     expect(refused.length).toBeGreaterThan(0);
     expect(refused.filter((exchange) => storedReferences.has(exchange.clientReference))).toEqual([]);
@@ -161,13 +152,15 @@ describe('faults switched on and off while orders flow', () => {
   });
 
   it('once every fault is off, every stored order is archived exactly once, and no partial file is left', async () => {
-    const stored = await storedOrderIds({ dataDir });
-    const deadline = Date.now() + 120_000;
-    let archive = await archiveContents(dataDir);
-    while ([...stored].some((orderId) => !archive.files.has(orderId)) && Date.now() < deadline) {
-      await new Promise((wake) => setTimeout(wake, 500));
-      archive = await archiveContents(dataDir);
-    }
+    const stored = await storedOrderIds(local);
+    let archive = await archiveContents(local.dataDir);
+    await pollUntil(
+      async () => {
+        archive = await archiveContents(local.dataDir);
+        return [...stored].every((orderId) => archive.files.has(orderId));
+      },
+      { timeoutMs: 120_000, intervalMs: 500 },
+    );
     expect([...stored].filter((orderId) => !archive.files.has(orderId))).toEqual([]);
     expect([...archive.files].filter(([, count]) => count !== 1)).toEqual([]);
     expect([...archive.files.keys()].filter((orderId) => !stored.has(orderId))).toEqual([]);

@@ -9,14 +9,12 @@
  * JSON Schema via ajv + unique SKUs, size, media type, method and path) must never be answered 202, one inside it
  * always 202 or 409. Afterwards the table must hold exactly the orders answered 202, each readable by GET.
  */
-import { ChildProcess } from 'node:child_process';
 import { Buffer } from 'node:buffer';
 import { writeFileSync } from 'node:fs';
 import { Agent, request, type IncomingHttpHeaders } from 'node:http';
-import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { describe, expect, it, jest } from '@jest/globals';
 import fc from 'fast-check';
-import type { RunningService } from '../../local/service.js';
-import { newDataDir, removeDataDir, startLocalService } from '../e2e/support/local-service.js';
+import { serviceForFile } from '../e2e/support/local-service.js';
 import {
   bodyInContract,
   code8,
@@ -26,7 +24,7 @@ import {
   type Order,
   type OrderLine,
 } from '../support/order-contract.js';
-import { storedOrderIds, type ServiceProcess } from './support/service-process.js';
+import { storedOrderIds } from './support/service-process.js';
 
 jest.setTimeout(600_000);
 
@@ -378,11 +376,13 @@ async function sendOnce(base: URL, agent: Agent, probe: Probe): Promise<Answer> 
   }
 }
 
+const shorten = (text: string): string => (text.length > 80 ? `${text.slice(0, 40)}…(${text.length} chars)` : text);
+
 const describeProbe = (probe: Probe): string => {
   const headers = JSON.stringify(probe.headers, (_key, value: unknown) =>
-    typeof value === 'string' && value.length > 80 ? `${value.slice(0, 40)}…(${value.length} chars)` : value,
+    typeof value === 'string' ? shorten(value) : value,
   );
-  const path = probe.path.length > 80 ? `${probe.path.slice(0, 40)}…(${probe.path.length} chars)` : probe.path;
+  const path = shorten(probe.path);
   let body = '';
   if (probe.body && probe.body.byteLength > 1200) body = `${probe.body.byteLength} bytes`;
   else if (probe.body) {
@@ -437,22 +437,12 @@ function violationsOf(probe: Probe, answer: Answer, expectedInContract: boolean)
 
 // ---- the run -------------------------------------------------------------------------------------------------------
 
-let dataDir: string;
-let service: RunningService;
-
-beforeAll(async () => {
-  dataDir = await newDataDir();
-  service = await startLocalService(dataDir);
-});
-afterAll(async () => {
-  await service?.stop();
-  await removeDataDir(dataDir);
-});
+const local = serviceForFile();
 
 describe('hostile input over HTTP', () => {
   it('never a 5xx, every 4xx a problem, and only orders inside the contract stored', async () => {
     const probes = fc.sample(probeArb, { numRuns: REQUESTS, seed: SEED });
-    const base = new URL(service.url);
+    const base = new URL(local.service.url);
     const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
     const statusCounts = new Map<number, number>();
     const kindCounts = new Map<string, number>();
@@ -504,10 +494,8 @@ describe('hostile input over HTTP', () => {
       if (read.status !== 200) unreadable.push(`${orderId}: ${read.status}`);
     }
     agent.destroy();
-    // storedOrderIds reads only dataDir (DynamoDB Local's pid file); this service runs in process, so it has no child
-    // process of its own: a ChildProcess that is never spawned stands in.
-    const asServiceProcess: ServiceProcess = { child: new ChildProcess(), url: service.url, dataDir: service.dataDir };
-    const stored = await storedOrderIds(asServiceProcess);
+    // storedOrderIds reads only the data folder (DynamoDB Local's pid file), so it serves a service in process too.
+    const stored = await storedOrderIds(local);
 
     const statuses = [...statusCounts.entries()].sort(([a], [b]) => a - b).map(([s, n]) => `${s}:${n}`);
     process.stdout.write(

@@ -5,30 +5,20 @@
  *   contract tells it to; a copy that was stored meanwhile answers 409 with its own orderId);
  * - the same payload after the 15 s window: a new order.
  */
-import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import type { RunningService } from '../../local/service.js';
+import { describe, expect, it, jest } from '@jest/globals';
 import { IDEMPOTENCY_WINDOW_SECONDS } from '../../src/store/orders-table.js';
-import { newDataDir, removeDataDir, startLocalService } from '../e2e/support/local-service.js';
+import { serviceForFile } from '../e2e/support/local-service.js';
 import { storedOrders } from './support/service-process.js';
 
 jest.setTimeout(300_000);
 
-let service: RunningService;
-let dataDir: string;
-beforeAll(async () => {
-  dataDir = await newDataDir();
-  service = await startLocalService(dataDir, { timing: 'asl' });
-});
-afterAll(async () => {
-  await service.stop();
-  await removeDataDir(dataDir);
-});
+const local = serviceForFile({ timing: 'asl' });
 
 const order = (clientReference: string) =>
   JSON.stringify({ customerId: 'CUST-RACES000', items: [{ sku: 'SKU-00012345', quantity: 2 }], clientReference });
 
 async function post(body: string): Promise<{ status: number; orderId?: string }> {
-  const response = await fetch(`${service.url}/orders`, {
+  const response = await fetch(`${local.service.url}/orders`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body,
@@ -63,7 +53,7 @@ describe('races', () => {
     const answers = await Promise.all(references.map((reference) => postUntilAnswered(order(reference))));
     const seconds = (performance.now() - started) / 1000;
 
-    const stored = [...(await storedOrders({ dataDir })).entries()].filter(([, document]) =>
+    const stored = [...(await storedOrders(local)).entries()].filter(([, document]) =>
       String(document.clientReference).startsWith('race-distinct-'),
     );
     process.stdout.write(
@@ -93,7 +83,7 @@ describe('races', () => {
     expect(within).toEqual({ status: 409, orderId: first.orderId });
     expect(after.status).toBe(202);
     expect(after.orderId).not.toBe(first.orderId);
-    const stored = await storedOrders({ dataDir });
+    const stored = await storedOrders(local);
     expect(stored.has(String(first.orderId)) && stored.has(String(after.orderId))).toBe(true);
   });
 });

@@ -1,79 +1,56 @@
 /**
- * The fault switches and a restart on the same data folder, as a user would meet them one after the other:
- * 1. the store down: 503 with Retry-After, nothing accepted;
- * 2. the bus down: still 202, the order readable, no event yet;
- * 3. a restart without faults: the order is still there, and the relay delivers its event.
+ * The fault switches and a restart on the same data folder, as a user would meet them:
+ * 1. the store down: 503 with Retry-After, nothing accepted, so the same body is no duplicate once the store is back;
+ * 2. the bus down: still 202, the order readable, no event yet; after a restart without faults on the same folder,
+ *    the order is still there, and the relay delivers its event.
  */
-import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import type { RunningService } from '../../local/service.js';
+import { describe, expect, it, jest } from '@jest/globals';
 import { archiveKeyOf } from '../../src/archive/archive-order.js';
 import type { OrderDocument } from '../../src/contract/order.js';
+import { eventually } from '../support/eventually.js';
 import { validOrder } from '../support/order-samples.js';
-import {
-  archivedFiles,
-  call,
-  eventually,
-  newDataDir,
-  postOrder,
-  removeDataDir,
-  startLocalService,
-} from './support/local-service.js';
+import { archivedFiles, call, dataDirForEachTest, postOrder } from './support/local-service.js';
 
 // Each start launches DynamoDB Local (a JVM): seconds, not milliseconds, on a busy 2-core machine.
-jest.setTimeout(30_000);
+jest.setTimeout(60_000);
 
-const body = JSON.stringify({ ...validOrder, clientReference: 'faults-and-restart' });
-let dataDir: string;
-let service: RunningService | undefined;
-let accepted: OrderDocument | undefined;
-
-beforeAll(async () => {
-  dataDir = await newDataDir();
-});
-afterAll(async () => {
-  await service?.stop();
-  await removeDataDir(dataDir);
-});
+const folder = dataDirForEachTest();
+const body = (clientReference: string) => JSON.stringify({ ...validOrder, clientReference });
 
 describe('on one data folder', () => {
-  it('with the store down, answers 503 with Retry-After and accepts nothing', async () => {
-    service = await startLocalService(dataDir, { faults: ['store'] });
-    const answer = await postOrder(service, body);
+  it('with the store down, answers 503 with Retry-After and stores nothing: the same body is no duplicate later', async () => {
+    const service = await folder.start({ faults: ['store'] });
+    const answer = await postOrder(service, body('store-down'));
 
     expect(answer.status).toBe(503);
     expect(answer.headers.get('retry-after')).toBe('1');
     expect(answer.json.orderId).toBeUndefined();
     expect(service.events.bus.storedEvents()).toEqual([]);
-    await service.stop();
+
+    service.setFault('store', false);
+    expect((await postOrder(service, body('store-down'))).status).toBe(202);
   });
 
-  it('with the bus down, still answers 202 — and the same body is no duplicate: the 503 stored nothing', async () => {
-    service = await startLocalService(dataDir, { faults: ['bus'] });
-    const answer = await postOrder(service, body);
+  it('with the bus down, still answers 202; after a restart without faults, has the order and relays its event', async () => {
+    const busDown = await folder.start({ faults: ['bus'] });
+    const answer = await postOrder(busDown, body('bus-down'));
 
     expect(answer.status).toBe(202);
-    const stored = await call(service, 'GET', `/orders/${String(answer.json.orderId)}`);
+    const stored = await call(busDown, 'GET', `/orders/${String(answer.json.orderId)}`);
     expect(stored.status).toBe(200);
-    accepted = stored.json as unknown as OrderDocument;
-    expect(service.events.bus.storedEvents()).toEqual([]);
-    expect(await archivedFiles(service.events.archiveDir)).toEqual([]);
-    await service.stop();
-  });
+    const order = stored.json as unknown as OrderDocument;
+    expect(busDown.events.bus.storedEvents()).toEqual([]);
+    expect(await archivedFiles(busDown.events.archiveDir)).toEqual([]);
+    await busDown.stop();
 
-  it('after a restart without faults, still has the order, and the relay delivers its event', async () => {
-    expect(accepted).toBeDefined();
-    const order = accepted as OrderDocument;
-    service = await startLocalService(dataDir);
-
-    const stored = await call(service, 'GET', `/orders/${order.orderId}`);
-    expect(stored.status).toBe(200);
-    expect(stored.json).toEqual(order);
-
-    const running = service;
+    const restarted = await folder.start();
+    const again = await call(restarted, 'GET', `/orders/${order.orderId}`);
+    expect(again.status).toBe(200);
+    expect(again.json).toEqual(order);
     await eventually('the relay publishes the order accepted while the bus was down', () =>
-      running.events.bus.storedEvents().some((event) => event.envelope.detail.orderId === order.orderId),
+      restarted.events.bus.storedEvents().some((event) => event.envelope.detail.orderId === order.orderId),
     );
-    await eventually('the archive rule delivers it', () => running.events.archiveBacklog() === 0);
-    expect(await archivedFiles(running.events.archiveDir)).toEqual([archiveKeyOf(order)]);
+    await eventually('the archive rule delivers it', () => restarted.events.archiveBacklog() === 0);
+    expect(await archivedFiles(restarted.events.archiveDir)).toEqual([archiveKeyOf(order)]);
   });
 });

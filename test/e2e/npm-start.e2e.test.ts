@@ -5,9 +5,10 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
+import { afterEach, describe, expect, it, jest } from '@jest/globals';
 import { validOrder } from '../support/order-samples.js';
-import { call, eventually, newDataDir, postOrder, removeDataDir } from './support/local-service.js';
+import { eventually } from '../support/eventually.js';
+import { call, dataDirForEachTest, postOrder } from './support/local-service.js';
 
 jest.setTimeout(40_000);
 
@@ -39,15 +40,21 @@ async function npmStart(dataDir: string, extraEnv: Record<string, string> = {}):
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
   const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
   let url = '';
-  await eventually(
-    'npm start says where it listens',
-    () => {
-      url = /listening on (http:\/\/\S+)/.exec(output)?.[1] ?? '';
-      if (child.exitCode !== null) throw new Error(`npm start exited early:\n${output}`);
-      return url !== '';
-    },
-    30_000,
-  );
+  try {
+    await eventually(
+      'npm start says where it listens',
+      () => {
+        url = /listening on (http:\/\/\S+)/.exec(output)?.[1] ?? '';
+        if (child.exitCode !== null) throw new Error(`npm start exited early:\n${output}`);
+        return url !== '';
+      },
+      { timeoutMs: 30_000, intervalMs: 25 },
+    );
+  } catch (error) {
+    // Not started in time: nothing of it may outlive the test.
+    await killGroup(child.pid);
+    throw error;
+  }
   return { child, url, startupMs: Date.now() - started, output: () => output, exited };
 }
 
@@ -62,22 +69,33 @@ function processesInGroup(pgid: number): string[] {
   }
 }
 
-let dataDir: string;
-let running: Started | undefined;
+/** kill -9 of the whole group, then waits until none of it is left (the JVM writes in the data folder until then). */
+async function killGroup(pgid: number | undefined): Promise<void> {
+  if (!pgid || processesInGroup(pgid).length === 0) return;
+  try {
+    process.kill(-pgid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+  await eventually('every process of the group has ended', () => processesInGroup(pgid).length === 0, {
+    timeoutMs: 15_000,
+    intervalMs: 100,
+  });
+}
 
-beforeEach(async () => {
-  dataDir = await newDataDir();
-});
+let running: Started | undefined;
 afterEach(async () => {
   // A failed test must not leave a service behind either.
-  if (running?.child.pid && processesInGroup(running.child.pid).length > 0) process.kill(-running.child.pid, 'SIGKILL');
+  await killGroup(running?.child.pid);
   running = undefined;
-  await removeDataDir(dataDir);
 });
+// Declared after the hook above, so that its afterEach removes the folder once the group is gone (Jest runs the
+// afterEach hooks of one block in the order they are declared).
+const folder = dataDirForEachTest();
 
 describe('npm start', () => {
   it('is up within 20 s, serves the API, and Ctrl-C stops everything it started', async () => {
-    running = await npmStart(dataDir);
+    running = await npmStart(folder.dataDir);
     const pgid = running.child.pid as number;
 
     expect(running.startupMs).toBeLessThan(STARTUP_BUDGET_MS);
@@ -87,19 +105,22 @@ describe('npm start', () => {
     const accepted = await postOrder(running, JSON.stringify({ ...validOrder, clientReference: 'npm-start' }));
     expect(accepted.status).toBe(202);
     expect((await call(running, 'GET', String(accepted.headers.get('location')))).status).toBe(200);
-    expect(processesInGroup(pgid).some((line) => line.includes('DynamoDBLocal.jar') && line.includes(dataDir))).toBe(
-      true,
-    );
+    expect(
+      processesInGroup(pgid).some((line) => line.includes('DynamoDBLocal.jar') && line.includes(folder.dataDir)),
+    ).toBe(true);
 
     process.kill(-pgid, 'SIGINT');
     await running.exited;
-    await eventually('every process of the group has ended', () => processesInGroup(pgid).length === 0, 15_000);
+    await eventually('every process of the group has ended', () => processesInGroup(pgid).length === 0, {
+      timeoutMs: 15_000,
+      intervalMs: 100,
+    });
     expect(running.output()).toContain('SIGINT: stopping');
     expect(running.output()).not.toMatch(/stop failed|exiting anyway/);
   });
 
   it('reads ORDER_INTAKE_FAULTS; a SIGTERM to the service alone also stops the DynamoDB Local it started', async () => {
-    running = await npmStart(dataDir, { ORDER_INTAKE_FAULTS: 'store' });
+    running = await npmStart(folder.dataDir, { ORDER_INTAKE_FAULTS: 'store' });
     const pgid = running.child.pid as number;
     expect((await postOrder(running, JSON.stringify(validOrder))).status).toBe(503);
 
@@ -109,7 +130,10 @@ describe('npm start', () => {
 
     process.kill(Number(service?.trim().split(' ')[0]), 'SIGTERM');
     await running.exited;
-    await eventually('every process of the group has ended', () => processesInGroup(pgid).length === 0, 15_000);
+    await eventually('every process of the group has ended', () => processesInGroup(pgid).length === 0, {
+      timeoutMs: 15_000,
+      intervalMs: 100,
+    });
     expect(running.output()).toContain('SIGTERM: stopping');
   });
 });

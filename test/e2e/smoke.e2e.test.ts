@@ -2,23 +2,13 @@
  * `npm run smoke` against the local service: the checks it runs on a deployed stack pass here too, signed requests
  * are sent when credentials exist, and without credentials it says what is missing instead of failing checks.
  */
-import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { describe, expect, it, jest } from '@jest/globals';
 import { execFile } from 'node:child_process';
-import type { RunningService } from '../../local/service.js';
-import { newDataDir, removeDataDir, startLocalService } from './support/local-service.js';
+import { serviceForFile } from './support/local-service.js';
 
 jest.setTimeout(60_000);
 
-let service: RunningService;
-let dataDir: string;
-beforeAll(async () => {
-  dataDir = await newDataDir();
-  service = await startLocalService(dataDir);
-});
-afterAll(async () => {
-  await service.stop();
-  await removeDataDir(dataDir);
-});
+const local = serviceForFile();
 
 /**
  * The smoke tool as a user runs it, with only the environment given (no AWS settings of this machine). Asynchronous:
@@ -32,7 +22,7 @@ function smoke(args: string[], env: Record<string, string> = {}) {
       {
         encoding: 'utf8',
         timeout: 60_000,
-        env: { PATH: process.env.PATH ?? '', HOME: dataDir, AWS_EC2_METADATA_DISABLED: 'true', ...env },
+        env: { PATH: process.env.PATH ?? '', HOME: local.dataDir, AWS_EC2_METADATA_DISABLED: 'true', ...env },
       },
       (error, stdout, stderr) =>
         done({ status: error ? Number(error.code ?? -1) : 0, lines: stdout.trim().split('\n'), stderr }),
@@ -42,7 +32,7 @@ function smoke(args: string[], env: Record<string, string> = {}) {
 
 describe('npm run smoke', () => {
   it('passes every checkable row of the contract, one line per check', async () => {
-    const run = await smoke(['--url', service.url]);
+    const run = await smoke(['--url', local.service.url]);
 
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
@@ -52,17 +42,17 @@ describe('npm run smoke', () => {
   });
 
   it('signs with SigV4 from the default credential chain when asked for IAM auth', async () => {
-    const run = await smoke(['--url', service.url, '--auth', 'iam', '--region', 'local'], {
+    const run = await smoke(['--url', local.service.url, '--auth', 'iam', '--region', 'local'], {
       AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
       AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY',
     });
 
     expect(run.status).toBe(0);
-    expect(run.lines[0]).toBe(`smoke: ${service.url} (auth iam)`);
+    expect(run.lines[0]).toBe(`smoke: ${local.service.url} (auth iam)`);
   });
 
   it('says plainly that credentials are missing, and exits 2 without running a check', async () => {
-    const run = await smoke(['--url', service.url, '--auth', 'iam', '--region', 'local']);
+    const run = await smoke(['--url', local.service.url, '--auth', 'iam', '--region', 'local']);
 
     expect(run.status).toBe(2);
     expect(run.stderr).toMatch(/^smoke: No AWS credentials found by the default chain/);

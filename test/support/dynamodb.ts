@@ -3,10 +3,10 @@ import { DynamoDBClient, InternalServerError } from '@aws-sdk/client-dynamodb';
 import { ensureOrdersTable } from '../../local/dynamodb/orders-table.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/local-account.js';
 
-/** A client of the run's DynamoDB Local (started by test/support/global-setup.ts). */
+/** A client of the workflow project's DynamoDB Local (started by test/support/global-setup.ts). */
 export function testDynamoDbClient(): DynamoDBClient {
   const endpoint = process.env.DYNAMODB_LOCAL_ENDPOINT;
-  if (!endpoint) throw new Error('DYNAMODB_LOCAL_ENDPOINT is not set: run the tests through jest.config.js');
+  if (!endpoint) throw new Error('DYNAMODB_LOCAL_ENDPOINT is not set: only workflow tests have DynamoDB Local');
   return new DynamoDBClient({
     endpoint,
     region: LOCAL_REGION,

@@ -5,7 +5,7 @@ declare global {
   var dynamoDbLocal: Launcher.DynamoDbLocal | undefined;
 }
 
-/** One in-memory DynamoDB Local for the whole run; each test file makes its own tables in it. */
+/** One in-memory DynamoDB Local for the workflow project's run; each test file makes its own tables in it. */
 export default async function globalSetup(): Promise<void> {
   // Jest loads global setup outside its module system, so its .js-to-.ts mapping does not apply; tsx resolves the
   // project's own imports as `npm start` does.

@@ -6,8 +6,9 @@ import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { assertSupportedPattern, matchesPattern } from '../../local/eventbridge/event-pattern.js';
 import { openEventsDatabase, setDiskFull } from '../../local/eventbridge/events-database.js';
 import { LocalEventBus, MAX_ENTRY_BYTES, type EventEnvelope } from '../../local/eventbridge/local-event-bus.js';
-import { RuleDelivery, type RuleTarget } from '../../local/eventbridge/rule-delivery.js';
+import { RuleDelivery, type RuleDeliveryOptions, type RuleTarget } from '../../local/eventbridge/rule-delivery.js';
 import { orderAcceptedEntry, orderAcceptedPattern } from '../../src/events/order-accepted.js';
+import { eventually } from '../support/eventually.js';
 
 const BUS = 'order-intake-test';
 
@@ -43,15 +44,6 @@ const orderEntry = (busName = BUS) => {
 };
 const orderIdOf = (envelope: EventEnvelope | undefined): unknown => envelope?.detail.orderId;
 
-/** Polls until `condition` holds, failing after the deadline. */
-async function eventually(condition: () => boolean, timeoutMs = 3_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met before the deadline');
-    await new Promise((wake) => setTimeout(wake, 5));
-  }
-}
-
 /** A target that records what it receives and fails the events it is told to, a given number of times. */
 class RecordingTarget implements RuleTarget {
   readonly batches: EventEnvelope[][] = [];
@@ -75,6 +67,15 @@ class RecordingTarget implements RuleTarget {
 }
 
 const fastDelivery = { pollMs: 10, backoffMs: 1, maxBackoffMs: 5 };
+
+/** The archive rule's delivery (OrderAccepted to `target`), polling and backing off fast; not started yet. */
+const archiveRule = (
+  db: DatabaseSync,
+  bus: LocalEventBus,
+  target: RuleTarget,
+  { name = 'archive', ...options }: RuleDeliveryOptions & { name?: string } = {},
+): RuleDelivery =>
+  new RuleDelivery(db, bus, [{ name, eventPattern: orderAcceptedPattern, target }], { ...fastDelivery, ...options });
 
 describe('PutEvents on the local bus', () => {
   it('refuses more than 10 entries, or none, as a whole with ValidationException and stores nothing', async () => {
@@ -237,9 +238,7 @@ describe('delivery to rule targets', () => {
     const db = openDatabase();
     const bus = new LocalEventBus(db, { busName: BUS });
     const target = new RecordingTarget();
-    const delivery = new RuleDelivery(db, bus, [{ name: 'archive', eventPattern: orderAcceptedPattern, target }], {
-      ...fastDelivery,
-    });
+    const delivery = archiveRule(db, bus, target);
     delivery.start();
 
     const puts = [];
@@ -248,7 +247,10 @@ describe('delivery to rule targets', () => {
     }
     for (let start = 0; start < puts.length; start += 8) await bus.putEvents(puts.slice(start, start + 8));
     await bus.putEvents([{ ...orderEntry(), Source: 'someone.else' }]);
-    await eventually(() => delivery.cursorOf('archive') === bus.storedEvents().at(-1)?.seq);
+    await eventually(
+      'the cursor reaches the last event',
+      () => delivery.cursorOf('archive') === bus.storedEvents().at(-1)?.seq,
+    );
     await delivery.stop();
 
     expect(target.delivered.map((event) => event.detail)).toEqual(puts.map((entry) => JSON.parse(entry.Detail)));
@@ -261,16 +263,14 @@ describe('delivery to rule targets', () => {
     const target = new RecordingTarget();
     const [first, second, third] = [orderEntry(), orderEntry(), orderEntry()];
     target.failuresLeft.set(JSON.parse(second.Detail).orderId, 2);
-    const delivery = new RuleDelivery(db, bus, [{ name: 'archive', eventPattern: orderAcceptedPattern, target }], {
-      ...fastDelivery,
-    });
+    const delivery = archiveRule(db, bus, target);
     const cursors: number[] = [];
     target.observe = () => cursors.push(delivery.cursorOf('archive'));
     delivery.start();
 
     await bus.putEvents([first, second, third]);
     const [seq1, , seq3] = bus.storedEvents().map((event) => event.seq);
-    await eventually(() => delivery.cursorOf('archive') === seq3);
+    await eventually('the cursor passes the third event', () => delivery.cursorOf('archive') === seq3);
     await delivery.stop();
 
     expect(target.batches.map((batch) => batch.map(orderIdOf))).toEqual([
@@ -286,31 +286,25 @@ describe('delivery to rule targets', () => {
     let db = openDatabase();
     let bus = new LocalEventBus(db, { busName: BUS });
     const before = new RecordingTarget();
-    let delivery = new RuleDelivery(
-      db,
-      bus,
-      [{ name: 'archive', eventPattern: orderAcceptedPattern, target: before }],
-      {
-        ...fastDelivery,
-      },
-    );
+    let delivery = archiveRule(db, bus, before);
     delivery.start();
     await bus.putEvents([orderEntry(), orderEntry()]);
-    await eventually(() => before.delivered.length === 2);
-    await eventually(() => delivery.cursorOf('archive') === bus.storedEvents().at(-1)?.seq);
+    await eventually('both events are delivered', () => before.delivered.length === 2);
+    await eventually(
+      'the cursor reaches the last event',
+      () => delivery.cursorOf('archive') === bus.storedEvents().at(-1)?.seq,
+    );
     await delivery.stop();
     db.close();
 
     db = openDatabase();
     bus = new LocalEventBus(db, { busName: BUS });
     const after = new RecordingTarget();
-    delivery = new RuleDelivery(db, bus, [{ name: 'archive', eventPattern: orderAcceptedPattern, target: after }], {
-      ...fastDelivery,
-    });
+    delivery = archiveRule(db, bus, after);
     const later = orderEntry();
     await bus.putEvents([later]);
     delivery.start();
-    await eventually(() => after.delivered.length >= 1);
+    await eventually('the later event is delivered', () => after.delivered.length >= 1);
     await delivery.stop();
 
     expect(after.delivered.map(orderIdOf)).toEqual([JSON.parse(later.Detail).orderId]);
@@ -321,13 +315,11 @@ describe('delivery to rule targets', () => {
     const bus = new LocalEventBus(db, { busName: BUS });
     await bus.putEvents([orderEntry()]);
     const target = new RecordingTarget();
-    const delivery = new RuleDelivery(db, bus, [{ name: 'new', eventPattern: orderAcceptedPattern, target }], {
-      ...fastDelivery,
-    });
+    const delivery = archiveRule(db, bus, target, { name: 'new' });
     delivery.start();
     const fresh = orderEntry();
     await bus.putEvents([fresh]);
-    await eventually(() => target.delivered.length >= 1);
+    await eventually('the fresh event is delivered', () => target.delivered.length >= 1);
     await delivery.stop();
 
     expect(target.delivered.map(orderIdOf)).toEqual([JSON.parse(fresh.Detail).orderId]);
@@ -339,14 +331,14 @@ describe('delivery to rule targets', () => {
     const target = new RecordingTarget();
     const [poisoned, next] = [orderEntry(), orderEntry()];
     target.failuresLeft.set(JSON.parse(poisoned.Detail).orderId, Number.POSITIVE_INFINITY);
-    const delivery = new RuleDelivery(db, bus, [{ name: 'archive', eventPattern: orderAcceptedPattern, target }], {
-      ...fastDelivery,
-      maxReceives: 3,
-    });
+    const delivery = archiveRule(db, bus, target, { maxReceives: 3 });
     delivery.start();
     await bus.putEvents([poisoned]);
     await bus.putEvents([next]);
-    await eventually(() => delivery.cursorOf('archive') === bus.storedEvents().at(-1)?.seq);
+    await eventually(
+      'the cursor reaches the last event',
+      () => delivery.cursorOf('archive') === bus.storedEvents().at(-1)?.seq,
+    );
     await delivery.stop();
 
     const letters = db.prepare('SELECT origin, payload FROM dead_letters').all();

@@ -15,6 +15,7 @@ import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { openEventsDatabase } from '../../local/eventbridge/events-database.js';
 import { DynamoDbStreamSource, type DynamoDbStreamSourceOptions } from '../../local/event-sources/dynamodb-stream.js';
+import { eventually } from '../support/eventually.js';
 
 const STREAM_ARN = 'arn:aws:dynamodb:ddblocal:000000000000:table/orders/stream/2026-11-25T00:00:00.000';
 const seq = (n: number): string => String(n).padStart(21, '0');
@@ -124,14 +125,6 @@ function startRelay(
   return relay;
 }
 
-async function eventually(condition: () => boolean, timeoutMs = 3_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met before the deadline');
-    await new Promise((wake) => setTimeout(wake, 5));
-  }
-}
-
 beforeEach(() => {
   stream = new FakeStream();
   db = openEventsDatabase(':memory:');
@@ -153,7 +146,7 @@ describe('the stream relay', () => {
     const { handler, seen, all } = recordingHandler();
 
     startRelay(handler);
-    await eventually(() => all().length === 5);
+    await eventually('both shards are read', () => all().length === 5);
 
     expect(all()).toEqual([1, 2, 3, 4, 5].map(seq));
     expect(seen[0]).toEqual([1, 2, 3].map(seq));
@@ -173,7 +166,7 @@ describe('the stream relay', () => {
       events.push(event);
       return { batchItemFailures: [] };
     });
-    await eventually(() => events.length === 1);
+    await eventually('the record reaches the handler', () => events.length === 1);
 
     expect(events[0]?.Records[0]).toMatchObject({
       eventName: 'INSERT',
@@ -190,13 +183,13 @@ describe('the stream relay', () => {
     stream.addShard('only', [1, 2]);
     const first = recordingHandler();
     startRelay(first.handler);
-    await eventually(() => first.all().length === 2);
+    await eventually('the first relay reads both records', () => first.all().length === 2);
     await relay?.stop();
 
     stream.append('only', 3);
     const second = recordingHandler();
     startRelay(second.handler);
-    await eventually(() => second.all().length === 1);
+    await eventually('the second relay reads the new record', () => second.all().length === 1);
 
     expect(second.all()).toEqual([seq(3)]);
     expect(streamsMock).toHaveReceivedCommandWith(GetShardIteratorCommand, {
@@ -211,7 +204,7 @@ describe('the stream relay', () => {
     failuresLeft.set(seq(2), 2);
 
     startRelay(handler);
-    await eventually(() => all().filter((n) => n === seq(3)).length === 3);
+    await eventually('the batch is read three times', () => all().filter((n) => n === seq(3)).length === 3);
 
     expect(seen).toEqual([[1, 2, 3].map(seq), [2, 3].map(seq), [2, 3].map(seq)]);
   });
@@ -220,14 +213,14 @@ describe('the stream relay', () => {
     stream.addShard('only', [1]);
     const { handler, all } = recordingHandler();
     startRelay(handler);
-    await eventually(() => all().length === 1);
+    await eventually('the first record is read', () => all().length === 1);
 
     streamsMock
       .on(GetRecordsCommand)
       .rejectsOnce(new ExpiredIteratorException({ message: 'expired', $metadata: {} }))
       .callsFake((input) => stream.read(input.ShardIterator, input.Limit ?? 100));
     stream.append('only', 2);
-    await eventually(() => all().length === 2);
+    await eventually('the record after the expiry is read', () => all().length === 2);
 
     expect(all()).toEqual([1, 2].map(seq));
   });
@@ -243,7 +236,7 @@ describe('the stream relay', () => {
     const logs: object[] = [];
     const { handler, all } = recordingHandler();
     startRelay(handler, { log: (line) => logs.push(line) });
-    await eventually(() => all().length === 2);
+    await eventually('the records kept are read', () => all().length === 2);
 
     expect(all()).toEqual([5, 6].map(seq));
     expect(logs).toContainEqual(expect.objectContaining({ level: 'error', shardId: 'only' }));
@@ -256,12 +249,12 @@ describe('the stream relay', () => {
     let targetUp = false;
     startRelay(handler, { maxAttempts: 3, isTargetAvailable: () => targetUp });
 
-    await eventually(() => all().length >= 10);
+    await eventually('the target-down retries go on', () => all().length >= 10);
     const letters = () => db.prepare('SELECT reference FROM dead_letters').all();
     expect(letters()).toEqual([]);
 
     targetUp = true;
-    await eventually(() => all().at(-1) === seq(2) && letters().length === 1);
+    await eventually('the failing record is dead-lettered', () => all().at(-1) === seq(2) && letters().length === 1);
     expect(letters().map((row) => row.reference)).toEqual([seq(1)]);
   });
 });

@@ -12,6 +12,7 @@ import {
   orderAcceptedDetail,
 } from '../../src/events/order-accepted.js';
 import { freshOrdersTable, testDynamoDbClient } from '../support/dynamodb.js';
+import { eventually } from '../support/eventually.js';
 import { validOrder, workflowInput } from '../support/order-samples.js';
 import { deployedAuthorizers } from '../support/iam.js';
 import { LOCAL_RESOURCES, startLocalEvents, type LocalEvents } from '../../local/service.js';
@@ -20,15 +21,6 @@ const VALIDATE_ARN = 'arn:aws:lambda:local:000000000000:function:order-intake-va
 const BUS = 'order-intake-test';
 const dynamodb = testDynamoDbClient();
 const endpoint = (): string => String(process.env.DYNAMODB_LOCAL_ENDPOINT);
-
-/** Polls until `condition` holds; fails with `what` after the deadline. */
-async function eventually(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 5_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`not before the deadline: ${what}`);
-    await new Promise((wake) => setTimeout(wake, 20));
-  }
-}
 
 let dataDir: string;
 let tableName: string;

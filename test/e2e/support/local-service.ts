@@ -5,7 +5,7 @@
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { expect } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, beforeEach, expect } from '@jest/globals';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { startService, type Fault, type RunningService } from '../../../local/service.js';
 import { OpenApiConformance } from './openapi-conformance.js';
@@ -19,9 +19,14 @@ export const removeDataDir = (dataDir: string): Promise<void> => rm(dataDir, { r
  * The service in this process, on its own data folder. `timing: 'short'` (the default) shortens the workflow's Retry
  * waits, as in the workflow tests; `'asl'` keeps the ASL's own, as in AWS, for tests that measure against them.
  */
+export interface StartOptions {
+  faults?: Fault[];
+  timing?: 'short' | 'asl';
+}
+
 export async function startLocalService(
   dataDir: string,
-  { faults = [], timing = 'short' }: { faults?: Fault[]; timing?: 'short' | 'asl' } = {},
+  { faults = [], timing = 'short' }: StartOptions = {},
 ): Promise<RunningService> {
   return startService({
     dataDir,
@@ -31,6 +36,72 @@ export async function startLocalService(
     logger: new Logger({ serviceName: 'order-intake', ...(process.env.LOG_LEVEL ? {} : { logLevel: 'SILENT' }) }),
     ...(timing === 'short' ? { retryIntervalMs: 0 } : {}),
   });
+}
+
+async function stopAndRemove(services: RunningService[], dataDir: string | undefined): Promise<void> {
+  try {
+    await Promise.all(services.splice(0).map((service) => service.stop()));
+  } finally {
+    if (dataDir) await removeDataDir(dataDir);
+  }
+}
+
+const notYet = (what: string): never => {
+  throw new Error(`${what} exists only while a test runs`);
+};
+
+/**
+ * One service for the whole test file, on a fresh data folder: started before its first test, stopped and its folder
+ * removed after the last, whether the tests (or the start itself) failed or not.
+ */
+export function serviceForFile(options: StartOptions = {}): {
+  readonly service: RunningService;
+  readonly dataDir: string;
+} {
+  let dataDir: string | undefined;
+  const started: RunningService[] = [];
+  beforeAll(async () => {
+    dataDir = await newDataDir();
+    started.push(await startLocalService(dataDir, options));
+  });
+  afterAll(() => stopAndRemove(started, dataDir));
+  return {
+    get service() {
+      return started[0] ?? notYet('the service');
+    },
+    get dataDir() {
+      return dataDir ?? notYet('the data folder');
+    },
+  };
+}
+
+/**
+ * A fresh data folder for each test, and `start` for services on it (a restart is a second start on the same folder):
+ * after the test, every service it started is stopped and the folder removed, whether the test failed or not.
+ */
+export function dataDirForEachTest(): {
+  readonly dataDir: string;
+  start(options?: StartOptions): Promise<RunningService>;
+} {
+  let dataDir: string | undefined;
+  const started: RunningService[] = [];
+  beforeEach(async () => {
+    dataDir = await newDataDir();
+  });
+  afterEach(async () => {
+    await stopAndRemove(started, dataDir);
+    dataDir = undefined;
+  });
+  return {
+    get dataDir() {
+      return dataDir ?? notYet('the data folder');
+    },
+    async start(options) {
+      const service = await startLocalService(dataDir ?? notYet('the data folder'), options);
+      started.push(service);
+      return service;
+    },
+  };
 }
 
 export interface HttpAnswer {
@@ -82,15 +153,6 @@ export const postOrder = (
   body: string | Buffer,
   headers: Record<string, string> = { 'Content-Type': 'application/json' },
 ) => call(service, 'POST', '/orders', { body, headers });
-
-/** Polls until `condition` holds; fails naming `what` after the deadline. */
-export async function eventually(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`not before the deadline (${timeoutMs} ms): ${what}`);
-    await new Promise((wake) => setTimeout(wake, 25));
-  }
-}
 
 /** The archive's files, relative to its folder. */
 export async function archivedFiles(archiveDir: string): Promise<string[]> {

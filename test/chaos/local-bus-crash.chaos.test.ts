@@ -8,6 +8,7 @@ import { openEventsDatabase } from '../../local/eventbridge/events-database.js';
 import { LocalEventBus, type EventEnvelope } from '../../local/eventbridge/local-event-bus.js';
 import { RuleDelivery } from '../../local/eventbridge/rule-delivery.js';
 import { orderAcceptedPattern } from '../../src/events/order-accepted.js';
+import { eventually } from '../support/eventually.js';
 
 const BUS = 'order-intake-test';
 const moduleUrl = (path: string): string => new URL(path, import.meta.url).href;
@@ -108,8 +109,7 @@ it('after kill -9, keeps every acknowledged event and delivers again what the cu
     );
     expect(delivery.cursorOf('archive')).toBe(0);
     delivery.start();
-    const deadline = Date.now() + 3_000;
-    while (delivery.cursorOf('archive') === 0 && Date.now() < deadline) await new Promise((w) => setTimeout(w, 5));
+    await eventually('the restarted rule delivers the event again', () => delivery.cursorOf('archive') !== 0);
     await delivery.stop();
 
     expect(redelivered.map((event) => event.id)).toEqual([acked]);
