@@ -1,6 +1,8 @@
 /**
  * `npm start`: the whole service on this machine. Environment: PORT (default 3000), HOST (default 127.0.0.1),
- * DATA_DIR (default .data), ORDER_INTAKE_FAULTS (see local/faults.ts), LOG_LEVEL (default INFO). See docs/local.md.
+ * DATA_DIR (default .data), ORDER_INTAKE_FAULTS (see local/faults.ts), LOG_LEVEL (default INFO),
+ * ORDER_INTAKE_CONSOLE (on|off), ORDER_INTAKE_CONSOLE_RETENTION_HOURS, ORDER_INTAKE_CONSOLE_MAX_EXECUTIONS.
+ * See docs/local.md.
  */
 import { resolve } from 'node:path';
 import { parseFaults, startService } from './service.js';
@@ -15,6 +17,35 @@ function portFrom(value: string | undefined): number {
   return port;
 }
 
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
+
+function positiveNumber(name: string): number | undefined {
+  const value = process.env[name];
+  if (value === undefined || value === '') return undefined;
+  const number = Number(value);
+  if (!(number > 0)) throw new Error(`${name} must be a positive number, not ${value}`);
+  return number;
+}
+
+/**
+ * The console records every order's data and acts on dead letters with no login, so it serves this machine only:
+ * on by default on a loopback address, off when HOST opens the service to others unless ORDER_INTAKE_CONSOLE=on.
+ */
+function consoleSettings(host: string) {
+  const asked = process.env.ORDER_INTAKE_CONSOLE;
+  if (asked !== undefined && asked !== '' && asked !== 'on' && asked !== 'off') {
+    throw new Error(`ORDER_INTAKE_CONSOLE must be on or off, not ${asked}`);
+  }
+  const hours = positiveNumber('ORDER_INTAKE_CONSOLE_RETENTION_HOURS');
+  return {
+    enabled: asked ? asked === 'on' : LOOPBACK.has(host),
+    retention: {
+      maxAgeMs: hours === undefined ? undefined : hours * 60 * 60 * 1000,
+      maxExecutions: positiveNumber('ORDER_INTAKE_CONSOLE_MAX_EXECUTIONS'),
+    },
+  };
+}
+
 const SAMPLE_ORDER = '{"customerId":"CUST-7Q2K9M4X","items":[{"sku":"SKU-00012345","quantity":3}]}';
 
 async function main(): Promise<void> {
@@ -26,6 +57,7 @@ async function main(): Promise<void> {
     port: portFrom(process.env.PORT),
     host,
     faults: parseFaults(process.env.ORDER_INTAKE_FAULTS),
+    console: consoleSettings(host),
   });
   // A loopback address reads better as localhost, which is what the README promises.
   const url = host === '127.0.0.1' ? `http://localhost:${service.port}` : service.url;

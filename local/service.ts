@@ -43,6 +43,7 @@ import type { RoleAuthorizer } from './iam/role-authorizer.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, localArn } from './local-account.js';
 import { openArchiveBucket } from './s3/archive-bucket.js';
 import { createOrderWorkflow } from './stepfunctions/order-workflow.js';
+import { CONSOLE_DATABASE_FILE, ConsoleStore, type ConsoleRetention } from './console/console-store.js';
 import type { LogSink } from './waiting.js';
 
 /** The local stand-ins for what the stack names per deployment. */
@@ -218,6 +219,11 @@ export interface ServiceOptions {
    * cdk.json's context, resolved to LOCAL_RESOURCES. Tests pass a changed template to see what AWS would refuse.
    */
   iam?: DeployedIamSource;
+  /**
+   * The ops console's recording of every execution and HTTP exchange (console.sqlite in the data folder); default
+   * on. Off, nothing is recorded (the benchmark compares both).
+   */
+  console?: { enabled: boolean; retention?: ConsoleRetention };
 }
 
 export interface RunningService {
@@ -225,6 +231,8 @@ export interface RunningService {
   port: number;
   dataDir: string;
   events: LocalEvents;
+  /** What the ops console shows; undefined when recording is off. */
+  console: ConsoleStore | undefined;
   /** Turns a fault switch on or off while the service runs. */
   setFault(fault: Fault, on: boolean): void;
   /** Stops HTTP first (no new work), then the event runtime, then DynamoDB Local. Idempotent. */
@@ -240,9 +248,14 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   const running: { dynamodb?: DynamoDbLocal; events?: LocalEvents; http?: RunningHttpServer } = {};
   const clients: DynamoDBClient[] = [];
   let requestLog: RequestLog | undefined;
+  const consoleStore =
+    (options.console?.enabled ?? true)
+      ? new ConsoleStore(join(dataDir, CONSOLE_DATABASE_FILE), options.console?.retention)
+      : undefined;
   const stopAll = async (): Promise<void> => {
     await running.http?.close();
     requestLog?.close();
+    consoleStore?.close();
     await running.events?.stop();
     for (const client of clients) client.destroy();
     await running.dynamodb?.stop();
@@ -302,6 +315,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
         functionTimeoutsMs: { [LOCAL_RESOURCES.validateFunctionArn]: validateFunctionTimeout().toMilliseconds() },
       },
       retryIntervalMs: options.retryIntervalMs,
+      onExecutionEnd: consoleStore && ((execution) => consoleStore.recordExecution(execution)),
     });
 
     const gateway = createApiGateway({
@@ -319,6 +333,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     });
     requestLog = new RequestLog(logger);
     running.http = await startHttpServer({
+      onExchange: consoleStore && ((exchange) => consoleStore.recordExchange(exchange)),
       gateway,
       logger,
       requestLog,
@@ -337,6 +352,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     port: running.http.port,
     dataDir,
     events: running.events,
+    console: consoleStore,
     setFault: (fault, on) => {
       faults.set(fault, on);
       logger.warn(`fault switch ${fault} ${on ? 'on' : 'off'}`, { fault, description: FAULT_DESCRIPTIONS[fault] });

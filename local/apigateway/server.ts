@@ -11,10 +11,38 @@ import { problemResponse, withRequestIdHeaders, type ApiGateway, type ApiRespons
 import { MAX_REQUEST_BODY_BYTES, requestTooLargeProblem } from './gateway-responses.js';
 import type { RequestLog } from './request-log.js';
 
+/** One exchange as the client saw it: what it sent and what it was answered (for the ops console). */
+export interface HttpExchange {
+  requestId: string;
+  startedAt: number;
+  durationMs: number;
+  method: string;
+  path: string;
+  requestHeaders: Record<string, string>;
+  /** UTF-8, at most the first 64 KB: the contract's own limit is 1 KB. */
+  requestBody: string;
+  status: number;
+  responseHeaders: Record<string, string>;
+  responseBody: string;
+}
+
+/** Credentials are never kept: a recorded exchange is shown in a page. */
+const REDACTED_HEADERS = new Set(['authorization', 'cookie', 'x-amz-security-token']);
+const recordableHeaders = (headers: Record<string, string>): Record<string, string> =>
+  Object.fromEntries(
+    Object.entries(headers).map(([name, value]) => [
+      name,
+      REDACTED_HEADERS.has(name.toLowerCase()) ? '(redacted)' : value,
+    ]),
+  );
+const RECORDED_BODY_BYTES = 64 * 1024;
+
 export interface HttpServerOptions {
   gateway: ApiGateway;
   logger: Logger;
   requestLog: RequestLog;
+  /** Told of every exchange once it is answered. */
+  onExchange?: (exchange: HttpExchange) => void;
   /** 0 picks a free port. */
   port: number;
   host: string;
@@ -52,15 +80,17 @@ function headersOf(request: IncomingMessage): Record<string, string> {
 }
 
 export async function startHttpServer(options: HttpServerOptions): Promise<RunningHttpServer> {
-  const { gateway, logger, requestLog } = options;
+  const { gateway, logger, requestLog, onExchange } = options;
 
   async function serve(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const started = performance.now();
+    const startedAt = Date.now();
     const requestId = randomUUID();
     const url = new URL(request.url ?? '/', 'http://localhost');
     const method = request.method ?? 'GET';
     let answer: ApiResponse;
     const read = await readBody(request);
+    const headers = headersOf(request);
     if (read.tooLarge) {
       answer = withRequestIdHeaders(problemResponse(requestTooLargeProblem(requestId)), requestId);
     } else {
@@ -69,20 +99,33 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
         method,
         path: url.pathname,
         query: Object.fromEntries(url.searchParams),
-        headers: headersOf(request),
+        headers,
         body: read.body,
       });
     }
     const body = Buffer.from(answer.body, 'utf8');
     response.writeHead(answer.status, { ...answer.headers, 'Content-Length': String(body.byteLength) });
     response.end(body);
+    const durationMs = Math.round((performance.now() - started) * 10) / 10;
     requestLog.record({
       method,
       path: url.pathname,
       status: answer.status,
-      durationMs: Math.round((performance.now() - started) * 10) / 10,
+      durationMs,
       requestId,
       ...(answer.orderId ? { orderId: answer.orderId } : {}),
+    });
+    onExchange?.({
+      requestId,
+      startedAt,
+      durationMs,
+      method,
+      path: url.pathname,
+      requestHeaders: recordableHeaders(headers),
+      requestBody: read.body.subarray(0, RECORDED_BODY_BYTES).toString('utf8'),
+      status: answer.status,
+      responseHeaders: answer.headers,
+      responseBody: answer.body,
     });
   }
 

@@ -13,6 +13,7 @@ import {
 import { loadOrderIntakeDefinition, type WorkflowResources, type WorkflowSettings } from '../../asl/order-intake.js';
 import { localIntegrations, type LocalBackends, type TaskIntegration } from './task-integrations.js';
 import { localArn } from '../local-account.js';
+import type { EventLog, RecordedExecution } from './execution-history.js';
 
 /**
  * The part of a StartSyncExecution response that the API Gateway response template reads, typed by the SDK's own
@@ -32,6 +33,11 @@ export interface OrderWorkflowOptions {
    * not take real seconds. By default the ASL's own timing applies, as in AWS.
    */
   retryIntervalMs?: number;
+  /**
+   * Told of every execution once it has ended, with its event log state by state (aws-local-stepfunctions' own
+   * log; the ASL is not instrumented). Without it the log is not collected at all.
+   */
+  onExecutionEnd?: (execution: RecordedExecution) => void;
 }
 
 export interface OrderWorkflow {
@@ -65,24 +71,49 @@ export function createOrderWorkflow(options: OrderWorkflowOptions): OrderWorkflo
     },
   } as RunOptions;
 
+  const stateMachineArn = localArn('states', 'stateMachine:order-intake');
+  const { onExecutionEnd } = options;
+
+  async function run(execution: ReturnType<StateMachine['run']>, executionArn: string): Promise<SyncExecutionResult> {
+    try {
+      const output = await execution.result;
+      return { executionArn, status: 'SUCCEEDED', output: JSON.stringify(output) };
+    } catch (error) {
+      if (error instanceof ExecutionTimeoutError) return { executionArn, status: 'TIMED_OUT' };
+      if (error instanceof ExecutionError) {
+        const cause = error.cause instanceof Error ? error.cause : error;
+        return { executionArn, status: 'FAILED', error: cause.name, cause: cause.message };
+      }
+      throw error;
+    }
+  }
+
   return {
     async startSyncExecution(input, executionName) {
       const executionArn = localArn('states', `express:order-intake:${executionName}`);
+      const startedAt = Date.now();
       const execution = machine.run(input as Parameters<StateMachine['run']>[0], {
         ...runOptions,
-        context: { Execution: { Id: executionArn, Name: executionName, StartTime: new Date().toISOString() } },
+        context: { Execution: { Id: executionArn, Name: executionName, StartTime: new Date(startedAt).toISOString() } },
       });
-      try {
-        const output = await execution.result;
-        return { executionArn, status: 'SUCCEEDED', output: JSON.stringify(output) };
-      } catch (error) {
-        if (error instanceof ExecutionTimeoutError) return { executionArn, status: 'TIMED_OUT' };
-        if (error instanceof ExecutionError) {
-          const cause = error.cause instanceof Error ? error.cause : error;
-          return { executionArn, status: 'FAILED', error: cause.name, cause: cause.message };
-        }
-        throw error;
-      }
+      if (!onExecutionEnd) return run(execution, executionArn);
+      const events: EventLog[] = [];
+      // The log is a record, never a reason for the execution to fail: a broken log is recorded as far as it got.
+      const collected = (async () => {
+        for await (const event of execution.eventLogs) events.push(event);
+      })().catch(() => undefined);
+      const result = await run(execution, executionArn);
+      await collected;
+      onExecutionEnd({
+        name: executionName,
+        arn: executionArn,
+        stateMachineArn,
+        status: result.status as RecordedExecution['status'],
+        startedAt,
+        stoppedAt: Date.now(),
+        events,
+      });
+      return result;
     },
   };
 }

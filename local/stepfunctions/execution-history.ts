@@ -1,0 +1,133 @@
+/**
+ * An execution as aws-local-stepfunctions logs it, and the same execution in the shape of Step Functions'
+ * GetExecutionHistory, so that what a developer exports locally reads like what the AWS console and CLI show.
+ * The local log is richer (it names retries and catches); AWS shows a retry as the task scheduled again, and a
+ * catch as the state exiting with the error as its output.
+ */
+import type { HistoryEvent, HistoryEventType } from '@aws-sdk/client-sfn';
+import type { StateMachine } from 'aws-local-stepfunctions';
+
+/** One entry of an execution's event log (the package does not export the type by name). */
+export type EventLog = ReturnType<StateMachine['run']>['eventLogs'] extends AsyncGenerator<infer Event> ? Event : never;
+
+/** One local execution, from its start to its end, as the console stores it. */
+export interface RecordedExecution {
+  /** The execution's name: the API request id. */
+  name: string;
+  arn: string;
+  stateMachineArn: string;
+  status: 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT';
+  startedAt: number;
+  stoppedAt: number;
+  events: EventLog[];
+}
+
+type StateResources = Record<string, { Type: string; Resource?: string }>;
+
+/** `arn:aws:states:::aws-sdk:dynamodb:transactWriteItems` -> `aws-sdk:dynamodb` and `transactWriteItems`. */
+function taskResourceOf(resource: string): { resourceType: string; resource: string } {
+  const service = resource.replace(/^arn:aws:states:::/, '').split(':');
+  return { resource: service.at(-1) ?? resource, resourceType: service.slice(0, -1).join(':') || 'lambda' };
+}
+
+const json = (value: unknown): string => JSON.stringify(value ?? null);
+/** Nothing is truncated locally; AWS truncates payloads over 256 KB. */
+const payload = () => ({ truncated: false });
+
+export function toExecutionHistory(execution: RecordedExecution, states: StateResources): HistoryEvent[] {
+  const history: HistoryEvent[] = [];
+  const add = (timestamp: number, type: HistoryEventType, details: Partial<HistoryEvent> = {}): void => {
+    const id = history.length + 1;
+    history.push({ timestamp: new Date(timestamp), type, id, previousEventId: id - 1, ...details });
+  };
+  const caught = new Set<string>();
+  for (const event of execution.events) {
+    switch (event.type) {
+      case 'ExecutionStarted':
+        add(event.timestamp, 'ExecutionStarted', {
+          executionStartedEventDetails: {
+            input: json(event.input),
+            inputDetails: payload(),
+            roleArn: `${execution.stateMachineArn}:role`,
+          },
+        });
+        break;
+      case 'ExecutionSucceeded':
+        add(event.timestamp, 'ExecutionSucceeded', {
+          executionSucceededEventDetails: { output: json(event.output), outputDetails: payload() },
+        });
+        break;
+      case 'ExecutionFailed':
+        add(event.timestamp, 'ExecutionFailed', {
+          executionFailedEventDetails: { error: event.Error, cause: String(event.Cause ?? '') },
+        });
+        break;
+      case 'ExecutionAborted':
+        add(event.timestamp, 'ExecutionAborted', { executionAbortedEventDetails: {} });
+        break;
+      case 'ExecutionTimeout':
+        add(event.timestamp, 'ExecutionTimedOut', { executionTimedOutEventDetails: {} });
+        break;
+      case 'StateEntered': {
+        const { name, type, input } = event.state;
+        add(event.timestamp, `${type}StateEntered` as HistoryEventType, {
+          stateEnteredEventDetails: { name, input: json(input), inputDetails: payload() },
+        });
+        const resource = states[name]?.Resource;
+        if (type === 'Task' && resource) scheduleTask(add, event.timestamp, taskResourceOf(resource), input);
+        break;
+      }
+      case 'StateRetried': {
+        const resource = states[event.state.name]?.Resource;
+        if (resource) scheduleTask(add, event.timestamp, taskResourceOf(resource), event.state.input);
+        break;
+      }
+      case 'StateFailed': {
+        const resource = states[event.state.name]?.Resource;
+        if (event.state.type !== 'Task' || !resource) break;
+        add(event.timestamp, 'TaskFailed', {
+          taskFailedEventDetails: { ...taskResourceOf(resource), error: event.Error, cause: String(event.Cause ?? '') },
+        });
+        break;
+      }
+      case 'StateCaught':
+        caught.add(event.state.name);
+        break;
+      case 'StateExited': {
+        const { name, type, output } = event.state;
+        const resource = states[name]?.Resource;
+        if (type === 'Task' && resource && !caught.delete(name)) {
+          add(event.timestamp, 'TaskSucceeded', {
+            taskSucceededEventDetails: {
+              ...taskResourceOf(resource),
+              output: json(output),
+              outputDetails: payload(),
+            },
+          });
+        }
+        add(event.timestamp, `${type}StateExited` as HistoryEventType, {
+          stateExitedEventDetails: { name, output: json(output), outputDetails: payload() },
+        });
+        break;
+      }
+      default:
+        // Map and Parallel events: this workflow has neither state.
+        break;
+    }
+  }
+  if (execution.status === 'TIMED_OUT')
+    add(execution.stoppedAt, 'ExecutionTimedOut', { executionTimedOutEventDetails: {} });
+  return history;
+}
+
+function scheduleTask(
+  add: (timestamp: number, type: HistoryEventType, details?: Partial<HistoryEvent>) => void,
+  timestamp: number,
+  task: { resourceType: string; resource: string },
+  parameters: unknown,
+): void {
+  add(timestamp, 'TaskScheduled', {
+    taskScheduledEventDetails: { ...task, region: 'local', parameters: json(parameters) },
+  });
+  add(timestamp, 'TaskStarted', { taskStartedEventDetails: task });
+}

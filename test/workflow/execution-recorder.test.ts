@@ -1,0 +1,137 @@
+/**
+ * The execution recorder on the real workflow: every execution is kept state by state from aws-local-stepfunctions'
+ * own event log, summarized for the console's list, and exported in GetExecutionHistory's shape.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { HistoryEventType } from '@aws-sdk/client-sfn';
+import { handler as validateHandler } from '../../lambdas/validate/handler.js';
+import { ConsoleStore } from '../../local/console/console-store.js';
+import { toExecutionHistory } from '../../local/stepfunctions/execution-history.js';
+import { createOrderWorkflow } from '../../local/stepfunctions/order-workflow.js';
+import { loadOrderIntakeDefinition } from '../../asl/order-intake.js';
+import { freshOrdersTable, testDynamoDbClient } from '../support/dynamodb.js';
+import { deployedAuthorizers } from '../support/iam.js';
+import { validOrder, workflowInput } from '../support/order-samples.js';
+import { RecordingBus } from '../support/recording-bus.js';
+
+const VALIDATE_ARN = 'arn:aws:lambda:local:000000000000:function:order-intake-validate';
+const BUS = 'order-intake-test';
+const dynamodb = testDynamoDbClient();
+
+let dir: string;
+let store: ConsoleStore;
+let run: (body: string, requestId: string) => Promise<void>;
+let tableName: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'execution-recorder-'));
+  store = new ConsoleStore(join(dir, 'console.sqlite'));
+  tableName = await freshOrdersTable(dynamodb);
+  const workflow = createOrderWorkflow({
+    resources: { ValidateFunctionArn: VALIDATE_ARN, OrdersTableName: tableName, EventBusName: BUS },
+    backends: {
+      dynamodb,
+      bus: new RecordingBus(),
+      functions: { [VALIDATE_ARN]: validateHandler },
+      iam: deployedAuthorizers({ tableName, busName: BUS, validateFunctionArn: VALIDATE_ARN }).workflow,
+    },
+    retryIntervalMs: 0,
+    onExecutionEnd: (execution) => store.recordExecution(execution),
+  });
+  run = async (body, requestId) => {
+    await workflow.startSyncExecution(workflowInput(body, requestId), requestId);
+  };
+  await run(JSON.stringify(validOrder), 'req-accepted');
+  await run(JSON.stringify(validOrder), 'req-duplicate');
+  await run('{"customerId": 7}', 'req-rejected');
+});
+
+afterAll(async () => {
+  store.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+const statePath = (name: string): string[] =>
+  (store.execution(name)?.events ?? []).flatMap((event) => (event.type === 'StateEntered' ? [event.state.name] : []));
+
+describe('the execution recorder', () => {
+  it('keeps each execution state by state, with every state’s input and output', () => {
+    expect(statePath('req-accepted')).toEqual([
+      'Validate',
+      'IsValid',
+      'StartPersistAttempts',
+      'Persist',
+      'IsFastPathOn',
+      'Publish',
+      'RespondAccepted',
+    ]);
+    const exited = store
+      .execution('req-accepted')
+      ?.events.find((event) => event.type === 'StateExited' && event.state.name === 'Validate');
+    expect(exited).toMatchObject({
+      state: {
+        input: { requestId: 'req-accepted', body: expect.any(String) },
+        output: { validation: expect.any(Object) },
+      },
+    });
+    expect(statePath('req-duplicate')).toContain('ReadLock');
+    expect(statePath('req-rejected')).toEqual(['Validate', 'IsValid', 'RespondRejected']);
+  });
+
+  it('summarizes each for the list: outcome, HTTP answer, orderId and idempotency key', () => {
+    const accepted = store.summary('req-accepted');
+    const duplicate = store.summary('req-duplicate');
+    expect(accepted).toMatchObject({ status: 'SUCCEEDED', outcome: 'accepted', httpStatus: 202 });
+    expect(duplicate).toMatchObject({ outcome: 'duplicate', httpStatus: 409, orderId: accepted?.orderId });
+    expect(duplicate?.idempotencyKey).toBe(accepted?.idempotencyKey);
+    expect(store.summary('req-rejected')).toMatchObject({ outcome: 'rejected', httpStatus: 400, orderId: undefined });
+  });
+
+  it('finds executions by orderId, requestId or idempotency key, and by outcome', () => {
+    const { orderId, idempotencyKey } = store.summary('req-accepted') ?? {};
+    const names = (filter: Parameters<ConsoleStore['executions']>[0]) => store.executions(filter).map((e) => e.name);
+    expect(names({ search: orderId })).toEqual(['req-duplicate', 'req-accepted']);
+    expect(names({ search: idempotencyKey })).toEqual(['req-duplicate', 'req-accepted']);
+    expect(names({ search: 'req-rejected' })).toEqual(['req-rejected']);
+    expect(names({ outcome: 'duplicate' })).toEqual(['req-duplicate']);
+    expect(names({ status: 'FAILED' })).toEqual([]);
+  });
+
+  it('exports one execution in the shape of GetExecutionHistory', () => {
+    const execution = store.execution('req-accepted');
+    if (!execution) throw new Error('not recorded');
+    const definition = loadOrderIntakeDefinition({
+      ValidateFunctionArn: VALIDATE_ARN,
+      OrdersTableName: tableName,
+      EventBusName: BUS,
+    }) as { States: Record<string, { Type: string; Resource?: string }> };
+    const states = definition.States;
+    const history = toExecutionHistory(execution, states);
+    const known = new Set<string>(Object.values(HistoryEventType));
+    expect(history.filter((event) => !known.has(String(event.type)))).toEqual([]);
+    expect(history.map((event) => event.id)).toEqual(history.map((_, index) => index + 1));
+    expect(history[0]).toMatchObject({ type: 'ExecutionStarted', previousEventId: 0 });
+    expect(history.at(-1)).toMatchObject({ type: 'ExecutionSucceeded' });
+    expect(
+      history.filter((event) => event.type === 'TaskScheduled').map((event) => event.taskScheduledEventDetails),
+    ).toEqual([
+      expect.objectContaining({ resourceType: 'lambda', resource: 'invoke' }),
+      expect.objectContaining({ resourceType: 'aws-sdk:dynamodb', resource: 'transactWriteItems' }),
+      expect.objectContaining({ resourceType: 'events', resource: 'putEvents' }),
+    ]);
+  });
+
+  it('survives a restart: what was recorded is there when the store is opened again', () => {
+    store.close();
+    store = new ConsoleStore(join(dir, 'console.sqlite'));
+    expect(statePath('req-accepted')).toContain('Publish');
+    expect(store.executions().map((execution) => execution.name)).toEqual([
+      'req-rejected',
+      'req-duplicate',
+      'req-accepted',
+    ]);
+  });
+});
