@@ -2,7 +2,7 @@
  * A downstream subscription to OrderAccepted, in a few lines: rule on the bus -> SQS queue (with a DLQ) -> the
  * subscriber's Lambda, an alarm on the DLQ's depth and, for consumers built on Powertools Idempotency, their
  * idempotency table. The queue decouples the subscriber from the bus: a slow or failing consumer never touches order
- * intake or another subscriber, and what it cannot process waits in its DLQ.
+ * intake or another subscriber, and what it cannot process waits in its DLQ. The order archive is built on it.
  */
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';

@@ -1,6 +1,6 @@
 /**
  * OrderAcceptedSubscription as a downstream team uses it: a stack of its own that imports the Order Intake bus and
- * adds a subscription in a few lines.
+ * adds a subscription in a few lines; and the archive, which is built on it.
  */
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { App, Duration, Stack } from 'aws-cdk-lib';
@@ -16,8 +16,17 @@ import {
   OrderAcceptedSubscription,
   type OrderAcceptedSubscriptionProps,
 } from '../../cdk/lib/order-accepted-subscription.js';
+import type { OrderIntakeStack } from '../../cdk/lib/order-intake-stack.js';
 import { orderAcceptedPattern } from '../../src/events/order-accepted.js';
-import { allow, CDK_JSON, logicalIdOf, propertiesOf, statementsOf, type Json } from './synth-order-intake.js';
+import {
+  allow,
+  CDK_JSON,
+  logicalIdOf,
+  propertiesOf,
+  statementsOf,
+  synthOrderIntake,
+  type Json,
+} from './synth-order-intake.js';
 
 const ALARM_TOPIC_ARN = 'arn:aws:sns:eu-west-1:111122223333:order-intake-alarms';
 
@@ -295,5 +304,31 @@ describe('settings', () => {
     // @ts-expect-error: a given function and the props to build another
     const refused: OrderAcceptedSubscriptionProps = both;
     expect(refused).toBe(both);
+  });
+});
+
+describe('the order archive', () => {
+  let stack: OrderIntakeStack;
+  let template: Template;
+  beforeAll(() => {
+    ({ stack, template } = synthOrderIntake());
+  });
+
+  it('is a subscription of its own consumer function, without an idempotency table (its writes are create-only)', () => {
+    const { archive } = stack;
+    expect(archive.subscription).toBeInstanceOf(OrderAcceptedSubscription);
+    expect(archive.subscription.consumer).toBe(archive.consumer);
+    expect(archive.queue).toBe(archive.subscription.queue);
+    expect(archive.deadLetterQueue).toBe(archive.subscription.deadLetterQueue);
+    expect(archive.subscription.idempotencyTable).toBeUndefined();
+    template.resourceCountIs('AWS::DynamoDB::Table', 1);
+  });
+
+  it('has its DLQ alarm notify the stack’s alarm topic, with the stack’s other alarms', () => {
+    const alarm = stack.archive.subscription.deadLetterAlarm;
+    expect(stack.monitoring.alarms).toContain(alarm);
+    expect(propertiesOf(template, alarm)).toMatchObject({
+      AlarmActions: [stack.resolve(stack.monitoring.topic.topicArn)],
+    });
   });
 });
