@@ -38,6 +38,8 @@ export interface MonitoringProps {
   readonly relayDeadLetterQueue: IQueue;
   readonly archiveQueue: IQueue;
   readonly archiveDeadLetterQueue: IQueue;
+  /** Alarms built beside what they watch (a subscription's DLQ depth): they notify the topic too. */
+  readonly subscriptionAlarms: readonly Alarm[];
   /** @default - no subscription: subscribe to the topic yourself */
   readonly alarmEmail?: string;
 }
@@ -82,10 +84,7 @@ export class Monitoring extends Construct {
       threshold: 0,
       description: 'Stream records the outbox relay could not publish: replay them from the stream within 24 h.',
     });
-    this.alarm('ArchiveDeadLetters', this.depth(props.archiveDeadLetterQueue), {
-      threshold: 0,
-      description: 'OrderAccepted events that did not reach the archive: redrive the DLQ once the cause is fixed.',
-    });
+    for (const alarm of props.subscriptionAlarms) this.adopt(alarm);
 
     const fns = Object.entries(props.functions);
     this.dashboard = new Dashboard(this, 'Dashboard', {
@@ -163,6 +162,10 @@ export class Monitoring extends Construct {
       treatMissingData: TreatMissingData.NOT_BREACHING,
       alarmDescription: options.description,
     });
+    this.adopt(alarm);
+  }
+
+  private adopt(alarm: Alarm): void {
     alarm.addAlarmAction(new SnsAction(this.topic));
     this.alarms.push(alarm);
   }

@@ -1,13 +1,11 @@
 /**
- * The archive of accepted orders: OrderAccepted rule -> SQS (with a DLQ) -> lambdas/persist -> S3, one object per
- * order under ARCHIVE_KEY_PREFIX. The queue decouples the archive from the bus: a slow or failing archive never
- * touches order intake, and what cannot be archived waits in the DLQ.
+ * The archive of accepted orders: an OrderAcceptedSubscription (rule -> SQS with a DLQ -> lambdas/persist, DLQ alarm)
+ * writing to S3, one object per order under ARCHIVE_KEY_PREFIX. The queue decouples the archive from the bus: a slow
+ * or failing archive never touches order intake, and what cannot be archived waits in the DLQ.
  */
 import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
-import { Rule, type IEventBus } from 'aws-cdk-lib/aws-events';
-import { SqsQueue } from 'aws-cdk-lib/aws-events-targets';
+import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
-import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import {
   BlockPublicAccess,
@@ -19,19 +17,15 @@ import {
   StorageClass,
   TransitionDefaultMinimumObjectSize,
 } from 'aws-cdk-lib/aws-s3';
-import { Queue } from 'aws-cdk-lib/aws-sqs';
+import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ARCHIVE_ENVIRONMENT, ARCHIVE_KEY_PREFIX } from '../../src/archive/archive-order.js';
-import { DeadLetterQueue, SECURE_QUEUE_PROPS } from './dead-letter-queue.js';
+import type { DeadLetterQueue } from './dead-letter-queue.js';
 import type { LambdaLogLevel } from './deployment-config.js';
 import { NodeFunction, PROJECT_ROOT } from './node-function.js';
-import { ORDER_ACCEPTED_EVENT_PATTERN } from './order-events.js';
+import { OrderAcceptedSubscription } from './order-accepted-subscription.js';
 
 export const ARCHIVE_CONSUMER_ENTRY = `${PROJECT_ROOT}lambdas/persist/handler.ts`;
-
-/** SQS's advice for a Lambda consumer: visibility timeout at least six times the function timeout. */
-const CONSUMER_TIMEOUT = Duration.seconds(30);
-const MAX_RECEIVES = 5;
 
 /**
  * The access logs name every archived object, whose key holds the orderId: that bucket is as private as the
@@ -54,9 +48,10 @@ export interface OrderArchiveProps {
 export class OrderArchive extends Construct {
   readonly bucket: Bucket;
   readonly accessLogsBucket: Bucket;
+  readonly consumer: NodeFunction;
+  readonly subscription: OrderAcceptedSubscription;
   readonly queue: Queue;
   readonly deadLetterQueue: DeadLetterQueue;
-  readonly consumer: NodeFunction;
 
   constructor(scope: Construct, id: string, props: OrderArchiveProps) {
     super(scope, id);
@@ -88,38 +83,34 @@ export class OrderArchive extends Construct {
       removalPolicy: RemovalPolicy.RETAIN,
     });
 
-    this.deadLetterQueue = new DeadLetterQueue(this, 'DeadLetterQueue');
-    this.queue = new Queue(this, 'Queue', {
-      ...SECURE_QUEUE_PROPS,
-      visibilityTimeout: Duration.seconds(CONSUMER_TIMEOUT.toSeconds() * 6),
-      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: MAX_RECEIVES },
-    });
-
-    new Rule(this, 'OrderAcceptedRule', {
-      eventBus: props.bus,
-      description: 'Every OrderAccepted to the archive queue',
-      eventPattern: ORDER_ACCEPTED_EVENT_PATTERN,
-      // An event EventBridge cannot deliver to the queue lands in the same DLQ as one the consumer cannot archive.
-      targets: [new SqsQueue(this.queue, { deadLetterQueue: this.deadLetterQueue })],
-    });
-
     this.consumer = new NodeFunction(this, 'Consumer', {
       entry: ARCHIVE_CONSUMER_ENTRY,
       description: 'Order Intake archive consumer: OrderAccepted -> S3',
       environment: { [ARCHIVE_ENVIRONMENT.bucketName]: this.bucket.bucketName },
-      timeout: CONSUMER_TIMEOUT,
+      timeout: Duration.seconds(30),
       logLevel: props.logLevel,
       logRetention: props.logRetention,
     });
+    // No idempotency table: the archive's writes are create-if-absent already.
+    this.subscription = new OrderAcceptedSubscription(this, 'Subscription', {
+      bus: props.bus,
+      name: 'archive',
+      consumer: this.consumer,
+      batchSize: 10,
+      maxReceiveCount: 5,
+      // A backlog may not take the account's concurrency from the request path's validate function; 100 is room for
+      // 5,000 orders/s, each published twice, if a batch of ten takes about 100 ms.
+      maxConcurrency: 100,
+    });
+    this.queue = this.subscription.queue;
+    this.deadLetterQueue = this.subscription.deadLetterQueue;
+
     this.consumer.role.addToPrincipalPolicy(
       new PolicyStatement({
         sid: 'CreateArchivedOrders',
         actions: ['s3:PutObject'],
         resources: [this.bucket.arnForObjects(`${ARCHIVE_KEY_PREFIX}*`)],
       }),
-    );
-    this.consumer.function.addEventSource(
-      new SqsEventSource(this.queue, { batchSize: 10, reportBatchItemFailures: true }),
     );
     const bucketLogicalId = Stack.of(this).getLogicalId(this.bucket.node.defaultChild as CfnBucket);
     Validations.of(this.consumer.role).acknowledge({

@@ -70,6 +70,7 @@ export class OrderIntakeStack extends Stack {
       relayDeadLetterQueue: this.relay.deadLetterQueue,
       archiveQueue: this.archive.queue,
       archiveDeadLetterQueue: this.archive.deadLetterQueue,
+      subscriptionAlarms: [this.archive.subscription.deadLetterAlarm],
       alarmEmail: config.alarmEmail,
     });
 

@@ -117,6 +117,7 @@ describe('order archive', () => {
         {
           Arn: ref(archive().queue.queueArn),
           DeadLetterConfig: { Arn: ref(archive().deadLetterQueue.queueArn) },
+          RetryPolicy: { MaximumRetryAttempts: 185, MaximumEventAgeInSeconds: 24 * 3600 },
         },
       ],
     });
@@ -130,11 +131,13 @@ describe('order archive', () => {
     expect(propertiesOf(template, archive().consumer.function)).toMatchObject({ Timeout: 30 });
   });
 
-  it('consumes the queue in batches, reporting failed records one by one', () => {
+  it('consumes the queue in batches of ten, reporting failed records one by one, at most 100 at once', () => {
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       EventSourceArn: ref(archive().queue.queueArn),
       FunctionName: ref(archive().consumer.function.functionName),
+      BatchSize: 10,
       FunctionResponseTypes: ['ReportBatchItemFailures'],
+      ScalingConfig: { MaximumConcurrency: 100 },
     });
   });
 

@@ -71,8 +71,11 @@ describe('Lambda functions', () => {
 });
 
 describe('alarms', () => {
+  /** Monitoring's own alarms by id; a subscription's alarm (a DLQ's depth) by its construct path. */
   const named = (id: string) => {
-    const found = stack.monitoring.alarms.find((candidate) => candidate.node.id === id);
+    const found = stack.monitoring.alarms.find(
+      (candidate) => candidate.node.id === id || candidate.node.path === `${stack.node.id}/${id}`,
+    );
     if (!found) throw new Error(`no alarm ${id}`);
     return propertiesOf(template, found);
   };
@@ -129,7 +132,7 @@ describe('alarms', () => {
 
   it.each([
     ['RelayDeadLetters', () => stack.relay.deadLetterQueue],
-    ['ArchiveDeadLetters', () => stack.archive.deadLetterQueue],
+    ['OrderArchive/Subscription/DeadLetters', () => stack.archive.deadLetterQueue],
   ])('%s fires on one visible message in its DLQ', (id, queue) => {
     expect(named(id)).toMatchObject({
       Namespace: 'AWS/SQS',
