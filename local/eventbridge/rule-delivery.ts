@@ -87,6 +87,8 @@ export class RuleDelivery {
   private readonly readCursor: StatementSync;
   private readonly insertAttempt: StatementSync;
   private readonly advance: StatementSync;
+  /** Set while attempts cannot be stored, so that a full disk is logged once per streak, not per delivery. */
+  private readonly attemptsUnrecorded = new Set<string>();
 
   constructor(
     private readonly db: DatabaseSync,
@@ -327,6 +329,9 @@ export class RuleDelivery {
         }
         progress();
       });
+      if (this.attemptsUnrecorded.delete(rule.name)) {
+        this.options.log({ level: 'info', message: 'delivery attempts recorded again', rule: rule.name });
+      }
       return true;
     } catch (attemptsError) {
       try {
@@ -340,12 +345,15 @@ export class RuleDelivery {
         });
         return false;
       }
-      this.options.log({
-        level: 'warn',
-        message: 'delivery attempts not recorded',
-        rule: rule.name,
-        error: describeError(attemptsError),
-      });
+      if (!this.attemptsUnrecorded.has(rule.name)) {
+        this.attemptsUnrecorded.add(rule.name);
+        this.options.log({
+          level: 'warn',
+          message: 'delivery attempts not recorded until the events database takes them again',
+          rule: rule.name,
+          error: describeError(attemptsError),
+        });
+      }
       return true;
     }
   }
