@@ -6,7 +6,7 @@
  */
 import { resolve } from 'node:path';
 import { parseFaults, startService, WEBHOOK_RETRY_POLICY } from './service.js';
-import { loadSubscribers, parseRetrySeconds, type Subscriber } from './subscriptions.js';
+import { loadSubscribers, parseRetrySeconds, SubscriptionsConfigError, type Subscriber } from './subscriptions.js';
 
 const DEFAULT_PORT = 3000;
 const STOP_DEADLINE_MS = 10_000;
@@ -82,8 +82,10 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
+  // A configuration mistake is said in its message; its stack would only bury it.
+  const told = error instanceof SubscriptionsConfigError ? error.message : undefined;
   process.stderr.write(
-    `Order Intake did not start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    `Order Intake did not start: ${told ?? (error instanceof Error ? (error.stack ?? error.message) : String(error))}\n`,
   );
   process.exit(1);
 });
