@@ -1,11 +1,13 @@
 /**
  * `npm start`: the whole service on this machine. Environment: PORT (default 3000), HOST (default 127.0.0.1),
- * DATA_DIR (default .data), ORDER_INTAKE_FAULTS (see local/faults.ts), LOG_LEVEL (default INFO),
- * ORDER_INTAKE_CONSOLE (on|off), ORDER_INTAKE_CONSOLE_RETENTION_HOURS, ORDER_INTAKE_CONSOLE_MAX_EXECUTIONS.
- * See docs/local.md.
+ * DATA_DIR (default .data), ORDER_INTAKE_FAULTS (see local/faults.ts), LOG_LEVEL (default INFO); the ops console:
+ * ORDER_INTAKE_CONSOLE (on|off), ORDER_INTAKE_CONSOLE_RETENTION_HOURS, ORDER_INTAKE_CONSOLE_MAX_EXECUTIONS; the local
+ * subscribers: ORDER_INTAKE_WEBHOOKS, ORDER_INTAKE_SUBSCRIBERS, ORDER_INTAKE_WEBHOOK_RETRY_SECONDS (see
+ * local/subscriptions.ts). See docs/local.md.
  */
 import { resolve } from 'node:path';
-import { parseFaults, startService } from './service.js';
+import { parseFaults, startService, WEBHOOK_RETRY_POLICY } from './service.js';
+import { loadSubscribers, parseRetrySeconds, SubscriptionsConfigError, type Subscriber } from './subscriptions.js';
 
 const DEFAULT_PORT = 3000;
 const STOP_DEADLINE_MS = 10_000;
@@ -45,6 +47,9 @@ function consoleSettings(host: string) {
     },
   };
 }
+const describeSubscriber = (subscriber: Subscriber): string =>
+  `  OrderAccepted -> ${subscriber.kind === 'webhook' ? subscriber.url : `handler ${subscriber.name}`}` +
+  ` (rule ${subscriber.ruleName})`;
 
 const SAMPLE_ORDER = '{"customerId":"CUST-7Q2K9M4X","items":[{"sku":"SKU-00012345","quantity":3}]}';
 
@@ -52,12 +57,23 @@ async function main(): Promise<void> {
   const started = performance.now();
   const dataDir = resolve(process.env.DATA_DIR || '.data');
   const host = process.env.HOST || '127.0.0.1';
+  // Before anything starts: a subscriber that cannot be set up fails the start at once.
+  const subscribers = await loadSubscribers({
+    webhooks: process.env.ORDER_INTAKE_WEBHOOKS,
+    subscribersFile: process.env.ORDER_INTAKE_SUBSCRIBERS,
+  });
+  const retrySeconds = parseRetrySeconds(
+    process.env.ORDER_INTAKE_WEBHOOK_RETRY_SECONDS,
+    WEBHOOK_RETRY_POLICY.maximumRetryMs / 1000,
+  );
   const service = await startService({
     dataDir,
     port: portFrom(process.env.PORT),
     host,
     faults: parseFaults(process.env.ORDER_INTAKE_FAULTS),
     console: consoleSettings(host),
+    subscribers,
+    webhooks: { retryPolicy: { ...WEBHOOK_RETRY_POLICY, maximumRetryMs: retrySeconds * 1000 } },
   });
   // A loopback address reads better as localhost, which is what the README promises.
   const url = host === '127.0.0.1' ? `http://localhost:${service.port}` : service.url;
@@ -67,6 +83,7 @@ async function main(): Promise<void> {
       `Order Intake listening on ${url} (started in ${seconds} s; data in ${dataDir}; Ctrl-C stops it)`,
       `  curl -i ${url}/orders -H 'Content-Type: application/json' -d '${SAMPLE_ORDER}'`,
       `  curl -i ${url}/orders/<orderId>        OpenAPI: ${url}/openapi.json  AsyncAPI: ${url}/asyncapi.json`,
+      ...subscribers.map(describeSubscriber),
       '',
     ].join('\n'),
   );
@@ -95,8 +112,10 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
+  // A configuration mistake is said in its message; its stack would only bury it.
+  const told = error instanceof SubscriptionsConfigError ? error.message : undefined;
   process.stderr.write(
-    `Order Intake did not start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    `Order Intake did not start: ${told ?? (error instanceof Error ? (error.stack ?? error.message) : String(error))}\n`,
   );
   process.exit(1);
 });

@@ -6,6 +6,7 @@
  * - dynamodb/ (OrdersTable): DynamoDB Local on disk, with the stack's table definition;
  * - eventbridge/ (OrderEvents): the durable bus, its rules and patterns, and their store;
  * - event-sources/ (the event source mappings): the table's stream to the outbox relay, and SQS-style targets;
+ * - subscriptions.ts: local subscribers (webhooks as API destinations, handler modules), configured without code;
  * - s3/ (the archive bucket): a folder;
  * - iam/: every call above authorized against the deployed roles.
  * Everything is built once here and shared by every request.
@@ -33,9 +34,15 @@ import { limitStoreCapacity } from './dynamodb/store-capacity.js';
 import { DynamoDbStreamSource } from './event-sources/dynamodb-stream.js';
 import { sqsQueueTarget } from './event-sources/sqs-queue.js';
 import { openEventsDatabase, setDiskFull } from './eventbridge/events-database.js';
+import { apiDestinationTarget } from './eventbridge/api-destination.js';
 import { LocalEventBus } from './eventbridge/local-event-bus.js';
 import { localEventBridgeClient } from './eventbridge/local-eventbridge-client.js';
-import { RuleDelivery, type LocalRule } from './eventbridge/rule-delivery.js';
+import {
+  RuleDelivery,
+  type LocalRule,
+  type RetryPolicy,
+  type RuleDeliveryOptions,
+} from './eventbridge/rule-delivery.js';
 import { FAULT_DESCRIPTIONS, FaultSwitches, type Fault } from './faults.js';
 import { authorizersFor, deployedIam, type CallerAuthorizers, type DeployedIamSource } from './iam/index.js';
 import type { LocalResourceNames } from './iam/deployed-roles.js';
@@ -44,6 +51,7 @@ import { LOCAL_CREDENTIALS, LOCAL_REGION, localArn } from './local-account.js';
 import { openArchiveBucket } from './s3/archive-bucket.js';
 import { createOrderWorkflow } from './stepfunctions/order-workflow.js';
 import { CONSOLE_DATABASE_FILE, ConsoleStore, type ConsoleRetention } from './console/console-store.js';
+import { forgetRemovedSubscribers, type Subscriber } from './subscriptions.js';
 import type { LogSink } from './waiting.js';
 
 /** The local stand-ins for what the stack names per deployment. */
@@ -62,6 +70,19 @@ export const EVENTS_DATABASE_FILE = 'events.sqlite';
 export const ARCHIVE_FOLDER = 'archive';
 export const ARCHIVE_RULE_NAME = 'order-accepted-to-archive';
 
+/**
+ * How webhooks are retried. EventBridge retries an API destination for 24 hours and up to 185 attempts; locally the
+ * window is 5 minutes by default (ORDER_INTAKE_WEBHOOK_RETRY_SECONDS), so a dead letter shows up while you look.
+ */
+export const WEBHOOK_RETRY_POLICY = { maximumAttempts: 185, maximumRetryMs: 5 * 60_000 } as const;
+
+export interface WebhookDelivery {
+  /** How long a webhook may take to answer; default API destinations' 5 s. */
+  timeoutMs?: number;
+  /** Default WEBHOOK_RETRY_POLICY. */
+  retryPolicy?: RetryPolicy;
+}
+
 export interface LocalEventsOptions {
   dataDir: string;
   busName: string;
@@ -75,6 +96,11 @@ export interface LocalEventsOptions {
   archiveBucketName: string;
   /** The deployed roles of the two functions: the relay's PutEvents and the archive's PutObject are authorized. */
   iam: { relay: RoleAuthorizer; archive: RoleAuthorizer };
+  /** Local subscribers (local/subscriptions.ts): each is one more rule, with its own cursor. */
+  subscribers?: readonly Subscriber[];
+  webhooks?: WebhookDelivery;
+  /** The delivery loops' pace (polling, backoff); tests make it fast. */
+  delivery?: Pick<RuleDeliveryOptions, 'pollMs' | 'backoffMs' | 'maxBackoffMs'>;
 }
 
 export interface LocalEvents {
@@ -87,6 +113,8 @@ export interface LocalEvents {
   setDiskFull(full: boolean): void;
   /** Events on the bus that the archive rule has not yet delivered: 0 once the archive has caught up. */
   archiveBacklog(): number;
+  /** The same for any rule, a subscriber's (Subscriber.ruleName) for instance. */
+  backlogOf(ruleName: string): number;
   /** Ends the loops after their current step and closes the database. */
   stop(): Promise<void>;
 }
@@ -97,6 +125,21 @@ export interface LocalEvents {
  */
 const handlerLogger = (): Logger =>
   new Logger({ serviceName: SERVICE_NAME, ...(process.env.POWERTOOLS_LOG_LEVEL ? {} : { logLevel: 'SILENT' }) });
+
+/** A local subscriber's rule: a webhook called as an API destination, or a handler behind its own SQS queue. */
+const subscriberRule = (subscriber: Subscriber, webhooks: WebhookDelivery = {}): LocalRule =>
+  subscriber.kind === 'webhook'
+    ? {
+        name: subscriber.ruleName,
+        eventPattern: subscriber.eventPattern,
+        target: apiDestinationTarget({ url: subscriber.url, timeoutMs: webhooks.timeoutMs }),
+        retryPolicy: webhooks.retryPolicy ?? WEBHOOK_RETRY_POLICY,
+      }
+    : {
+        name: subscriber.ruleName,
+        eventPattern: subscriber.eventPattern,
+        target: sqsQueueTarget(subscriber.ruleName, subscriber.handler, subscriber.name),
+      };
 
 /**
  * The event side of the stack: the bus (OrderEvents) with the rules and consumers the stack subscribes to it, and
@@ -121,8 +164,10 @@ export async function startLocalEvents(options: LocalEventsOptions): Promise<Loc
       eventPattern: orderAcceptedPattern,
       target: sqsQueueTarget('order-archive', createArchiveHandler({ store: archive, logger: handlerLogger() })),
     },
+    ...(options.subscribers ?? []).map((subscriber) => subscriberRule(subscriber, options.webhooks)),
   ];
-  const delivery = new RuleDelivery(db, bus, rules, { log });
+  forgetRemovedSubscribers(db, options.subscribers ?? []);
+  const delivery = new RuleDelivery(db, bus, rules, { ...options.delivery, log });
 
   const endpoint = { endpoint: options.dynamodbEndpoint, region: LOCAL_REGION };
   const credentials = LOCAL_CREDENTIALS;
@@ -152,6 +197,7 @@ export async function startLocalEvents(options: LocalEventsOptions): Promise<Loc
     setBusAvailable: (available) => bus.setAvailable(available),
     setDiskFull: (full) => setDiskFull(db, full),
     archiveBacklog: () => delivery.backlogOf(ARCHIVE_RULE_NAME),
+    backlogOf: (ruleName) => delivery.backlogOf(ruleName),
     stop: () =>
       (stopped ??= (async () => {
         await relay.stop();
@@ -224,6 +270,9 @@ export interface ServiceOptions {
    * on. Off, nothing is recorded (the benchmark compares both).
    */
   console?: { enabled: boolean; retention?: ConsoleRetention };
+  /** Local subscribers (local/subscriptions.ts loads them from the environment and the subscribers file). */
+  subscribers?: readonly Subscriber[];
+  webhooks?: WebhookDelivery;
 }
 
 export interface RunningService {
@@ -288,6 +337,8 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       busAvailable: !faults.isOn('bus'),
       archiveBucketName: LOCAL_RESOURCES.archiveBucketName,
       iam: { relay: iam.relay, archive: iam.archive },
+      subscribers: options.subscribers,
+      webhooks: options.webhooks,
       log: ({ level, message, ...details }: { level?: string; message?: string }) => {
         const write = level === 'error' ? logger.error : level === 'warn' ? logger.warn : logger.info;
         write.call(logger, String(message ?? 'local events'), details);

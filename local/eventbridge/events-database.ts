@@ -1,6 +1,6 @@
 /**
- * The local event runtime's one store: the bus's event log, each rule's delivery cursor, the stream relay's shard
- * checkpoints and dead letters, in one SQLite file, so that an event and the progress made on it commit to the
+ * The local event runtime's one store: the bus's event log, each rule's delivery cursor and delivery attempts, the
+ * stream relay's shard checkpoints and dead letters, in one SQLite file, so that an event and the progress made on it commit to the
  * same durable place.
  */
 import { mkdirSync } from 'node:fs';
@@ -34,6 +34,20 @@ const SCHEMA = `
     reason    TEXT NOT NULL,
     failed_at TEXT NOT NULL
   );
+  -- Every delivery of an event to a rule's target, written with the cursor move of the same delivery call. Read by
+  -- people and tools (not by delivery, except to resume an event's retry count after a restart).
+  CREATE TABLE IF NOT EXISTS delivery_attempts (
+    id          INTEGER PRIMARY KEY,
+    rule_name   TEXT NOT NULL,
+    event_id    TEXT NOT NULL,
+    event_seq   INTEGER NOT NULL,
+    attempt     INTEGER NOT NULL,
+    started_at  TEXT NOT NULL,
+    duration_ms REAL NOT NULL,
+    outcome     TEXT NOT NULL CHECK (outcome IN ('delivered', 'failed', 'dead-lettered')),
+    detail      TEXT
+  );
+  CREATE INDEX IF NOT EXISTS delivery_attempts_by_rule ON delivery_attempts (rule_name, event_seq);
 `;
 
 export function openEventsDatabase(path: string): DatabaseSync {

@@ -2,25 +2,48 @@
  * Delivery of the local bus's events to rule targets, at least once and surviving kill -9. Each rule has a
  * durable cursor (the last event it is done with) in the bus's database. The loop hands the next matching events
  * to the target in batches of up to 10, as an SQS event source would, and moves the cursor only past events the
- * target took. A failed event is retried with backoff; after `maxReceives` deliveries it is dead-lettered, as an
- * SQS queue with a redrive policy would, so one poisoned event cannot stall the rule.
+ * target took. A failed event is retried with backoff until the rule's retry policy is spent (by default
+ * `maxReceives` attempts, as an SQS queue's redrive policy), then dead-lettered, so one poisoned event cannot stall
+ * the rule; an event the target refuses for good is dead-lettered at once. Every attempt is recorded in
+ * `delivery_attempts`, in the same transaction as the cursor move and the dead letters of its delivery call.
  */
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
-import { recordDeadLetter } from './events-database.js';
+import { inTransaction, recordDeadLetter } from './events-database.js';
 import { assertSupportedPattern, matchesPattern, type EventPattern } from './event-pattern.js';
 import type { EventEnvelope, LocalEventBus } from './local-event-bus.js';
 import { describeError } from '../../src/json-value.js';
 import { backoff, pause, Wakeup, type LogSink } from '../waiting.js';
 
+export interface DeliveryResult {
+  /** Events the target did not take: retried with backoff until the rule's retry policy is spent. */
+  failedEventIds: string[];
+  /** Events the target refused for good (an API destination's 400): dead-lettered at once, never retried. */
+  rejectedEventIds?: string[];
+  /** What happened to an event (an HTTP status, an error), recorded with its attempt and in the logs. */
+  details?: Readonly<Record<string, string>>;
+}
+
 export interface RuleTarget {
-  /** Delivers a batch; answers the ids of the events it did not take. Throwing fails the whole batch. */
-  deliver(events: EventEnvelope[]): Promise<{ failedEventIds: string[] }>;
+  /**
+   * Delivers a batch; answers the ids of the events it did not take. Throwing fails the whole batch. `signal` aborts
+   * when the runtime stops, so a target waiting on a slow endpoint gives up rather than holding the stop.
+   */
+  deliver(events: EventEnvelope[], options: { signal: AbortSignal }): Promise<DeliveryResult>;
+}
+
+/** When a failing event is given up on, as an EventBridge target's RetryPolicy: whichever limit comes first. */
+export interface RetryPolicy {
+  /** Attempts before the event is dead-lettered; default the delivery's `maxReceives`. */
+  maximumAttempts?: number;
+  /** How long after its first failed attempt an event is still retried; default without limit. */
+  maximumRetryMs?: number;
 }
 
 export interface LocalRule {
   name: string;
   eventPattern: EventPattern;
   target: RuleTarget;
+  retryPolicy?: RetryPolicy;
 }
 
 export interface RuleDeliveryOptions {
@@ -33,6 +56,25 @@ export interface RuleDeliveryOptions {
   log?: LogSink;
 }
 
+export type AttemptOutcome = 'delivered' | 'failed' | 'dead-lettered';
+
+/** An event's delivery so far on one rule; forgotten once the cursor is past it. */
+interface EventProgress {
+  seq: number;
+  attempts: number;
+  failures: number;
+  firstFailedAt?: number;
+  deadLettered?: boolean;
+}
+
+interface Attempt {
+  event: EventEnvelope;
+  seq: number;
+  attempt: number;
+  outcome: AttemptOutcome;
+  detail: string | undefined;
+}
+
 const SCAN_LIMIT = 100;
 
 export class RuleDelivery {
@@ -43,6 +85,10 @@ export class RuleDelivery {
   private readonly unsubscribe: () => void;
   private readonly options: Required<RuleDeliveryOptions>;
   private readonly readCursor: StatementSync;
+  private readonly insertAttempt: StatementSync;
+  private readonly advance: StatementSync;
+  /** Set while attempts cannot be stored, so that a full disk is logged once per streak, not per delivery. */
+  private readonly attemptsUnrecorded = new Set<string>();
 
   constructor(
     private readonly db: DatabaseSync,
@@ -68,6 +114,12 @@ export class RuleDelivery {
     for (const rule of rules) createCursor.run(rule.name, bus.busName);
     // Read on every turn of every delivery loop: prepared once.
     this.readCursor = db.prepare('SELECT last_seq FROM delivery_cursors WHERE rule_name = ?');
+    this.advance = db.prepare('UPDATE delivery_cursors SET last_seq = ? WHERE rule_name = ? AND last_seq < ?');
+    this.insertAttempt = db.prepare(
+      `INSERT INTO delivery_attempts
+         (rule_name, event_id, event_seq, attempt, started_at, duration_ms, outcome, detail)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
     for (const rule of rules) this.wakeups.set(rule.name, new Wakeup());
     this.unsubscribe = bus.onStored(() => {
       for (const wakeup of this.wakeups.values()) wakeup.notify();
@@ -102,15 +154,13 @@ export class RuleDelivery {
   private async run(rule: LocalRule): Promise<void> {
     const { signal } = this.controller;
     const wakeup = this.wakeups.get(rule.name) ?? new Wakeup();
-    const receives = new Map<string, number>();
-    const deadLettered = new Set<string>();
+    const progress = this.progressBeyondCursor(rule.name);
     let failures = 0;
     const next = this.db.prepare(
       'SELECT seq, envelope FROM events WHERE bus_name = ? AND seq > ? ORDER BY seq LIMIT ?',
     );
-    const advance = this.db.prepare('UPDATE delivery_cursors SET last_seq = ? WHERE rule_name = ? AND last_seq < ?');
     const moveTo = (seq: number): void => {
-      advance.run(seq, rule.name, seq);
+      this.advance.run(seq, rule.name, seq);
     };
 
     while (!signal.aborted) {
@@ -128,13 +178,7 @@ export class RuleDelivery {
         if (batch.length === this.options.batchSize) break;
         examined = seq;
         if (!matchesPattern(rule.eventPattern, envelope)) continue;
-        if (deadLettered.has(envelope.id)) continue;
-        if ((receives.get(envelope.id) ?? 0) >= this.options.maxReceives) {
-          this.deadLetter(rule, envelope, receives.get(envelope.id) ?? 0);
-          deadLettered.add(envelope.id);
-          receives.delete(envelope.id);
-          continue;
-        }
+        if (progress.get(envelope.id)?.deadLettered) continue;
         batch.push({ seq, envelope });
       }
       if (batch.length === 0) {
@@ -142,47 +186,202 @@ export class RuleDelivery {
         continue;
       }
 
-      let failed: Set<string>;
+      const startedAt = new Date();
+      const started = performance.now();
+      let result: DeliveryResult;
       let error: string | undefined;
       try {
-        const result = await rule.target.deliver(batch.map((item) => item.envelope));
-        failed = new Set(result.failedEventIds);
+        result = await rule.target.deliver(
+          batch.map((item) => item.envelope),
+          { signal },
+        );
       } catch (thrown) {
-        failed = new Set(batch.map((item) => item.envelope.id));
+        result = { failedEventIds: batch.map((item) => item.envelope.id) };
         error = describeError(thrown);
       }
-      const firstFailed = batch.find((item) => failed.has(item.envelope.id));
-      if (!firstFailed) {
-        moveTo(examined);
-        failures = 0;
-        for (const item of batch) receives.delete(item.envelope.id);
+      const durationMs = performance.now() - started;
+      // A delivery cut short by stop() is no attempt of the target's: what it did not take is simply delivered again.
+      const interrupted = signal.aborted;
+
+      const failed = new Set(result.failedEventIds);
+      const rejected = new Set(result.rejectedEventIds ?? []);
+      const attempts: Attempt[] = [];
+      const letters: { envelope: EventEnvelope; reason: string }[] = [];
+      const retrying: { seq: number; envelope: EventEnvelope }[] = [];
+      for (const { seq, envelope } of batch) {
+        const event = progress.get(envelope.id) ?? { seq, attempts: 0, failures: 0 };
+        progress.set(envelope.id, event);
+        event.attempts += 1;
+        const detail = result.details?.[envelope.id] ?? error;
+        const attempt = { event: envelope, seq, attempt: event.attempts, detail };
+        if (!failed.has(envelope.id) && !rejected.has(envelope.id)) {
+          attempts.push({ ...attempt, outcome: 'delivered' });
+          continue;
+        }
+        if (interrupted) {
+          event.attempts -= 1;
+          retrying.push({ seq, envelope });
+          continue;
+        }
+        event.failures += 1;
+        event.firstFailedAt ??= startedAt.getTime();
+        const reason = this.giveUpReason(rule, event, rejected.has(envelope.id), detail);
+        if (reason === undefined) {
+          attempts.push({ ...attempt, outcome: 'failed' });
+          retrying.push({ seq, envelope });
+        } else {
+          event.deadLettered = true;
+          attempts.push({ ...attempt, outcome: 'dead-lettered' });
+          letters.push({ envelope, reason });
+        }
+      }
+      // Everything before the first event to retry is done; from there on the batch is delivered again.
+      const cursor = retrying[0] ? retrying[0].seq - 1 : examined;
+      if (!this.record(rule, { attempts, letters, cursor, startedAt, durationMs })) {
+        // Neither the dead letters nor the cursor are stored: deliver it all again, dead-lettering afresh.
+        for (const { envelope } of letters) delete progress.get(envelope.id)?.deadLettered;
+        failures += 1;
+        await pause(backoff(failures, this.options.backoffMs, this.options.maxBackoffMs), signal);
         continue;
       }
-      // Everything before the first failure is done; from there on the batch is delivered again.
-      moveTo(firstFailed.seq - 1);
-      for (const id of failed) receives.set(id, (receives.get(id) ?? 0) + 1);
+      for (const [id, event] of progress) if (event.seq <= cursor) progress.delete(id);
+      for (const { envelope, reason } of letters) {
+        this.options.log({
+          level: 'error',
+          message: 'event dead-lettered',
+          rule: rule.name,
+          eventId: envelope.id,
+          reason,
+        });
+      }
+      if (retrying.length === 0) {
+        failures = 0;
+        continue;
+      }
+      if (interrupted) break;
       failures += 1;
       const delayMs = backoff(failures, this.options.backoffMs, this.options.maxBackoffMs);
       this.options.log({
         level: 'warn',
         message: 'events not delivered, retrying',
         rule: rule.name,
-        eventIds: [...failed],
+        eventIds: retrying.map((item) => item.envelope.id),
+        attempts: retrying.map((item) => progress.get(item.envelope.id)?.attempts),
         error,
+        details: error === undefined ? retrying.map((item) => result.details?.[item.envelope.id]) : undefined,
         retryInMs: delayMs,
       });
       await pause(delayMs, signal);
     }
   }
 
-  private deadLetter(rule: LocalRule, envelope: EventEnvelope, receives: number): void {
-    const reason = `not delivered after ${receives} attempts`;
-    recordDeadLetter(this.db, {
-      origin: `rule:${rule.name}`,
-      reference: envelope.id,
-      payload: JSON.stringify(envelope),
-      reason,
-    });
-    this.options.log({ level: 'error', message: 'event dead-lettered', rule: rule.name, eventId: envelope.id, reason });
+  /** Why a failed event is given up on now, or undefined while its rule's retry policy still allows a retry. */
+  private giveUpReason(
+    rule: LocalRule,
+    event: EventProgress,
+    refused: boolean,
+    detail: string | undefined,
+  ): string | undefined {
+    const last = detail === undefined ? '' : `; last: ${detail}`;
+    if (refused) return `refused by the target, not retried${last}`;
+    const { maximumAttempts = this.options.maxReceives, maximumRetryMs = Number.POSITIVE_INFINITY } =
+      rule.retryPolicy ?? {};
+    if (event.failures >= maximumAttempts) return `not delivered after ${event.failures} attempts${last}`;
+    const retriedMs = Date.now() - (event.firstFailedAt ?? Date.now());
+    if (retriedMs >= maximumRetryMs) {
+      return `not delivered within ${maximumRetryMs / 1000} s of the first failure (${event.failures} attempts)${last}`;
+    }
+    return undefined;
+  }
+
+  /**
+   * Stores a delivery call's attempts, its dead letters and the cursor move in one transaction: one commit per call.
+   * If the attempts cannot be stored (a full disk), the dead letters and the cursor still are: they carry delivery,
+   * the attempts only tell about it. Answers false if not even those could be stored.
+   */
+  private record(
+    rule: LocalRule,
+    call: {
+      attempts: Attempt[];
+      letters: { envelope: EventEnvelope; reason: string }[];
+      cursor: number;
+      startedAt: Date;
+      durationMs: number;
+    },
+  ): boolean {
+    const progress = (): void => {
+      for (const { envelope, reason } of call.letters) {
+        recordDeadLetter(this.db, {
+          origin: `rule:${rule.name}`,
+          reference: envelope.id,
+          payload: JSON.stringify(envelope),
+          reason,
+        });
+      }
+      this.advance.run(call.cursor, rule.name, call.cursor);
+    };
+    const startedAt = call.startedAt.toISOString();
+    const durationMs = Math.round(call.durationMs * 10) / 10;
+    try {
+      inTransaction(this.db, () => {
+        for (const { event, seq, attempt, outcome, detail } of call.attempts) {
+          this.insertAttempt.run(rule.name, event.id, seq, attempt, startedAt, durationMs, outcome, detail ?? null);
+        }
+        progress();
+      });
+      if (this.attemptsUnrecorded.delete(rule.name)) {
+        this.options.log({ level: 'info', message: 'delivery attempts recorded again', rule: rule.name });
+      }
+      return true;
+    } catch (attemptsError) {
+      try {
+        inTransaction(this.db, progress);
+      } catch (progressError) {
+        this.options.log({
+          level: 'error',
+          message: 'delivery progress not stored, delivering again',
+          rule: rule.name,
+          error: describeError(progressError),
+        });
+        return false;
+      }
+      if (!this.attemptsUnrecorded.has(rule.name)) {
+        this.attemptsUnrecorded.add(rule.name);
+        this.options.log({
+          level: 'warn',
+          message: 'delivery attempts not recorded until the events database takes them again',
+          rule: rule.name,
+          error: describeError(attemptsError),
+        });
+      }
+      return true;
+    }
+  }
+
+  /**
+   * What the attempts table knows of the events the rule has not passed yet, so that a restart neither resets an
+   * event's retry count nor delivers again what it dead-lettered ahead of the cursor.
+   */
+  private progressBeyondCursor(ruleName: string): Map<string, EventProgress> {
+    const rows = this.db
+      .prepare(
+        `SELECT event_id, MIN(event_seq) AS seq, MAX(attempt) AS attempts,
+                SUM(outcome <> 'delivered') AS failures,
+                MIN(CASE WHEN outcome <> 'delivered' THEN started_at END) AS first_failed_at,
+                MAX(outcome = 'dead-lettered') AS dead_lettered
+         FROM delivery_attempts WHERE rule_name = ? AND event_seq > ? GROUP BY event_id`,
+      )
+      .all(ruleName, this.cursorOf(ruleName));
+    const progress = new Map<string, EventProgress>();
+    for (const row of rows) {
+      progress.set(String(row.event_id), {
+        seq: Number(row.seq),
+        attempts: Number(row.attempts),
+        failures: Number(row.failures),
+        firstFailedAt: row.first_failed_at === null ? undefined : Date.parse(String(row.first_failed_at)),
+        deadLettered: Number(row.dead_lettered) === 1,
+      });
+    }
+    return progress;
   }
 }
