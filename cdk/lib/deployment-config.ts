@@ -17,13 +17,23 @@ export interface DeploymentConfig {
   readonly workflowLogLevel: WorkflowLogLevel;
   readonly workflowLogIncludeExecutionData: boolean;
   readonly publishFastPath: boolean;
-  readonly ordersTableWarmWritesPerSecond: number | undefined;
-  readonly ordersTableWarmReadsPerSecond: number | undefined;
+  readonly ordersTableWarmWritesPerSecond: number;
+  readonly ordersTableWarmReadsPerSecond: number;
+  /** undefined: the function draws on the account's unreserved pool. */
+  readonly validateReservedConcurrency: number | undefined;
+  /** undefined: the function draws on the account's unreserved pool. */
+  readonly relayReservedConcurrency: number | undefined;
   readonly lambdaLogLevel: LambdaLogLevel;
   readonly logRetentionDays: number;
-  readonly archiveGlacierAfterDays: number;
   readonly eventArchiveRetentionDays: number;
   readonly alarmEmail: string | undefined;
+}
+
+class RetiredContextKeyError extends Error {
+  constructor(key: string, reason: string) {
+    super(`context ${key}: this key was removed (${reason}); drop it from cdk.json or the command line`);
+    this.name = 'RetiredContextKeyError';
+  }
 }
 
 type Parser<T> = (raw: unknown, key: string) => T;
@@ -65,6 +75,9 @@ const optional =
   (raw, key) =>
     raw === undefined || raw === '' ? undefined : parse(raw, key);
 
+/** A function's reserved concurrency, or `none` for no reservation (0 would stop the function: Lambda's meaning). */
+const reservation: Parser<number | undefined> = (raw, key) => (raw === 'none' ? undefined : integer(1)(raw, key));
+
 const email: Parser<string> = (raw, key) => {
   if (typeof raw !== 'string' || !/^[^@\s]+@[^@\s]+$/.test(raw)) throw new ContextValueError(key, raw, 'an e-mail');
   return raw;
@@ -91,8 +104,11 @@ interface ContextKey<T> {
 const key = <T>(defaultValue: T, parse: Parser<T>): ContextKey<T> => ({ default: defaultValue, parse });
 
 /**
- * Every context key with its default. A new on-demand table absorbs about 4,000 writes/s at once, and one accepted
- * order costs 4 write units, so the warm-throughput keys matter for launches at full rate (DESIGN.md section 5).
+ * Every context key with its default. The defaults hold the seed's burst of 5,000 requests/s (docs/capacity.md has
+ * the arithmetic and the sources): a new on-demand table absorbs about 4,000 write units/s at once and an accepted
+ * order costs 4 (a two-item transaction), so the table is pre-warmed to 20,000; reads stay at a new table's 12,000,
+ * above the most the stage lets through (5,000 requests/s, each at most 2 consistent reads of one item). Validate
+ * keeps 500 of the account's 1,000 concurrent executions (5,000 requests/s x 100 ms), the relay 100.
  * publishFastPath=false leaves OrderAccepted to the stream relay alone (DESIGN.md section 4), for Regions whose
  * PutEvents quota is small. apiCloudWatchRole=false is for an account whose API Gateway settings already name a
  * CloudWatch role (another stack manages it): API Gateway refuses a stage with access logs without one.
@@ -105,17 +121,29 @@ export const CONTEXT_KEYS: { readonly [K in keyof DeploymentConfig]: ContextKey<
   workflowLogLevel: key<WorkflowLogLevel>('ALL', oneOf('ALL', 'ERROR', 'FATAL', 'OFF')),
   workflowLogIncludeExecutionData: key(false, boolean),
   publishFastPath: key(true, boolean),
-  ordersTableWarmWritesPerSecond: key(undefined, optional(integer(4000))),
-  ordersTableWarmReadsPerSecond: key(undefined, optional(integer(12000))),
+  ordersTableWarmWritesPerSecond: key(20000, integer(4000)),
+  ordersTableWarmReadsPerSecond: key(12000, integer(12000)),
+  validateReservedConcurrency: key<number | undefined>(500, reservation),
+  relayReservedConcurrency: key<number | undefined>(100, reservation),
   lambdaLogLevel: key<LambdaLogLevel>('INFO', oneOf('DEBUG', 'INFO', 'WARN', 'ERROR')),
   logRetentionDays: key(30, retentionDays),
-  archiveGlacierAfterDays: key(90, integer(1)),
   eventArchiveRetentionDays: key(30, integer(1)),
   alarmEmail: key(undefined, optional(email)),
 };
 
+/** Keys this app no longer reads, with what replaced them: given one, the synth fails instead of ignoring it. */
+export const RETIRED_CONTEXT_KEYS: Readonly<Record<string, string>> = {
+  archiveGlacierAfterDays:
+    'archived orders stay in S3 Standard: an object of about 1 KB costs more in Glacier Flexible Retrieval ' +
+    '(40 KB of overhead each, and a transition request) than in Standard (docs/capacity.md)',
+};
+
 /** Reads every key from the construct's context, falling back to its default; a bad value fails the synth. */
 export function readDeploymentConfig(node: Node): DeploymentConfig {
+  for (const [name, reason] of Object.entries(RETIRED_CONTEXT_KEYS)) {
+    const raw: unknown = node.tryGetContext(name);
+    if (raw !== undefined) throw new RetiredContextKeyError(name, reason);
+  }
   const entries = Object.entries(CONTEXT_KEYS).map(([name, { default: fallback, parse }]) => {
     const raw: unknown = node.tryGetContext(name);
     return [name, raw === undefined ? fallback : parse(raw, name)];

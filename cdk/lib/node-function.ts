@@ -33,6 +33,12 @@ export interface NodeFunctionProps {
   readonly timeout?: Duration;
   /** @default 256 */
   readonly memorySize?: number;
+  /**
+   * Concurrent executions kept for this function alone, and its ceiling. Lambda refuses a reservation that leaves
+   * the account fewer than 100 unreserved.
+   * @default - none: the function shares the account's unreserved pool
+   */
+  readonly reservedConcurrentExecutions?: number;
   readonly logLevel: LambdaLogLevel;
   readonly logRetention: RetentionDays;
   /** Why any other statement of this function's role needs `Resource: *` (X-Ray's is explained already). */
@@ -64,6 +70,7 @@ export class NodeFunction extends Construct {
       architecture: Architecture.ARM_64,
       memorySize: props.memorySize ?? 256,
       timeout: props.timeout ?? Duration.seconds(10),
+      reservedConcurrentExecutions: props.reservedConcurrentExecutions,
       role: this.role,
       logGroup: this.logGroup,
       tracing: Tracing.ACTIVE,

@@ -2,6 +2,12 @@
  * The archive of accepted orders: an OrderAcceptedSubscription (rule -> SQS with a DLQ -> lambdas/persist, DLQ alarm)
  * writing to S3, one object per order under ARCHIVE_KEY_PREFIX. The queue decouples the archive from the bus: a slow
  * or failing archive never touches order intake, and what cannot be archived waits in the DLQ.
+ *
+ * Objects stay in S3 Standard: no lifecycle transition. An archived order is about 1 KB; in Glacier Flexible
+ * Retrieval each object is billed 40 KB of overhead on top (32 KB at Glacier's rate, 8 KB at Standard's) and its
+ * transition is a billed request, so a million orders would cost some $30 to move and more per month to keep than
+ * in Standard (docs/capacity.md has the figures). One object per order keeps the archive exactly once per order
+ * (create-if-absent) and a replay simple.
  */
 import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
@@ -14,7 +20,6 @@ import {
   type BucketProps,
   type CfnBucket,
   ObjectOwnership,
-  StorageClass,
   TransitionDefaultMinimumObjectSize,
 } from 'aws-cdk-lib/aws-s3';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
@@ -40,7 +45,6 @@ const PRIVATE_BUCKET_PROPS = {
 
 export interface OrderArchiveProps {
   readonly bus: IEventBus;
-  readonly glacierAfter: Duration;
   readonly logLevel: LambdaLogLevel;
   readonly logRetention: RetentionDays;
 }
@@ -69,13 +73,13 @@ export class OrderArchive extends Construct {
       versioned: true,
       serverAccessLogsBucket: this.accessLogsBucket,
       serverAccessLogsPrefix: 'order-archive/',
-      // Archived orders are about 1 KB; since 2024 S3 skips objects under 128 KB in transitions unless told otherwise.
-      transitionDefaultMinimumObjectSize: TransitionDefaultMinimumObjectSize.VARIES_BY_STORAGE_CLASS,
+      // Stated, not left to S3's default: should a transition rule ever be added, objects under 128 KB (every
+      // archived order) stay where they are, in every storage class, Glacier included.
+      transitionDefaultMinimumObjectSize: TransitionDefaultMinimumObjectSize.ALL_STORAGE_CLASSES_128_K,
       lifecycleRules: [
         {
-          id: 'orders-to-glacier',
+          id: 'orders-housekeeping',
           prefix: ARCHIVE_KEY_PREFIX,
-          transitions: [{ storageClass: StorageClass.GLACIER, transitionAfter: props.glacierAfter }],
           noncurrentVersionExpiration: Duration.days(90),
           abortIncompleteMultipartUploadAfter: Duration.days(1),
         },
@@ -98,8 +102,9 @@ export class OrderArchive extends Construct {
       consumer: this.consumer,
       batchSize: 10,
       maxReceiveCount: 5,
-      // A backlog may not take the account's concurrency from the request path's validate function; 100 is room for
-      // 5,000 orders/s, each published twice, if a batch of ten takes about 100 ms.
+      // The cap on the archive's share of the account's unreserved pool (400 of the default 1,000 once Validate and
+      // the relay have theirs): a backlog waits in the queue instead. 100 is room for 5,000 orders/s, each published
+      // twice, if a batch of ten takes about 100 ms.
       maxConcurrency: 100,
     });
     this.queue = this.subscription.queue;

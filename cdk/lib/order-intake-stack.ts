@@ -41,6 +41,7 @@ export class OrderIntakeStack extends Stack {
       publishFastPath: config.publishFastPath,
       executionLogLevel: config.workflowLogLevel,
       includeExecutionData: config.workflowLogIncludeExecutionData,
+      validateReservedConcurrency: config.validateReservedConcurrency,
       ...logs,
     });
     this.api = new OrderApi(this, 'Api', {
@@ -52,12 +53,13 @@ export class OrderIntakeStack extends Stack {
       throttlingBurstLimit: config.apiThrottlingBurstLimit,
       logRetention: config.logRetentionDays,
     });
-    this.relay = new OutboxRelay(this, 'OutboxRelay', { table: this.table.table, bus: this.events.bus, ...logs });
-    this.archive = new OrderArchive(this, 'OrderArchive', {
+    this.relay = new OutboxRelay(this, 'OutboxRelay', {
+      table: this.table.table,
       bus: this.events.bus,
-      glacierAfter: Duration.days(config.archiveGlacierAfterDays),
+      reservedConcurrency: config.relayReservedConcurrency,
       ...logs,
     });
+    this.archive = new OrderArchive(this, 'OrderArchive', { bus: this.events.bus, ...logs });
     this.monitoring = new Monitoring(this, 'Monitoring', {
       stage: this.api.api.deploymentStage,
       stateMachine: this.workflow.stateMachine,

@@ -41,6 +41,12 @@ export interface OrderWorkflowProps {
   readonly logLevel: LambdaLogLevel;
   /** Of the execution logs and the Validate function's logs. */
   readonly logRetention: RetentionDays;
+  /**
+   * The Validate function's reserved concurrency: the request path's share of the account's pool, which the relay,
+   * the archive and any other function of the account cannot take.
+   * @default - none: Validate shares the account's unreserved pool
+   */
+  readonly validateReservedConcurrency?: number;
 }
 
 export class OrderWorkflow extends Construct {
@@ -57,6 +63,7 @@ export class OrderWorkflow extends Construct {
       timeout: validateFunctionTimeout(),
       // On the request path: Lambda's CPU grows with memory, and 512 MB keeps validation and cold starts short.
       memorySize: 512,
+      reservedConcurrentExecutions: props.validateReservedConcurrency,
       logLevel: props.logLevel,
       logRetention: props.logRetention,
     });

@@ -30,11 +30,12 @@ describe('readDeploymentConfig', () => {
       workflowLogLevel: 'ALL',
       workflowLogIncludeExecutionData: false,
       publishFastPath: true,
-      ordersTableWarmWritesPerSecond: undefined,
-      ordersTableWarmReadsPerSecond: undefined,
+      ordersTableWarmWritesPerSecond: 20000,
+      ordersTableWarmReadsPerSecond: 12000,
+      validateReservedConcurrency: 500,
+      relayReservedConcurrency: 100,
       lambdaLogLevel: 'INFO',
       logRetentionDays: 30,
-      archiveGlacierAfterDays: 90,
       eventArchiveRetentionDays: 30,
       alarmEmail: undefined,
     });
@@ -48,6 +49,8 @@ describe('readDeploymentConfig', () => {
         workflowLogIncludeExecutionData: 'true',
         publishFastPath: 'false',
         ordersTableWarmWritesPerSecond: '10000',
+        validateReservedConcurrency: '800',
+        relayReservedConcurrency: 'none',
         alarmEmail: 'ops@example.com',
       }),
     ).toMatchObject({
@@ -56,8 +59,16 @@ describe('readDeploymentConfig', () => {
       workflowLogIncludeExecutionData: true,
       publishFastPath: false,
       ordersTableWarmWritesPerSecond: 10000,
+      validateReservedConcurrency: 800,
+      relayReservedConcurrency: undefined,
       alarmEmail: 'ops@example.com',
     });
+  });
+
+  it('fails the synth on a removed key instead of ignoring it, saying why it went', () => {
+    expect(() => configOf({ archiveGlacierAfterDays: '90' })).toThrow(
+      /context archiveGlacierAfterDays: this key was removed \(archived orders stay in S3 Standard/,
+    );
   });
 
   it.each([
@@ -69,6 +80,9 @@ describe('readDeploymentConfig', () => {
     ['workflowLogIncludeExecutionData', 'yes'],
     ['publishFastPath', 'OFF'],
     ['ordersTableWarmWritesPerSecond', '100'],
+    ['ordersTableWarmReadsPerSecond', '4000'],
+    ['validateReservedConcurrency', '0'],
+    ['relayReservedConcurrency', 'unlimited'],
     ['logRetentionDays', '42'],
     ['alarmEmail', 'ops'],
   ])('fails the synth on %s=%s, naming the key', (key, value) => {
@@ -91,9 +105,10 @@ describe('a deployment with every key set', () => {
         publishFastPath: 'false', // as `-c publishFastPath=false` passes it
         ordersTableWarmWritesPerSecond: 10000,
         ordersTableWarmReadsPerSecond: 20000,
+        validateReservedConcurrency: 'none',
+        relayReservedConcurrency: 50,
         lambdaLogLevel: 'DEBUG',
         logRetentionDays: 90,
-        archiveGlacierAfterDays: 30,
         eventArchiveRetentionDays: 7,
         alarmEmail: 'ops@example.com',
       },
@@ -147,6 +162,11 @@ describe('a deployment with every key set', () => {
     });
   });
 
+  it('reserves concurrency as asked: none for Validate, 50 for the relay', () => {
+    expect(propertiesOf(template, stack.workflow.validate.function)).not.toHaveProperty('ReservedConcurrentExecutions');
+    expect(propertiesOf(template, stack.relay.relay.function).ReservedConcurrentExecutions).toBe(50);
+  });
+
   it('sets the Lambda log level and every log group’s retention', () => {
     for (const fn of [stack.workflow.validate, stack.relay.relay, stack.archive.consumer]) {
       expect(propertiesOf(template, fn.function).Environment).toMatchObject({
@@ -158,10 +178,7 @@ describe('a deployment with every key set', () => {
     for (const { Properties } of logGroups) expect(Properties.RetentionInDays).toBe(90);
   });
 
-  it('archives to Glacier and keeps bus events for the days asked', () => {
-    expect(JSON.stringify(propertiesOf(template, stack.archive.bucket).LifecycleConfiguration)).toContain(
-      JSON.stringify({ StorageClass: 'GLACIER', TransitionInDays: 30 }),
-    );
+  it('keeps bus events for the days asked', () => {
     expect(propertiesOf(template, stack.events.archive).RetentionDays).toBe(7);
   });
 

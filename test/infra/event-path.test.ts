@@ -50,11 +50,11 @@ describe('outbox relay', () => {
     return (Object.values(mappings)[0] as { Properties: Json }).Properties;
   };
 
-  it('reads the table stream into the relay function, ten batches at a time per shard', () => {
+  it('reads the table stream into the relay function, two batches at a time per shard', () => {
     expect(mapping()).toMatchObject({
       FunctionName: ref(stack.relay.relay.function.functionName),
       StartingPosition: 'TRIM_HORIZON',
-      ParallelizationFactor: 10,
+      ParallelizationFactor: 2,
     });
   });
 
@@ -164,15 +164,17 @@ describe('order archive', () => {
     expect(template.toJSON().Resources[logicalIdOf(archive().bucket)]).toMatchObject({ DeletionPolicy: 'Retain' });
   });
 
-  it('moves archived orders to Glacier, small objects included', () => {
-    expect(propertiesOf(template, archive().bucket).LifecycleConfiguration).toMatchObject({
-      TransitionDefaultMinimumObjectSize: 'varies_by_storage_class',
+  it('keeps archived orders in S3 Standard: no transition, small objects never transitioned by default', () => {
+    expect(propertiesOf(template, archive().bucket).LifecycleConfiguration).toEqual({
+      TransitionDefaultMinimumObjectSize: 'all_storage_classes_128K',
       Rules: [
-        expect.objectContaining({
+        {
+          Id: 'orders-housekeeping',
           Prefix: ARCHIVE_KEY_PREFIX,
           Status: 'Enabled',
-          Transitions: [{ StorageClass: 'GLACIER', TransitionInDays: 90 }],
-        }),
+          NoncurrentVersionExpiration: { NoncurrentDays: 90 },
+          AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
+        },
       ],
     });
   });
