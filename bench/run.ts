@@ -1,34 +1,46 @@
 /**
- * `npm run bench`: load on the whole local service, started as `npm start` starts it (local/main.ts: the same
- * templates, ASL, handlers and DynamoDB Local on disk) in its own process, over HTTP from this one. It reports latency percentiles, throughput and status counts,
- * then checks that every 202 is a stored order and that identical concurrent requests store one order.
+ * `npm run bench`: the local service measured beside this machine's two ceilings, in one run.
+ * 1. A bare Node HTTP server (what this machine's HTTP stack and the load generator can do at all).
+ * 2. DynamoDB Local on disk running the workflow's own transaction (the lock and the order, conditional, with the
+ *    commit barrier the local runtime uses, so "stored before acknowledged" holds): the store's ceiling.
+ * 3. The service as `npm start` runs it (local/main.ts in its own process), over HTTP:
+ *    closed model (a fixed number of connections, each sending its next request when answered), then open model
+ *    (a constant arrival rate, 80 % of the measured capacity, latencies corrected for coordinated omission),
+ *    a burst, and 20 identical requests at the same instant; and once more with the console's recording off.
+ * Every 202 is read back (GET must answer 200). Results print as a table with ratios and are written as JSON under
+ * bench/results/ (git-ignored).
  *
- * Figures are for this machine and DynamoDB Local, not for AWS: they show the workflow's own cost and that the
- * contract holds under load, not the deployed stack's 5,000 requests/s (see docs/deploy.md for that).
- *
- * Phases: light load (10 connections: latency while the machine has headroom), saturation (50 connections: the
- * most this machine sustains, bounded by DynamoDB Local's writes), a burst of many requests at once, and 20
- * identical requests at the same instant.
- * Env: BENCH_DURATION (s per timed phase, default 20), BENCH_BURST (requests, default 2000),
- * BENCH_BURST_CONNECTIONS (default 500).
+ * Figures are for this machine and DynamoDB Local, not for AWS (docs/capacity.md covers the deployed stack).
+ * Env: BENCH_DURATION (s per timed phase, default 10), BENCH_BURST (requests, default 2000),
+ * BENCH_BURST_CONNECTIONS (default 500), BENCH_OPEN_LOAD (fraction of capacity offered open-model, default 0.8).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { randomUUID } from 'node:crypto';
+import { TransactWriteItemsCommand } from '@aws-sdk/client-dynamodb';
 import autocannon from 'autocannon';
+import { startDynamoDbLocal } from '../local/dynamodb/dynamodb-local.js';
+import { ensureOrdersTable } from '../local/dynamodb/orders-table.js';
+import { IDEMPOTENCY_WINDOW_SECONDS, idempotencyLockKey, orderKey } from '../src/store/orders-table.js';
+import { readBack } from '../tools/open-load.js';
 
-const duration = Number(process.env.BENCH_DURATION ?? 20);
+const duration = Number(process.env.BENCH_DURATION ?? 10);
 const burstRequests = Number(process.env.BENCH_BURST ?? 2000);
 const burstConnections = Number(process.env.BENCH_BURST_CONNECTIONS ?? 500);
+const openLoad = Number(process.env.BENCH_OPEN_LOAD ?? 0.8);
 
 interface PhaseResult {
   phase: string;
+  model: 'closed' | 'open';
+  /** Requests per second asked for (open model only). */
+  offered?: number;
+  achieved: number;
   requests: number;
   seconds: number;
-  requestsPerSecond: number;
   p50: number;
   p95: number;
   p99: number;
@@ -40,6 +52,22 @@ interface PhaseResult {
 const percentile = (sorted: number[], p: number): number =>
   sorted.length === 0 ? NaN : (sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN);
 
+/**
+ * Coordinated omission: under a constant arrival rate a request that waited L ms delayed the ones its connection
+ * should have sent meanwhile; they are counted as having waited L - I, L - 2I, ... (HdrHistogram's correction).
+ * Done here because autocannon rounds the expected interval up to whole seconds per connection.
+ */
+function corrected(latencies: number[], expectedIntervalMs: number | undefined): number[] {
+  if (!expectedIntervalMs) return latencies;
+  const all = [...latencies];
+  for (const latency of latencies) {
+    for (let missed = latency - expectedIntervalMs; missed >= expectedIntervalMs; missed -= expectedIntervalMs) {
+      all.push(missed);
+    }
+  }
+  return all;
+}
+
 const acceptedOrderIds: string[] = [];
 let sequence = 0;
 /** A distinct valid order per request, so that every request is a new order, not a duplicate. */
@@ -50,29 +78,40 @@ const uniqueOrder = (): string =>
     clientReference: `bench-${process.pid}-${++sequence}`,
   });
 
-async function load(
-  phase: string,
-  url: string,
-  options: { connections: number; duration?: number; amount?: number; body?: () => string },
-): Promise<PhaseResult> {
+interface LoadOptions {
+  connections: number;
+  duration?: number;
+  amount?: number;
+  /** Open model: requests per second across all connections. */
+  rate?: number;
+  body?: () => string;
+  path?: string;
+  method?: 'GET' | 'POST';
+}
+
+async function load(phase: string, url: string, options: LoadOptions): Promise<PhaseResult> {
   const latencies: number[] = [];
   const statuses: Record<string, number> = {};
   const body = options.body ?? uniqueOrder;
+  const method = options.method ?? 'POST';
   const started = performance.now();
   const instance = autocannon({
-    url: `${url}/orders`,
+    url: `${url}${options.path ?? '/orders'}`,
     connections: options.connections,
-    ...(options.amount ? { amount: options.amount } : { duration: options.duration ?? 10 }),
+    ...(options.amount ? { amount: options.amount } : { duration: options.duration ?? duration }),
+    ...(options.rate ? { overallRate: options.rate } : {}),
     timeout: 30,
     requests: [
-      {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        setupRequest: (request) => ({ ...request, body: body() }),
-        onResponse: (status, responseBody) => {
-          if (status === 202) acceptedOrderIds.push((JSON.parse(responseBody) as { orderId: string }).orderId);
-        },
-      },
+      method === 'POST'
+        ? {
+            method,
+            headers: { 'content-type': 'application/json' },
+            setupRequest: (request) => ({ ...request, body: body() }),
+            onResponse: (status, responseBody) => {
+              if (status === 202) acceptedOrderIds.push((JSON.parse(responseBody) as { orderId: string }).orderId);
+            },
+          }
+        : { method },
     ],
   });
   // autocannon's typings omit the client argument it emits first.
@@ -83,27 +122,129 @@ async function load(
       statuses[statusCode] = (statuses[statusCode] ?? 0) + 1;
     },
   );
+  let lastCount = 0;
+  (instance as unknown as NodeJS.EventEmitter).on('tick', () => {
+    process.stderr.write(`  ${phase}: ${latencies.length - lastCount}/s\n`);
+    lastCount = latencies.length;
+  });
   const result = await instance;
   const seconds = (performance.now() - started) / 1000;
-  latencies.sort((a, b) => a - b);
+  const expectedIntervalMs = options.rate ? (1000 * options.connections) / options.rate : undefined;
+  const sorted = corrected(latencies, expectedIntervalMs).sort((a, b) => a - b);
   return {
     phase,
+    model: options.rate ? 'open' : 'closed',
+    ...(options.rate ? { offered: options.rate } : {}),
+    achieved: Math.round(latencies.length / seconds),
     requests: latencies.length,
     seconds: Number(seconds.toFixed(1)),
-    requestsPerSecond: Math.round(latencies.length / seconds),
-    p50: Math.round(percentile(latencies, 50)),
-    p95: Math.round(percentile(latencies, 95)),
-    p99: Math.round(percentile(latencies, 99)),
-    max: Math.round(latencies.at(-1) ?? NaN),
+    p50: Math.round(percentile(sorted, 50)),
+    p95: Math.round(percentile(sorted, 95)),
+    p99: Math.round(percentile(sorted, 99)),
+    max: Math.round(sorted.at(-1) ?? NaN),
     statuses,
     errors: result.errors + result.timeouts,
   };
 }
 
+/** Ceiling 1: a Node HTTP server that answers every request with a small 202, in its own process. */
+async function bareHttpCeiling(): Promise<PhaseResult> {
+  const child = spawn(process.execPath, [
+    '-e',
+    `require('node:http').createServer((q, s) => { q.resume(); q.on('end', () => { s.writeHead(202, { 'content-type': 'application/json' }); s.end('{"orderId":"x"}'); }); }).listen(0, '127.0.0.1', function () { console.log(this.address().port); });`,
+  ]);
+  try {
+    const [port] = (await once(createInterface({ input: child.stdout }), 'line')) as [string];
+    return await load('ceiling: bare Node HTTP server, 50 connections', `http://127.0.0.1:${port}`, {
+      connections: 50,
+      body: () => '{}',
+    });
+  } finally {
+    child.kill();
+  }
+}
+
+/** Ceiling 2: the workflow's own transaction, straight at DynamoDB Local on disk, 50 at a time. */
+async function storeCeiling(dir: string): Promise<PhaseResult> {
+  const dynamodb = await startDynamoDbLocal({ dataDir: join(dir, 'store-ceiling') });
+  const client = dynamodb.client();
+  const tableName = 'bench-store-ceiling';
+  try {
+    await ensureOrdersTable(client, tableName);
+    const latencies: number[] = [];
+    const statuses: Record<string, number> = {};
+    const deadline = performance.now() + duration * 1000;
+    const started = performance.now();
+    const worker = async (): Promise<void> => {
+      while (performance.now() < deadline) {
+        const orderId = randomUUID();
+        const now = Math.floor(Date.now() / 1000);
+        const sent = performance.now();
+        try {
+          await client.send(
+            new TransactWriteItemsCommand({
+              ClientRequestToken: `${orderId}-1`.slice(0, 36),
+              TransactItems: [
+                {
+                  Put: {
+                    TableName: tableName,
+                    Item: {
+                      pk: { S: idempotencyLockKey(orderId) },
+                      orderId: { S: orderId },
+                      expiresAt: { N: String(now + IDEMPOTENCY_WINDOW_SECONDS) },
+                    },
+                    ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :now',
+                    ExpressionAttributeValues: { ':now': { N: String(now) } },
+                  },
+                },
+                {
+                  Put: {
+                    TableName: tableName,
+                    Item: {
+                      pk: { S: orderKey(orderId) },
+                      orderId: { S: orderId },
+                      document: { S: uniqueOrder() },
+                    },
+                    ConditionExpression: 'attribute_not_exists(pk)',
+                  },
+                },
+              ],
+            }),
+          );
+          statuses['200'] = (statuses['200'] ?? 0) + 1;
+        } catch (error) {
+          const name = error instanceof Error ? error.name : 'Error';
+          statuses[name] = (statuses[name] ?? 0) + 1;
+        }
+        latencies.push(performance.now() - sent);
+      }
+    };
+    await Promise.all(Array.from({ length: 50 }, worker));
+    const seconds = (performance.now() - started) / 1000;
+    latencies.sort((a, b) => a - b);
+    return {
+      phase: 'ceiling: DynamoDB Local, the workflow transaction, 50 at a time',
+      model: 'closed',
+      achieved: Math.round(latencies.length / seconds),
+      requests: latencies.length,
+      seconds: Number(seconds.toFixed(1)),
+      p50: Math.round(percentile(latencies, 50)),
+      p95: Math.round(percentile(latencies, 95)),
+      p99: Math.round(percentile(latencies, 99)),
+      max: Math.round(latencies.at(-1) ?? NaN),
+      statuses,
+      errors: Object.entries(statuses).reduce((sum, [status, count]) => sum + (status === '200' ? 0 : count), 0),
+    };
+  } finally {
+    client.destroy();
+    await dynamodb.stop();
+  }
+}
+
 /** Starts local/main.ts on a free port and resolves with the URL it prints. */
-async function startLocalService(dataDir: string): Promise<{ url: string; child: ChildProcess }> {
+async function startLocalService(dataDir: string, env: Record<string, string> = {}) {
   const child = spawn(join('node_modules', '.bin', 'tsx'), ['local/main.ts'], {
-    env: { ...process.env, PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'ERROR' },
+    env: { ...process.env, PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'ERROR', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const exited = once(child, 'exit').then(() => {
@@ -120,44 +261,112 @@ async function startLocalService(dataDir: string): Promise<{ url: string; child:
   return { url: await Promise.race([listening, exited]), child };
 }
 
-const dataDir = mkdtempSync(join(tmpdir(), 'order-intake-bench-'));
-const { url, child } = await startLocalService(dataDir);
-const service = { url };
-try {
-  console.log(`bench: ${service.url}, data in ${dataDir}`);
-  const results: PhaseResult[] = [];
-  results.push(await load('warm-up', service.url, { connections: 10, amount: 200 }));
-  for (const connections of [10, 50]) {
-    results.push(await load(`${connections} connections ${duration}s`, service.url, { connections, duration }));
-  }
-  results.push(
-    await load(`burst ${burstRequests} requests / ${burstConnections} connections`, service.url, {
-      connections: burstConnections,
-      amount: burstRequests,
-    }),
-  );
-  const duplicate = uniqueOrder();
-  results.push(await load('20 identical at once', service.url, { connections: 20, amount: 20, body: () => duplicate }));
-  console.table(results.map(({ statuses, ...row }) => ({ ...row, statuses: JSON.stringify(statuses) })));
-
-  const accepted = results.reduce((sum, result) => sum + (result.statuses['202'] ?? 0), 0);
-  let retrievable = 0;
-  for (const orderId of acceptedOrderIds) {
-    const response = await fetch(`${service.url}/orders/${orderId}`);
-    if (response.status === 200) retrievable += 1;
-    await response.body?.cancel();
-  }
-  const identical = results.at(-1)?.statuses ?? {};
-  const checks = {
-    'every 202 is a stored order (GET answers 200)': acceptedOrderIds.length === accepted && retrievable === accepted,
-    'no 5xx': results.every((result) => Object.keys(result.statuses).every((status) => !status.startsWith('5'))),
-    '20 identical requests: one 202, nineteen 409': identical['202'] === 1 && identical['409'] === 19,
-  };
-  console.log(JSON.stringify({ accepted, retrievable, checks }, null, 2));
-  process.exitCode = Object.values(checks).every(Boolean) ? 0 : 1;
-} finally {
+async function stopLocalService(child: ChildProcess): Promise<void> {
   const stopped = once(child, 'exit');
   child.kill('SIGTERM');
   await stopped;
-  rmSync(dataDir, { recursive: true, force: true });
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'order-intake-bench-'));
+const results: PhaseResult[] = [];
+try {
+  console.log(`bench: data in ${dir}; ${duration} s per timed phase`);
+  const bare = await bareHttpCeiling();
+  results.push(bare);
+  const store = await storeCeiling(dir);
+  results.push(store);
+
+  const { url, child } = await startLocalService(join(dir, 'service'));
+  let capacity: PhaseResult;
+  let open: PhaseResult;
+  try {
+    results.push(await load('service: warm-up', url, { connections: 10, amount: 200 }));
+    results.push(await load('service: 10 connections', url, { connections: 10 }));
+    capacity = await load('service: 50 connections (capacity)', url, { connections: 50 });
+    results.push(capacity);
+    const rate = Math.max(1, Math.round(capacity.achieved * openLoad));
+    // A connection carries one request at a time: enough of them (two seconds' worth of arrivals) that a slow
+    // answer does not hold back the arrivals behind it.
+    open = await load(`service: open model, ${rate}/s (${Math.round(openLoad * 100)} % of capacity)`, url, {
+      connections: Math.max(50, rate * 2),
+      rate,
+    });
+    results.push(open);
+    results.push(
+      await load(`service: burst ${burstRequests} requests / ${burstConnections} connections`, url, {
+        connections: burstConnections,
+        amount: burstRequests,
+      }),
+    );
+    const duplicate = uniqueOrder();
+    results.push(
+      await load('service: 20 identical at once', url, { connections: 20, amount: 20, body: () => duplicate }),
+    );
+  } finally {
+    await stopLocalService(child);
+  }
+
+  const withoutConsole = await startLocalService(join(dir, 'service'), { ORDER_INTAKE_CONSOLE: 'off' });
+  let recordingOff: PhaseResult;
+  try {
+    recordingOff = await load('service: 50 connections, console recording off', withoutConsole.url, {
+      connections: 50,
+    });
+    results.push(recordingOff);
+  } finally {
+    await stopLocalService(withoutConsole.child);
+  }
+
+  console.table(
+    results.map(({ statuses, offered, ...row }) => ({
+      ...row,
+      offered: offered ?? '',
+      statuses: JSON.stringify(statuses),
+    })),
+  );
+
+  // Read back every 202, against the service on the same data (both runs wrote there).
+  const reader = await startLocalService(join(dir, 'service'));
+  let retrievable = 0;
+  try {
+    const missing = await readBack((path, init) => fetch(`${reader.url}${path}`, init), acceptedOrderIds);
+    retrievable = acceptedOrderIds.length - missing.length;
+  } finally {
+    await stopLocalService(reader.child);
+  }
+
+  const serviceResults = results.filter((result) => result.phase.startsWith('service'));
+  const accepted = serviceResults.reduce((sum, result) => sum + (result.statuses['202'] ?? 0), 0);
+  const identical = serviceResults.find((result) => result.phase.includes('identical'))?.statuses ?? {};
+  const ratios = {
+    'service / bare HTTP server': Number((capacity.achieved / bare.achieved).toFixed(3)),
+    'service / DynamoDB Local transaction': Number((capacity.achieved / store.achieved).toFixed(3)),
+    'console recording on / off': Number((capacity.achieved / recordingOff.achieved).toFixed(3)),
+  };
+  const checks = {
+    'every 202 is a stored order (GET answers 200)': acceptedOrderIds.length === accepted && retrievable === accepted,
+    // 503 (with Retry-After) is the contract's answer to more load than the store takes; any other 5xx is a defect.
+    'no 5xx but 503': serviceResults.every((result) =>
+      Object.keys(result.statuses).every((status) => !status.startsWith('5') || status === '503'),
+    ),
+    '20 identical requests: one 202, nineteen 409': identical['202'] === 1 && identical['409'] === 19,
+  };
+  const targets = {
+    'service >= 80 % of the store (end to end)': ratios['service / DynamoDB Local transaction'] >= 0.8,
+    'open model at 80 % of capacity: p95 <= 300 ms': open.p95 <= 300,
+    'console recording costs <= 10 % of throughput': ratios['console recording on / off'] >= 0.9,
+  };
+  const summary = { accepted, retrievable, ratios, checks, targets };
+  console.log(JSON.stringify(summary, null, 2));
+  const resultsDir = join('bench', 'results');
+  mkdirSync(resultsDir, { recursive: true });
+  const file = join(resultsDir, `${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(
+    file,
+    `${JSON.stringify({ date: new Date().toISOString(), duration, results, ...summary }, null, 2)}\n`,
+  );
+  console.log(`results: ${file}`);
+  process.exitCode = Object.values(checks).every(Boolean) ? 0 : 1;
+} finally {
+  rmSync(dir, { recursive: true, force: true });
 }

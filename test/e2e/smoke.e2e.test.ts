@@ -14,11 +14,11 @@ const local = serviceForFile();
  * The smoke tool as a user runs it, with only the environment given (no AWS settings of this machine). Asynchronous:
  * the service answering it runs in this process.
  */
-function smoke(args: string[], env: Record<string, string> = {}) {
+function tool(script: string, args: string[], env: Record<string, string> = {}) {
   return new Promise<{ status: number; lines: string[]; stderr: string }>((done) => {
     execFile(
       process.execPath,
-      ['--import', 'tsx', 'tools/smoke.ts', ...args],
+      ['--import', 'tsx', script, ...args],
       {
         encoding: 'utf8',
         timeout: 60_000,
@@ -29,6 +29,7 @@ function smoke(args: string[], env: Record<string, string> = {}) {
     );
   });
 }
+const smoke = (args: string[], env: Record<string, string> = {}) => tool('tools/smoke.ts', args, env);
 
 describe('npm run smoke', () => {
   it('passes every checkable row of the contract, one line per check', async () => {
@@ -57,5 +58,39 @@ describe('npm run smoke', () => {
     expect(run.status).toBe(2);
     expect(run.stderr).toMatch(/^smoke: No AWS credentials found by the default chain/);
     expect(run.lines).toEqual(['']);
+  });
+});
+
+describe('npm run loadtest', () => {
+  it('drives the service at a constant rate, reports each second and the corrected percentiles, and reads every 202 back', async () => {
+    const run = await tool('tools/loadtest.ts', ['--url', local.service.url, '--rate', '20', '--duration', '2']);
+
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect(run.lines[0]).toBe(`loadtest: ${local.service.url} (auth none), 20 orders/s for 2 s, open model`);
+    expect(
+      run.lines.filter((line) => /^\s+\d+ s {2}sent \d+ {2}answered \d+/.test(line)).length,
+    ).toBeGreaterThanOrEqual(1);
+    expect(run.lines.join('\n')).toMatch(/offered.*achieved.*p50.*p95.*p99.*max/s);
+    const summary = JSON.parse(run.lines.slice(run.lines.indexOf('{')).join('\n')) as Record<string, unknown>;
+    expect(summary).toEqual({ accepted: 40, readBack: 40, missing: [] });
+  });
+
+  it('says plainly that credentials are missing for an IAM-authorized API, and exits 2 without sending anything', async () => {
+    const run = await tool('tools/loadtest.ts', [
+      '--url',
+      local.service.url,
+      '--auth',
+      'iam',
+      '--region',
+      'local',
+      '--rate',
+      '5',
+      '--duration',
+      '1',
+    ]);
+
+    expect(run.status).toBe(2);
+    expect(run.stderr).toMatch(/^loadtest: No AWS credentials found by the default chain/);
   });
 });
