@@ -26,31 +26,18 @@ import autocannon from 'autocannon';
 import { startDynamoDbLocal } from '../local/dynamodb/dynamodb-local.js';
 import { ensureOrdersTable } from '../local/dynamodb/orders-table.js';
 import { IDEMPOTENCY_WINDOW_SECONDS, idempotencyLockKey, orderKey } from '../src/store/orders-table.js';
-import { readBack } from '../tools/open-load.js';
+import { latencyFigures, readBack, type LoadFigures } from '../tools/open-load.js';
 
 const duration = Number(process.env.BENCH_DURATION ?? 10);
 const burstRequests = Number(process.env.BENCH_BURST ?? 2000);
 const burstConnections = Number(process.env.BENCH_BURST_CONNECTIONS ?? 500);
 const openLoad = Number(process.env.BENCH_OPEN_LOAD ?? 0.8);
 
-interface PhaseResult {
+interface PhaseResult extends LoadFigures {
   phase: string;
   model: 'closed' | 'open';
-  /** Requests per second asked for (open model only). */
-  offered?: number;
-  achieved: number;
-  requests: number;
-  seconds: number;
-  p50: number;
-  p95: number;
-  p99: number;
-  max: number;
-  statuses: Record<string, number>;
   errors: number;
 }
-
-const percentile = (sorted: number[], p: number): number =>
-  sorted.length === 0 ? NaN : (sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN);
 
 /**
  * Coordinated omission: under a constant arrival rate a request that waited L ms delayed the ones its connection
@@ -130,7 +117,6 @@ async function load(phase: string, url: string, options: LoadOptions): Promise<P
   const result = await instance;
   const seconds = (performance.now() - started) / 1000;
   const expectedIntervalMs = options.rate ? (1000 * options.connections) / options.rate : undefined;
-  const sorted = corrected(latencies, expectedIntervalMs).sort((a, b) => a - b);
   return {
     phase,
     model: options.rate ? 'open' : 'closed',
@@ -138,10 +124,7 @@ async function load(phase: string, url: string, options: LoadOptions): Promise<P
     achieved: Math.round(latencies.length / seconds),
     requests: latencies.length,
     seconds: Number(seconds.toFixed(1)),
-    p50: Math.round(percentile(sorted, 50)),
-    p95: Math.round(percentile(sorted, 95)),
-    p99: Math.round(percentile(sorted, 99)),
-    max: Math.round(sorted.at(-1) ?? NaN),
+    ...latencyFigures(corrected(latencies, expectedIntervalMs)),
     statuses,
     errors: result.errors + result.timeouts,
   };
@@ -221,17 +204,13 @@ async function storeCeiling(dir: string): Promise<PhaseResult> {
     };
     await Promise.all(Array.from({ length: 50 }, worker));
     const seconds = (performance.now() - started) / 1000;
-    latencies.sort((a, b) => a - b);
     return {
       phase: 'ceiling: DynamoDB Local, the workflow transaction, 50 at a time',
       model: 'closed',
       achieved: Math.round(latencies.length / seconds),
       requests: latencies.length,
       seconds: Number(seconds.toFixed(1)),
-      p50: Math.round(percentile(latencies, 50)),
-      p95: Math.round(percentile(latencies, 95)),
-      p99: Math.round(percentile(latencies, 99)),
-      max: Math.round(latencies.at(-1) ?? NaN),
+      ...latencyFigures(latencies),
       statuses,
       errors: Object.entries(statuses).reduce((sum, [status, count]) => sum + (status === '200' ? 0 : count), 0),
     };

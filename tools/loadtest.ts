@@ -7,7 +7,7 @@
  */
 import { parseArgs } from 'node:util';
 import { readBack, runOpenLoad } from './open-load.js';
-import { MissingCredentialsError, regionOf, signedFetch, type ApiFetch, type Auth } from './signed-fetch.js';
+import { apiFetchFor } from './signed-fetch.js';
 
 const USAGE = 'usage: npm run loadtest -- --url <ApiUrl> --rate <rps> --duration <s> [--auth iam|none] [--region <r>]';
 
@@ -27,19 +27,12 @@ async function main(): Promise<number> {
     console.error(USAGE);
     return 2;
   }
-  const auth = (values.auth ?? (regionOf(new URL(values.url)) ? 'iam' : 'none')) as Auth;
-  if (auth !== 'iam' && auth !== 'none') {
-    console.error(`--auth must be iam or none, not ${String(values.auth)}`);
+  const opened = await apiFetchFor('loadtest', values.url, values);
+  if ('problem' in opened) {
+    console.error(opened.problem);
     return 2;
   }
-  let api: ApiFetch;
-  try {
-    api = await signedFetch(values.url, { auth, region: values.region });
-  } catch (error) {
-    if (!(error instanceof MissingCredentialsError)) throw error;
-    console.error(`loadtest: ${error.message}`);
-    return 2;
-  }
+  const { api, auth } = opened;
   console.log(`loadtest: ${values.url} (auth ${auth}), ${rate} orders/s for ${duration} s, open model`);
   const run = `${Date.now().toString(36)}`;
   const result = await runOpenLoad({

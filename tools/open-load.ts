@@ -24,8 +24,10 @@ export interface ProgressLine {
   statuses: Record<string, number>;
 }
 
-export interface OpenLoadResult {
-  offered: number;
+/** What a load run measured, as the bench and the load test both report it. */
+export interface LoadFigures {
+  /** Requests per second asked for (open model). */
+  offered?: number;
   achieved: number;
   requests: number;
   seconds: number;
@@ -34,12 +36,27 @@ export interface OpenLoadResult {
   p99: number;
   max: number;
   statuses: Record<string, number>;
+}
+
+export interface OpenLoadResult extends LoadFigures {
+  offered: number;
   /** The orderId of every 202, for the readback. */
   accepted: string[];
 }
 
 const percentile = (sorted: number[], p: number): number =>
   sorted.length === 0 ? NaN : (sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN);
+
+/** p50, p95, p99 and max of a run's latencies, in whole milliseconds. */
+export function latencyFigures(latencies: readonly number[]): { p50: number; p95: number; p99: number; max: number } {
+  const sorted = [...latencies].sort((a, b) => a - b);
+  return {
+    p50: Math.round(percentile(sorted, 50)),
+    p95: Math.round(percentile(sorted, 95)),
+    p99: Math.round(percentile(sorted, 99)),
+    max: Math.round(sorted.at(-1) ?? NaN),
+  };
+}
 
 const sleep = (ms: number): Promise<void> => new Promise((wake) => setTimeout(wake, ms));
 
@@ -104,16 +121,12 @@ export async function runOpenLoad({
     clearInterval(ticker);
   }
   const seconds = (performance.now() - start) / 1000;
-  latencies.sort((a, b) => a - b);
   return {
     offered: rate,
     achieved: Math.round((answered / seconds) * 10) / 10,
     requests: answered,
     seconds: Number(seconds.toFixed(1)),
-    p50: Math.round(percentile(latencies, 50)),
-    p95: Math.round(percentile(latencies, 95)),
-    p99: Math.round(percentile(latencies, 99)),
-    max: Math.round(latencies.at(-1) ?? NaN),
+    ...latencyFigures(latencies),
     statuses,
     accepted,
   };

@@ -92,3 +92,23 @@ export async function signedFetch(baseUrl: string, { auth, region }: SignedFetch
     return fetch(url, { method: signed.method, headers, body: init.body });
   };
 }
+
+/**
+ * The API's fetch as a tool's flags ask for it: `--auth`, by default SigV4 for an execute-api URL (a deployed API
+ * requires it unless deployed with apiAuthorization=NONE) and none otherwise (npm start). When it cannot be had, a
+ * line for the user saying why, prefixed with the tool's name.
+ */
+export async function apiFetchFor(
+  tool: string,
+  url: string,
+  { auth: authFlag, region }: { auth?: string; region?: string },
+): Promise<{ api: ApiFetch; auth: Auth } | { problem: string }> {
+  const auth = authFlag ?? (regionOf(new URL(url)) ? 'iam' : 'none');
+  if (auth !== 'iam' && auth !== 'none') return { problem: `--auth must be iam or none, not ${auth}` };
+  try {
+    return { api: await signedFetch(url, { auth, region }), auth };
+  } catch (error) {
+    if (!(error instanceof MissingCredentialsError)) throw error;
+    return { problem: `${tool}: ${error.message}` };
+  }
+}

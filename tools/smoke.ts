@@ -6,7 +6,7 @@
 import { parseArgs } from 'node:util';
 import { randomUUID } from 'node:crypto';
 import { isOrderId } from '../src/contract/order.js';
-import { MissingCredentialsError, regionOf, signedFetch, type ApiFetch, type Auth } from './signed-fetch.js';
+import { apiFetchFor, type ApiFetch } from './signed-fetch.js';
 
 const PROBLEM = 'application/problem+json';
 
@@ -224,20 +224,13 @@ async function main(): Promise<number> {
     console.error('usage: npm run smoke -- --url <ApiUrl> [--auth iam|none] [--region <region>]');
     return 2;
   }
-  // A deployed API (execute-api) requires SigV4 by default; anything else (npm start) takes none.
-  const auth = (values.auth ?? (regionOf(new URL(values.url)) ? 'iam' : 'none')) as Auth;
-  if (auth !== 'iam' && auth !== 'none') {
-    console.error(`--auth must be iam or none, not ${String(values.auth)}`);
+  const opened = await apiFetchFor('smoke', values.url, values);
+  if ('problem' in opened) {
+    console.error(opened.problem);
     return 2;
   }
-  let api: Api;
-  try {
-    api = new Api(await signedFetch(values.url, { auth, region: values.region }), values.url);
-  } catch (error) {
-    if (!(error instanceof MissingCredentialsError)) throw error;
-    console.error(`smoke: ${error.message}`);
-    return 2;
-  }
+  const { auth } = opened;
+  const api = new Api(opened.api, values.url);
   console.log(`smoke: ${values.url} (auth ${auth})`);
   let failed = 0;
   for (const check of CHECKS) {

@@ -1,14 +1,13 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, beforeEach, expect, it } from '@jest/globals';
+import { expect, it } from '@jest/globals';
 import { openEventsDatabase } from '../../local/eventbridge/events-database.js';
 import { LocalEventBus, type EventEnvelope } from '../../local/eventbridge/local-event-bus.js';
 import { RuleDelivery } from '../../local/eventbridge/rule-delivery.js';
 import { orderAcceptedPattern } from '../../src/events/order-accepted.js';
 import { eventually } from '../support/eventually.js';
+import { folderForEachTest } from '../support/temp-folder.js';
 
 const BUS = 'order-intake-test';
 const moduleUrl = (path: string): string => new URL(path, import.meta.url).href;
@@ -71,16 +70,10 @@ async function runAndKill(databasePath: string): Promise<{ acked: string; delive
   return { acked: lines.acked ?? '', delivering: lines.delivering ?? '' };
 }
 
-let folder: string;
-beforeEach(async () => {
-  folder = await mkdtemp(join(tmpdir(), 'local-bus-crash-'));
-});
-afterEach(async () => {
-  await rm(folder, { recursive: true, force: true });
-});
+const folder = folderForEachTest('local-bus-crash');
 
 it('after kill -9, keeps every acknowledged event and delivers again what the cursor had not passed', async () => {
-  const databasePath = join(folder, 'events.sqlite');
+  const databasePath = join(folder(), 'events.sqlite');
   const { acked, delivering } = await runAndKill(databasePath);
   expect(delivering).toBe(acked);
 

@@ -14,6 +14,7 @@ import { archiveKeyOf, type ArchiveStore } from '../../src/archive/archive-order
 import { ConfigurationError } from '../../src/configuration.js';
 import { ORDER_ACCEPTED_DETAIL_TYPE, ORDER_EVENT_SOURCE } from '../../src/events/order-accepted.js';
 import { validOrder } from '../support/order-samples.js';
+import { folderForEachTest } from '../support/temp-folder.js';
 
 const BUCKET = 'order-archive-test';
 const silent = new Logger({ serviceName: 'order-intake-test', logLevel: 'SILENT' });
@@ -165,12 +166,10 @@ describe('the archive consumer with malformed events', () => {
 });
 
 describe('the archive consumer on a local folder', () => {
+  const folderOfTest = folderForEachTest('archive');
   let folder: string;
-  beforeEach(async () => {
-    folder = await mkdtemp(join(tmpdir(), 'archive-'));
-  });
-  afterEach(async () => {
-    await rm(folder, { recursive: true, force: true });
+  beforeEach(() => {
+    folder = folderOfTest();
   });
 
   const filesUnder = async (path: string): Promise<string[]> =>

@@ -1,7 +1,5 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { openEventsDatabase } from '../../local/eventbridge/events-database.js';
 import { LocalEventBus } from '../../local/eventbridge/local-event-bus.js';
 import { synthesizeOrderIntake } from '../../cdk/lib/synthesize.js';
@@ -10,6 +8,7 @@ import { orderAcceptedEntry } from '../../src/events/order-accepted.js';
 import { EventLogReader, parseEvent, parsePattern, rulesOf } from '../../tools/local-events.js';
 import example from '../../src/events/examples/order-accepted.json' with { type: 'json' };
 import type { OrderDocument } from '../../src/contract/order.js';
+import { folderForEachTest } from '../support/temp-folder.js';
 
 /** The stored order the example's detail was published for (the relay adds schemaVersion back). */
 const order = (orderId: string): OrderDocument => ({ ...example.detail, orderId }) as OrderDocument;
@@ -32,16 +31,10 @@ describe('npm run events -- test', () => {
 });
 
 describe('npm run events -- tail', () => {
-  let dir: string;
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'events-tool-'));
-  });
-  afterAll(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
+  const dir = folderForEachTest('events-tool');
 
   it('reads the events a running bus stores, from where it starts, filtered by a pattern', async () => {
-    const path = join(dir, 'events.sqlite');
+    const path = join(dir(), 'events.sqlite');
     const db = openEventsDatabase(path);
     const bus = new LocalEventBus(db, { busName: 'order-intake' });
     await bus.putEvents([orderAcceptedEntry('order-intake', order('01KBF3Z8Q4M7N2P5R9T6V3W8X1'))]);
