@@ -14,7 +14,7 @@ import {
   type PutEventsResult,
   type PutEventsResultEntry,
 } from '../../src/events/event-publisher.js';
-import { inTransaction } from './events-database.js';
+import { GroupCommit } from './events-database.js';
 import { InternalException, ValidationException } from './errors.js';
 import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from '../local-account.js';
 import { isObject } from '../../src/json-value.js';
@@ -70,6 +70,7 @@ export class LocalEventBus implements EventPublisher {
   private available: boolean;
   private readonly listeners = new Set<() => void>();
   private readonly insert: StatementSync;
+  private readonly commits: GroupCommit;
 
   constructor(
     private readonly db: DatabaseSync,
@@ -77,6 +78,7 @@ export class LocalEventBus implements EventPublisher {
   ) {
     // Prepared once: PutEvents is on the request path.
     this.insert = db.prepare('INSERT INTO events (event_id, bus_name, envelope) VALUES (?, ?, ?)');
+    this.commits = new GroupCommit(db);
     this.busName = options.busName;
     this.account = options.account ?? LOCAL_ACCOUNT_ID;
     this.region = options.region ?? LOCAL_REGION;
@@ -116,7 +118,8 @@ export class LocalEventBus implements EventPublisher {
     const stored = judged.filter((result): result is EventEnvelope => !('ErrorCode' in result));
     if (stored.length > 0) {
       try {
-        inTransaction(this.db, () => {
+        // The calls of one turn share a transaction; this one's events are on disk when it resolves.
+        await this.commits.commit(() => {
           for (const envelope of stored) this.insert.run(envelope.id, this.busName, JSON.stringify(envelope));
         });
       } catch (error) {

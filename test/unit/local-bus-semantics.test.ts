@@ -188,6 +188,28 @@ describe('PutEvents on the local bus', () => {
     expect(reopened.storedEvents().map((event) => event.envelope.detail)).toEqual([JSON.parse(entry.Detail)]);
   });
 
+  it('commits the calls of one turn together, and acknowledges each only once they are all on disk', async () => {
+    const db = openDatabase();
+    const bus = new LocalEventBus(db, { busName: BUS });
+    const exec = db.exec.bind(db);
+    let commits = 0;
+    db.exec = (sql: string) => {
+      if (sql === 'COMMIT') commits += 1;
+      return exec(sql);
+    };
+    const reader = new DatabaseSync(path, { readOnly: true });
+    open.push(reader);
+    const storedByOthers = (): number => Number(reader.prepare('SELECT COUNT(*) AS n FROM events').get()?.n);
+
+    const acknowledged: number[] = [];
+    await Promise.all(
+      Array.from({ length: 50 }, () => bus.putEvents([orderEntry()]).then(() => acknowledged.push(storedByOthers()))),
+    );
+    expect(commits).toBe(1);
+    // Every acknowledgement came after all 50 were visible to another connection, that is, committed.
+    expect(acknowledged).toEqual(Array.from({ length: 50 }, () => 50));
+  });
+
   it('runs in WAL mode with synchronous FULL', () => {
     const db = openDatabase();
     expect(db.prepare('PRAGMA journal_mode').get()?.journal_mode).toBe('wal');
