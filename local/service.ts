@@ -35,7 +35,7 @@ import { DynamoDbStreamSource } from './event-sources/dynamodb-stream.js';
 import { sqsQueueTarget } from './event-sources/sqs-queue.js';
 import { openEventsDatabase, setDiskFull } from './eventbridge/events-database.js';
 import { apiDestinationTarget } from './eventbridge/api-destination.js';
-import { LocalEventBus } from './eventbridge/local-event-bus.js';
+import { LocalEventBus, PUBLISHERS } from './eventbridge/local-event-bus.js';
 import { localEventBridgeClient } from './eventbridge/local-eventbridge-client.js';
 import {
   RuleDelivery,
@@ -180,7 +180,9 @@ export async function startLocalEvents(options: LocalEventsOptions): Promise<Loc
     tableName: options.tableName,
     handler: createPublishHandler({
       eventBusName: options.busName,
-      publisher: new EventBridgePublisher(localEventBridgeClient(bus, options.iam.relay)),
+      publisher: new EventBridgePublisher(
+        localEventBridgeClient(bus.publishingAs(PUBLISHERS.relay), options.iam.relay),
+      ),
       logger: handlerLogger(),
     }),
     isTargetAvailable: () => bus.isAvailable(),
@@ -360,7 +362,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       },
       backends: {
         dynamodb: workflowStore,
-        bus: running.events.bus,
+        bus: running.events.bus.publishingAs(PUBLISHERS.workflow),
         functions: { [LOCAL_RESOURCES.validateFunctionArn]: withValidateFault(faults) },
         iam: iam.workflow,
         functionTimeoutsMs: { [LOCAL_RESOURCES.validateFunctionArn]: validateFunctionTimeout().toMilliseconds() },

@@ -5,7 +5,12 @@ import { DatabaseSync } from 'node:sqlite';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { assertSupportedPattern, matchesPattern } from '../../local/eventbridge/event-pattern.js';
 import { openEventsDatabase, setDiskFull } from '../../local/eventbridge/events-database.js';
-import { LocalEventBus, MAX_ENTRY_BYTES, type EventEnvelope } from '../../local/eventbridge/local-event-bus.js';
+import {
+  LocalEventBus,
+  MAX_ENTRY_BYTES,
+  PUBLISHERS,
+  type EventEnvelope,
+} from '../../local/eventbridge/local-event-bus.js';
 import { RuleDelivery, type RuleDeliveryOptions, type RuleTarget } from '../../local/eventbridge/rule-delivery.js';
 import { orderAcceptedEntry, orderAcceptedPattern } from '../../src/events/order-accepted.js';
 import { eventually } from '../support/eventually.js';
@@ -186,6 +191,31 @@ describe('PutEvents on the local bus', () => {
     for (const db of open.splice(0)) db.close();
     const reopened = new LocalEventBus(openDatabase(), { busName: BUS });
     expect(reopened.storedEvents().map((event) => event.envelope.detail)).toEqual([JSON.parse(entry.Detail)]);
+  });
+
+  it('stores each event with the name of the caller that published it, when it gives one', async () => {
+    const bus = new LocalEventBus(openDatabase(), { busName: BUS });
+    await bus.publishingAs(PUBLISHERS.workflow).putEvents([orderEntry()]);
+    await bus.publishingAs(PUBLISHERS.relay).putEvents([orderEntry()]);
+    await bus.putEvents([orderEntry()]);
+    expect(bus.storedEvents().map((event) => event.publishedBy)).toEqual(['workflow', 'outbox-relay', undefined]);
+  });
+
+  it('adds the publisher columns to an events database made before them, keeping its events', async () => {
+    const old = new DatabaseSync(path);
+    old.exec(`CREATE TABLE events (seq INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT NOT NULL UNIQUE,
+                bus_name TEXT NOT NULL, envelope TEXT NOT NULL)`);
+    old.prepare('INSERT INTO events (event_id, bus_name, envelope) VALUES (?, ?, ?)').run('old', BUS, '{"id":"old"}');
+    old.close();
+
+    const bus = new LocalEventBus(openDatabase(), { busName: BUS });
+    await bus.publishingAs(PUBLISHERS.relay).putEvents([orderEntry()]);
+    expect(bus.storedEvents().map((event) => [event.envelope.id, event.publishedBy])).toEqual([
+      ['old', undefined],
+      [expect.any(String), 'outbox-relay'],
+    ]);
+    // Opening it again finds the columns there and leaves them be.
+    expect(() => openDatabase()).not.toThrow();
   });
 
   it('runs in WAL mode with synchronous FULL', () => {
