@@ -13,6 +13,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import type { DatabaseSync } from 'node:sqlite';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoDBClient, DynamoDBServiceException } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
@@ -33,7 +34,7 @@ import { ensureOrdersTable } from './dynamodb/orders-table.js';
 import { limitStoreCapacity } from './dynamodb/store-capacity.js';
 import { DynamoDbStreamSource } from './event-sources/dynamodb-stream.js';
 import { sqsQueueTarget } from './event-sources/sqs-queue.js';
-import { openEventsDatabase, setDiskFull } from './eventbridge/events-database.js';
+import { openEventsDatabase, readDeadLetter, setDiskFull, type RedriveResult } from './eventbridge/events-database.js';
 import { apiDestinationTarget } from './eventbridge/api-destination.js';
 import { LocalEventBus, PUBLISHERS } from './eventbridge/local-event-bus.js';
 import { localEventBridgeClient } from './eventbridge/local-eventbridge-client.js';
@@ -115,6 +116,13 @@ export interface LocalEvents {
   archiveBacklog(): number;
   /** The same for any rule, a subscriber's (Subscriber.ruleName) for instance. */
   backlogOf(ruleName: string): number;
+  /** The event log (events, cursors, delivery attempts, dead letters), for the ops console to read. */
+  database: DatabaseSync;
+  /**
+   * Delivers a dead letter again: a bus event to its rule's target (recorded in delivery_attempts), a stream record
+   * to the outbox relay. The letter is removed once delivered.
+   */
+  redriveDeadLetter(id: number): Promise<RedriveResult>;
   /** Ends the loops after their current step and closes the database. */
   stop(): Promise<void>;
 }
@@ -200,6 +208,9 @@ export async function startLocalEvents(options: LocalEventsOptions): Promise<Loc
     setDiskFull: (full) => setDiskFull(db, full),
     archiveBacklog: () => delivery.backlogOf(ARCHIVE_RULE_NAME),
     backlogOf: (ruleName) => delivery.backlogOf(ruleName),
+    database: db,
+    redriveDeadLetter: (id) =>
+      readDeadLetter(db, id)?.origin.startsWith('stream:') ? relay.redrive(id) : delivery.redrive(id),
     stop: () =>
       (stopped ??= (async () => {
         await relay.stop();

@@ -121,3 +121,45 @@ export function recordDeadLetter(
     new Date().toISOString(),
   );
 }
+
+/** One row of `dead_letters`. `origin` is `rule:<rule name>` (a bus event) or `stream:<shard id>` (a stream record). */
+export interface DeadLetter {
+  id: number;
+  origin: string;
+  reference: string;
+  payload: string;
+  reason: string;
+  failedAt: string;
+}
+
+const deadLetterOf = (row: Record<string, unknown>): DeadLetter => ({
+  id: Number(row.id),
+  origin: String(row.origin),
+  reference: String(row.reference),
+  payload: String(row.payload),
+  reason: String(row.reason),
+  failedAt: String(row.failed_at),
+});
+
+export function readDeadLetter(db: DatabaseSync, id: number): DeadLetter | undefined {
+  const row = db.prepare('SELECT * FROM dead_letters WHERE id = ?').get(id);
+  return row ? deadLetterOf(row) : undefined;
+}
+
+/** Newest first; `containing` narrows to the letters whose payload holds the text (an orderId). */
+export function listDeadLetters(db: DatabaseSync, options: { containing?: string; limit?: number } = {}): DeadLetter[] {
+  const rows =
+    options.containing === undefined
+      ? db.prepare('SELECT * FROM dead_letters ORDER BY id DESC LIMIT ?').all(options.limit ?? 500)
+      : db
+          .prepare('SELECT * FROM dead_letters WHERE instr(payload, ?) > 0 ORDER BY id DESC LIMIT ?')
+          .all(options.containing, options.limit ?? 500);
+  return rows.map(deadLetterOf);
+}
+
+/** What a redrive of a dead letter came to; `delivered` removed the letter. */
+export interface RedriveResult {
+  outcome: 'delivered' | 'failed' | 'not-found' | 'not-redrivable' | 'in-progress';
+  /** What the target answered, or why nothing was tried. */
+  detail: string;
+}

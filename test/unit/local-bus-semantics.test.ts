@@ -4,7 +4,12 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { assertSupportedPattern, matchesPattern } from '../../local/eventbridge/event-pattern.js';
-import { openEventsDatabase, setDiskFull } from '../../local/eventbridge/events-database.js';
+import {
+  listDeadLetters,
+  openEventsDatabase,
+  recordDeadLetter,
+  setDiskFull,
+} from '../../local/eventbridge/events-database.js';
 import {
   LocalEventBus,
   MAX_ENTRY_BYTES,
@@ -379,5 +384,48 @@ describe('delivery to rule targets', () => {
       3,
     );
     expect(target.delivered.map(orderIdOf)).toContain(JSON.parse(next.Detail).orderId);
+  });
+
+  it('redrives a dead letter to its rule’s target: one more recorded attempt, the letter gone once taken', async () => {
+    const db = openDatabase();
+    const bus = new LocalEventBus(db, { busName: BUS });
+    const target = new RecordingTarget();
+    const poisoned = orderEntry();
+    const orderId = JSON.parse(poisoned.Detail).orderId;
+    target.failuresLeft.set(orderId, 3);
+    const delivery = archiveRule(db, bus, target, { maxReceives: 2 });
+    delivery.start();
+    await bus.putEvents([poisoned]);
+    await eventually('the event is dead-lettered', () => listDeadLetters(db).length === 1);
+    const [letter] = listDeadLetters(db);
+
+    // The target still fails once more: the letter stays, the attempt is recorded.
+    expect(await delivery.redrive(letter?.id ?? 0)).toMatchObject({ outcome: 'failed' });
+    expect(listDeadLetters(db)).toHaveLength(1);
+    expect(await delivery.redrive(letter?.id ?? 0)).toMatchObject({ outcome: 'delivered' });
+    expect(listDeadLetters(db)).toEqual([]);
+    expect(await delivery.redrive(letter?.id ?? 0)).toMatchObject({ outcome: 'not-found' });
+    await delivery.stop();
+
+    const attempts = db
+      .prepare('SELECT attempt, outcome, detail FROM delivery_attempts WHERE rule_name = ? ORDER BY id')
+      .all('archive');
+    expect(attempts.map((row) => [row.attempt, row.outcome])).toEqual([
+      [1, 'failed'],
+      [2, 'dead-lettered'],
+      [3, 'failed'],
+      [4, 'delivered'],
+    ]);
+    expect(String(attempts.at(-1)?.detail)).toMatch(/^redrive of dead letter \d+/);
+    expect(target.delivered.map(orderIdOf)).toEqual([orderId, orderId, orderId, orderId]);
+  });
+
+  it('does not redrive a letter whose rule the running bus does not have', async () => {
+    const db = openDatabase();
+    const bus = new LocalEventBus(db, { busName: BUS });
+    recordDeadLetter(db, { origin: 'rule:removed', reference: 'e1', payload: '{}', reason: 'test' });
+    const delivery = archiveRule(db, bus, new RecordingTarget());
+    expect(await delivery.redrive(listDeadLetters(db)[0]?.id ?? 0)).toMatchObject({ outcome: 'not-redrivable' });
+    expect(listDeadLetters(db)).toHaveLength(1);
   });
 });
