@@ -8,7 +8,8 @@
  * - event-sources/ (the event source mappings): the table's stream to the outbox relay, and SQS-style targets;
  * - subscriptions.ts: local subscribers (webhooks as API destinations, handler modules), configured without code;
  * - s3/ (the archive bucket): a folder;
- * - iam/: every call above authorized against the deployed roles.
+ * - iam/: every call above authorized against the deployed roles;
+ * - console/: the local ops console (no AWS counterpart), on the same port under /console, before the API.
  * Everything is built once here and shared by every request.
  */
 import { mkdirSync } from 'node:fs';
@@ -22,6 +23,7 @@ import { EventBridgePublisher } from '../lambdas/publish/eventbridge-publisher.j
 import { createPublishHandler } from '../lambdas/publish/handler.js';
 import { handler as validateHandler } from '../lambdas/validate/handler.js';
 import { validateFunctionTimeout } from '../cdk/lib/order-workflow.js';
+import { loadOrderIntakeDefinition } from '../asl/order-intake.js';
 import { orderAcceptedPattern } from '../src/events/order-accepted.js';
 import { SERVICE_NAME } from '../src/service-name.js';
 import { createApiGateway } from './apigateway/api-gateway.js';
@@ -52,6 +54,8 @@ import { LOCAL_CREDENTIALS, LOCAL_REGION, localArn } from './local-account.js';
 import { openArchiveBucket } from './s3/archive-bucket.js';
 import { createOrderWorkflow } from './stepfunctions/order-workflow.js';
 import { CONSOLE_DATABASE_FILE, ConsoleStore, type ConsoleRetention } from './console/console-store.js';
+import { consoleRoutes } from './console/console-http.js';
+import { CONSOLE_PATH, createOpsConsole, type OpsConsoleOptions } from './console/console-routes.js';
 import { forgetRemovedSubscribers, type Subscriber } from './subscriptions.js';
 import type { LogSink } from './waiting.js';
 
@@ -295,11 +299,16 @@ export interface RunningService {
   events: LocalEvents;
   /** What the ops console shows; undefined when recording is off. */
   console: ConsoleStore | undefined;
+  /** The ops console (served on the same port), when it is on. */
+  consoleUrl: string | undefined;
   /** Turns a fault switch on or off while the service runs. */
   setFault(fault: Fault, on: boolean): void;
   /** Stops HTTP first (no new work), then the event runtime, then DynamoDB Local. Idempotent. */
   stop(): Promise<void>;
 }
+
+/** The addresses that answer this machine only: the ops console serves them, and their names, alone. */
+export const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(['127.0.0.1', 'localhost', '::1']);
 
 export async function startService(options: ServiceOptions): Promise<RunningService> {
   const dataDir = resolve(options.dataDir);
@@ -365,12 +374,13 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       if (fault === 'bus') running.events?.setBusAvailable(!on);
       if (fault === 'events-disk-full') running.events?.setDiskFull(on);
     });
+    const workflowResources = {
+      ValidateFunctionArn: LOCAL_RESOURCES.validateFunctionArn,
+      OrdersTableName: LOCAL_RESOURCES.tableName,
+      EventBusName: LOCAL_RESOURCES.busName,
+    };
     const workflow = createOrderWorkflow({
-      resources: {
-        ValidateFunctionArn: LOCAL_RESOURCES.validateFunctionArn,
-        OrdersTableName: LOCAL_RESOURCES.tableName,
-        EventBusName: LOCAL_RESOURCES.busName,
-      },
+      resources: workflowResources,
       backends: {
         dynamodb: workflowStore,
         bus: running.events.bus.publishingAs(PUBLISHERS.workflow),
@@ -395,14 +405,31 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       asyncApi: loadAsyncApiDocument(),
       logger,
     });
+    const events = running.events;
+    const host = options.host ?? '127.0.0.1';
+    // The ops console reads what the console store recorded and the rest on demand; it changes nothing but dead
+    // letters, and only on a same-origin POST.
+    const opsConsole =
+      consoleStore &&
+      createOpsConsole({
+        store: consoleStore,
+        events: events.database,
+        dynamodb: newClient(),
+        tableName: LOCAL_RESOURCES.tableName,
+        archiveDir: events.archiveDir,
+        states: (loadOrderIntakeDefinition(workflowResources) as { States: OpsConsoleOptions['states'] }).States,
+        redriveDeadLetter: (id) => events.redriveDeadLetter(id),
+        hosts: LOOPBACK_HOSTS.has(host) ? 'loopback' : 'any',
+      });
     requestLog = new RequestLog(logger);
     running.http = await startHttpServer({
+      localRoutes: opsConsole && consoleRoutes(opsConsole),
       onExchange: consoleStore && ((exchange) => consoleStore.recordExchange(exchange)),
       gateway,
       logger,
       requestLog,
       port: options.port,
-      host: options.host ?? '127.0.0.1',
+      host,
     });
   } catch (error) {
     await stopAll().catch((cleanup: unknown) => logger.error('cleanup after a failed start failed', { cleanup }));
@@ -417,6 +444,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     dataDir,
     events: running.events,
     console: consoleStore,
+    consoleUrl: consoleStore && `${running.http.url}${CONSOLE_PATH}`,
     setFault: (fault, on) => {
       faults.set(fault, on);
       logger.warn(`fault switch ${fault} ${on ? 'on' : 'off'}`, { fault, description: FAULT_DESCRIPTIONS[fault] });
