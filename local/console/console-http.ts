@@ -46,7 +46,7 @@ export function consoleRoutes(opsConsole: OpsConsole): LocalRoutes {
   }, HEARTBEAT_MS);
   heartbeat.unref();
 
-  function live(filter: ExecutionFilter, request: IncomingMessage, response: ServerResponse): void {
+  function live(filter: ExecutionFilter, response: ServerResponse): void {
     response.writeHead(200, {
       ...SECURITY_HEADERS,
       'Content-Type': 'text/event-stream; charset=utf-8',
@@ -55,7 +55,8 @@ export function consoleRoutes(opsConsole: OpsConsole): LocalRoutes {
     response.write('retry: 2000\n: live\n\n');
     streams.set(response, filter);
     listen();
-    request.once('close', () => {
+    // The response's close, not the request's: a request is closed as soon as its (empty) body is read.
+    response.once('close', () => {
       streams.delete(response);
       if (streams.size === 0) {
         unsubscribe?.();
@@ -80,7 +81,7 @@ export function consoleRoutes(opsConsole: OpsConsole): LocalRoutes {
       const asked =
         url.pathname === LIVE_PATH && consoleRequest.method === 'GET' && opsConsole.liveFilter(consoleRequest);
       if (asked && 'filter' in asked) {
-        live(asked.filter, request, response);
+        live(asked.filter, response);
         return true;
       }
       (asked ? Promise.resolve(asked.refused) : opsConsole.handle(consoleRequest)).then(

@@ -105,15 +105,19 @@ export function ownOrigin(request: Pick<ConsoleRequest, 'headers' | 'port'>, hos
  * Why a state-changing request is refused as cross-site, or undefined when it comes from the console's own pages.
  * Browsers send Sec-Fetch-Site with every request (same-origin only from the console's own pages); an older browser
  * sends no Sec-Fetch-Site but an Origin with every POST. So: Sec-Fetch-Site, when present, must be `same-origin`;
- * absent, Origin must be present; and Origin, when present, must be the console's own.
+ * absent, Origin must be present and the console's own; and Origin, when present, must be the console's own.
+ * One exception, because the pages are served with `Referrer-Policy: no-referrer`: a browser then sends a form's POST
+ * with `Origin: null` (the Fetch standard's rule for no-referrer), so `null` counts as no Origin, and is accepted only
+ * with `Sec-Fetch-Site: same-origin`, which no page can forge. (A sandboxed frame's `null` comes with `cross-site`.)
  */
 export function refusesCrossSite(headers: Record<string, string>, origin: string): string | undefined {
   const site = headerValue(headers, 'Sec-Fetch-Site');
-  const from = headerValue(headers, 'Origin');
+  const sent = headerValue(headers, 'Origin');
+  const from = sent === 'null' ? undefined : sent;
   if (from !== undefined && from !== origin) return `the request comes from ${from}, not from the console (${origin})`;
   if (site !== undefined && site !== 'same-origin') return `the browser says the request is ${site}`;
   if (site === undefined && from === undefined) {
-    return 'the request says neither where it comes from (Origin) nor whether it is same-origin (Sec-Fetch-Site)';
+    return 'the request says neither where it comes from (Origin) nor that it is same-origin (Sec-Fetch-Site)';
   }
   return undefined;
 }

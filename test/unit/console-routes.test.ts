@@ -184,6 +184,8 @@ describe('redrive, a state-changing request', () => {
     ['a request from a browser that says nothing (curl)', {}],
     ['a no-cors fetch without Origin', { 'sec-fetch-site': 'cross-site' }],
     ['a top-level navigation', { 'sec-fetch-site': 'none' }],
+    ['a sandboxed frame (Origin null)', { 'sec-fetch-site': 'cross-site', origin: 'null' }],
+    ['Origin null from a browser without Sec-Fetch-Site', { origin: 'null' }],
   ])('refuses %s with 403 and changes nothing', async (_case, headers: Record<string, string>) => {
     for (const path of [`/console/dead-letters/${letterId()}/redrive`, '/console/dead-letters/redrive']) {
       const answer = await post(path, headers);
@@ -202,7 +204,9 @@ describe('redrive, a state-changing request', () => {
     expect(answer.status).toBe(200);
     expect(answer.body).toContain('delivered');
     await post('/console/dead-letters/redrive', { origin: ORIGIN });
-    expect(redrive.mock.calls).toEqual([[letterId()], [letterId()]]);
+    // A form's POST from a page served with Referrer-Policy: no-referrer carries Origin: null.
+    await post(`/console/dead-letters/${letterId()}/redrive`, { 'sec-fetch-site': 'same-origin', origin: 'null' });
+    expect(redrive.mock.calls).toEqual([[letterId()], [letterId()], [letterId()]]);
   });
 
   it('never changes anything on GET', async () => {
