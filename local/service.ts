@@ -290,6 +290,8 @@ export interface ServiceOptions {
   /** Local subscribers (local/subscriptions.ts loads them from the environment and the subscribers file). */
   subscribers?: readonly Subscriber[];
   webhooks?: WebhookDelivery;
+  /** The bus's delivery loops' pace; tests make it fast (a failing subscriber dead-letters in milliseconds). */
+  delivery?: LocalEventsOptions['delivery'];
 }
 
 export interface RunningService {
@@ -361,6 +363,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       iam: { relay: iam.relay, archive: iam.archive },
       subscribers: options.subscribers,
       webhooks: options.webhooks,
+      delivery: options.delivery,
       log: ({ level, message, ...details }: { level?: string; message?: string }) => {
         const write = level === 'error' ? logger.error : level === 'warn' ? logger.warn : logger.info;
         write.call(logger, String(message ?? 'local events'), details);
