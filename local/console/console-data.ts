@@ -65,6 +65,9 @@ const PUBLISHER_NAMES: Record<string, string> = {
 export const publisherName = (publishedBy: string | undefined): string =>
   publishedBy === undefined ? 'a publisher not recorded' : (PUBLISHER_NAMES[publishedBy] ?? publishedBy);
 
+/** The request body as API Gateway's request template passed it: base64 of the raw bytes. */
+const decodedBody = (base64: string): string => Buffer.from(base64, 'base64').toString('utf8');
+
 /** The execution's path through the state graph, and each state visit with its input and output. */
 export function stateVisits(execution: RecordedExecution): TimelineEntry[] {
   const entries: TimelineEntry[] = [];
@@ -77,7 +80,12 @@ export function stateVisits(execution: RecordedExecution): TimelineEntry[] {
           hop: 'execution',
           title: `execution started: ${execution.name}`,
           link: `/console/executions/${encodeURIComponent(execution.name)}`,
-          details: [{ label: 'input', value: event.input }],
+          details: [
+            { label: 'input', value: event.input },
+            ...(isObject(event.input) && typeof event.input.body === 'string'
+              ? [{ label: 'input body, decoded from base64', value: decodedBody(event.input.body) }]
+              : []),
+          ],
         });
         break;
       case 'ExecutionSucceeded':
