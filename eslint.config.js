@@ -13,5 +13,13 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': 'error',
     },
   },
+  {
+    // The ops console's browser script, served as it is.
+    files: ['local/console/assets/**/*.js'],
+    languageOptions: {
+      sourceType: 'script',
+      globals: { document: 'readonly', EventSource: 'readonly' },
+    },
+  },
   prettier,
 );

@@ -26,5 +26,8 @@ export default {
     { ...base, displayName: 'e2e', testMatch: ['<rootDir>/test/e2e/**/*.test.ts'] },
     // Long crash, fault and hostile-input runs: `npm run test:chaos`, which CI runs after `npm test`.
     { ...base, displayName: 'chaos', testMatch: ['<rootDir>/test/chaos/**/*.chaos.test.ts'] },
+    // The ops console in a real browser (Debian's chromium, driven by playwright-core): `npm run test:browser`, which
+    // CI runs after `npm test`.
+    { ...base, displayName: 'browser', testMatch: ['<rootDir>/test/browser/**/*.browser.test.ts'] },
   ],
 };

@@ -6,7 +6,7 @@
  * local/subscriptions.ts). See docs/local.md.
  */
 import { resolve } from 'node:path';
-import { parseFaults, startService, WEBHOOK_RETRY_POLICY } from './service.js';
+import { LOOPBACK_HOSTS, parseFaults, startService, WEBHOOK_RETRY_POLICY } from './service.js';
 import { loadSubscribers, parseRetrySeconds, SubscriptionsConfigError, type Subscriber } from './subscriptions.js';
 
 const DEFAULT_PORT = 3000;
@@ -18,8 +18,6 @@ function portFrom(value: string | undefined): number {
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`PORT must be 0..65535, not ${value}`);
   return port;
 }
-
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
 
 function positiveNumber(name: string): number | undefined {
   const value = process.env[name];
@@ -40,7 +38,7 @@ function consoleSettings(host: string) {
   }
   const hours = positiveNumber('ORDER_INTAKE_CONSOLE_RETENTION_HOURS');
   return {
-    enabled: asked ? asked === 'on' : LOOPBACK.has(host),
+    enabled: asked ? asked === 'on' : LOOPBACK_HOSTS.has(host),
     retention: {
       maxAgeMs: hours === undefined ? undefined : hours * 60 * 60 * 1000,
       maxExecutions: positiveNumber('ORDER_INTAKE_CONSOLE_MAX_EXECUTIONS'),
@@ -83,6 +81,7 @@ async function main(): Promise<void> {
       `Order Intake listening on ${url} (started in ${seconds} s; data in ${dataDir}; Ctrl-C stops it)`,
       `  curl -i ${url}/orders -H 'Content-Type: application/json' -d '${SAMPLE_ORDER}'`,
       `  curl -i ${url}/orders/<orderId>        OpenAPI: ${url}/openapi.json  AsyncAPI: ${url}/asyncapi.json`,
+      service.consoleUrl ? `  Ops console: ${url}/console` : '  Ops console: off (ORDER_INTAKE_CONSOLE=on turns it on)',
       ...subscribers.map(describeSubscriber),
       '',
     ].join('\n'),

@@ -8,11 +8,13 @@
  * - event-sources/ (the event source mappings): the table's stream to the outbox relay, and SQS-style targets;
  * - subscriptions.ts: local subscribers (webhooks as API destinations, handler modules), configured without code;
  * - s3/ (the archive bucket): a folder;
- * - iam/: every call above authorized against the deployed roles.
+ * - iam/: every call above authorized against the deployed roles;
+ * - console/: the local ops console (no AWS counterpart), on the same port under /console, before the API.
  * Everything is built once here and shared by every request.
  */
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import type { DatabaseSync } from 'node:sqlite';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoDBClient, DynamoDBServiceException } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
@@ -21,6 +23,7 @@ import { EventBridgePublisher } from '../lambdas/publish/eventbridge-publisher.j
 import { createPublishHandler } from '../lambdas/publish/handler.js';
 import { handler as validateHandler } from '../lambdas/validate/handler.js';
 import { validateFunctionTimeout } from '../cdk/lib/order-workflow.js';
+import { loadOrderIntakeDefinition } from '../asl/order-intake.js';
 import { orderAcceptedPattern } from '../src/events/order-accepted.js';
 import { SERVICE_NAME } from '../src/service-name.js';
 import { createApiGateway } from './apigateway/api-gateway.js';
@@ -33,9 +36,9 @@ import { ensureOrdersTable } from './dynamodb/orders-table.js';
 import { limitStoreCapacity } from './dynamodb/store-capacity.js';
 import { DynamoDbStreamSource } from './event-sources/dynamodb-stream.js';
 import { sqsQueueTarget } from './event-sources/sqs-queue.js';
-import { openEventsDatabase, setDiskFull } from './eventbridge/events-database.js';
+import { openEventsDatabase, readDeadLetter, setDiskFull, type RedriveResult } from './eventbridge/events-database.js';
 import { apiDestinationTarget } from './eventbridge/api-destination.js';
-import { LocalEventBus } from './eventbridge/local-event-bus.js';
+import { LocalEventBus, PUBLISHERS } from './eventbridge/local-event-bus.js';
 import { localEventBridgeClient } from './eventbridge/local-eventbridge-client.js';
 import {
   RuleDelivery,
@@ -51,6 +54,8 @@ import { LOCAL_CREDENTIALS, LOCAL_REGION, localArn } from './local-account.js';
 import { openArchiveBucket } from './s3/archive-bucket.js';
 import { createOrderWorkflow } from './stepfunctions/order-workflow.js';
 import { CONSOLE_DATABASE_FILE, ConsoleStore, type ConsoleRetention } from './console/console-store.js';
+import { consoleRoutes } from './console/console-http.js';
+import { CONSOLE_PATH, createOpsConsole, type OpsConsoleOptions } from './console/console-routes.js';
 import { forgetRemovedSubscribers, type Subscriber } from './subscriptions.js';
 import type { LogSink } from './waiting.js';
 
@@ -115,6 +120,13 @@ export interface LocalEvents {
   archiveBacklog(): number;
   /** The same for any rule, a subscriber's (Subscriber.ruleName) for instance. */
   backlogOf(ruleName: string): number;
+  /** The event log (events, cursors, delivery attempts, dead letters), for the ops console to read. */
+  database: DatabaseSync;
+  /**
+   * Delivers a dead letter again: a bus event to its rule's target (recorded in delivery_attempts), a stream record
+   * to the outbox relay. The letter is removed once delivered.
+   */
+  redriveDeadLetter(id: number): Promise<RedriveResult>;
   /** Ends the loops after their current step and closes the database. */
   stop(): Promise<void>;
 }
@@ -180,7 +192,9 @@ export async function startLocalEvents(options: LocalEventsOptions): Promise<Loc
     tableName: options.tableName,
     handler: createPublishHandler({
       eventBusName: options.busName,
-      publisher: new EventBridgePublisher(localEventBridgeClient(bus, options.iam.relay)),
+      publisher: new EventBridgePublisher(
+        localEventBridgeClient(bus.publishingAs(PUBLISHERS.relay), options.iam.relay),
+      ),
       logger: handlerLogger(),
     }),
     isTargetAvailable: () => bus.isAvailable(),
@@ -198,6 +212,9 @@ export async function startLocalEvents(options: LocalEventsOptions): Promise<Loc
     setDiskFull: (full) => setDiskFull(db, full),
     archiveBacklog: () => delivery.backlogOf(ARCHIVE_RULE_NAME),
     backlogOf: (ruleName) => delivery.backlogOf(ruleName),
+    database: db,
+    redriveDeadLetter: (id) =>
+      readDeadLetter(db, id)?.origin.startsWith('stream:') ? relay.redrive(id) : delivery.redrive(id),
     stop: () =>
       (stopped ??= (async () => {
         await relay.stop();
@@ -273,6 +290,8 @@ export interface ServiceOptions {
   /** Local subscribers (local/subscriptions.ts loads them from the environment and the subscribers file). */
   subscribers?: readonly Subscriber[];
   webhooks?: WebhookDelivery;
+  /** The bus's delivery loops' pace; tests make it fast (a failing subscriber dead-letters in milliseconds). */
+  delivery?: LocalEventsOptions['delivery'];
 }
 
 export interface RunningService {
@@ -282,11 +301,16 @@ export interface RunningService {
   events: LocalEvents;
   /** What the ops console shows; undefined when recording is off. */
   console: ConsoleStore | undefined;
+  /** The ops console (served on the same port), when it is on. */
+  consoleUrl: string | undefined;
   /** Turns a fault switch on or off while the service runs. */
   setFault(fault: Fault, on: boolean): void;
   /** Stops HTTP first (no new work), then the event runtime, then DynamoDB Local. Idempotent. */
   stop(): Promise<void>;
 }
+
+/** The addresses that answer this machine only: the ops console serves them, and their names, alone. */
+export const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(['127.0.0.1', 'localhost', '::1']);
 
 export async function startService(options: ServiceOptions): Promise<RunningService> {
   const dataDir = resolve(options.dataDir);
@@ -339,6 +363,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       iam: { relay: iam.relay, archive: iam.archive },
       subscribers: options.subscribers,
       webhooks: options.webhooks,
+      delivery: options.delivery,
       log: ({ level, message, ...details }: { level?: string; message?: string }) => {
         const write = level === 'error' ? logger.error : level === 'warn' ? logger.warn : logger.info;
         write.call(logger, String(message ?? 'local events'), details);
@@ -352,15 +377,16 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       if (fault === 'bus') running.events?.setBusAvailable(!on);
       if (fault === 'events-disk-full') running.events?.setDiskFull(on);
     });
+    const workflowResources = {
+      ValidateFunctionArn: LOCAL_RESOURCES.validateFunctionArn,
+      OrdersTableName: LOCAL_RESOURCES.tableName,
+      EventBusName: LOCAL_RESOURCES.busName,
+    };
     const workflow = createOrderWorkflow({
-      resources: {
-        ValidateFunctionArn: LOCAL_RESOURCES.validateFunctionArn,
-        OrdersTableName: LOCAL_RESOURCES.tableName,
-        EventBusName: LOCAL_RESOURCES.busName,
-      },
+      resources: workflowResources,
       backends: {
         dynamodb: workflowStore,
-        bus: running.events.bus,
+        bus: running.events.bus.publishingAs(PUBLISHERS.workflow),
         functions: { [LOCAL_RESOURCES.validateFunctionArn]: withValidateFault(faults) },
         iam: iam.workflow,
         functionTimeoutsMs: { [LOCAL_RESOURCES.validateFunctionArn]: validateFunctionTimeout().toMilliseconds() },
@@ -382,14 +408,31 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       asyncApi: loadAsyncApiDocument(),
       logger,
     });
+    const events = running.events;
+    const host = options.host ?? '127.0.0.1';
+    // The ops console reads what the console store recorded and the rest on demand; it changes nothing but dead
+    // letters, and only on a same-origin POST.
+    const opsConsole =
+      consoleStore &&
+      createOpsConsole({
+        store: consoleStore,
+        events: events.database,
+        dynamodb: newClient(),
+        tableName: LOCAL_RESOURCES.tableName,
+        archiveDir: events.archiveDir,
+        states: (loadOrderIntakeDefinition(workflowResources) as { States: OpsConsoleOptions['states'] }).States,
+        redriveDeadLetter: (id) => events.redriveDeadLetter(id),
+        hosts: LOOPBACK_HOSTS.has(host) ? 'loopback' : 'any',
+      });
     requestLog = new RequestLog(logger);
     running.http = await startHttpServer({
+      localRoutes: opsConsole && consoleRoutes(opsConsole),
       onExchange: consoleStore && ((exchange) => consoleStore.recordExchange(exchange)),
       gateway,
       logger,
       requestLog,
       port: options.port,
-      host: options.host ?? '127.0.0.1',
+      host,
     });
   } catch (error) {
     await stopAll().catch((cleanup: unknown) => logger.error('cleanup after a failed start failed', { cleanup }));
@@ -404,6 +447,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     dataDir,
     events: running.events,
     console: consoleStore,
+    consoleUrl: consoleStore && `${running.http.url}${CONSOLE_PATH}`,
     setFault: (fault, on) => {
       faults.set(fault, on);
       logger.warn(`fault switch ${fault} ${on ? 'on' : 'off'}`, { fault, description: FAULT_DESCRIPTIONS[fault] });

@@ -37,8 +37,18 @@ const recordableHeaders = (headers: Record<string, string>): Record<string, stri
   );
 const RECORDED_BODY_BYTES = 64 * 1024;
 
+/** Routes the local server answers itself, before the API Gateway emulation (the ops console). */
+export interface LocalRoutes {
+  /** Answers the request if it is one of its own (true); false leaves it to the API. */
+  serve(request: IncomingMessage, response: ServerResponse): boolean;
+  /** Ends what it keeps open (live streams), so that the server can close. */
+  close(): void;
+}
+
 export interface HttpServerOptions {
   gateway: ApiGateway;
+  /** Served before the API; their requests are not API exchanges (neither logged as requests nor recorded). */
+  localRoutes?: LocalRoutes;
   logger: Logger;
   requestLog: RequestLog;
   /** Told of every exchange once it is answered. */
@@ -130,6 +140,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
   }
 
   const server = createServer((request, response) => {
+    if (options.localRoutes?.serve(request, response)) return;
     serve(request, response).catch((error: unknown) => {
       // The client went away mid-request, or the socket failed: there is no one left to answer.
       logger.warn('request abandoned', { error });
@@ -152,6 +163,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
     port,
     close: () =>
       new Promise<void>((closed, failed) => {
+        options.localRoutes?.close();
         server.close((error) => (error ? failed(error) : closed()));
         // Keep-alive connections would hold close() open until they time out.
         server.closeIdleConnections();

@@ -18,7 +18,7 @@ import {
   type Shard,
 } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import { recordDeadLetter } from '../eventbridge/events-database.js';
+import { readDeadLetter, recordDeadLetter, type RedriveResult } from '../eventbridge/events-database.js';
 import { LocalEventsError } from '../eventbridge/errors.js';
 import { describeError } from '../../src/json-value.js';
 import { backoff, pause, type LogSink } from '../waiting.js';
@@ -112,6 +112,29 @@ export class DynamoDbStreamSource {
   async stop(): Promise<void> {
     this.controller.abort();
     await this.loop;
+  }
+
+  /**
+   * Hands a dead-lettered stream record to the relay handler once more, as reprocessing an on-failure destination's
+   * record would; the letter is removed once the handler took it, and kept if it fails again.
+   */
+  async redrive(deadLetterId: number): Promise<RedriveResult> {
+    const letter = readDeadLetter(this.db, deadLetterId);
+    if (!letter) return { outcome: 'not-found', detail: `no dead letter ${deadLetterId}` };
+    if (!letter.origin.startsWith('stream:')) {
+      return { outcome: 'not-redrivable', detail: `${letter.origin} is not a stream record` };
+    }
+    let detail: string;
+    try {
+      const { batchItemFailures } = await this.options.handler({ Records: [JSON.parse(letter.payload)] });
+      detail = batchItemFailures.length === 0 ? 'relayed' : 'the relay handler reported the record failed';
+      if (batchItemFailures.length > 0) return { outcome: 'failed', detail };
+    } catch (error) {
+      return { outcome: 'failed', detail: describeError(error) };
+    }
+    this.db.prepare('DELETE FROM dead_letters WHERE id = ?').run(deadLetterId);
+    this.options.log({ level: 'info', message: 'stream dead letter redriven', deadLetterId });
+    return { outcome: 'delivered', detail };
   }
 
   private async run(): Promise<void> {

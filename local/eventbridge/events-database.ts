@@ -8,12 +8,15 @@ import { dirname } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 
 const SCHEMA = `
-  -- AUTOINCREMENT: a seq is never reused, so a cursor can never point at a different event.
+  -- AUTOINCREMENT: a seq is never reused, so a cursor can never point at a different event. published_by names the
+  -- caller of PutEvents (the workflow's Publish state or the outbox relay), published_at its commit (epoch ms).
   CREATE TABLE IF NOT EXISTS events (
-    seq       INTEGER PRIMARY KEY AUTOINCREMENT,
-    event_id  TEXT NOT NULL UNIQUE,
-    bus_name  TEXT NOT NULL,
-    envelope  TEXT NOT NULL
+    seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+    event_id     TEXT NOT NULL UNIQUE,
+    bus_name     TEXT NOT NULL,
+    envelope     TEXT NOT NULL,
+    published_by TEXT,
+    published_at INTEGER
   );
   CREATE TABLE IF NOT EXISTS delivery_cursors (
     rule_name TEXT PRIMARY KEY,
@@ -48,7 +51,21 @@ const SCHEMA = `
     detail      TEXT
   );
   CREATE INDEX IF NOT EXISTS delivery_attempts_by_rule ON delivery_attempts (rule_name, event_seq);
+  CREATE INDEX IF NOT EXISTS delivery_attempts_by_event ON delivery_attempts (event_id);
 `;
+
+/** Columns added after the first release: a database made before them gets them on open (NULL for old rows). */
+const ADDED_COLUMNS = [
+  { table: 'events', column: 'published_by', type: 'TEXT' },
+  { table: 'events', column: 'published_at', type: 'INTEGER' },
+] as const;
+
+function addMissingColumns(db: DatabaseSync): void {
+  for (const { table, column, type } of ADDED_COLUMNS) {
+    const columns = db.prepare(`PRAGMA table_info(${table})`).all();
+    if (!columns.some((row) => row.name === column)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`);
+  }
+}
 
 export function openEventsDatabase(path: string): DatabaseSync {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -62,6 +79,7 @@ export function openEventsDatabase(path: string): DatabaseSync {
   // Another process with the same data folder waits for the lock instead of failing at once.
   db.exec('PRAGMA busy_timeout = 5000');
   db.exec(SCHEMA);
+  addMissingColumns(db);
   return db;
 }
 
@@ -139,4 +157,46 @@ export function recordDeadLetter(
     letter.reason,
     new Date().toISOString(),
   );
+}
+
+/** One row of `dead_letters`. `origin` is `rule:<rule name>` (a bus event) or `stream:<shard id>` (a stream record). */
+export interface DeadLetter {
+  id: number;
+  origin: string;
+  reference: string;
+  payload: string;
+  reason: string;
+  failedAt: string;
+}
+
+const deadLetterOf = (row: Record<string, unknown>): DeadLetter => ({
+  id: Number(row.id),
+  origin: String(row.origin),
+  reference: String(row.reference),
+  payload: String(row.payload),
+  reason: String(row.reason),
+  failedAt: String(row.failed_at),
+});
+
+export function readDeadLetter(db: DatabaseSync, id: number): DeadLetter | undefined {
+  const row = db.prepare('SELECT * FROM dead_letters WHERE id = ?').get(id);
+  return row ? deadLetterOf(row) : undefined;
+}
+
+/** Newest first; `containing` narrows to the letters whose payload holds the text (an orderId). */
+export function listDeadLetters(db: DatabaseSync, options: { containing?: string; limit?: number } = {}): DeadLetter[] {
+  const rows =
+    options.containing === undefined
+      ? db.prepare('SELECT * FROM dead_letters ORDER BY id DESC LIMIT ?').all(options.limit ?? 500)
+      : db
+          .prepare('SELECT * FROM dead_letters WHERE instr(payload, ?) > 0 ORDER BY id DESC LIMIT ?')
+          .all(options.containing, options.limit ?? 500);
+  return rows.map(deadLetterOf);
+}
+
+/** What a redrive of a dead letter came to; `delivered` removed the letter. */
+export interface RedriveResult {
+  outcome: 'delivered' | 'failed' | 'not-found' | 'not-redrivable' | 'in-progress';
+  /** What the target answered, or why nothing was tried. */
+  detail: string;
 }

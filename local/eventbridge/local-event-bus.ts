@@ -41,7 +41,12 @@ export interface StoredEvent {
   seq: number;
   busName: string;
   envelope: EventEnvelope;
+  /** Who called PutEvents (LocalEventBus.publishingAs), if it said; undefined for events stored before it was kept. */
+  publishedBy?: string;
 }
+
+/** The callers of the local bus that say who they are: the workflow's Publish state and the outbox relay. */
+export const PUBLISHERS = { workflow: 'workflow', relay: 'outbox-relay' } as const;
 
 /**
  * An entry as a caller may send it: the bus judges every field as EventBridge does, so a missing one is a per-entry
@@ -77,7 +82,9 @@ export class LocalEventBus implements EventPublisher {
     options: LocalEventBusOptions,
   ) {
     // Prepared once: PutEvents is on the request path.
-    this.insert = db.prepare('INSERT INTO events (event_id, bus_name, envelope) VALUES (?, ?, ?)');
+    this.insert = db.prepare(
+      'INSERT INTO events (event_id, bus_name, envelope, published_by, published_at) VALUES (?, ?, ?, ?, ?)',
+    );
     this.commits = new GroupCommit(db);
     this.busName = options.busName;
     this.account = options.account ?? LOCAL_ACCOUNT_ID;
@@ -104,7 +111,15 @@ export class LocalEventBus implements EventPublisher {
     return () => this.listeners.delete(listener);
   }
 
-  async putEvents(entries: LocalPutEventsEntry[]): Promise<PutEventsResult> {
+  /**
+   * The bus as one caller sees it: what it publishes is stored with its name (the `published_by` column), so that
+   * the ops console can tell the workflow's fast path from the outbox relay.
+   */
+  publishingAs(publisher: string): EventPublisher {
+    return { putEvents: (entries) => this.putEvents(entries, publisher) };
+  }
+
+  async putEvents(entries: LocalPutEventsEntry[], publishedBy?: string): Promise<PutEventsResult> {
     if (!this.available) throw new InternalException('the local event bus is unavailable (fault switch)');
     if (!Array.isArray(entries) || entries.length < 1 || entries.length > PUT_EVENTS_MAX_ENTRIES) {
       const count = Array.isArray(entries) ? entries.length : 0;
@@ -120,7 +135,9 @@ export class LocalEventBus implements EventPublisher {
       try {
         // The calls of one turn share a transaction; this one's events are on disk when it resolves.
         await this.commits.commit(() => {
-          for (const envelope of stored) this.insert.run(envelope.id, this.busName, JSON.stringify(envelope));
+          for (const envelope of stored) {
+            this.insert.run(envelope.id, this.busName, JSON.stringify(envelope), publishedBy ?? null, now.getTime());
+          }
         });
       } catch (error) {
         // Nothing of the call was stored (one transaction), so nothing is acknowledged: EventBridge's 500.
@@ -139,12 +156,13 @@ export class LocalEventBus implements EventPublisher {
   /** Every stored event of this bus, oldest first (for tests and inspection). */
   storedEvents(): StoredEvent[] {
     return this.db
-      .prepare('SELECT seq, bus_name, envelope FROM events WHERE bus_name = ? ORDER BY seq')
+      .prepare('SELECT seq, bus_name, envelope, published_by FROM events WHERE bus_name = ? ORDER BY seq')
       .all(this.busName)
       .map((row) => ({
         seq: Number(row.seq),
         busName: String(row.bus_name),
         envelope: JSON.parse(String(row.envelope)) as EventEnvelope,
+        ...(row.published_by === null ? {} : { publishedBy: String(row.published_by) }),
       }));
   }
 

@@ -8,7 +8,7 @@
  * `delivery_attempts`, in the same transaction as the cursor move and the dead letters of its delivery call.
  */
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
-import { inTransaction, recordDeadLetter } from './events-database.js';
+import { inTransaction, readDeadLetter, recordDeadLetter, type RedriveResult } from './events-database.js';
 import { assertSupportedPattern, matchesPattern, type EventPattern } from './event-pattern.js';
 import type { EventEnvelope, LocalEventBus } from './local-event-bus.js';
 import { describeError } from '../../src/json-value.js';
@@ -89,6 +89,8 @@ export class RuleDelivery {
   private readonly advance: StatementSync;
   /** Set while attempts cannot be stored, so that a full disk is logged once per streak, not per delivery. */
   private readonly attemptsUnrecorded = new Set<string>();
+  /** Dead letters being redriven now: a second redrive of the same one waits for none and delivers nothing. */
+  private readonly redriving = new Set<number>();
 
   constructor(
     private readonly db: DatabaseSync,
@@ -149,6 +151,68 @@ export class RuleDelivery {
       .prepare('SELECT COUNT(*) AS backlog FROM events WHERE bus_name = ? AND seq > ?')
       .get(this.bus.busName, this.cursorOf(ruleName));
     return Number(row?.backlog ?? 0);
+  }
+
+  /**
+   * Delivers a dead-lettered event once more to its rule's target, as a redrive from an SQS dead-letter queue
+   * would: one attempt, recorded in delivery_attempts like any other, and the dead letter removed in the same
+   * transaction once the target took the event. A failed redrive leaves the letter where it was. The rule's own
+   * loop is not involved: its cursor is already past the event, so nothing else is delivered again.
+   */
+  async redrive(deadLetterId: number): Promise<RedriveResult> {
+    const letter = readDeadLetter(this.db, deadLetterId);
+    if (!letter) return { outcome: 'not-found', detail: `no dead letter ${deadLetterId}` };
+    const rule = this.rules.find((candidate) => `rule:${candidate.name}` === letter.origin);
+    if (!rule) {
+      return { outcome: 'not-redrivable', detail: `${letter.origin} is not a rule of the running bus` };
+    }
+    if (this.redriving.has(deadLetterId)) return { outcome: 'in-progress', detail: 'already being redriven' };
+    this.redriving.add(deadLetterId);
+    try {
+      const envelope = JSON.parse(letter.payload) as EventEnvelope;
+      const startedAt = new Date();
+      const started = performance.now();
+      let result: DeliveryResult;
+      let error: string | undefined;
+      try {
+        result = await rule.target.deliver([envelope], { signal: this.controller.signal });
+      } catch (thrown) {
+        result = { failedEventIds: [envelope.id] };
+        error = describeError(thrown);
+      }
+      const durationMs = Math.round((performance.now() - started) * 10) / 10;
+      const taken = !result.failedEventIds.includes(envelope.id) && !result.rejectedEventIds?.includes(envelope.id);
+      const answered = result.details?.[envelope.id] ?? error;
+      const detail = `redrive of dead letter ${deadLetterId}${answered === undefined ? '' : `; ${answered}`}`;
+      inTransaction(this.db, () => {
+        const seq = this.db.prepare('SELECT seq FROM events WHERE event_id = ?').get(envelope.id)?.seq;
+        const previous = this.db
+          .prepare('SELECT MAX(attempt) AS attempts FROM delivery_attempts WHERE rule_name = ? AND event_id = ?')
+          .get(rule.name, envelope.id)?.attempts;
+        this.insertAttempt.run(
+          rule.name,
+          envelope.id,
+          Number(seq ?? 0),
+          Number(previous ?? 0) + 1,
+          startedAt.toISOString(),
+          durationMs,
+          taken ? 'delivered' : 'failed',
+          detail,
+        );
+        if (taken) this.db.prepare('DELETE FROM dead_letters WHERE id = ?').run(deadLetterId);
+      });
+      this.options.log({
+        level: taken ? 'info' : 'warn',
+        message: taken ? 'dead letter redriven' : 'dead letter redrive failed',
+        rule: rule.name,
+        eventId: envelope.id,
+        deadLetterId,
+        detail: answered,
+      });
+      return { outcome: taken ? 'delivered' : 'failed', detail: answered ?? (taken ? 'taken by the target' : '') };
+    } finally {
+      this.redriving.delete(deadLetterId);
+    }
   }
 
   private async run(rule: LocalRule): Promise<void> {

@@ -4,8 +4,18 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { assertSupportedPattern, matchesPattern } from '../../local/eventbridge/event-pattern.js';
-import { openEventsDatabase, setDiskFull } from '../../local/eventbridge/events-database.js';
-import { LocalEventBus, MAX_ENTRY_BYTES, type EventEnvelope } from '../../local/eventbridge/local-event-bus.js';
+import {
+  listDeadLetters,
+  openEventsDatabase,
+  recordDeadLetter,
+  setDiskFull,
+} from '../../local/eventbridge/events-database.js';
+import {
+  LocalEventBus,
+  MAX_ENTRY_BYTES,
+  PUBLISHERS,
+  type EventEnvelope,
+} from '../../local/eventbridge/local-event-bus.js';
 import { RuleDelivery, type RuleDeliveryOptions, type RuleTarget } from '../../local/eventbridge/rule-delivery.js';
 import { orderAcceptedEntry, orderAcceptedPattern } from '../../src/events/order-accepted.js';
 import { eventually } from '../support/eventually.js';
@@ -210,6 +220,31 @@ describe('PutEvents on the local bus', () => {
     expect(acknowledged).toEqual(Array.from({ length: 50 }, () => 50));
   });
 
+  it('stores each event with the name of the caller that published it, when it gives one', async () => {
+    const bus = new LocalEventBus(openDatabase(), { busName: BUS });
+    await bus.publishingAs(PUBLISHERS.workflow).putEvents([orderEntry()]);
+    await bus.publishingAs(PUBLISHERS.relay).putEvents([orderEntry()]);
+    await bus.putEvents([orderEntry()]);
+    expect(bus.storedEvents().map((event) => event.publishedBy)).toEqual(['workflow', 'outbox-relay', undefined]);
+  });
+
+  it('adds the publisher columns to an events database made before them, keeping its events', async () => {
+    const old = new DatabaseSync(path);
+    old.exec(`CREATE TABLE events (seq INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT NOT NULL UNIQUE,
+                bus_name TEXT NOT NULL, envelope TEXT NOT NULL)`);
+    old.prepare('INSERT INTO events (event_id, bus_name, envelope) VALUES (?, ?, ?)').run('old', BUS, '{"id":"old"}');
+    old.close();
+
+    const bus = new LocalEventBus(openDatabase(), { busName: BUS });
+    await bus.publishingAs(PUBLISHERS.relay).putEvents([orderEntry()]);
+    expect(bus.storedEvents().map((event) => [event.envelope.id, event.publishedBy])).toEqual([
+      ['old', undefined],
+      [expect.any(String), 'outbox-relay'],
+    ]);
+    // Opening it again finds the columns there and leaves them be.
+    expect(() => openDatabase()).not.toThrow();
+  });
+
   it('runs in WAL mode with synchronous FULL', () => {
     const db = openDatabase();
     expect(db.prepare('PRAGMA journal_mode').get()?.journal_mode).toBe('wal');
@@ -371,5 +406,48 @@ describe('delivery to rule targets', () => {
       3,
     );
     expect(target.delivered.map(orderIdOf)).toContain(JSON.parse(next.Detail).orderId);
+  });
+
+  it('redrives a dead letter to its rule’s target: one more recorded attempt, the letter gone once taken', async () => {
+    const db = openDatabase();
+    const bus = new LocalEventBus(db, { busName: BUS });
+    const target = new RecordingTarget();
+    const poisoned = orderEntry();
+    const orderId = JSON.parse(poisoned.Detail).orderId;
+    target.failuresLeft.set(orderId, 3);
+    const delivery = archiveRule(db, bus, target, { maxReceives: 2 });
+    delivery.start();
+    await bus.putEvents([poisoned]);
+    await eventually('the event is dead-lettered', () => listDeadLetters(db).length === 1);
+    const [letter] = listDeadLetters(db);
+
+    // The target still fails once more: the letter stays, the attempt is recorded.
+    expect(await delivery.redrive(letter?.id ?? 0)).toMatchObject({ outcome: 'failed' });
+    expect(listDeadLetters(db)).toHaveLength(1);
+    expect(await delivery.redrive(letter?.id ?? 0)).toMatchObject({ outcome: 'delivered' });
+    expect(listDeadLetters(db)).toEqual([]);
+    expect(await delivery.redrive(letter?.id ?? 0)).toMatchObject({ outcome: 'not-found' });
+    await delivery.stop();
+
+    const attempts = db
+      .prepare('SELECT attempt, outcome, detail FROM delivery_attempts WHERE rule_name = ? ORDER BY id')
+      .all('archive');
+    expect(attempts.map((row) => [row.attempt, row.outcome])).toEqual([
+      [1, 'failed'],
+      [2, 'dead-lettered'],
+      [3, 'failed'],
+      [4, 'delivered'],
+    ]);
+    expect(String(attempts.at(-1)?.detail)).toMatch(/^redrive of dead letter \d+/);
+    expect(target.delivered.map(orderIdOf)).toEqual([orderId, orderId, orderId, orderId]);
+  });
+
+  it('does not redrive a letter whose rule the running bus does not have', async () => {
+    const db = openDatabase();
+    const bus = new LocalEventBus(db, { busName: BUS });
+    recordDeadLetter(db, { origin: 'rule:removed', reference: 'e1', payload: '{}', reason: 'test' });
+    const delivery = archiveRule(db, bus, new RecordingTarget());
+    expect(await delivery.redrive(listDeadLetters(db)[0]?.id ?? 0)).toMatchObject({ outcome: 'not-redrivable' });
+    expect(listDeadLetters(db)).toHaveLength(1);
   });
 });

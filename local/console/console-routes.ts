@@ -1,0 +1,249 @@
+/**
+ * The ops console's routes, under /console on the service's own port, as plain request -> response functions (the
+ * live list's Server-Sent Events are console-http.ts's):
+ * - GET  /console                                     recent executions; ?status= &outcome= &q= (orderId, requestId
+ *                                                     or idempotency key)
+ * - GET  /console/orders/{orderId}                    one order's timeline across every hop
+ * - GET  /console/executions/{requestId}              one execution (rejections, failures: executions without order)
+ * - GET  /console/executions/{requestId}/history.json the execution in GetExecutionHistory's shape
+ * - GET  /console/dead-letters, /console/dead-letters/{id}
+ * - POST /console/dead-letters/{id}/redrive, POST /console/dead-letters/redrive (all)
+ * - GET  /console/assets/console.js, console.css
+ * GET never changes anything. A POST is refused (403) unless the browser says it comes from the console's own origin
+ * (`refusesCrossSite`), so no other site open in the same browser can act through the console. Every answer
+ * carries a Content-Security-Policy without inline script, and headers that keep it out of frames and referrers.
+ */
+import { readFileSync } from 'node:fs';
+import { headerValue } from '../apigateway/api-gateway.js';
+import { isOrderId } from '../../src/contract/order.js';
+import type { RedriveResult } from '../eventbridge/events-database.js';
+import { readDeadLetter } from '../eventbridge/events-database.js';
+import { toExecutionHistory } from '../stepfunctions/execution-history.js';
+import { ConsoleData, executionTimeline, type ConsoleDataOptions } from './console-data.js';
+import { OUTCOMES, type ExecutionFilter, type ExecutionSummary, type Outcome } from './console-store.js';
+import {
+  deadLetterPage,
+  deadLettersPage,
+  executionPage,
+  listPage,
+  orderPage,
+  problemPage,
+  redrivePage,
+  STATUSES,
+  type RedriveReport,
+} from './pages.js';
+
+export const CONSOLE_PATH = '/console';
+
+export interface ConsoleRequest {
+  method: string;
+  /** Percent-encoded, as sent, without the query string. */
+  path: string;
+  query: URLSearchParams;
+  headers: Record<string, string>;
+  /** The port the request arrived on: the console's own origin is on it. */
+  port: number;
+}
+
+export interface ConsoleResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+export interface OpsConsoleOptions extends ConsoleDataOptions {
+  /** The workflow definition's states, for the history export (task resources). */
+  states: Record<string, { Type: string; Resource?: string }>;
+  redriveDeadLetter(id: number): Promise<RedriveResult>;
+  /**
+   * The Host names the console answers to: `loopback` (localhost, 127.0.0.1, [::1] on its port; a page of another
+   * name that resolves to this machine, DNS rebinding, is refused) or `any` when the service listens beyond this
+   * machine and the console was turned on for it.
+   */
+  hosts: 'loopback' | 'any';
+}
+
+export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  'Content-Security-Policy':
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; " +
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'no-referrer',
+  'X-Frame-Options': 'DENY',
+  'Cache-Control': 'no-store',
+};
+
+const asset = (name: string): string => readFileSync(new URL(`./assets/${name}`, import.meta.url), 'utf8');
+const ASSETS: Record<string, { type: string; body: () => string }> = {
+  'console.js': { type: 'text/javascript; charset=utf-8', body: () => asset('console.js') },
+  'console.css': { type: 'text/css; charset=utf-8', body: () => asset('console.css') },
+};
+
+const HTML = 'text/html; charset=utf-8';
+const answer = (status: number, body: string, type = HTML, headers: Record<string, string> = {}): ConsoleResponse => ({
+  status,
+  headers: { ...SECURITY_HEADERS, 'Content-Type': type, ...headers },
+  body,
+});
+const problem = (status: number, title: string, detail: string, headers: Record<string, string> = {}) =>
+  answer(status, problemPage(status, title, detail), HTML, headers);
+
+const notThisHost = (): ConsoleResponse =>
+  problem(403, 'Not this host', 'The console answers on localhost, 127.0.0.1 and [::1] only.');
+
+const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '[::1]'];
+
+/** The console's own origin for this request, or undefined when its Host is not one the console answers to. */
+export function ownOrigin(request: Pick<ConsoleRequest, 'headers' | 'port'>, hosts: 'loopback' | 'any') {
+  const host = headerValue(request.headers, 'Host')?.toLowerCase();
+  if (!host) return undefined;
+  if (hosts === 'loopback' && !LOOPBACK_NAMES.some((name) => host === `${name}:${request.port}`)) return undefined;
+  return `http://${host}`;
+}
+
+/**
+ * Why a state-changing request is refused as cross-site, or undefined when it comes from the console's own pages.
+ * Browsers send Sec-Fetch-Site with every request (same-origin only from the console's own pages); an older browser
+ * sends no Sec-Fetch-Site but an Origin with every POST. So: Sec-Fetch-Site, when present, must be `same-origin`;
+ * absent, Origin must be present and the console's own; and Origin, when present, must be the console's own.
+ * One exception, because the pages are served with `Referrer-Policy: no-referrer`: a browser then sends a form's POST
+ * with `Origin: null` (the Fetch standard's rule for no-referrer), so `null` counts as no Origin, and is accepted only
+ * with `Sec-Fetch-Site: same-origin`, which no page can forge. (A sandboxed frame's `null` comes with `cross-site`.)
+ */
+export function refusesCrossSite(headers: Record<string, string>, origin: string): string | undefined {
+  const site = headerValue(headers, 'Sec-Fetch-Site');
+  const sent = headerValue(headers, 'Origin');
+  const from = sent === 'null' ? undefined : sent;
+  if (from !== undefined && from !== origin) return `the request comes from ${from}, not from the console (${origin})`;
+  if (site !== undefined && site !== 'same-origin') return `the browser says the request is ${site}`;
+  if (site === undefined && from === undefined) {
+    return 'the request says neither where it comes from (Origin) nor that it is same-origin (Sec-Fetch-Site)';
+  }
+  return undefined;
+}
+
+function filterOf(query: URLSearchParams): ExecutionFilter {
+  const status = query.get('status') ?? '';
+  const outcome = query.get('outcome') ?? '';
+  const search = (query.get('q') ?? '').trim();
+  return {
+    ...((STATUSES as readonly string[]).includes(status) ? { status: status as ExecutionFilter['status'] } : {}),
+    ...((OUTCOMES as readonly string[]).includes(outcome) ? { outcome: outcome as Outcome } : {}),
+    ...(search ? { search } : {}),
+  };
+}
+
+/** Whether a new execution belongs in a list shown with this filter (the same test as ConsoleStore.executions). */
+export const matchesFilter = (summary: ExecutionSummary, filter: ExecutionFilter): boolean =>
+  (!filter.status || summary.status === filter.status) &&
+  (!filter.outcome || summary.outcome === filter.outcome) &&
+  (!filter.search || [summary.orderId, summary.name, summary.idempotencyKey].includes(filter.search));
+
+const decode = (segment: string): string | undefined => {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
+};
+
+export interface OpsConsole {
+  handle(request: ConsoleRequest): Promise<ConsoleResponse>;
+  /** The live list's filter for a /console/live request, or the answer refusing it. */
+  liveFilter(request: ConsoleRequest): { filter: ExecutionFilter } | { refused: ConsoleResponse };
+  onExecution(listener: (summary: ExecutionSummary) => void): () => void;
+}
+
+export function createOpsConsole(options: OpsConsoleOptions): OpsConsole {
+  const data = new ConsoleData(options);
+  const { store } = options;
+
+  async function redrive(ids: number[]): Promise<ConsoleResponse> {
+    const reports: RedriveReport[] = [];
+    // One at a time: a redrive is a delivery to a consumer, and a consumer takes one batch at a time.
+    for (const id of ids) {
+      const letter = readDeadLetter(options.events, id);
+      const result = await options.redriveDeadLetter(id);
+      const eventId = letter?.origin.startsWith('rule:') ? letter.reference : undefined;
+      reports.push({ id, letter, result, attempts: eventId ? data.deliveryAttempts([eventId]).slice(-1) : [] });
+    }
+    const status = ids.length === 1 && reports[0]?.result.outcome === 'not-found' ? 404 : 200;
+    return answer(status, redrivePage(reports));
+  }
+
+  async function get(path: string, query: URLSearchParams): Promise<ConsoleResponse> {
+    if (path === CONSOLE_PATH || path === `${CONSOLE_PATH}/`) {
+      const filter = filterOf(query);
+      const live = `${CONSOLE_PATH}/live?${query.toString()}`;
+      return answer(200, listPage(store.executions({ ...filter, limit: 200 }), filter, live));
+    }
+    const segments = path.slice(CONSOLE_PATH.length + 1).split('/');
+    const [section, rawId, extra, ...rest] = segments;
+    const id = rawId === undefined ? undefined : decode(rawId);
+    if (rest.length > 0 || (rawId !== undefined && id === undefined)) return problem(404, 'Not found', path);
+
+    if (section === 'assets' && id && extra === undefined) {
+      const file = ASSETS[id];
+      if (!file) return problem(404, 'Not found', path);
+      return answer(200, file.body(), file.type, { 'Cache-Control': 'no-cache' });
+    }
+    if (section === 'orders' && id && extra === undefined) {
+      if (!isOrderId(id)) return problem(404, 'No such order', `${id} is not an orderId (a ULID)`);
+      const view = await data.order(id);
+      if (!view) return problem(404, 'No such order', `Nothing recorded, stored or published knows order ${id}.`);
+      const executions = new Map(view.executions.map((summary) => [summary.name, store.execution(summary.name)]));
+      return answer(200, orderPage(view, executions));
+    }
+    if (section === 'executions' && id) {
+      const summary = store.summary(id);
+      if (!summary) return problem(404, 'No such execution', `No execution named ${id} is recorded.`);
+      const execution = store.execution(id);
+      if (extra === 'history.json') {
+        const events = execution ? toExecutionHistory(execution, options.states) : [];
+        return answer(200, JSON.stringify({ events }, null, 2), 'application/json; charset=utf-8', {
+          'Content-Disposition': `attachment; filename="execution-history-${id.replace(/[^A-Za-z0-9._-]/g, '_')}.json"`,
+        });
+      }
+      if (extra !== undefined) return problem(404, 'Not found', path);
+      return answer(200, executionPage(summary, execution, executionTimeline(store, id)));
+    }
+    if (section === 'dead-letters' && extra === undefined) {
+      if (id === undefined || id === '') return answer(200, deadLettersPage(data.deadLetters()));
+      const letter = /^\d+$/.test(id) ? readDeadLetter(options.events, Number(id)) : undefined;
+      if (!letter) return problem(404, 'No such dead letter', `There is no dead letter ${id} (redriven already?).`);
+      const attempts = letter.origin.startsWith('rule:') ? data.deliveryAttempts([letter.reference]) : [];
+      return answer(200, deadLetterPage(letter, attempts));
+    }
+    return problem(404, 'Not found', path);
+  }
+
+  async function post(path: string): Promise<ConsoleResponse> {
+    if (path === `${CONSOLE_PATH}/dead-letters/redrive`) {
+      return redrive(data.deadLetters().map((letter) => letter.id));
+    }
+    const one = /^\/console\/dead-letters\/(\d+)\/redrive$/.exec(path);
+    if (one) return redrive([Number(one[1])]);
+    return problem(404, 'Not found', path);
+  }
+
+  return {
+    async handle(request) {
+      const origin = ownOrigin(request, options.hosts);
+      if (!origin) return notThisHost();
+      if (request.method === 'GET' || request.method === 'HEAD') return get(request.path, request.query);
+      if (request.method !== 'POST') {
+        return problem(405, 'Method not allowed', `${request.method} is not a console method.`, {
+          Allow: 'GET, HEAD, POST',
+        });
+      }
+      const refusal = refusesCrossSite(request.headers, origin);
+      if (refusal) return problem(403, 'Refused: not from the console', `Nothing was changed: ${refusal}.`);
+      return post(request.path);
+    },
+    liveFilter(request) {
+      if (!ownOrigin(request, options.hosts)) return { refused: notThisHost() };
+      return { filter: filterOf(request.query) };
+    },
+    onExecution: (listener) => store.onExecution(listener),
+  };
+}

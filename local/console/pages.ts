@@ -1,0 +1,376 @@
+/**
+ * The ops console's pages, rendered on the server. Every value goes through `html`, which escapes it: order and
+ * request data are shown as text, never as markup. The pages carry no inline script or style (the
+ * Content-Security-Policy forbids both); the live list and the rest of the behaviour are /console/assets/console.js.
+ */
+import { isObject } from '../../src/json-value.js';
+import type { RedriveResult, DeadLetter } from '../eventbridge/events-database.js';
+import type { RecordedExecution } from '../stepfunctions/execution-history.js';
+import { OUTCOMES, type ExecutionFilter, type ExecutionSummary } from './console-store.js';
+import { pathOf, publisherName, type DeliveryAttempt, type OrderView, type TimelineEntry } from './console-data.js';
+import { html, prettyJson, type SafeHtml } from './html.js';
+
+export const STATUSES = ['SUCCEEDED', 'FAILED', 'TIMED_OUT'] as const;
+
+const time = (at: number): string => (Number.isFinite(at) ? new Date(at).toISOString() : '');
+
+function layout(title: string, main: SafeHtml): string {
+  return html`<!doctype html>
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <title>${title} — Order Intake console</title>
+        <link rel="stylesheet" href="/console/assets/console.css" />
+        <script src="/console/assets/console.js" defer></script>
+      </head>
+      <body>
+        <header>
+          <nav><a href="/console">Executions</a> <a href="/console/dead-letters">Dead letters</a></nav>
+          <span class="service">Order Intake — local ops console</span>
+        </header>
+        <main>${main}</main>
+      </body>
+    </html> `.markup;
+}
+
+/** Where a row of the list leads: its order, or the execution itself when there is no order. */
+export const rowLink = (summary: Pick<ExecutionSummary, 'name' | 'orderId'>): string =>
+  summary.orderId
+    ? `/console/orders/${encodeURIComponent(summary.orderId)}`
+    : `/console/executions/${encodeURIComponent(summary.name)}`;
+
+const summaryRow = (summary: ExecutionSummary): SafeHtml =>
+  html`<tr data-name="${summary.name}">
+    <td><time>${time(summary.startedAt)}</time></td>
+    <td><a class="open" href="${rowLink(summary)}">${summary.name}</a></td>
+    <td>${summary.status}</td>
+    <td class="outcome-${summary.outcome}">${summary.outcome}</td>
+    <td>${summary.httpStatus ?? ''}</td>
+    <td>${summary.orderId ?? ''}</td>
+    <td class="number">${summary.durationMs} ms</td>
+  </tr>`;
+
+const option = (value: string, selected: string | undefined, label = value): SafeHtml =>
+  html`<option value="${value}" ${selected === value ? html` selected` : ''}>${label}</option>`;
+
+export function listPage(summaries: ExecutionSummary[], filter: ExecutionFilter, liveUrl: string): string {
+  return layout(
+    'Executions',
+    html`<h1>Executions</h1>
+      <form class="filters" method="get" action="/console">
+        <label
+          >Status
+          <select name="status">
+            ${option('', filter.status, 'any')}${STATUSES.map((status) => option(status, filter.status))}
+          </select></label
+        >
+        <label
+          >Outcome
+          <select name="outcome">
+            ${option('', filter.outcome, 'any')}${OUTCOMES.map((outcome) => option(outcome, filter.outcome))}
+          </select></label
+        >
+        <label
+          >Search
+          <input
+            type="search"
+            name="q"
+            value="${filter.search ?? ''}"
+            placeholder="orderId, requestId or idempotency key"
+            size="40"
+        /></label>
+        <button type="submit">Filter</button> <a href="/console">clear</a>
+      </form>
+      <p id="live-status" class="live" data-live="${liveUrl}">Live: connecting…</p>
+      <table id="executions">
+        <thead>
+          <tr>
+            <th>Started (UTC)</th>
+            <th>Request id</th>
+            <th>Status</th>
+            <th>Outcome</th>
+            <th>HTTP</th>
+            <th>orderId</th>
+            <th>Duration</th>
+          </tr>
+        </thead>
+        <tbody>
+          ${summaries.map(summaryRow)}
+        </tbody>
+      </table>
+      ${summaries.length === 0 ? html`<p class="empty">No execution yet${filter.search || filter.status || filter.outcome ? ' matches' : ''}.</p>` : ''}`,
+  );
+}
+
+function detailsOf(entry: TimelineEntry): SafeHtml[] {
+  return entry.details.map(
+    ({ label, value }) =>
+      html`<details>
+        <summary>${label}</summary>
+        <pre>${prettyJson(value)}</pre>
+      </details>`,
+  );
+}
+
+function timeline(entries: TimelineEntry[]): SafeHtml {
+  const first = entries[0]?.at ?? 0;
+  return html`<ol class="timeline">
+    ${entries.map(
+      (entry) =>
+        html`<li class="hop-${entry.hop} tone-${entry.tone ?? 'plain'}">
+          <time>${time(entry.at)}</time> <span class="offset">+${Math.round(entry.at - first)} ms</span>
+          <span class="hop">${entry.hop}</span>
+          <span class="title">${entry.link ? html`<a href="${entry.link}">${entry.title}</a>` : entry.title}</span>
+          ${detailsOf(entry)}
+        </li>`,
+    )}
+  </ol>`;
+}
+
+const statePath = (execution: RecordedExecution): SafeHtml =>
+  html`<ol class="path">
+    ${pathOf(execution).map((state) => html`<li>${state}</li>`)}
+  </ol>`;
+
+function summaryList(summary: ExecutionSummary): SafeHtml {
+  return html`<dl class="summary">
+    <dt>Status</dt>
+    <dd>${summary.status}</dd>
+    <dt>Outcome</dt>
+    <dd class="outcome-${summary.outcome}">${summary.outcome}</dd>
+    <dt>HTTP answer</dt>
+    <dd>${summary.httpStatus ?? '(none from the workflow: the response template answered)'}</dd>
+    <dt>orderId</dt>
+    <dd>${summary.orderId ? html`<a href="${rowLink(summary)}">${summary.orderId}</a>` : '—'}</dd>
+    <dt>Idempotency key</dt>
+    <dd>${summary.idempotencyKey ?? '—'}</dd>
+    <dt>Started</dt>
+    <dd><time>${time(summary.startedAt)}</time></dd>
+    <dt>Duration</dt>
+    <dd>${summary.durationMs} ms</dd>
+  </dl>`;
+}
+
+export function executionPage(
+  summary: ExecutionSummary,
+  execution: RecordedExecution | undefined,
+  entries: TimelineEntry[],
+): string {
+  const history = `/console/executions/${encodeURIComponent(summary.name)}/history.json`;
+  return layout(
+    `Execution ${summary.name}`,
+    html`<h1>Execution <code>${summary.name}</code></h1>
+      ${summaryList(summary)}
+      ${
+        execution
+          ? html`<h2>Path through the state graph</h2>
+              ${statePath(execution)}`
+          : ''
+      }
+      <p><a href="${history}" download>Export the execution history (GetExecutionHistory JSON)</a></p>
+      <h2>Timeline</h2>
+      ${timeline(entries)}`,
+  );
+}
+
+export function orderPage(view: OrderView, executions: Map<string, RecordedExecution | undefined>): string {
+  const publishers = view.events.map((event) => publisherName(event.publishedBy));
+  return layout(
+    `Order ${view.orderId}`,
+    html`<h1>Order <code>${view.orderId}</code></h1>
+      <h2>Executions</h2>
+      <table class="executions-of-order">
+        <thead>
+          <tr>
+            <th>Started (UTC)</th>
+            <th>Request id</th>
+            <th>Outcome</th>
+            <th>HTTP</th>
+            <th>Path through the state graph</th>
+          </tr>
+        </thead>
+        <tbody>
+          ${view.executions.map((summary) => {
+            const execution = executions.get(summary.name);
+            return html`<tr>
+              <td><time>${time(summary.startedAt)}</time></td>
+              <td><a href="/console/executions/${encodeURIComponent(summary.name)}">${summary.name}</a></td>
+              <td class="outcome-${summary.outcome}">${summary.outcome}</td>
+              <td>${summary.httpStatus ?? ''}</td>
+              <td>${execution ? statePath(execution) : ''}</td>
+            </tr>`;
+          })}
+        </tbody>
+      </table>
+      <h2>OrderAccepted on the bus</h2>
+      <p>
+        ${view.events.length === 0 ? 'None yet.' : html`${view.events.length} event(s): ${publishers.map((name, index) => html`${index > 0 ? '; ' : ''}${name}`)}.`}
+        Consumers dedupe on <code>detail.orderId</code>.
+      </p>
+      ${view.deadLetters.length > 0 ? html`<p class="tone-error">${view.deadLetters.length} dead letter(s): ${view.deadLetters.map((letter) => html`<a href="/console/dead-letters/${letter.id}">#${letter.id}</a> `)}</p>` : ''}
+      <h2>Timeline</h2>
+      ${timeline(view.timeline)}`,
+  );
+}
+
+/** The orderId a dead letter is about: an event's detail, or a stream record's new image. */
+export function orderIdOfLetter(letter: DeadLetter): string | undefined {
+  try {
+    const payload: unknown = JSON.parse(letter.payload);
+    if (!isObject(payload)) return undefined;
+    if (isObject(payload.detail) && typeof payload.detail.orderId === 'string') return payload.detail.orderId;
+    const image = isObject(payload.dynamodb) ? payload.dynamodb.NewImage : undefined;
+    const orderId = isObject(image) && isObject(image.orderId) ? image.orderId.S : undefined;
+    return typeof orderId === 'string' ? orderId : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const redriveForm = (action: string, label: string): SafeHtml =>
+  html`<form class="redrive" method="post" action="${action}"><button type="submit">${label}</button></form>`;
+
+const REDRIVE_IS_SAFE = html`<p class="note">
+  Redrive is safe: every consumer is idempotent (each dedupes on <code>detail.orderId</code>; the archive creates each
+  object once), so an event delivered again changes nothing that was already done. A bus event (<code>rule:…</code>)
+  goes again to its rule's target, as one more recorded delivery attempt; a stream record (<code>stream:…</code>) goes
+  again through the outbox relay handler. A dead letter is removed once it is delivered, and stays when the redrive
+  fails.
+</p>`;
+
+const letterLink = (letter: DeadLetter): SafeHtml =>
+  html`<a href="/console/dead-letters/${letter.id}">#${letter.id}</a>`;
+
+const orderLink = (orderId: string | undefined): SafeHtml | string =>
+  orderId ? html`<a href="/console/orders/${encodeURIComponent(orderId)}">${orderId}</a>` : '—';
+
+export function deadLettersPage(letters: DeadLetter[]): string {
+  return layout(
+    'Dead letters',
+    html`<h1>Dead letters</h1>
+      ${REDRIVE_IS_SAFE}
+      ${letters.length === 0 ? html`<p class="empty">No dead letters.</p>` : redriveForm('/console/dead-letters/redrive', `Redrive all ${letters.length}`)}
+      <table id="dead-letters">
+        <thead>
+          <tr>
+            <th>#</th>
+            <th>Failed at</th>
+            <th>Origin</th>
+            <th>orderId</th>
+            <th>Reason</th>
+            <th></th>
+          </tr>
+        </thead>
+        <tbody>
+          ${letters.map(
+            (letter) =>
+              html`<tr data-id="${letter.id}">
+                <td>${letterLink(letter)}</td>
+                <td><time>${letter.failedAt}</time></td>
+                <td>${letter.origin}</td>
+                <td>${orderLink(orderIdOfLetter(letter))}</td>
+                <td>${letter.reason}</td>
+                <td>${redriveForm(`/console/dead-letters/${letter.id}/redrive`, 'Redrive')}</td>
+              </tr>`,
+          )}
+        </tbody>
+      </table>`,
+  );
+}
+
+const attemptRows = (attempts: DeliveryAttempt[]): SafeHtml =>
+  html`<table class="attempts">
+    <thead>
+      <tr>
+        <th>Time</th>
+        <th>Rule</th>
+        <th>Attempt</th>
+        <th>Outcome</th>
+        <th>Latency</th>
+        <th>Detail</th>
+      </tr>
+    </thead>
+    <tbody>
+      ${attempts.map(
+        (attempt) =>
+          html`<tr class="outcome-${attempt.outcome}">
+            <td><time>${attempt.startedAt}</time></td>
+            <td>${attempt.ruleName}</td>
+            <td>${attempt.attempt}</td>
+            <td>${attempt.outcome}</td>
+            <td class="number">${attempt.durationMs} ms</td>
+            <td>${attempt.detail ?? ''}</td>
+          </tr>`,
+      )}
+    </tbody>
+  </table>`;
+
+export function deadLetterPage(letter: DeadLetter, attempts: DeliveryAttempt[]): string {
+  return layout(
+    `Dead letter ${letter.id}`,
+    html`<h1>Dead letter #${letter.id}</h1>
+      <dl class="summary">
+        <dt>Origin</dt>
+        <dd>${letter.origin}</dd>
+        <dt>Reference</dt>
+        <dd>${letter.reference}</dd>
+        <dt>orderId</dt>
+        <dd>${orderLink(orderIdOfLetter(letter))}</dd>
+        <dt>Failed at</dt>
+        <dd><time>${letter.failedAt}</time></dd>
+        <dt>Reason</dt>
+        <dd>${letter.reason}</dd>
+      </dl>
+      ${REDRIVE_IS_SAFE} ${redriveForm(`/console/dead-letters/${letter.id}/redrive`, 'Redrive')}
+      <h2>Payload</h2>
+      <pre>${prettyJson(letter.payload)}</pre>
+      ${
+        attempts.length > 0
+          ? html`<h2>Delivery attempts of this event</h2>
+              ${attemptRows(attempts)}`
+          : ''
+      }`,
+  );
+}
+
+export interface RedriveReport {
+  letter: DeadLetter | undefined;
+  id: number;
+  result: RedriveResult;
+  attempts: DeliveryAttempt[];
+}
+
+export function redrivePage(reports: RedriveReport[]): string {
+  return layout(
+    'Redrive',
+    html`<h1>Redrive</h1>
+      ${reports.length === 0 ? html`<p class="empty">There was nothing to redrive.</p>` : ''}
+      <ul class="redrive-results">
+        ${reports.map(
+          ({ id, letter, result }) =>
+            html`<li class="redrive-${result.outcome}">
+              Dead letter #${id}${letter ? html` (${letter.origin}, order ${orderLink(orderIdOfLetter(letter))})` : ''}:
+              <strong class="outcome">${result.outcome}</strong> — ${result.detail}
+              ${result.outcome === 'delivered' ? ' The dead letter is removed.' : letter ? html` The dead letter stays: ${letterLink(letter)}.` : ''}
+            </li>`,
+        )}
+      </ul>
+      ${
+        reports.flatMap((report) => report.attempts).length > 0
+          ? html`<h2>Delivery attempts</h2>
+              ${attemptRows(reports.flatMap((report) => report.attempts))}`
+          : ''
+      }
+      <p><a href="/console/dead-letters">Back to the dead letters</a></p>`,
+  );
+}
+
+export function problemPage(status: number, title: string, detail: string): string {
+  return layout(
+    title,
+    html`<h1>${status} ${title}</h1>
+      <p>${detail}</p>
+      <p><a href="/console">Executions</a></p>`,
+  );
+}

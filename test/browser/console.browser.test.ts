@@ -1,0 +1,272 @@
+/**
+ * The ops console in a real browser: Debian's chromium (/usr/bin/chromium, or CHROMIUM_PATH), headless, driven by
+ * playwright-core, against the service started in this process on a fresh data folder. One local subscriber, a
+ * handler that fails while `subscriberDown` is true, makes dead letters in milliseconds (fast delivery loops).
+ * Screenshots go to test/browser/screenshots/ (git-ignored).
+ */
+import { once } from 'node:events';
+import { mkdirSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { startService, type RunningService } from '../../local/service.js';
+import { listDeadLetters } from '../../local/eventbridge/events-database.js';
+import { orderAcceptedPattern } from '../../src/events/order-accepted.js';
+import { newDataDir, removeDataDir } from '../e2e/support/local-service.js';
+import { eventually } from '../support/eventually.js';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const SCREENSHOTS = fileURLToPath(new URL('./screenshots/', import.meta.url));
+const ORDER = { customerId: 'CUST-7Q2K9M4X', items: [{ sku: 'SKU-00012345', quantity: 3 }] };
+const HOSTILE = '<script>alert(1)</script>';
+
+let dataDir: string;
+let service: RunningService;
+let browser: Browser;
+let consoleUrl: string;
+let subscriberDown = false;
+
+beforeAll(async () => {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  dataDir = await newDataDir();
+  const launching = chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    // Chromium's sandbox refuses to run as root (CI containers).
+    args: process.getuid?.() === 0 ? ['--no-sandbox'] : [],
+  });
+  service = await startService({
+    dataDir,
+    port: 0,
+    retryIntervalMs: 0,
+    logger: new Logger({ serviceName: 'order-intake', ...(process.env.LOG_LEVEL ? {} : { logLevel: 'SILENT' }) }),
+    subscribers: [
+      {
+        kind: 'handler',
+        name: 'flaky',
+        ruleName: 'subscriber-flaky',
+        eventPattern: orderAcceptedPattern,
+        handler: async () => {
+          if (subscriberDown) throw new Error('the flaky subscriber is down');
+        },
+      },
+    ],
+    delivery: { pollMs: 20, backoffMs: 5, maxBackoffMs: 20 },
+  });
+  browser = await launching;
+  // The name the start line prints; the console also answers on 127.0.0.1.
+  consoleUrl = `http://localhost:${service.port}/console`;
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await service?.stop();
+  if (dataDir) await removeDataDir(dataDir);
+});
+
+async function postOrder(
+  body: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; json: Record<string, unknown>; requestId: string }> {
+  const response = await fetch(`${service.url}/orders`, {
+    method: 'POST',
+    body: Buffer.from(body),
+    headers: { 'Content-Type': 'application/json', ...headers },
+  });
+  return {
+    status: response.status,
+    json: (await response.json()) as Record<string, unknown>,
+    requestId: response.headers.get('x-amzn-requestid') ?? '',
+  };
+}
+
+/** A fresh page that fails the test on any dialog (an alert would be an injected script running). */
+async function newPage(): Promise<Page> {
+  const page = await browser.newPage();
+  page.on('dialog', (dialog) => {
+    throw new Error(`a dialog opened: ${dialog.message()}`);
+  });
+  return page;
+}
+
+const shoot = (page: Page, name: string) => page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+
+const ACCEPTED_PATH = [
+  'Validate',
+  'IsValid',
+  'StartPersistAttempts',
+  'Persist',
+  'IsFastPathOn',
+  'Publish',
+  'RespondAccepted',
+];
+
+describe('the ops console in a browser', () => {
+  let accepted: { orderId: string; requestId: string };
+
+  it('shows a new order in the list as it is taken, without a reload', async () => {
+    const page = await newPage();
+    await page.goto(consoleUrl);
+    await page.getByText('Live: new executions appear here').waitFor();
+    await page.evaluate(() => Object.assign(globalThis, { notReloaded: true }));
+
+    const body = JSON.stringify({ ...ORDER, clientReference: `browser-${Date.now()}` });
+    const answer = await postOrder(body);
+    expect(answer.status).toBe(202);
+    accepted = { orderId: String(answer.json.orderId), requestId: answer.requestId };
+
+    const row = page.locator('#executions tbody tr', { hasText: accepted.orderId });
+    await row.waitFor();
+    await expect(row.locator('td').nth(3).textContent()).resolves.toBe('accepted');
+    await expect(row.locator('td').nth(4).textContent()).resolves.toBe('202');
+    await expect(page.evaluate(() => (globalThis as { notReloaded?: boolean }).notReloaded)).resolves.toBe(true);
+    await shoot(page, '1-live-list');
+    await page.close();
+  });
+
+  it('opens the order and shows every state it passed, its items, both events and their deliveries', async () => {
+    const page = await newPage();
+    await page.goto(consoleUrl);
+    await page.locator('#executions tbody tr', { hasText: accepted.orderId }).locator('a.open').click();
+    await page.waitForURL(`**/console/orders/${accepted.orderId}`);
+    await expect(page.locator('ol.path').first().locator('li').allTextContents()).resolves.toEqual(ACCEPTED_PATH);
+    for (const state of ACCEPTED_PATH) {
+      await expect(page.locator('ol.timeline .title', { hasText: new RegExp(`^${state} \\(`) }).count()).resolves.toBe(
+        1,
+      );
+    }
+    // The relay's copy and the archive object arrive after the answer: the page shows them once they are there.
+    await eventually(
+      'the relay’s event and the archive object are on the order page',
+      async () => {
+        await page.reload();
+        const text = (await page.locator('ol.timeline').textContent()) ?? '';
+        return text.includes('published by the outbox relay') && text.includes('written');
+      },
+      { intervalMs: 250 },
+    );
+    const timeline = (await page.locator('ol.timeline').textContent()) ?? '';
+    expect(timeline).toContain('POST /orders');
+    expect(timeline).toContain('answered 202');
+    expect(timeline).toContain(`item ORDER#${accepted.orderId} stored`);
+    // The lock lives 15 s: stored, or expired and removed on a slow run.
+    expect(timeline).toMatch(/item IDEMPOTENCY#[0-9a-f]{64}( stored|: not in the table)/);
+    expect(timeline).toContain('published by the workflow’s Publish state (fast path)');
+    expect(timeline).toMatch(/order-accepted-to-archive: delivered/);
+    expect(timeline).toMatch(/subscriber-flaky: delivered/);
+    await shoot(page, '2-order-timeline');
+    await page.close();
+  });
+
+  it('opens a duplicate and a rejection (hostile body and header shown as text)', async () => {
+    const copy = JSON.stringify({ ...ORDER, clientReference: `copy-${Date.now()}` });
+    expect((await postOrder(copy)).status).toBe(202);
+    const duplicate = await postOrder(copy);
+    expect(duplicate.status).toBe(409);
+    const rejected = await postOrder(JSON.stringify({ customerId: HOSTILE, items: [] }), { 'X-Note': HOSTILE });
+    expect(rejected.status).toBe(400);
+
+    const page = await newPage();
+    await page.goto(`${consoleUrl}?outcome=duplicate`);
+    await page.locator('#executions tbody tr', { hasText: duplicate.requestId }).waitFor();
+    await page.goto(`${consoleUrl}/executions/${duplicate.requestId}`);
+    await expect(page.locator('dl.summary').textContent()).resolves.toContain('duplicate');
+    await expect(page.locator('ol.path li').allTextContents()).resolves.toContain('ReadLock');
+    await shoot(page, '3-duplicate');
+
+    await page.goto(`${consoleUrl}?outcome=rejected`);
+    await page.locator('#executions tbody tr', { hasText: rejected.requestId }).locator('a.open').click();
+    await page.waitForURL(`**/console/executions/${rejected.requestId}`);
+    await expect(page.locator('ol.path li').allTextContents()).resolves.toEqual([
+      'Validate',
+      'IsValid',
+      'RespondRejected',
+    ]);
+    // The hostile text is on the page as text: no element was made of it, no script ran.
+    for (const details of await page.locator('details').all())
+      await details.evaluate((node) => node.setAttribute('open', ''));
+    await expect(page.locator('ol.timeline').textContent()).resolves.toContain(HOSTILE);
+    await expect(page.locator('main script').count()).resolves.toBe(0);
+    await shoot(page, '3-rejection');
+    await page.close();
+  });
+
+  describe('dead letters', () => {
+    let attacker: Server;
+    let orderId: string;
+    let letterId: number;
+
+    beforeAll(async () => {
+      subscriberDown = true;
+      const answer = await postOrder(JSON.stringify({ ...ORDER, clientReference: `dead-${Date.now()}` }));
+      orderId = String(answer.json.orderId);
+      await eventually(
+        'both copies of the order are dead-lettered by the flaky subscriber',
+        () => listDeadLetters(service.events.database, { containing: orderId }).length === 2,
+      );
+      subscriberDown = false;
+      letterId = listDeadLetters(service.events.database, { containing: orderId })[0]?.id ?? 0;
+    });
+    afterAll(async () => {
+      attacker?.closeAllConnections();
+      attacker?.close();
+    });
+
+    const redriveAttempts = (): number =>
+      Number(
+        service.events.database
+          .prepare("SELECT COUNT(*) AS n FROM delivery_attempts WHERE detail LIKE 'redrive of dead letter%'")
+          .get()?.n,
+      );
+
+    it('cannot be redriven by a page of another origin open in the same browser', async () => {
+      const target = `${consoleUrl}/dead-letters/${letterId}/redrive`;
+      // A page on another origin that tries both: a no-cors fetch, then a form that submits itself.
+      attacker = createServer((_request, response) => {
+        response.writeHead(200, { 'Content-Type': 'text/html' });
+        response.end(`<!doctype html><form id="f" method="post" action="${target}"></form>
+          <script>
+            fetch(${JSON.stringify(target)}, { method: 'POST', mode: 'no-cors' })
+              .finally(() => document.getElementById('f').submit());
+          </script>`);
+      });
+      attacker.listen(0, '127.0.0.1');
+      await once(attacker, 'listening');
+      const page = await newPage();
+      const refused = page.waitForResponse(
+        (response) => response.url() === target && response.request().isNavigationRequest(),
+      );
+      await page.goto(`http://127.0.0.1:${(attacker.address() as AddressInfo).port}/`);
+      const answer = await refused;
+      expect(answer.status()).toBe(403);
+      await page.waitForLoadState();
+      await expect(page.locator('h1').textContent()).resolves.toContain('Refused');
+      await shoot(page, '4-cross-site-refused');
+      await page.close();
+
+      expect(listDeadLetters(service.events.database, { containing: orderId })).toHaveLength(2);
+      expect(redriveAttempts()).toBe(0);
+    });
+
+    it('redrives one from the console: delivered again, recorded, the letter gone', async () => {
+      const page = await newPage();
+      await page.goto(`${consoleUrl}/dead-letters`);
+      await expect(page.locator('.note').textContent()).resolves.toContain('Redrive is safe');
+      await shoot(page, '4-dead-letters');
+      await page.locator(`#dead-letters tr[data-id="${letterId}"] button`, { hasText: 'Redrive' }).click();
+      await page.waitForURL(`**/console/dead-letters/${letterId}/redrive`);
+      await expect(page.locator('.redrive-results').textContent()).resolves.toMatch(/delivered[\s\S]*removed/);
+      await shoot(page, '4-redriven');
+      await page.close();
+
+      const left = listDeadLetters(service.events.database, { containing: orderId });
+      expect(left.map((letter) => letter.id)).not.toContain(letterId);
+      expect(left).toHaveLength(1);
+      expect(redriveAttempts()).toBe(1);
+    });
+  });
+});

@@ -1,0 +1,260 @@
+/**
+ * The ops console's routes on an in-memory console store and event log: hostile request data is shown as text,
+ * every answer carries the security headers, a state-changing request from anywhere but the console's own pages is
+ * refused with nothing changed, and an execution exports in GetExecutionHistory's shape.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { DatabaseSync } from 'node:sqlite';
+import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
+import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { createOpsConsole, type ConsoleRequest, type OpsConsole } from '../../local/console/console-routes.js';
+import { ConsoleStore } from '../../local/console/console-store.js';
+import { escapeHtml, html } from '../../local/console/html.js';
+import {
+  listDeadLetters,
+  openEventsDatabase,
+  recordDeadLetter,
+  type RedriveResult,
+} from '../../local/eventbridge/events-database.js';
+import type { RecordedExecution } from '../../local/stepfunctions/execution-history.js';
+
+const PORT = 3000;
+const ORIGIN = `http://localhost:${PORT}`;
+const HOSTILE = '<script>alert(1)</script>';
+
+const dynamodb = mockClient(DynamoDBClient);
+let folder: string;
+let store: ConsoleStore;
+let events: DatabaseSync;
+let redrive: jest.Mock<(id: number) => Promise<RedriveResult>>;
+let opsConsole: OpsConsole;
+
+beforeEach(async () => {
+  folder = await mkdtemp(join(tmpdir(), 'console-routes-'));
+  store = new ConsoleStore(':memory:');
+  events = openEventsDatabase(':memory:');
+  dynamodb.reset();
+  dynamodb.on(GetItemCommand).resolves({});
+  redrive = jest.fn(async () => ({ outcome: 'delivered', detail: 'taken' }) as RedriveResult);
+  opsConsole = createOpsConsole({
+    store,
+    events,
+    dynamodb: new DynamoDBClient({ region: 'local' }),
+    tableName: 'orders',
+    archiveDir: join(folder, 'archive'),
+    states: { Validate: { Type: 'Task', Resource: 'arn:aws:states:::lambda:invoke' }, Reject: { Type: 'Pass' } },
+    redriveDeadLetter: redrive,
+    hosts: 'loopback',
+  });
+});
+afterEach(async () => {
+  store.close();
+  events.close();
+  await rm(folder, { recursive: true, force: true });
+});
+
+const request = (method: string, pathAndQuery: string, headers: Record<string, string> = {}): ConsoleRequest => {
+  const url = new URL(pathAndQuery, ORIGIN);
+  return {
+    method,
+    path: url.pathname,
+    query: url.searchParams,
+    headers: { host: `localhost:${PORT}`, ...headers },
+    port: PORT,
+  };
+};
+const get = (path: string, headers?: Record<string, string>) => opsConsole.handle(request('GET', path, headers));
+const post = (path: string, headers?: Record<string, string>) => opsConsole.handle(request('POST', path, headers));
+
+/** A rejected order's execution, as the workflow records it: the hostile body in, a 400 problem out. */
+function recordRejection(name: string): void {
+  const body = JSON.stringify({ customerId: HOSTILE, items: [] });
+  const input = { requestId: name, body: Buffer.from(body).toString('base64') };
+  const problem = { statusCode: 400, body: JSON.stringify({ title: 'invalid', detail: HOSTILE }) };
+  const execution: RecordedExecution = {
+    name,
+    arn: `arn:aws:states:local:000000000000:express:order-intake:${name}`,
+    stateMachineArn: 'arn:aws:states:local:000000000000:stateMachine:order-intake',
+    status: 'SUCCEEDED',
+    startedAt: 1_000,
+    stoppedAt: 1_030,
+    events: [
+      { type: 'ExecutionStarted', timestamp: 1_000, input },
+      { type: 'StateEntered', timestamp: 1_001, state: { name: 'Validate', type: 'Task', input } },
+      {
+        type: 'StateExited',
+        timestamp: 1_020,
+        state: { name: 'Validate', type: 'Task', input, output: { validation: { Payload: { problem: HOSTILE } } } },
+      },
+      { type: 'StateEntered', timestamp: 1_021, state: { name: 'Reject', type: 'Pass', input: {} } },
+      { type: 'StateExited', timestamp: 1_022, state: { name: 'Reject', type: 'Pass', input: {}, output: problem } },
+      { type: 'ExecutionSucceeded', timestamp: 1_030, output: problem },
+    ],
+  };
+  store.recordExecution({ ...execution, startedAt: Date.now(), stoppedAt: Date.now() + 30 });
+  store.recordExchange({
+    requestId: name,
+    startedAt: Date.now(),
+    durationMs: 31,
+    method: 'POST',
+    path: '/orders',
+    requestHeaders: { 'Content-Type': 'application/json', 'X-Note': `"><img src=x onerror=alert(2)>${HOSTILE}` },
+    requestBody: body,
+    status: 400,
+    responseHeaders: { 'Content-Type': 'application/problem+json' },
+    responseBody: problem.body,
+  });
+}
+
+const expectNoRawMarkupFromData = (page: string): void => {
+  expect(page).not.toMatch(/<script>alert/);
+  expect(page).not.toMatch(/<img src=x/);
+  expect(page).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
+};
+
+describe('the console’s escaping', () => {
+  it('escapes every interpolated value, and only values', () => {
+    expect(escapeHtml(`<a href="x" onclick='y'>&</a>`)).toBe(
+      '&lt;a href=&quot;x&quot; onclick=&#39;y&#39;&gt;&amp;&lt;/a&gt;',
+    );
+    const nested = html`<b>${HOSTILE}</b>`;
+    expect(html`<p title="${'"x"'}">${nested}${[HOSTILE, 1]}${undefined}</p>`.markup).toBe(
+      '<p title="&quot;x&quot;"><b>&lt;script&gt;alert(1)&lt;/script&gt;</b>&lt;script&gt;alert(1)&lt;/script&gt;1</p>',
+    );
+  });
+
+  it('shows a hostile request body and hostile header values as text on the execution page', async () => {
+    recordRejection('req-hostile');
+    const page = await get('/console/executions/req-hostile');
+    expect(page.status).toBe(200);
+    expectNoRawMarkupFromData(page.body);
+    expect(page.body).toContain('&quot;&gt;&lt;img src=x onerror=alert(2)&gt;');
+    expect(page.body).toMatch(/<ol class="path">\s*<li>Validate<\/li>\s*<li>Reject<\/li>\s*<\/ol>/);
+  });
+
+  it('shows a hostile search as text in the list page', async () => {
+    const page = await get(`/console?q=${encodeURIComponent(`"><script>alert(1)</script>`)}`);
+    expect(page.status).toBe(200);
+    expect(page.body).toContain('value="&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;"');
+    expect(page.body).not.toMatch(/<script>alert/);
+  });
+
+  it('answers every page with a script-only-from-self CSP and the framing, sniffing and referrer headers', async () => {
+    recordRejection('req-1');
+    for (const path of ['/console', '/console/executions/req-1', '/console/dead-letters', '/console/nowhere']) {
+      const { headers } = await get(path);
+      expect(headers).toMatchObject({
+        'Content-Security-Policy': expect.stringContaining("script-src 'self'"),
+        'X-Content-Type-Options': 'nosniff',
+        'Referrer-Policy': 'no-referrer',
+        'X-Frame-Options': 'DENY',
+      });
+      expect(headers['Content-Security-Policy']).not.toMatch(/unsafe-inline/);
+      expect(headers['Content-Security-Policy']).toMatch(/frame-ancestors 'none'/);
+    }
+    const script = await get('/console/assets/console.js');
+    expect(script).toMatchObject({ status: 200, headers: { 'Content-Type': 'text/javascript; charset=utf-8' } });
+    expect((await get('/console')).body).not.toMatch(/<script>(?!<\/script>)|style="/);
+  });
+
+  it('refuses a Host that is not this machine’s (DNS rebinding)', async () => {
+    recordRejection('req-1');
+    expect((await get('/console', { host: `attacker.example:${PORT}` })).status).toBe(403);
+    expect((await get('/console', { host: 'localhost:1234' })).status).toBe(403);
+    expect((await get('/console', { host: `127.0.0.1:${PORT}` })).status).toBe(200);
+  });
+});
+
+describe('redrive, a state-changing request', () => {
+  beforeEach(() => {
+    recordDeadLetter(events, { origin: 'rule:archive', reference: 'event-1', payload: '{}', reason: 'test' });
+  });
+  const letterId = (): number => listDeadLetters(events)[0]?.id ?? 0;
+
+  it.each([
+    ['a cross-site request', { 'sec-fetch-site': 'cross-site', origin: 'http://attacker.example' }],
+    ['a same-site request from another port', { 'sec-fetch-site': 'same-site', origin: 'http://localhost:4000' }],
+    [
+      'a foreign Origin, even if Sec-Fetch-Site says same-origin',
+      { 'sec-fetch-site': 'same-origin', origin: 'http://x' },
+    ],
+    ['a request from a browser that says nothing (curl)', {}],
+    ['a no-cors fetch without Origin', { 'sec-fetch-site': 'cross-site' }],
+    ['a top-level navigation', { 'sec-fetch-site': 'none' }],
+    ['a sandboxed frame (Origin null)', { 'sec-fetch-site': 'cross-site', origin: 'null' }],
+    ['Origin null from a browser without Sec-Fetch-Site', { origin: 'null' }],
+  ])('refuses %s with 403 and changes nothing', async (_case, headers: Record<string, string>) => {
+    for (const path of [`/console/dead-letters/${letterId()}/redrive`, '/console/dead-letters/redrive']) {
+      const answer = await post(path, headers);
+      expect(answer.status).toBe(403);
+      expect(answer.body).toContain('Nothing was changed');
+    }
+    expect(redrive).not.toHaveBeenCalled();
+    expect(listDeadLetters(events)).toHaveLength(1);
+  });
+
+  it('redrives from the console’s own pages: Sec-Fetch-Site same-origin, or an older browser’s own Origin', async () => {
+    const answer = await post(`/console/dead-letters/${letterId()}/redrive`, {
+      'sec-fetch-site': 'same-origin',
+      origin: ORIGIN,
+    });
+    expect(answer.status).toBe(200);
+    expect(answer.body).toContain('delivered');
+    await post('/console/dead-letters/redrive', { origin: ORIGIN });
+    // A form's POST from a page served with Referrer-Policy: no-referrer carries Origin: null.
+    await post(`/console/dead-letters/${letterId()}/redrive`, { 'sec-fetch-site': 'same-origin', origin: 'null' });
+    expect(redrive.mock.calls).toEqual([[letterId()], [letterId()], [letterId()]]);
+  });
+
+  it('never changes anything on GET', async () => {
+    expect((await get(`/console/dead-letters/${letterId()}/redrive`)).status).toBe(404);
+    expect((await get('/console/dead-letters/redrive')).status).toBe(404);
+    expect((await opsConsole.handle(request('DELETE', `/console/dead-letters/${letterId()}`))).status).toBe(405);
+    expect(redrive).not.toHaveBeenCalled();
+  });
+
+  it('lists and shows a dead letter, with its redrive form', async () => {
+    const list = await get('/console/dead-letters');
+    expect(list.body).toContain(`action="/console/dead-letters/${letterId()}/redrive"`);
+    expect(list.body).toContain('Redrive is safe: every consumer is idempotent');
+    const one = await get(`/console/dead-letters/${letterId()}`);
+    expect(one.status).toBe(200);
+    expect(one.body).toContain('rule:archive');
+    expect((await get('/console/dead-letters/999')).status).toBe(404);
+  });
+});
+
+describe('the history export', () => {
+  it('answers GetExecutionHistory’s shape: { events } numbered from 1, each linked to the one before', async () => {
+    recordRejection('req-export');
+    const answer = await get('/console/executions/req-export/history.json');
+    expect(answer.headers['Content-Type']).toBe('application/json; charset=utf-8');
+    const { events: history } = JSON.parse(answer.body) as { events: Record<string, unknown>[] };
+    expect(history.map((event) => event.type)).toEqual([
+      'ExecutionStarted',
+      'TaskStateEntered',
+      'TaskScheduled',
+      'TaskStarted',
+      'TaskSucceeded',
+      'TaskStateExited',
+      'PassStateEntered',
+      'PassStateExited',
+      'ExecutionSucceeded',
+    ]);
+    expect(history.map((event) => [event.id, event.previousEventId])).toEqual(
+      history.map((_, index) => [index + 1, index]),
+    );
+    expect(history[2]).toMatchObject({
+      taskScheduledEventDetails: { resourceType: 'lambda', resource: 'invoke', region: 'local' },
+    });
+    expect(typeof history[0]?.timestamp).toBe('string');
+  });
+
+  it('answers 404 for an execution it does not know', async () => {
+    expect((await get('/console/executions/nope/history.json')).status).toBe(404);
+    expect((await get('/console/orders/not-an-order-id')).status).toBe(404);
+  });
+});
