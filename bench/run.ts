@@ -378,5 +378,7 @@ try {
   console.log(`results: ${file}`);
   process.exitCode = Object.values(checks).every(Boolean) ? 0 : 1;
 } finally {
-  rmSync(dir, { recursive: true, force: true });
+  // Kept when something failed, so that its executions can be read in the console (npm start with this DATA_DIR).
+  if (failures.length > 0) console.log(`kept for inspection: DATA_DIR=${join(dir, 'service')}`);
+  else rmSync(dir, { recursive: true, force: true });
 }
