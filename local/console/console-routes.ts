@@ -14,7 +14,7 @@
  * carries a Content-Security-Policy without inline script, and headers that keep it out of frames and referrers.
  */
 import { readFileSync } from 'node:fs';
-import { headerValue } from '../apigateway/api-gateway.js';
+import { headerValue, type ApiResponse } from '../apigateway/api-gateway.js';
 import { isOrderId } from '../../src/contract/order.js';
 import type { RedriveResult } from '../eventbridge/events-database.js';
 import { readDeadLetter } from '../eventbridge/events-database.js';
@@ -45,11 +45,8 @@ export interface ConsoleRequest {
   port: number;
 }
 
-export interface ConsoleResponse {
-  status: number;
-  headers: Record<string, string>;
-  body: string;
-}
+/** An answer as the HTTP server writes it. */
+export type ConsoleResponse = Pick<ApiResponse, 'status' | 'headers' | 'body'>;
 
 export interface OpsConsoleOptions extends ConsoleDataOptions {
   /** The workflow definition's states, for the history export (task resources). */

@@ -18,6 +18,7 @@ import { listDeadLetters } from '../../local/eventbridge/events-database.js';
 import { orderAcceptedPattern } from '../../src/events/order-accepted.js';
 import { newDataDir, removeDataDir } from '../e2e/support/local-service.js';
 import { eventually } from '../support/eventually.js';
+import { ACCEPTED_STATE_PATH } from '../support/order-samples.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SCREENSHOTS = fileURLToPath(new URL('./screenshots/', import.meta.url));
@@ -95,16 +96,6 @@ async function newPage(): Promise<Page> {
 
 const shoot = (page: Page, name: string) => page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
 
-const ACCEPTED_PATH = [
-  'Validate',
-  'IsValid',
-  'StartPersistAttempts',
-  'Persist',
-  'IsFastPathOn',
-  'Publish',
-  'RespondAccepted',
-];
-
 describe('the ops console in a browser', () => {
   let accepted: { orderId: string; requestId: string };
 
@@ -133,8 +124,8 @@ describe('the ops console in a browser', () => {
     await page.goto(consoleUrl);
     await page.locator('#executions tbody tr', { hasText: accepted.orderId }).locator('a.open').click();
     await page.waitForURL(`**/console/orders/${accepted.orderId}`);
-    await expect(page.locator('ol.path').first().locator('li').allTextContents()).resolves.toEqual(ACCEPTED_PATH);
-    for (const state of ACCEPTED_PATH) {
+    await expect(page.locator('ol.path').first().locator('li').allTextContents()).resolves.toEqual(ACCEPTED_STATE_PATH);
+    for (const state of ACCEPTED_STATE_PATH) {
       await expect(page.locator('ol.timeline .title', { hasText: new RegExp(`^${state} \\(`) }).count()).resolves.toBe(
         1,
       );

@@ -9,7 +9,15 @@ import { orderAcceptedPattern } from '../../src/events/order-accepted.js';
 import { OUTBOX_ENVIRONMENT } from '../../src/outbox/relay-order-events.js';
 import { ORDERS_TABLE } from '../../src/store/orders-table.js';
 import type { OrderIntakeStack } from '../../cdk/lib/order-intake-stack.js';
-import { allow, logicalIdOf, propertiesOf, statementsOf, synthOrderIntake, type Json } from './synth-order-intake.js';
+import {
+  allow,
+  expectSecureQueue,
+  logicalIdOf,
+  propertiesOf,
+  statementsOf,
+  synthOrderIntake,
+  type Json,
+} from './synth-order-intake.js';
 
 let stack: OrderIntakeStack;
 let template: Template;
@@ -230,15 +238,7 @@ describe('queues', () => {
     const queues = [stack.relay.deadLetterQueue, stack.archive.queue, stack.archive.deadLetterQueue];
     expect(Object.keys(template.findResources('AWS::SQS::Queue'))).toHaveLength(queues.length);
     for (const queue of queues) {
-      expect(propertiesOf(template, queue)).toMatchObject({ SqsManagedSseEnabled: true });
-      template.hasResourceProperties('AWS::SQS::QueuePolicy', {
-        Queues: [ref(queue.queueUrl)],
-        PolicyDocument: {
-          Statement: Match.arrayWith([
-            Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
-          ]),
-        },
-      });
+      expectSecureQueue(template, queue);
     }
   });
 

@@ -21,7 +21,9 @@ import { orderAcceptedPattern } from '../../src/events/order-accepted.js';
 import {
   allow,
   CDK_JSON,
+  expectSecureQueue,
   logicalIdOf,
+  SQS_CONSUMER_ACTIONS,
   propertiesOf,
   statementsOf,
   synthOrderIntake,
@@ -117,15 +119,7 @@ describe('a subscription with idempotency table, major version 1 only, alarming 
 
   it('encrypts both queues, refuses requests without TLS and keeps dead letters 14 days', () => {
     for (const queue of [subscription.queue, subscription.deadLetterQueue]) {
-      expect(propertiesOf(template, queue)).toMatchObject({ SqsManagedSseEnabled: true });
-      template.hasResourceProperties('AWS::SQS::QueuePolicy', {
-        Queues: [ref(queue.queueUrl)],
-        PolicyDocument: {
-          Statement: Match.arrayWith([
-            Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
-          ]),
-        },
-      });
+      expectSecureQueue(template, queue);
     }
     expect(propertiesOf(template, subscription.deadLetterQueue)).toMatchObject({
       MessageRetentionPeriod: 14 * 24 * 3600,
@@ -196,16 +190,7 @@ describe('a subscription with idempotency table, major version 1 only, alarming 
           ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
           getAtt(subscription.idempotencyTable as IConstruct, 'Arn'),
         ),
-        allow(
-          [
-            'sqs:ChangeMessageVisibility',
-            'sqs:DeleteMessage',
-            'sqs:GetQueueAttributes',
-            'sqs:GetQueueUrl',
-            'sqs:ReceiveMessage',
-          ],
-          getAtt(subscription.queue, 'Arn'),
-        ),
+        allow(SQS_CONSUMER_ACTIONS, getAtt(subscription.queue, 'Arn')),
       ]),
     );
     expect(statements).toHaveLength(4);

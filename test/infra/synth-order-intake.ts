@@ -3,7 +3,10 @@
  * and reads what the tests ask of the template. Lambda bundling is skipped unless asked for: it is the slow part, and
  * only the bundle tests need real code.
  */
-import { Template } from 'aws-cdk-lib/assertions';
+import { expect } from '@jest/globals';
+import { Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { IRole } from 'aws-cdk-lib/aws-iam';
 import type { IConstruct } from 'constructs';
 import { buildOrderIntake, logicalIdOf, type BuildOptions } from '../../cdk/lib/synthesize.js';
@@ -71,3 +74,25 @@ export const allow = (
   resource: unknown,
   extra: Partial<Pick<Statement, 'Sid' | 'Condition'>> = {},
 ): Statement => ({ ...extra, Effect: 'Allow', Action: [...actions].sort(), Resource: resource });
+
+/** What an SQS event source mapping grants the function on its queue. */
+export const SQS_CONSUMER_ACTIONS = [
+  'sqs:ChangeMessageVisibility',
+  'sqs:DeleteMessage',
+  'sqs:GetQueueAttributes',
+  'sqs:GetQueueUrl',
+  'sqs:ReceiveMessage',
+];
+
+/** The project's rule for every queue: encrypted at rest, and its policy refuses requests without TLS. */
+export function expectSecureQueue(template: Template, queue: IQueue): void {
+  expect(propertiesOf(template, queue)).toMatchObject({ SqsManagedSseEnabled: true });
+  template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+    Queues: [Stack.of(queue).resolve(queue.queueUrl)],
+    PolicyDocument: {
+      Statement: Match.arrayWith([
+        Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+      ]),
+    },
+  });
+}

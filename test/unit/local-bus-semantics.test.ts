@@ -19,6 +19,7 @@ import {
 import { RuleDelivery, type RuleDeliveryOptions, type RuleTarget } from '../../local/eventbridge/rule-delivery.js';
 import { orderAcceptedEntry, orderAcceptedPattern } from '../../src/events/order-accepted.js';
 import { eventually } from '../support/eventually.js';
+import { storedOrder } from '../support/order-samples.js';
 
 const BUS = 'order-intake-test';
 
@@ -43,14 +44,7 @@ afterEach(async () => {
 let orders = 0;
 const orderEntry = (busName = BUS) => {
   orders += 1;
-  return orderAcceptedEntry(busName, {
-    orderId: `ORDER${String(orders).padStart(21, '0')}`,
-    status: 'ACCEPTED',
-    acceptedAt: '2026-11-25T10:00:00.000Z',
-    idempotencyKey: 'd'.repeat(64),
-    customerId: 'CUST-7Q2K9M4X',
-    items: [{ sku: 'SKU-00012345', quantity: 1 }],
-  });
+  return orderAcceptedEntry(busName, storedOrder(`ORDER${String(orders).padStart(21, '0')}`));
 };
 const orderIdOf = (envelope: EventEnvelope | undefined): unknown => envelope?.detail.orderId;
 

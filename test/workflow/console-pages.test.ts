@@ -9,19 +9,14 @@ import { join } from 'node:path';
 import type { DatabaseSync } from 'node:sqlite';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { HistoryEventType } from '@aws-sdk/client-sfn';
-import { handler as validateHandler } from '../../lambdas/validate/handler.js';
 import { loadOrderIntakeDefinition } from '../../asl/order-intake.js';
 import { createOpsConsole, type OpsConsole } from '../../local/console/console-routes.js';
 import { ConsoleStore } from '../../local/console/console-store.js';
 import { openEventsDatabase } from '../../local/eventbridge/events-database.js';
-import { createOrderWorkflow } from '../../local/stepfunctions/order-workflow.js';
+import { recordingWorkflow } from '../support/recording-workflow.js';
 import { freshOrdersTable, testDynamoDbClient } from '../support/dynamodb.js';
-import { deployedAuthorizers } from '../support/iam.js';
 import { validOrder, workflowInput } from '../support/order-samples.js';
-import { RecordingBus } from '../support/recording-bus.js';
 
-const VALIDATE_ARN = 'arn:aws:lambda:local:000000000000:function:order-intake-validate';
-const BUS = 'order-intake-test';
 const HOSTILE = '<script>alert(1)</script>';
 const dynamodb = testDynamoDbClient();
 
@@ -47,18 +42,7 @@ beforeAll(async () => {
   store = new ConsoleStore(join(dir, 'console.sqlite'));
   events = openEventsDatabase(join(dir, 'events.sqlite'));
   const tableName = await freshOrdersTable(dynamodb);
-  const resources = { ValidateFunctionArn: VALIDATE_ARN, OrdersTableName: tableName, EventBusName: BUS };
-  const workflow = createOrderWorkflow({
-    resources,
-    backends: {
-      dynamodb,
-      bus: new RecordingBus(),
-      functions: { [VALIDATE_ARN]: validateHandler },
-      iam: deployedAuthorizers({ tableName, busName: BUS, validateFunctionArn: VALIDATE_ARN }).workflow,
-    },
-    retryIntervalMs: 0,
-    onExecutionEnd: (execution) => store.recordExecution(execution),
-  });
+  const { workflow, resources } = recordingWorkflow(tableName, store);
   const hostileBody = JSON.stringify({ customerId: HOSTILE, items: [{ sku: HOSTILE, quantity: 1 }] });
   await workflow.startSyncExecution(workflowInput(hostileBody, 'req-hostile'), 'req-hostile');
   await workflow.startSyncExecution(workflowInput(JSON.stringify(validOrder), 'req-accepted'), 'req-accepted');

@@ -7,40 +7,29 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { HistoryEventType } from '@aws-sdk/client-sfn';
-import { handler as validateHandler } from '../../lambdas/validate/handler.js';
 import { ConsoleStore } from '../../local/console/console-store.js';
 import { toExecutionHistory } from '../../local/stepfunctions/execution-history.js';
-import { createOrderWorkflow } from '../../local/stepfunctions/order-workflow.js';
 import { loadOrderIntakeDefinition } from '../../asl/order-intake.js';
+import { recordingWorkflow } from '../support/recording-workflow.js';
 import { freshOrdersTable, testDynamoDbClient } from '../support/dynamodb.js';
-import { deployedAuthorizers } from '../support/iam.js';
-import { validOrder, workflowInput } from '../support/order-samples.js';
-import { RecordingBus } from '../support/recording-bus.js';
+import { ACCEPTED_STATE_PATH, validOrder, workflowInput } from '../support/order-samples.js';
 
-const VALIDATE_ARN = 'arn:aws:lambda:local:000000000000:function:order-intake-validate';
-const BUS = 'order-intake-test';
 const dynamodb = testDynamoDbClient();
 
 let dir: string;
 let store: ConsoleStore;
 let run: (body: string, requestId: string) => Promise<void>;
 let tableName: string;
+let definitionStates: Record<string, { Type: string; Resource?: string }>;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'execution-recorder-'));
   store = new ConsoleStore(join(dir, 'console.sqlite'));
   tableName = await freshOrdersTable(dynamodb);
-  const workflow = createOrderWorkflow({
-    resources: { ValidateFunctionArn: VALIDATE_ARN, OrdersTableName: tableName, EventBusName: BUS },
-    backends: {
-      dynamodb,
-      bus: new RecordingBus(),
-      functions: { [VALIDATE_ARN]: validateHandler },
-      iam: deployedAuthorizers({ tableName, busName: BUS, validateFunctionArn: VALIDATE_ARN }).workflow,
-    },
-    retryIntervalMs: 0,
-    onExecutionEnd: (execution) => store.recordExecution(execution),
-  });
+  const { workflow, resources } = recordingWorkflow(tableName, store);
+  definitionStates = (
+    loadOrderIntakeDefinition(resources) as { States: Record<string, { Type: string; Resource?: string }> }
+  ).States;
   run = async (body, requestId) => {
     await workflow.startSyncExecution(workflowInput(body, requestId), requestId);
   };
@@ -59,15 +48,7 @@ const statePath = (name: string): string[] =>
 
 describe('the execution recorder', () => {
   it('keeps each execution state by state, with every state’s input and output', () => {
-    expect(statePath('req-accepted')).toEqual([
-      'Validate',
-      'IsValid',
-      'StartPersistAttempts',
-      'Persist',
-      'IsFastPathOn',
-      'Publish',
-      'RespondAccepted',
-    ]);
+    expect(statePath('req-accepted')).toEqual(ACCEPTED_STATE_PATH);
     const exited = store
       .execution('req-accepted')
       ?.events.find((event) => event.type === 'StateExited' && event.state.name === 'Validate');
@@ -103,13 +84,7 @@ describe('the execution recorder', () => {
   it('exports one execution in the shape of GetExecutionHistory', () => {
     const execution = store.execution('req-accepted');
     if (!execution) throw new Error('not recorded');
-    const definition = loadOrderIntakeDefinition({
-      ValidateFunctionArn: VALIDATE_ARN,
-      OrdersTableName: tableName,
-      EventBusName: BUS,
-    }) as { States: Record<string, { Type: string; Resource?: string }> };
-    const states = definition.States;
-    const history = toExecutionHistory(execution, states);
+    const history = toExecutionHistory(execution, definitionStates);
     const known = new Set<string>(Object.values(HistoryEventType));
     expect(history.filter((event) => !known.has(String(event.type)))).toEqual([]);
     expect(history.map((event) => event.id)).toEqual(history.map((_, index) => index + 1));

@@ -18,6 +18,7 @@ import { loadSubscribers, parseWebhooks, type Subscriber } from '../../local/sub
 import { orderAcceptedEntry } from '../../src/events/order-accepted.js';
 import { freshOrdersTable, testDynamoDbClient } from '../support/dynamodb.js';
 import { eventually } from '../support/eventually.js';
+import { storedOrder } from '../support/order-samples.js';
 import { deployedAuthorizers } from '../support/iam.js';
 import { received as handlerReceived } from '../support/recording-subscriber.js';
 
@@ -81,14 +82,7 @@ async function freePort(): Promise<number> {
 let orders = 0;
 const orderEntry = (customerId = 'CUST-7Q2K9M4X') => {
   orders += 1;
-  return orderAcceptedEntry(BUS, {
-    orderId: `SUBSCRIBER${String(orders).padStart(16, '0')}`,
-    status: 'ACCEPTED',
-    acceptedAt: '2026-11-25T10:00:00.000Z',
-    idempotencyKey: 'd'.repeat(64),
-    customerId,
-    items: [{ sku: 'SKU-00012345', quantity: 1 }],
-  });
+  return orderAcceptedEntry(BUS, storedOrder(`SUBSCRIBER${String(orders).padStart(16, '0')}`, customerId));
 };
 const orderIdsOf = (envelopes: readonly EventEnvelope[]): unknown[] => envelopes.map((event) => event.detail.orderId);
 
