@@ -17,13 +17,14 @@ import { Construct } from 'constructs';
 import { DeadLetterQueue, SECURE_QUEUE_PROPS } from './dead-letter-queue.js';
 import { NodeFunction, type NodeFunctionProps } from './node-function.js';
 import { ORDER_ACCEPTED_EVENT_PATTERN } from './order-events.js';
+import { CONSUMER_ENVIRONMENT } from '../../src/events/order-accepted.js';
 
 /** SQS's advice for a Lambda consumer: a visibility timeout of at least six times the function timeout. */
 export const VISIBILITY_TIMEOUTS_PER_FUNCTION_TIMEOUT = 6;
 
 /** Where a consumer built on Powertools Idempotency finds its table, and the attributes Powertools uses by default. */
 export const IDEMPOTENCY_TABLE = {
-  environmentVariable: 'IDEMPOTENCY_TABLE_NAME',
+  environmentVariable: CONSUMER_ENVIRONMENT.idempotencyTableName,
   partitionKey: 'id',
   timeToLiveAttribute: 'expiration',
   /** What DynamoDBPersistenceLayer calls: get, put (conditional), update and delete a record. */

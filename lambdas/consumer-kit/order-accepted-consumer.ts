@@ -17,12 +17,9 @@ import type { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/pe
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { requiredSetting } from '../../src/configuration.js';
-import type { OrderAcceptedDetail } from '../../src/events/order-accepted.js';
+import { CONSUMER_ENVIRONMENT, type OrderAcceptedDetail } from '../../src/events/order-accepted.js';
 import { parseOrderAcceptedEvent, type OrderAcceptedEvent } from '../../src/events/order-accepted-event.js';
 import { SERVICE_NAME } from '../../src/service-name.js';
-
-/** The environment variable the subscription construct sets when it creates the idempotency table. */
-export const IDEMPOTENCY_TABLE_ENVIRONMENT = 'IDEMPOTENCY_TABLE_NAME';
 
 /**
  * How long an order is remembered as done. It must outlast every way a copy can come back: the outbox relay's
@@ -48,7 +45,9 @@ export type OrderAcceptedHandler = (event: SQSEvent, context: Context) => Promis
 
 export function createOrderAcceptedConsumer<Result>({
   sideEffect,
-  persistenceStore = new DynamoDBPersistenceLayer({ tableName: requiredSetting(IDEMPOTENCY_TABLE_ENVIRONMENT) }),
+  persistenceStore = new DynamoDBPersistenceLayer({
+    tableName: requiredSetting(CONSUMER_ENVIRONMENT.idempotencyTableName),
+  }),
   rememberForSeconds = DEFAULT_REMEMBER_FOR_SECONDS,
   logger = new Logger({ serviceName: SERVICE_NAME }),
 }: OrderAcceptedConsumerOptions<Result>): OrderAcceptedHandler {

@@ -125,6 +125,7 @@ export function summarize(execution: RecordedExecution): Omit<ExecutionSummary, 
 }
 
 type Row = Record<string, unknown>;
+const SUMMARY_COLUMNS = 'name, status, outcome, http_status, order_id, idempotency_key, started_at, duration_ms';
 const summaryOf = (row: Row): ExecutionSummary => ({
   name: String(row.name),
   status: String(row.status) as ExecutionSummary['status'],
@@ -214,7 +215,7 @@ export class ConsoleStore {
       condition('(order_id = ? OR name = ? OR idempotency_key = ?)', filter.search, filter.search, filter.search);
     }
     const sql =
-      'SELECT name, status, outcome, http_status, order_id, idempotency_key, started_at, duration_ms FROM executions' +
+      `SELECT ${SUMMARY_COLUMNS} FROM executions` +
       (where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '') +
       ' ORDER BY seq DESC LIMIT ?';
     return this.db
@@ -232,11 +233,7 @@ export class ConsoleStore {
 
   summary(name: string): ExecutionSummary | undefined {
     this.flush();
-    const row = this.db
-      .prepare(
-        'SELECT name, status, outcome, http_status, order_id, idempotency_key, started_at, duration_ms FROM executions WHERE name = ?',
-      )
-      .get(name);
+    const row = this.db.prepare(`SELECT ${SUMMARY_COLUMNS} FROM executions WHERE name = ?`).get(name);
     return row ? summaryOf(row) : undefined;
   }
 

@@ -24,6 +24,9 @@ export const orderAcceptedDetail = (order: OrderDocument): OrderAcceptedDetail =
   ...order,
 });
 
+/** Environment of a consumer built on the kit: the subscription construct sets it, the kit reads it. */
+export const CONSUMER_ENVIRONMENT = { idempotencyTableName: 'IDEMPOTENCY_TABLE_NAME' } as const;
+
 /** EventBridge rule pattern matching every OrderAccepted event. */
 export const orderAcceptedPattern = {
   source: [ORDER_EVENT_SOURCE],
