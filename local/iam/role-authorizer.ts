@@ -40,12 +40,27 @@ export class AuthorizationError extends Error {
   override name = 'AuthorizationError';
 }
 
+type Decision = 'Allowed' | 'ExplicitlyDenied' | 'ImplicitlyDenied';
+
+/**
+ * Decisions remembered per authorizer. Requests that name one item (a LeadingKeys value, an S3 object key) differ per
+ * order and pass through; the bound keeps them from growing the memory, while the few requests that recur on every
+ * order (StartSyncExecution, InvokeFunction, PutEvents on the bus) stay remembered.
+ */
+const REMEMBERED_DECISIONS = 1_000;
+
 export class RoleAuthorizer {
   /** The assumed-role session ARN AWS names in a denial. */
   readonly principal: string;
   private readonly roleArn: string;
   private readonly identityPolicies: Simulation['identityPolicies'];
   private readonly validatedShapes = new Set<string>();
+  /**
+   * IAM's decision is a function of the request alone here: the policies are fixed for the authorizer's life and the
+   * simulation reads no context but the request's own (no time, no source IP). So an identical request gets the
+   * decision the simulator gave before, as strict as evaluating it again, without its cost (about 60 µs a request).
+   */
+  private readonly decisions = new Map<string, Decision>();
 
   constructor(
     readonly role: DeployedRole,
@@ -63,6 +78,17 @@ export class RoleAuthorizer {
    * runs several times per order.
    */
   async authorize(request: AuthorizationRequest): Promise<void> {
+    const key = decisionKey(request);
+    const decision = this.decisions.get(key) ?? (await this.simulate(request));
+    if (!this.decisions.has(key)) {
+      if (this.decisions.size >= REMEMBERED_DECISIONS) this.decisions.delete(this.decisions.keys().next().value ?? '');
+      this.decisions.set(key, decision);
+    }
+    if (decision === 'Allowed') return;
+    throw new AccessDeniedError(request, this.principal, decision === 'ExplicitlyDenied');
+  }
+
+  private async simulate(request: AuthorizationRequest): Promise<Decision> {
     const simulation: Simulation = {
       request: {
         principal: this.roleArn,
@@ -79,18 +105,22 @@ export class RoleAuthorizer {
     const shape = `${request.action} ${resourceShape} ${Object.keys(request.context ?? {})
       .sort()
       .join(',')}`;
-    let result: 'Allowed' | 'ExplicitlyDenied' | 'ImplicitlyDenied';
-    if (this.validatedShapes.has(shape)) {
-      result = runUnsafeSimulation(simulation, {});
-    } else {
-      const validated = await runSimulation(simulation, {});
-      if (validated.resultType === 'error') {
-        throw new AuthorizationError(`cannot evaluate ${request.action}: ${JSON.stringify(validated.errors)}`);
-      }
-      result = validated.overallResult;
-      this.validatedShapes.add(shape);
+    if (this.validatedShapes.has(shape)) return runUnsafeSimulation(simulation, {});
+    const validated = await runSimulation(simulation, {});
+    if (validated.resultType === 'error') {
+      throw new AuthorizationError(`cannot evaluate ${request.action}: ${JSON.stringify(validated.errors)}`);
     }
-    if (result === 'Allowed') return;
-    throw new AccessDeniedError(request, this.principal, result === 'ExplicitlyDenied');
+    this.validatedShapes.add(shape);
+    return validated.overallResult;
   }
 }
+
+/** The whole request, context keys in a fixed order: two requests with the same key are the same request to IAM. */
+const decisionKey = ({ action, resource, context = {} }: AuthorizationRequest): string =>
+  JSON.stringify([
+    action,
+    resource,
+    Object.keys(context)
+      .sort()
+      .map((name) => [name, context[name]]),
+  ]);
