@@ -52,12 +52,17 @@ async function main(): Promise<number> {
       ),
   });
   const missing = await readBack(api, result.accepted);
-  const { accepted, ...figures } = result;
+  const { accepted, problems, ...figures } = result;
   console.table([{ ...figures, statuses: JSON.stringify(figures.statuses) }]);
   const fiveHundreds = Object.keys(result.statuses).filter((status) => status.startsWith('5'));
   console.log(
     JSON.stringify(
-      { accepted: accepted.length, readBack: accepted.length - missing.length, missing: missing.slice(0, 20) },
+      {
+        accepted: accepted.length,
+        readBack: accepted.length - missing.length,
+        missing: missing.slice(0, 20),
+        problems: problems.slice(0, 20),
+      },
       null,
       2,
     ),

@@ -42,6 +42,8 @@ export interface OpenLoadResult extends LoadFigures {
   offered: number;
   /** The orderId of every 202, for the readback. */
   accepted: string[];
+  /** The body of every 5xx but 503 (the contract's "retry"): each names its request, whose execution can be read. */
+  problems: string[];
 }
 
 const percentile = (sorted: number[], p: number): number =>
@@ -72,6 +74,7 @@ export async function runOpenLoad({
   const latencies: number[] = [];
   const statuses: Record<string, number> = {};
   const accepted: string[] = [];
+  const problems: string[] = [];
   let second: Record<string, number> = {};
   let sent = 0;
   let answered = 0;
@@ -88,6 +91,7 @@ export async function runOpenLoad({
       status = String(response.status);
       const text = await response.text();
       if (response.status === 202) accepted.push((JSON.parse(text) as { orderId: string }).orderId);
+      if (response.status >= 500 && response.status !== 503) problems.push(text);
     } catch (error) {
       status = error instanceof Error ? error.name : 'Error';
     }
@@ -129,6 +133,7 @@ export async function runOpenLoad({
     ...latencyFigures(latencies),
     statuses,
     accepted,
+    problems,
   };
 }
 

@@ -73,7 +73,7 @@ describe('npm run loadtest', () => {
     ).toBeGreaterThanOrEqual(1);
     expect(run.lines.join('\n')).toMatch(/offered.*achieved.*p50.*p95.*p99.*max/s);
     const summary = JSON.parse(run.lines.slice(run.lines.indexOf('{')).join('\n')) as Record<string, unknown>;
-    expect(summary).toEqual({ accepted: 40, readBack: 40, missing: [] });
+    expect(summary).toEqual({ accepted: 40, readBack: 40, missing: [], problems: [] });
   });
 
   it('says plainly that credentials are missing for an IAM-authorized API, and exits 2 without sending anything', async () => {
