@@ -18,7 +18,13 @@ import {
   type Shard,
 } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import { readDeadLetter, recordDeadLetter, type RedriveResult } from '../eventbridge/events-database.js';
+import {
+  groupCommitOf,
+  readDeadLetter,
+  recordDeadLetter,
+  type GroupCommit,
+  type RedriveResult,
+} from '../eventbridge/events-database.js';
 import { LocalEventsError } from '../eventbridge/errors.js';
 import { describeError } from '../../src/json-value.js';
 import { backoff, pause, type LogSink } from '../waiting.js';
@@ -44,6 +50,8 @@ export interface DynamoDbStreamSourceOptions {
 }
 
 type Checkpoint = { sequenceNumber: string | undefined; finished: boolean };
+
+type DeadLetterInput = Parameters<typeof recordDeadLetter>[1];
 
 const errorName = (error: unknown): string =>
   typeof error === 'object' && error !== null && 'name' in error ? String(error.name) : '';
@@ -87,11 +95,13 @@ export class DynamoDbStreamSource {
   /** Failed attempts of the record a shard is stuck on, keyed by shard. */
   private readonly stuck = new Map<string, { sequenceNumber: string; attempts: number }>();
   private failures = 0;
+  private readonly commits: GroupCommit;
 
   constructor(
     private readonly db: DatabaseSync,
     options: DynamoDbStreamSourceOptions,
   ) {
+    this.commits = groupCommitOf(db);
     this.options = {
       isTargetAvailable: () => true,
       pollMs: 250,
@@ -132,7 +142,7 @@ export class DynamoDbStreamSource {
     } catch (error) {
       return { outcome: 'failed', detail: describeError(error) };
     }
-    this.db.prepare('DELETE FROM dead_letters WHERE id = ?').run(deadLetterId);
+    await this.commits.commit(() => this.db.prepare('DELETE FROM dead_letters WHERE id = ?').run(deadLetterId));
     this.options.log({ level: 'info', message: 'stream dead letter redriven', deadLetterId });
     return { outcome: 'delivered', detail };
   }
@@ -226,7 +236,7 @@ export class DynamoDbStreamSource {
       this.iterators.set(shardId, page.NextShardIterator);
     } else {
       this.iterators.delete(shardId);
-      this.saveCheckpoint(streamArn, shardId, records.at(-1)?.dynamodb?.SequenceNumber, true);
+      await this.saveCheckpoint(streamArn, shardId, records.at(-1)?.dynamodb?.SequenceNumber, true);
       this.describedAt = 0;
     }
     return records.length > 0 ? 'progressed' : 'idle';
@@ -247,7 +257,7 @@ export class DynamoDbStreamSource {
     // As in Lambda: an identifier that names no record of the batch fails the whole batch.
     if (firstFailed < 0 && failedIds.size > 0) firstFailed = 0;
     if (firstFailed < 0) {
-      this.saveCheckpoint(streamArn, shardId, batch.at(-1)?.dynamodb?.SequenceNumber, false);
+      await this.saveCheckpoint(streamArn, shardId, batch.at(-1)?.dynamodb?.SequenceNumber, false);
       this.stuck.delete(shardId);
       return 'done';
     }
@@ -258,20 +268,19 @@ export class DynamoDbStreamSource {
       (previous?.sequenceNumber === sequenceNumber ? previous.attempts : 0) +
       (this.options.isTargetAvailable() ? 1 : 0);
     if (attempts >= this.options.maxAttempts) {
-      recordDeadLetter(this.db, {
+      await this.saveCheckpoint(streamArn, shardId, sequenceNumber, false, {
         origin: `stream:${shardId}`,
         reference: sequenceNumber,
         payload: JSON.stringify(batch[firstFailed]),
         reason: `not relayed after ${attempts} attempts`,
       });
       this.options.log({ level: 'error', message: 'stream record dead-lettered', shardId, sequenceNumber });
-      this.saveCheckpoint(streamArn, shardId, sequenceNumber, false);
       this.stuck.delete(shardId);
       return 'failed';
     }
     this.stuck.set(shardId, { sequenceNumber, attempts });
     const before = firstFailed > 0 ? batch[firstFailed - 1]?.dynamodb?.SequenceNumber : undefined;
-    if (before) this.saveCheckpoint(streamArn, shardId, before, false);
+    if (before) await this.saveCheckpoint(streamArn, shardId, before, false);
     return 'failed';
   }
 
@@ -344,19 +353,28 @@ export class DynamoDbStreamSource {
     );
   }
 
-  private saveCheckpoint(
+  /**
+   * Stores the shard's checkpoint in the turn's group commit and answers once it is on disk: the next page is read
+   * from it. A dead letter that lets the checkpoint pass its record is stored with it, so that a crash between the
+   * two can neither lose the record nor dead-letter it twice.
+   */
+  private async saveCheckpoint(
     streamArn: string,
     shardId: string,
     sequenceNumber: string | undefined,
     finished: boolean,
-  ): void {
-    this.db
-      .prepare(
-        `INSERT INTO stream_checkpoints (stream_arn, shard_id, sequence_number, finished) VALUES (?, ?, ?, ?)
-         ON CONFLICT (stream_arn, shard_id) DO UPDATE SET
-           sequence_number = COALESCE(excluded.sequence_number, stream_checkpoints.sequence_number),
-           finished = excluded.finished`,
-      )
-      .run(streamArn, shardId, sequenceNumber ?? null, finished ? 1 : 0);
+    deadLetter?: DeadLetterInput,
+  ): Promise<void> {
+    await this.commits.commit(() => {
+      if (deadLetter) recordDeadLetter(this.db, deadLetter);
+      this.db
+        .prepare(
+          `INSERT INTO stream_checkpoints (stream_arn, shard_id, sequence_number, finished) VALUES (?, ?, ?, ?)
+           ON CONFLICT (stream_arn, shard_id) DO UPDATE SET
+             sequence_number = COALESCE(excluded.sequence_number, stream_checkpoints.sequence_number),
+             finished = excluded.finished`,
+        )
+        .run(streamArn, shardId, sequenceNumber ?? null, finished ? 1 : 0);
+    });
   }
 }

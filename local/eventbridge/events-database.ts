@@ -74,7 +74,7 @@ export function openEventsDatabase(path: string): DatabaseSync {
   // In WAL mode, NORMAL already survives a killed process (the WAL is in the OS's page cache), but not an OS crash
   // or power loss: it fsyncs only at checkpoints. FULL fsyncs the WAL at every commit, so an event is on the disk
   // itself before PutEvents acknowledges it, as EventBridge's acknowledgement promises. The price is one fsync
-  // per PutEvents call (entries of a call share one transaction).
+  // per turn of the event loop: the writes of a turn share one transaction (groupCommitOf).
   db.exec('PRAGMA synchronous = FULL');
   // Another process with the same data folder waits for the lock instead of failing at once.
   db.exec('PRAGMA busy_timeout = 5000');
@@ -83,21 +83,32 @@ export function openEventsDatabase(path: string): DatabaseSync {
   return db;
 }
 
+interface QueuedWork {
+  work: () => void;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
 /**
  * Durable writes of many callers in one transaction, so one fsync: what is queued during one turn of the event loop
- * commits together just after it. Each caller hears of its work only once the commit is on disk, or that it failed,
- * and then none of the group is stored. Under load this takes the per-call fsync off the event loop's critical
- * path (one commit a turn instead of one a call) without acknowledging anything before it is stored.
+ * commits together just after it. Each caller hears of its work only once the commit is on disk, or that it failed.
+ * Under load this takes the per-call fsync off the event loop's critical path (one commit a turn instead of one a
+ * call) without acknowledging anything before it is stored.
+ *
+ * The callers of a group are unrelated writers (PutEvents, the rule loops, the stream relay), so one's failing work
+ * must not cost the others theirs: each work runs in its own savepoint, and what throws is undone and fails its own
+ * caller alone. What ends the transaction itself (SQLite rolls it back by itself on a full disk, or the COMMIT
+ * fails) fails every caller of the group: none of their work is stored.
  */
-export class GroupCommit {
-  private queue: { work: () => void; settle: (error?: unknown) => void }[] = [];
+class GroupCommit {
+  private queue: QueuedWork[] = [];
   private scheduled = false;
 
   constructor(private readonly db: DatabaseSync) {}
 
   commit(work: () => void): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ work, settle: (error) => (error === undefined ? resolve() : reject(error)) });
+      this.queue.push({ work, resolve, reject });
       if (this.scheduled) return;
       this.scheduled = true;
       setImmediate(() => this.flush());
@@ -108,30 +119,66 @@ export class GroupCommit {
     this.scheduled = false;
     const group = this.queue;
     this.queue = [];
+    const rejectAll = (error: unknown): void => {
+      for (const { reject } of group) reject(error);
+    };
     try {
-      inTransaction(this.db, () => {
-        for (const { work } of group) work();
-      });
+      this.db.exec('BEGIN IMMEDIATE');
     } catch (error) {
-      for (const { settle } of group) settle(error);
+      rejectAll(error);
       return;
     }
-    for (const { settle } of group) settle();
+    const failed = new Map<QueuedWork, unknown>();
+    try {
+      for (const queued of group) {
+        const failure = this.runAlone(queued.work);
+        if (failure) failed.set(queued, failure.error);
+      }
+      this.db.exec('COMMIT');
+    } catch (error) {
+      // A COMMIT that failed may leave the transaction open, and the next group could not begin.
+      if (this.db.isTransaction) this.db.exec('ROLLBACK');
+      rejectAll(error);
+      return;
+    }
+    for (const queued of group) {
+      if (failed.has(queued)) queued.reject(failed.get(queued));
+      else queued.resolve();
+    }
+  }
+
+  /**
+   * Runs one caller's work in a savepoint; answers what it threw, its writes undone. Throws if SQLite rolled back
+   * the whole transaction: the works run before it are lost too.
+   */
+  private runAlone(work: () => void): { error: unknown } | undefined {
+    this.db.exec('SAVEPOINT caller');
+    try {
+      work();
+      this.db.exec('RELEASE caller');
+      return undefined;
+    } catch (error) {
+      if (!this.db.isTransaction) throw error;
+      this.db.exec('ROLLBACK TO caller');
+      this.db.exec('RELEASE caller');
+      return { error };
+    }
   }
 }
 
-/** Runs `work` in one transaction: all of it commits, or none. */
-export function inTransaction<T>(db: DatabaseSync, work: () => T): T {
-  db.exec('BEGIN IMMEDIATE');
-  try {
-    const result = work();
-    db.exec('COMMIT');
-    return result;
-  } catch (error) {
-    // SQLite may have rolled back already (SQLITE_FULL does); the first error is the one that matters.
-    if (db.isTransaction) db.exec('ROLLBACK');
-    throw error;
+export type { GroupCommit };
+
+/** A second group commit on the same connection would cost a second fsync a turn: every writer shares this one. */
+const groupCommits = new WeakMap<DatabaseSync, GroupCommit>();
+
+/** The database's one group commit, through which the running event runtime makes every write. */
+export function groupCommitOf(db: DatabaseSync): GroupCommit {
+  let commits = groupCommits.get(db);
+  if (!commits) {
+    commits = new GroupCommit(db);
+    groupCommits.set(db, commits);
   }
+  return commits;
 }
 
 /**

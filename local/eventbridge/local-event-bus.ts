@@ -14,7 +14,7 @@ import {
   type PutEventsResult,
   type PutEventsResultEntry,
 } from '../../src/events/event-publisher.js';
-import { GroupCommit } from './events-database.js';
+import { groupCommitOf, type GroupCommit } from './events-database.js';
 import { InternalException, ValidationException } from './errors.js';
 import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from '../local-account.js';
 import { isObject } from '../../src/json-value.js';
@@ -85,7 +85,7 @@ export class LocalEventBus implements EventPublisher {
     this.insert = db.prepare(
       'INSERT INTO events (event_id, bus_name, envelope, published_by, published_at) VALUES (?, ?, ?, ?, ?)',
     );
-    this.commits = new GroupCommit(db);
+    this.commits = groupCommitOf(db);
     this.busName = options.busName;
     this.account = options.account ?? LOCAL_ACCOUNT_ID;
     this.region = options.region ?? LOCAL_REGION;
@@ -140,7 +140,7 @@ export class LocalEventBus implements EventPublisher {
           }
         });
       } catch (error) {
-        // Nothing of the call was stored (one transaction), so nothing is acknowledged: EventBridge's 500.
+        // Nothing of the call was stored (its inserts stand or fall together): nothing acknowledged, EventBridge's 500.
         throw new InternalException(`the local event log could not store the events: ${String(error)}`, {
           cause: error,
         });

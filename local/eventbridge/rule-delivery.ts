@@ -8,7 +8,13 @@
  * `delivery_attempts`, in the same transaction as the cursor move and the dead letters of its delivery call.
  */
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
-import { inTransaction, readDeadLetter, recordDeadLetter, type RedriveResult } from './events-database.js';
+import {
+  groupCommitOf,
+  readDeadLetter,
+  recordDeadLetter,
+  type GroupCommit,
+  type RedriveResult,
+} from './events-database.js';
 import { assertSupportedPattern, matchesPattern, type EventPattern } from './event-pattern.js';
 import type { EventEnvelope, LocalEventBus } from './local-event-bus.js';
 import { describeError } from '../../src/json-value.js';
@@ -87,6 +93,7 @@ export class RuleDelivery {
   private readonly readCursor: StatementSync;
   private readonly insertAttempt: StatementSync;
   private readonly advance: StatementSync;
+  private readonly commits: GroupCommit;
   /** Set while attempts cannot be stored, so that a full disk is logged once per streak, not per delivery. */
   private readonly attemptsUnrecorded = new Set<string>();
   /** Dead letters being redriven now: a second redrive of the same one waits for none and delivers nothing. */
@@ -122,6 +129,7 @@ export class RuleDelivery {
          (rule_name, event_id, event_seq, attempt, started_at, duration_ms, outcome, detail)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
     );
+    this.commits = groupCommitOf(db);
     for (const rule of rules) this.wakeups.set(rule.name, new Wakeup());
     this.unsubscribe = bus.onStored(() => {
       for (const wakeup of this.wakeups.values()) wakeup.notify();
@@ -184,7 +192,7 @@ export class RuleDelivery {
       const taken = !result.failedEventIds.includes(envelope.id) && !result.rejectedEventIds?.includes(envelope.id);
       const answered = result.details?.[envelope.id] ?? error;
       const detail = `redrive of dead letter ${deadLetterId}${answered === undefined ? '' : `; ${answered}`}`;
-      inTransaction(this.db, () => {
+      await this.commits.commit(() => {
         const seq = this.db.prepare('SELECT seq FROM events WHERE event_id = ?').get(envelope.id)?.seq;
         const previous = this.db
           .prepare('SELECT MAX(attempt) AS attempts FROM delivery_attempts WHERE rule_name = ? AND event_id = ?')
@@ -223,8 +231,20 @@ export class RuleDelivery {
     const next = this.db.prepare(
       'SELECT seq, envelope FROM events WHERE bus_name = ? AND seq > ? ORDER BY seq LIMIT ?',
     );
-    const moveTo = (seq: number): void => {
-      this.advance.run(seq, rule.name, seq);
+    /** Passes events none of which is for the rule; answers false if the move could not be stored. */
+    const skipTo = async (seq: number): Promise<boolean> => {
+      try {
+        await this.commits.commit(() => this.advance.run(seq, rule.name, seq));
+        return true;
+      } catch (error) {
+        this.options.log({
+          level: 'error',
+          message: 'delivery cursor not moved, scanning again',
+          rule: rule.name,
+          error: describeError(error),
+        });
+        return false;
+      }
     };
 
     while (!signal.aborted) {
@@ -246,7 +266,11 @@ export class RuleDelivery {
         batch.push({ seq, envelope });
       }
       if (batch.length === 0) {
-        moveTo(examined);
+        // The next scan starts from the stored cursor: a move not stored would have it scan the same events again.
+        if (!(await skipTo(examined))) {
+          failures += 1;
+          await pause(backoff(failures, this.options.backoffMs, this.options.maxBackoffMs), signal);
+        }
         continue;
       }
 
@@ -301,7 +325,7 @@ export class RuleDelivery {
       }
       // Everything before the first event to retry is done; from there on the batch is delivered again.
       const cursor = retrying[0] ? retrying[0].seq - 1 : examined;
-      if (!this.record(rule, { attempts, letters, cursor, startedAt, durationMs })) {
+      if (!(await this.record(rule, { attempts, letters, cursor, startedAt, durationMs }))) {
         // Neither the dead letters nor the cursor are stored: deliver it all again, dead-lettering afresh.
         for (const { envelope } of letters) delete progress.get(envelope.id)?.deadLettered;
         failures += 1;
@@ -359,11 +383,12 @@ export class RuleDelivery {
   }
 
   /**
-   * Stores a delivery call's attempts, its dead letters and the cursor move in one transaction: one commit per call.
+   * Stores a delivery call's attempts, its dead letters and the cursor move together, in the turn's group commit,
+   * and answers once they are on disk: the loop delivers nothing further before its cursor move is stored.
    * If the attempts cannot be stored (a full disk), the dead letters and the cursor still are: they carry delivery,
    * the attempts only tell about it. Answers false if not even those could be stored.
    */
-  private record(
+  private async record(
     rule: LocalRule,
     call: {
       attempts: Attempt[];
@@ -372,7 +397,7 @@ export class RuleDelivery {
       startedAt: Date;
       durationMs: number;
     },
-  ): boolean {
+  ): Promise<boolean> {
     const progress = (): void => {
       for (const { envelope, reason } of call.letters) {
         recordDeadLetter(this.db, {
@@ -387,7 +412,7 @@ export class RuleDelivery {
     const startedAt = call.startedAt.toISOString();
     const durationMs = Math.round(call.durationMs * 10) / 10;
     try {
-      inTransaction(this.db, () => {
+      await this.commits.commit(() => {
         for (const { event, seq, attempt, outcome, detail } of call.attempts) {
           this.insertAttempt.run(rule.name, event.id, seq, attempt, startedAt, durationMs, outcome, detail ?? null);
         }
@@ -399,7 +424,7 @@ export class RuleDelivery {
       return true;
     } catch (attemptsError) {
       try {
-        inTransaction(this.db, progress);
+        await this.commits.commit(progress);
       } catch (progressError) {
         this.options.log({
           level: 'error',

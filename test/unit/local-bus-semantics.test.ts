@@ -5,6 +5,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { assertSupportedPattern, matchesPattern } from '../../local/eventbridge/event-pattern.js';
 import {
+  groupCommitOf,
   listDeadLetters,
   openEventsDatabase,
   recordDeadLetter,
@@ -71,6 +72,31 @@ class RecordingTarget implements RuleTarget {
 }
 
 const fastDelivery = { pollMs: 10, backoffMs: 1, maxBackoffMs: 5 };
+
+/** Counts the COMMITs the connection runs from now on. */
+const countCommits = (db: DatabaseSync): { readonly count: number } => {
+  const counter = { count: 0 };
+  const exec = db.exec.bind(db);
+  db.exec = (sql: string) => {
+    if (sql === 'COMMIT') counter.count += 1;
+    return exec(sql);
+  };
+  return counter;
+};
+
+/** A second connection to the database file: it sees only what is committed. */
+const readerOf = (): DatabaseSync => {
+  const reader = new DatabaseSync(path, { readOnly: true });
+  open.push(reader);
+  return reader;
+};
+
+const letter = (reference: string, payload = '{}') => ({ origin: 'test', reference, payload, reason: 'test' });
+const storedLetters = (db: DatabaseSync): unknown[] =>
+  db
+    .prepare('SELECT reference FROM dead_letters ORDER BY id')
+    .all()
+    .map((row) => row.reference);
 
 /** The archive rule's delivery (OrderAccepted to `target`), polling and backing off fast; not started yet. */
 const archiveRule = (
@@ -195,21 +221,15 @@ describe('PutEvents on the local bus', () => {
   it('commits the calls of one turn together, and acknowledges each only once they are all on disk', async () => {
     const db = openDatabase();
     const bus = new LocalEventBus(db, { busName: BUS });
-    const exec = db.exec.bind(db);
-    let commits = 0;
-    db.exec = (sql: string) => {
-      if (sql === 'COMMIT') commits += 1;
-      return exec(sql);
-    };
-    const reader = new DatabaseSync(path, { readOnly: true });
-    open.push(reader);
+    const commits = countCommits(db);
+    const reader = readerOf();
     const storedByOthers = (): number => Number(reader.prepare('SELECT COUNT(*) AS n FROM events').get()?.n);
 
     const acknowledged: number[] = [];
     await Promise.all(
       Array.from({ length: 50 }, () => bus.putEvents([orderEntry()]).then(() => acknowledged.push(storedByOthers()))),
     );
-    expect(commits).toBe(1);
+    expect(commits.count).toBe(1);
     // Every acknowledgement came after all 50 were visible to another connection, that is, committed.
     expect(acknowledged).toEqual(Array.from({ length: 50 }, () => 50));
   });
@@ -244,6 +264,104 @@ describe('PutEvents on the local bus', () => {
     expect(db.prepare('PRAGMA journal_mode').get()?.journal_mode).toBe('wal');
     // 2 = FULL
     expect(db.prepare('PRAGMA synchronous').get()?.synchronous).toBe(2);
+  });
+});
+
+describe('the group commit of the events database', () => {
+  it('is one per database: the writes of a turn, the bus’s and the others’, commit once, then are acknowledged', async () => {
+    const db = openDatabase();
+    const bus = new LocalEventBus(db, { busName: BUS });
+    const commits = countCommits(db);
+    const reader = readerOf();
+    const storedByOthers = (): number =>
+      Number(
+        reader.prepare('SELECT (SELECT COUNT(*) FROM events) + (SELECT COUNT(*) FROM dead_letters) AS n').get()?.n,
+      );
+
+    expect(groupCommitOf(db)).toBe(groupCommitOf(db));
+    const acknowledged: number[] = [];
+    const writes = Array.from({ length: 40 }, (_, index) =>
+      index % 2 === 0
+        ? bus.putEvents([orderEntry()])
+        : groupCommitOf(db).commit(() => recordDeadLetter(db, letter(`letter-${index}`))),
+    );
+    await Promise.all(writes.map((write) => write.then(() => acknowledged.push(storedByOthers()))));
+
+    expect(commits.count).toBe(1);
+    // Every acknowledgement came after all 40 writes were visible to another connection, that is, committed.
+    expect(acknowledged).toEqual(Array.from({ length: 40 }, () => 40));
+  });
+
+  it('refuses only the caller whose work failed, undoing all of its work, and commits the others', async () => {
+    const db = openDatabase();
+    const commits = countCommits(db);
+    const reader = readerOf();
+    const group = groupCommitOf(db);
+
+    const outcomes = await Promise.allSettled([
+      group.commit(() => recordDeadLetter(db, letter('first'))),
+      group.commit(() => {
+        recordDeadLetter(db, letter('undone'));
+        db.prepare('INSERT INTO delivery_attempts (rule_name) VALUES (?)').run('archive');
+      }),
+      group.commit(() => recordDeadLetter(db, letter('third'))),
+    ]);
+
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(outcomes[1]).toMatchObject({
+      reason: expect.objectContaining({ message: expect.stringMatching(/NOT NULL constraint failed/) }),
+    });
+    expect(storedLetters(reader)).toEqual(['first', 'third']);
+    expect(commits.count).toBe(1);
+  });
+
+  it('refuses every caller of a group SQLite rolled back as a whole (a full disk), and stores none of it', async () => {
+    const db = openDatabase();
+    const group = groupCommitOf(db);
+    setDiskFull(db, true);
+
+    const outcomes = await Promise.allSettled([
+      group.commit(() => recordDeadLetter(db, letter('fits'))),
+      // Needs new pages: SQLite answers SQLITE_FULL and rolls back the transaction, the work before it included.
+      group.commit(() => recordDeadLetter(db, letter('too big', 'x'.repeat(100_000)))),
+      group.commit(() => recordDeadLetter(db, letter('after'))),
+    ]);
+
+    for (const outcome of outcomes) {
+      expect(outcome).toMatchObject({
+        status: 'rejected',
+        reason: expect.objectContaining({ message: expect.stringMatching(/database or disk is full/) }),
+      });
+    }
+    expect(storedLetters(db)).toEqual([]);
+    setDiskFull(db, false);
+    await group.commit(() => recordDeadLetter(db, letter('with room')));
+    expect(storedLetters(readerOf())).toEqual(['with room']);
+  });
+
+  it('refuses every caller of a group whose COMMIT failed, and leaves the database ready for the next group', async () => {
+    const db = openDatabase();
+    const group = groupCommitOf(db);
+    const exec = db.exec.bind(db);
+    db.exec = (sql: string) => {
+      if (sql === 'COMMIT') throw new Error('disk I/O error');
+      return exec(sql);
+    };
+
+    const outcomes = await Promise.allSettled([
+      group.commit(() => recordDeadLetter(db, letter('first'))),
+      group.commit(() => recordDeadLetter(db, letter('second'))),
+    ]);
+
+    expect(outcomes).toEqual([
+      { status: 'rejected', reason: new Error('disk I/O error') },
+      { status: 'rejected', reason: new Error('disk I/O error') },
+    ]);
+    expect(db.isTransaction).toBe(false);
+    expect(storedLetters(db)).toEqual([]);
+    db.exec = exec;
+    await group.commit(() => recordDeadLetter(db, letter('next')));
+    expect(storedLetters(readerOf())).toEqual(['next']);
   });
 });
 
@@ -400,6 +518,120 @@ describe('delivery to rule targets', () => {
       3,
     );
     expect(target.delivered.map(orderIdOf)).toContain(JSON.parse(next.Detail).orderId);
+  });
+
+  it('has its cursor move on disk before it hands the target the next batch', async () => {
+    const db = openDatabase();
+    const bus = new LocalEventBus(db, { busName: BUS });
+    const target = new RecordingTarget();
+    const delivery = archiveRule(db, bus, target);
+    const reader = readerOf();
+    const cursor = reader.prepare('SELECT last_seq FROM delivery_cursors WHERE rule_name = ?');
+    const storedCursors: number[] = [];
+    target.observe = () => storedCursors.push(Number(cursor.get('archive')?.last_seq));
+    await bus.putEvents(Array.from({ length: 10 }, () => orderEntry()));
+    await bus.putEvents(Array.from({ length: 5 }, () => orderEntry()));
+
+    delivery.start();
+    await eventually('both batches are delivered', () => target.delivered.length === 15);
+    await delivery.stop();
+
+    expect(storedCursors).toEqual([0, bus.storedEvents()[9]?.seq]);
+  });
+
+  it('stores the dead letters and the cursor without the attempts when those cannot be stored, and says so once', async () => {
+    const db = openDatabase();
+    const bus = new LocalEventBus(db, { busName: BUS });
+    const target = new RecordingTarget();
+    const logs: Record<string, unknown>[] = [];
+    const delivery = archiveRule(db, bus, target, {
+      maxReceives: 1,
+      log: (line) => logs.push(line as Record<string, unknown>),
+    });
+    // A full disk's effect on the attempts, without its effect on the rest.
+    db.exec(`CREATE TRIGGER refuse_attempts BEFORE INSERT ON delivery_attempts
+             BEGIN SELECT RAISE(ABORT, 'attempts refused'); END`);
+    const poisoned = orderEntry();
+    target.failuresLeft.set(JSON.parse(poisoned.Detail).orderId, Number.POSITIVE_INFINITY);
+    const caughtUp = () => delivery.cursorOf('archive') === bus.storedEvents().at(-1)?.seq;
+    const attempts = () => Number(db.prepare('SELECT COUNT(*) AS n FROM delivery_attempts').get()?.n);
+    delivery.start();
+
+    await bus.putEvents([poisoned, orderEntry()]);
+    await eventually('the cursor reaches the last event', caughtUp);
+    await bus.putEvents([orderEntry()]);
+    await eventually('the cursor reaches the next event', caughtUp);
+    expect(listDeadLetters(db).map((dead) => [dead.origin, orderIdOf(JSON.parse(dead.payload))])).toEqual([
+      ['rule:archive', JSON.parse(poisoned.Detail).orderId],
+    ]);
+    expect(attempts()).toBe(0);
+
+    db.exec('DROP TRIGGER refuse_attempts');
+    await bus.putEvents([orderEntry()]);
+    await eventually('the cursor reaches the event after the disk has room', caughtUp);
+    await delivery.stop();
+
+    expect(attempts()).toBe(1);
+    expect(logs.map((line) => [line.level, line.message])).toEqual([
+      ['warn', 'delivery attempts not recorded until the events database takes them again'],
+      ['error', 'event dead-lettered'],
+      ['info', 'delivery attempts recorded again'],
+    ]);
+  });
+
+  it('delivers a batch again while not even its cursor move can be stored', async () => {
+    const db = openDatabase();
+    const bus = new LocalEventBus(db, { busName: BUS });
+    const target = new RecordingTarget();
+    const logs: Record<string, unknown>[] = [];
+    const delivery = archiveRule(db, bus, target, { log: (line) => logs.push(line as Record<string, unknown>) });
+    db.exec(`CREATE TRIGGER refuse_cursors BEFORE UPDATE ON delivery_cursors
+             BEGIN SELECT RAISE(ABORT, 'cursor refused'); END`);
+    const entry = orderEntry();
+    delivery.start();
+
+    await bus.putEvents([entry]);
+    await eventually('the event is delivered twice', () => target.batches.length >= 2);
+    db.exec('DROP TRIGGER refuse_cursors');
+    await eventually(
+      'the cursor reaches the event',
+      () => delivery.cursorOf('archive') === bus.storedEvents().at(-1)?.seq,
+    );
+    await delivery.stop();
+
+    expect(new Set(target.delivered.map(orderIdOf))).toEqual(new Set([JSON.parse(entry.Detail).orderId]));
+    expect(logs[0]).toMatchObject({
+      level: 'error',
+      message: 'delivery progress not stored, delivering again',
+      error: expect.stringMatching(/cursor refused/),
+    });
+  });
+
+  it('scans again, after a backoff, events none of which is for it while its cursor move past them is not stored', async () => {
+    const db = openDatabase();
+    const bus = new LocalEventBus(db, { busName: BUS });
+    const logs: Record<string, unknown>[] = [];
+    const delivery = archiveRule(db, bus, new RecordingTarget(), {
+      log: (line) => logs.push(line as Record<string, unknown>),
+    });
+    db.exec(`CREATE TRIGGER refuse_cursors BEFORE UPDATE ON delivery_cursors
+             BEGIN SELECT RAISE(ABORT, 'cursor refused'); END`);
+    delivery.start();
+
+    await bus.putEvents([{ ...orderEntry(), Source: 'someone.else' }]);
+    await eventually('the move is refused twice', () => logs.length >= 2);
+    db.exec('DROP TRIGGER refuse_cursors');
+    await eventually(
+      'the cursor passes the event',
+      () => delivery.cursorOf('archive') === bus.storedEvents().at(-1)?.seq,
+    );
+    await delivery.stop();
+
+    expect(logs[0]).toMatchObject({
+      level: 'error',
+      message: 'delivery cursor not moved, scanning again',
+      error: expect.stringMatching(/cursor refused/),
+    });
   });
 
   it('redrives a dead letter to its rule’s target: one more recorded attempt, the letter gone once taken', async () => {

@@ -13,7 +13,7 @@ import {
 } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { openEventsDatabase } from '../../local/eventbridge/events-database.js';
+import { listDeadLetters, openEventsDatabase } from '../../local/eventbridge/events-database.js';
 import { DynamoDbStreamSource, type DynamoDbStreamSourceOptions } from '../../local/event-sources/dynamodb-stream.js';
 import { eventually } from '../support/eventually.js';
 
@@ -198,6 +198,23 @@ describe('the stream relay', () => {
     });
   });
 
+  it('has a page’s checkpoint stored before it reads the next page', async () => {
+    stream.addShard('only', [1, 2, 3, 4, 5]);
+    const checkpoint = db.prepare('SELECT sequence_number FROM stream_checkpoints WHERE shard_id = ?');
+    const checkpointsSeen: unknown[] = [];
+    const { handler, all } = recordingHandler();
+    startRelay(
+      async (event) => {
+        checkpointsSeen.push(checkpoint.get('only')?.sequence_number);
+        return handler(event);
+      },
+      { batchSize: 2 },
+    );
+    await eventually('every page is read', () => all().length === 5);
+
+    expect(checkpointsSeen).toEqual([undefined, seq(2), seq(4)]);
+  });
+
   it('reads a batch again from its first failed record until the handler takes it', async () => {
     stream.addShard('only', [1, 2, 3]);
     const { handler, seen, failuresLeft, all } = recordingHandler();
@@ -256,5 +273,38 @@ describe('the stream relay', () => {
     targetUp = true;
     await eventually('the failing record is dead-lettered', () => all().at(-1) === seq(2) && letters().length === 1);
     expect(letters().map((row) => row.reference)).toEqual([seq(1)]);
+  });
+
+  it('dead-letters a record only with the checkpoint that passes it, so never twice', async () => {
+    stream.addShard('only', [1, 2]);
+    const { handler, failuresLeft, seen, all } = recordingHandler();
+    failuresLeft.set(seq(1), Number.POSITIVE_INFINITY);
+    db.exec(`CREATE TRIGGER refuse_checkpoints BEFORE INSERT ON stream_checkpoints
+             BEGIN SELECT RAISE(ABORT, 'checkpoint refused'); END`);
+    const logs: Record<string, unknown>[] = [];
+    startRelay(handler, { maxAttempts: 1, log: (line) => logs.push(line as Record<string, unknown>) });
+
+    await eventually('the record is tried three times', () => all().filter((n) => n === seq(1)).length >= 3);
+    expect(listDeadLetters(db)).toEqual([]);
+    db.exec('DROP TRIGGER refuse_checkpoints');
+    await eventually('the next record is read alone', () => seen.at(-1)?.join() === seq(2));
+
+    expect(listDeadLetters(db).map((letter) => letter.reference)).toEqual([seq(1)]);
+    expect(logs.filter((line) => line.message === 'stream record dead-lettered')).toHaveLength(1);
+    expect(logs[0]).toMatchObject({ level: 'warn', message: 'stream relay failing, retrying' });
+  });
+
+  it('redrives a dead-lettered record to the handler, and removes the letter once the handler took it', async () => {
+    stream.addShard('only', [1]);
+    const { handler, failuresLeft } = recordingHandler();
+    failuresLeft.set(seq(1), 2);
+    const source = startRelay(handler, { maxAttempts: 1 });
+    await eventually('the record is dead-lettered', () => listDeadLetters(db).length === 1);
+    const id = listDeadLetters(db)[0]?.id ?? 0;
+
+    expect(await source.redrive(id)).toMatchObject({ outcome: 'failed' });
+    expect(listDeadLetters(db)).toHaveLength(1);
+    expect(await source.redrive(id)).toEqual({ outcome: 'delivered', detail: 'relayed' });
+    expect(listDeadLetters(db)).toEqual([]);
   });
 });
