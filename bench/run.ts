@@ -14,13 +14,15 @@
  *
  * Figures are for this machine and DynamoDB Local, not for AWS (docs/capacity.md covers the deployed stack).
  * Env: BENCH_DURATION (s per timed phase, default 10), BENCH_BURST (requests, default 2000),
- * BENCH_BURST_CONNECTIONS (default 500), BENCH_OPEN_LOAD (fraction of capacity offered open-model, default 0.8).
+ * BENCH_BURST_CONNECTIONS (default 500), BENCH_OPEN_LOAD (fraction of capacity offered open-model, default 0.8),
+ * BENCH_PROFILE (a folder: each start of the service writes a V8 CPU profile there; `npm run cpu-profile -- <file>`
+ * says where its time went).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { randomUUID } from 'node:crypto';
 import { TransactWriteItemsCommand } from '@aws-sdk/client-dynamodb';
@@ -244,8 +246,11 @@ async function storeCeiling(dir: string, folder: string, when = ''): Promise<Pha
 
 /** Starts local/main.ts on a free port and resolves with the URL it prints. */
 async function startLocalService(dataDir: string, env: Record<string, string> = {}) {
+  const profiling = process.env.BENCH_PROFILE
+    ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${resolve(process.env.BENCH_PROFILE)}` }
+    : {};
   const child = spawn(join('node_modules', '.bin', 'tsx'), ['local/main.ts'], {
-    env: { ...process.env, PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'ERROR', ...env },
+    env: { ...process.env, PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'ERROR', ...profiling, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const exited = once(child, 'exit').then(() => {
@@ -381,6 +386,7 @@ try {
     `${JSON.stringify({ date: new Date().toISOString(), duration, results, ...summary }, null, 2)}\n`,
   );
   console.log(`results: ${file}`);
+  if (process.env.BENCH_PROFILE) console.log(`CPU profiles of the service: ${resolve(process.env.BENCH_PROFILE)}`);
   process.exitCode = Object.values(checks).every(Boolean) ? 0 : 1;
 } finally {
   // Kept when something failed, so that its executions can be read in the console (npm start with this DATA_DIR).
