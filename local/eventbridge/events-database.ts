@@ -4,6 +4,7 @@
  * same durable place.
  */
 import { mkdirSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 
@@ -72,9 +73,10 @@ export function openEventsDatabase(path: string): DatabaseSync {
   const db = new DatabaseSync(path);
   db.exec('PRAGMA journal_mode = WAL');
   // In WAL mode, NORMAL already survives a killed process (the WAL is in the OS's page cache), but not an OS crash
-  // or power loss: it fsyncs only at checkpoints. FULL fsyncs the WAL at every commit, so an event is on the disk
-  // itself before PutEvents acknowledges it, as EventBridge's acknowledgement promises. The price is one fsync
-  // per turn of the event loop: the writes of a turn share one transaction (groupCommitOf).
+  // or power loss: it fsyncs only at checkpoints. FULL fsyncs the WAL at every commit, so what is written is on the
+  // disk itself before anything is acknowledged, as EventBridge's acknowledgement promises. The group commit
+  // (groupCommitOf), through which every write of the running runtime goes, makes its commits durable the same way,
+  // with the fsync off the event loop; FULL stays for the rest (the schema, startup writes).
   db.exec('PRAGMA synchronous = FULL');
   // Another process with the same data folder waits for the lock instead of failing at once.
   db.exec('PRAGMA busy_timeout = 5000');
@@ -89,22 +91,64 @@ interface QueuedWork {
   reject: (error: unknown) => void;
 }
 
+/** Makes what is written to a file durable (fdatasync), answering once it is on the disk. */
+export type FileSync = (path: string) => Promise<void>;
+
 /**
- * Durable writes of many callers in one transaction, so one fsync: what is queued during one turn of the event loop
- * commits together just after it. Each caller hears of its work only once the commit is on disk, or that it failed.
- * Under load this takes the per-call fsync off the event loop's critical path (one commit a turn instead of one a
- * call) without acknowledging anything before it is stored.
+ * fdatasync of the file through a descriptor of its own: fsync acts on the file, not the descriptor, so it covers
+ * what SQLite wrote through its own. A WAL already gone was checkpointed into the database and removed when the last
+ * connection closed, which syncs the database first: what it held is on the disk.
+ */
+const syncFile: FileSync = async (path) => {
+  let file;
+  try {
+    file = await open(path, 'r');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw error;
+  }
+  try {
+    await file.datasync();
+  } finally {
+    await file.close();
+  }
+};
+
+/**
+ * Durable writes of many callers in one transaction: what is queued during one turn of the event loop commits
+ * together just after it. Each caller hears of its work only once it is on the disk itself, or that it failed.
+ *
+ * The fsync that makes a commit durable runs off the event loop: the group's transaction commits with SQLite's
+ * synchronous = NORMAL (in WAL mode the commit is then only written, not synced), and the WAL file is fdatasync'ed
+ * on libuv's thread pool before the callers hear of it. One sync is in flight at a time; the commits made while it
+ * runs wait for the next, which covers them all. So under load the event loop never waits on the disk, and the disk
+ * sees one fsync per fsync's time, however many turns committed meanwhile. A checkpoint in NORMAL mode still syncs
+ * the WAL before and the database after it, so a commit that a checkpoint moves is durable there. Another reader
+ * (a rule's loop) may see a commit before its sync ends: after a power loss such an event may have been delivered
+ * and be gone from the log, never acknowledged to its publisher, who sends it again; consumers dedupe.
  *
  * The callers of a group are unrelated writers (PutEvents, the rule loops, the stream relay), so one's failing work
  * must not cost the others theirs: each work runs in its own savepoint, and what throws is undone and fails its own
  * caller alone. What ends the transaction itself (SQLite rolls it back by itself on a full disk, or the COMMIT
- * fails) fails every caller of the group: none of their work is stored.
+ * fails) fails every caller of the group: none of their work is stored. A failed sync fails the callers it was to
+ * cover: their work may be stored or not, as after any failed acknowledgement, so each is delivered at least once.
  */
 class GroupCommit {
   private queue: QueuedWork[] = [];
   private scheduled = false;
+  /** The WAL of a database on disk; undefined in memory, where there is nothing to sync. */
+  private readonly walPath: string | undefined;
+  /** Committed, waiting for a sync that starts after their commit. */
+  private unsynced: QueuedWork[] = [];
+  private syncing = false;
 
-  constructor(private readonly db: DatabaseSync) {}
+  constructor(
+    private readonly db: DatabaseSync,
+    private readonly syncWal: FileSync,
+  ) {
+    const location = db.location();
+    this.walPath = location ? `${location}-wal` : undefined;
+  }
 
   commit(work: () => void): Promise<void> {
     return new Promise((resolve, reject) => {
@@ -123,8 +167,11 @@ class GroupCommit {
       for (const { reject } of group) reject(error);
     };
     try {
+      // Not inside the transaction: SQLite takes the setting only between transactions.
+      if (this.walPath) this.db.exec('PRAGMA synchronous = NORMAL');
       this.db.exec('BEGIN IMMEDIATE');
     } catch (error) {
+      this.restoreFullSync();
       rejectAll(error);
       return;
     }
@@ -138,13 +185,50 @@ class GroupCommit {
     } catch (error) {
       // A COMMIT that failed may leave the transaction open, and the next group could not begin.
       if (this.db.isTransaction) this.db.exec('ROLLBACK');
+      this.restoreFullSync();
       rejectAll(error);
       return;
     }
+    this.restoreFullSync();
+    const committed: QueuedWork[] = [];
     for (const queued of group) {
       if (failed.has(queued)) queued.reject(failed.get(queued));
-      else queued.resolve();
+      else committed.push(queued);
     }
+    this.awaitDurable(committed);
+  }
+
+  /** Writes made outside the group commit keep SQLite's own sync at commit. */
+  private restoreFullSync(): void {
+    if (this.walPath && !this.db.isTransaction) this.db.exec('PRAGMA synchronous = FULL');
+  }
+
+  private awaitDurable(committed: QueuedWork[]): void {
+    if (!this.walPath) {
+      for (const { resolve } of committed) resolve();
+      return;
+    }
+    this.unsynced.push(...committed);
+    if (!this.syncing) this.sync(this.walPath);
+  }
+
+  private sync(walPath: string): void {
+    const covered = this.unsynced;
+    this.unsynced = [];
+    this.syncing = true;
+    this.syncWal(walPath).then(
+      () => this.synced(walPath, covered),
+      (error: unknown) => this.synced(walPath, covered, error),
+    );
+  }
+
+  private synced(walPath: string, covered: QueuedWork[], error?: unknown): void {
+    this.syncing = false;
+    for (const { resolve, reject } of covered) {
+      if (error === undefined) resolve();
+      else reject(error);
+    }
+    if (this.unsynced.length > 0) this.sync(walPath);
   }
 
   /**
@@ -171,11 +255,14 @@ export type { GroupCommit };
 /** A second group commit on the same connection would cost a second fsync a turn: every writer shares this one. */
 const groupCommits = new WeakMap<DatabaseSync, GroupCommit>();
 
-/** The database's one group commit, through which the running event runtime makes every write. */
-export function groupCommitOf(db: DatabaseSync): GroupCommit {
+/**
+ * The database's one group commit, through which the running event runtime makes every write. `syncWal` replaces
+ * the fdatasync for tests; it is taken when the group commit is made, by the first caller.
+ */
+export function groupCommitOf(db: DatabaseSync, options: { syncWal?: FileSync } = {}): GroupCommit {
   let commits = groupCommits.get(db);
   if (!commits) {
-    commits = new GroupCommit(db);
+    commits = new GroupCommit(db, options.syncWal ?? syncFile);
     groupCommits.set(db, commits);
   }
   return commits;

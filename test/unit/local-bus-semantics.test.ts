@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -362,6 +363,111 @@ describe('the group commit of the events database', () => {
     db.exec = exec;
     await group.commit(() => recordDeadLetter(db, letter('next')));
     expect(storedLetters(readerOf())).toEqual(['next']);
+  });
+});
+
+describe('the group commit’s sync, off the event loop', () => {
+  /** A WAL sync that ends when the test says so, recording each it was asked for. */
+  const controlledSync = () => {
+    const syncs: { path: string; walExisted: boolean; end: (error?: Error) => void }[] = [];
+    const syncWal = (walPath: string): Promise<void> =>
+      new Promise((resolve, reject) => {
+        syncs.push({
+          path: walPath,
+          walExisted: existsSync(walPath),
+          end: (error) => (error ? reject(error) : resolve()),
+        });
+      });
+    return { syncs, syncWal };
+  };
+  const settledYet = async (promise: Promise<unknown>): Promise<boolean> => {
+    let settled = false;
+    void promise.then(
+      () => (settled = true),
+      () => (settled = true),
+    );
+    await new Promise((turn) => setImmediate(turn));
+    return settled;
+  };
+
+  it('acknowledges a commit only once its WAL is synced, and the event loop runs meanwhile', async () => {
+    const db = openDatabase();
+    const { syncs, syncWal } = controlledSync();
+    const group = groupCommitOf(db, { syncWal });
+
+    const write = group.commit(() => recordDeadLetter(db, letter('first')));
+    await eventually('the first sync is asked for', () => syncs.length === 1);
+    // Committed (another connection sees it) and the loop turns, but the caller has not heard yet.
+    expect(storedLetters(readerOf())).toEqual(['first']);
+    expect(await settledYet(write)).toBe(false);
+    expect(syncs[0]).toMatchObject({ path: `${path}-wal`, walExisted: true });
+
+    syncs[0]?.end();
+    await expect(write).resolves.toBeUndefined();
+  });
+
+  it('covers every commit made while a sync runs with one more sync, never two at once', async () => {
+    const db = openDatabase();
+    const { syncs, syncWal } = controlledSync();
+    const group = groupCommitOf(db, { syncWal });
+
+    const first = group.commit(() => recordDeadLetter(db, letter('first')));
+    await eventually('the first sync is asked for', () => syncs.length === 1);
+    // Three more turns commit while the first sync runs.
+    const later: Promise<void>[] = [];
+    for (const reference of ['second', 'third', 'fourth']) {
+      later.push(group.commit(() => recordDeadLetter(db, letter(reference))));
+      await new Promise((turn) => setImmediate(turn));
+    }
+    expect(storedLetters(readerOf())).toEqual(['first', 'second', 'third', 'fourth']);
+    expect(syncs).toHaveLength(1);
+
+    syncs[0]?.end();
+    await first;
+    await eventually('a second sync is asked for', () => syncs.length === 2);
+    expect(await settledYet(Promise.all(later))).toBe(false);
+    syncs[1]?.end();
+    await Promise.all(later);
+    expect(syncs).toHaveLength(2);
+  });
+
+  it('refuses the callers a failed sync was to cover, and syncs the next commits afresh', async () => {
+    const db = openDatabase();
+    const { syncs, syncWal } = controlledSync();
+    const group = groupCommitOf(db, { syncWal });
+
+    const write = group.commit(() => recordDeadLetter(db, letter('first')));
+    await eventually('the first sync is asked for', () => syncs.length === 1);
+    syncs[0]?.end(new Error('EIO: i/o error, fdatasync'));
+    await expect(write).rejects.toThrow('EIO');
+
+    const next = group.commit(() => recordDeadLetter(db, letter('second')));
+    await eventually('a second sync is asked for', () => syncs.length === 2);
+    syncs[1]?.end();
+    await expect(next).resolves.toBeUndefined();
+  });
+
+  it('commits a group with synchronous NORMAL, and leaves the connection at FULL for every other write', async () => {
+    const db = openDatabase();
+    const group = groupCommitOf(db);
+    let during: unknown;
+    await group.commit(() => {
+      during = db.prepare('PRAGMA synchronous').get()?.synchronous;
+      recordDeadLetter(db, letter('first'));
+    });
+    // 1 = NORMAL, 2 = FULL
+    expect(during).toBe(1);
+    expect(db.prepare('PRAGMA synchronous').get()?.synchronous).toBe(2);
+    expect(storedLetters(readerOf())).toEqual(['first']);
+  });
+
+  it('needs no sync for a database in memory', async () => {
+    const db = openEventsDatabase(':memory:');
+    const { syncs, syncWal } = controlledSync();
+    await groupCommitOf(db, { syncWal }).commit(() => recordDeadLetter(db, letter('first')));
+    expect(syncs).toHaveLength(0);
+    expect(storedLetters(db)).toEqual(['first']);
+    db.close();
   });
 });
 
