@@ -7,8 +7,9 @@
  *    closed model (a fixed number of connections, each sending its next request when answered), then open model
  *    (a constant arrival rate, 80 % of the measured capacity, each latency measured from the moment its request was
  *    due, so coordinated omission cannot hide a stall), a burst, and 20 identical requests at the same instant; then
- *    on fresh starts with the console's recording off and on, alternately. The store's ceiling is measured again at
- *    the end: this machine's disk and CPU vary by tens of percent over minutes, so each side counts its better run.
+ *    on fresh starts with the console's recording off and on, alternately, the start with recording on offered the
+ *    open model again at 80 % of its own capacity. The store's ceiling is measured again at the end: this machine's
+ *    disk and CPU vary by tens of percent over minutes, so each side counts its better run.
  * Every 202 is read back (GET must answer 200). Results print as a table with ratios and are written as JSON under
  * bench/results/ (git-ignored).
  *
@@ -309,21 +310,30 @@ try {
 
   // Recording on against off: this machine's disk makes runs vary by tens of percent, so each is measured twice,
   // alternately, on a fresh start warmed as the first run was, and the better of its two runs counts.
+  // The run with recording on (as npm start runs) is also offered the open model again, at 80 % of its own
+  // capacity: the first start's capacity is often the lowest of a bench, which makes 80 % of it an easy load.
+  const opens: PhaseResult[] = [open];
   const recordingRun = async (recording: boolean): Promise<PhaseResult> => {
     const service = await startLocalService(join(dir, 'service'), { ORDER_INTAKE_CONSOLE: recording ? 'on' : 'off' });
     try {
       await load('service: warm-up', service.url, { connections: 10, amount: 200 });
       await load('service: warm-up', service.url, { connections: 10, duration });
-      return await load(`service: 50 connections, console recording ${recording ? 'on' : 'off'}`, service.url, {
+      const run = await load(`service: 50 connections, console recording ${recording ? 'on' : 'off'}`, service.url, {
         connections: 50,
       });
+      if (recording) {
+        const rate = Math.max(1, Math.round(run.achieved * openLoad));
+        const share = `${Math.round(openLoad * 100)} % of this start's capacity`;
+        opens.push(await openModel(`service: open model, ${rate}/s (${share})`, service.url, rate));
+      }
+      return run;
     } finally {
       await stopLocalService(service.child);
     }
   };
   const runs: PhaseResult[] = [];
   for (const recording of [false, true, false]) runs.push(await recordingRun(recording));
-  results.push(...runs);
+  results.push(...runs, ...opens.slice(1));
   const lastStore = await storeCeiling(dir, 'store-ceiling-again', ', again at the end');
   results.push(lastStore);
   const store = lastStore.achieved > firstStore.achieved ? lastStore : firstStore;
@@ -373,7 +383,7 @@ try {
   };
   const targets = {
     'service >= 80 % of the store (end to end)': ratios['service / DynamoDB Local transaction'] >= 0.8,
-    'open model at 80 % of capacity: p95 <= 300 ms': open.p95 <= 300,
+    'open model at 80 % of capacity: p95 <= 300 ms (each start offered it)': opens.every((run) => run.p95 <= 300),
     'console recording costs <= 10 % of throughput': ratios['console recording on / off'] >= 0.9,
   };
   const summary = { accepted, retrievable, ratios, checks, targets, failures };
