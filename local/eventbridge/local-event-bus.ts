@@ -140,7 +140,7 @@ export class LocalEventBus implements EventPublisher {
           }
         });
       } catch (error) {
-        // Nothing of the call was stored (its inserts stand or fall together): nothing acknowledged, EventBridge's 500.
+        // Not confirmed stored (stored only all together, if at all): nothing acknowledged, EventBridge's 500.
         throw new InternalException(`the local event log could not store the events: ${String(error)}`, {
           cause: error,
         });
