@@ -111,6 +111,17 @@ async function load(phase: string, url: string, options: LoadOptions): Promise<P
     lastCount = latencies.length;
   });
   const result = await instance;
+  return closedPhase(phase, latencies, started, statuses, result.errors + result.timeouts);
+}
+
+/** A closed-model phase's figures: its latencies (ms) and answers since `started` (performance.now()). */
+function closedPhase(
+  phase: string,
+  latencies: number[],
+  started: number,
+  statuses: Record<string, number>,
+  errors: number,
+): PhaseResult {
   const seconds = (performance.now() - started) / 1000;
   return {
     phase,
@@ -120,7 +131,7 @@ async function load(phase: string, url: string, options: LoadOptions): Promise<P
     seconds: Number(seconds.toFixed(1)),
     ...latencyFigures(latencies),
     statuses,
-    errors: result.errors + result.timeouts,
+    errors,
   };
 }
 
@@ -228,17 +239,14 @@ async function storeCeiling(dir: string, folder: string, when = ''): Promise<Pha
     const started = performance.now();
     deadline = started + duration * 1000;
     await Promise.all(Array.from({ length: 50 }, worker));
-    const seconds = (performance.now() - started) / 1000;
-    return {
-      phase: `ceiling: DynamoDB Local, the workflow transaction, 50 at a time${when}`,
-      model: 'closed',
-      achieved: Math.round(latencies.length / seconds),
-      requests: latencies.length,
-      seconds: Number(seconds.toFixed(1)),
-      ...latencyFigures(latencies),
+    const errors = Object.entries(statuses).reduce((sum, [status, count]) => sum + (status === '200' ? 0 : count), 0);
+    return closedPhase(
+      `ceiling: DynamoDB Local, the workflow transaction, 50 at a time${when}`,
+      latencies,
+      started,
       statuses,
-      errors: Object.entries(statuses).reduce((sum, [status, count]) => sum + (status === '200' ? 0 : count), 0),
-    };
+      errors,
+    );
   } finally {
     client.destroy();
     await dynamodb.stop();
