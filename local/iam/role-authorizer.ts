@@ -80,10 +80,11 @@ export class RoleAuthorizer {
   async authorize(request: AuthorizationRequest): Promise<void> {
     const key = decisionKey(request);
     const decision = this.decisions.get(key) ?? (await this.simulate(request));
-    if (!this.decisions.has(key)) {
-      if (this.decisions.size >= REMEMBERED_DECISIONS) this.decisions.delete(this.decisions.keys().next().value ?? '');
-      this.decisions.set(key, decision);
-    }
+    // Least recently used goes first: a request answered again moves to the end, so per-item requests never push
+    // out the ones that recur on every order.
+    this.decisions.delete(key);
+    if (this.decisions.size >= REMEMBERED_DECISIONS) this.decisions.delete(this.decisions.keys().next().value ?? '');
+    this.decisions.set(key, decision);
     if (decision === 'Allowed') return;
     throw new AccessDeniedError(request, this.principal, decision === 'ExplicitlyDenied');
   }
