@@ -181,6 +181,8 @@ describe('a webhook subscriber (an API destination)', () => {
     webhook.answer = (orderId) => (orderId === stuck ? 'hang' : 200);
     const next = await publishOrder();
     await eventually('the cursor passes both events', caughtUp(delivery, 'hook'));
+    // The cursor is readable once committed, before the sync that acknowledges it; the log line follows the sync.
+    await delivery.stop();
 
     expect(deadLetters()).toEqual([
       {
@@ -222,6 +224,7 @@ describe('a webhook subscriber (an API destination)', () => {
     const delivery = deliver(webhookRule('hook', url));
     const orderId = await publishOrder();
     await eventually('the cursor passes the event', caughtUp(delivery, 'hook'));
+    await delivery.stop(); // so that its log line, written after the sync, is in
 
     expect(webhook.received(orderId)).toBe(1);
     expect(attemptsOf('hook', orderId).map(({ outcome, detail }) => [outcome, detail])).toEqual([
