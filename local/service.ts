@@ -22,6 +22,8 @@ import { createArchiveHandler } from '../lambdas/persist/handler.js';
 import { EventBridgePublisher } from '../lambdas/publish/eventbridge-publisher.js';
 import { createPublishHandler } from '../lambdas/publish/handler.js';
 import { handler as validateHandler } from '../lambdas/validate/handler.js';
+import { DEFAULT_FUNCTION_TIMEOUT } from '../cdk/lib/node-function.js';
+import { ARCHIVE_CONSUMER_TIMEOUT } from '../cdk/lib/order-archive.js';
 import { validateFunctionTimeout } from '../cdk/lib/order-workflow.js';
 import { loadOrderIntakeDefinition } from '../asl/order-intake.js';
 import { orderAcceptedPattern } from '../src/events/order-accepted.js';
@@ -150,7 +152,10 @@ const subscriberRule = (subscriber: Subscriber, webhooks: WebhookDelivery = {}):
     : {
         name: subscriber.ruleName,
         eventPattern: subscriber.eventPattern,
-        target: sqsQueueTarget(subscriber.ruleName, subscriber.handler, subscriber.name),
+        target: sqsQueueTarget(subscriber.ruleName, subscriber.handler, {
+          functionName: subscriber.name,
+          timeoutSeconds: subscriber.timeoutSeconds ?? DEFAULT_FUNCTION_TIMEOUT.toSeconds(),
+        }),
       };
 
 /**
@@ -174,7 +179,9 @@ export async function startLocalEvents(options: LocalEventsOptions): Promise<Loc
     {
       name: ARCHIVE_RULE_NAME,
       eventPattern: orderAcceptedPattern,
-      target: sqsQueueTarget('order-archive', createArchiveHandler({ store: archive, logger: handlerLogger() })),
+      target: sqsQueueTarget('order-archive', createArchiveHandler({ store: archive, logger: handlerLogger() }), {
+        timeoutSeconds: ARCHIVE_CONSUMER_TIMEOUT.toSeconds(),
+      }),
     },
     ...(options.subscribers ?? []).map((subscriber) => subscriberRule(subscriber, options.webhooks)),
   ];

@@ -20,7 +20,14 @@ export const DEFAULT_SUBSCRIBERS_FILE = 'order-intake.subscribers.json';
 
 /** A subscriber of the local bus; `eventPattern` is OrderAccepted's, narrowed by the entry's own pattern if any. */
 export type Subscriber = { ruleName: string; eventPattern: EventPattern } & (
-  { kind: 'webhook'; url: string } | { kind: 'handler'; name: string; handler: SqsHandler }
+  | { kind: 'webhook'; url: string }
+  | {
+      kind: 'handler';
+      name: string;
+      handler: SqsHandler;
+      /** The deployed function's timeout, when it is not NodeFunction's default. */
+      timeoutSeconds?: number;
+    }
 );
 
 /** The local subscriptions cannot be set up as configured; the message says where and why. */
@@ -35,7 +42,9 @@ const WEBHOOK_RULE_PREFIX = 'webhook-';
 const SUBSCRIBER_RULE_PREFIX = 'subscriber-';
 /** An EventBridge rule name's characters; the subscriber's name becomes part of its rule's name. */
 const NAME = /^[A-Za-z0-9._-]{1,64}$/;
-const ENTRY_FIELDS = new Set(['name', 'handler', 'webhook', 'pattern']);
+const ENTRY_FIELDS = new Set(['name', 'handler', 'webhook', 'pattern', 'timeoutSeconds']);
+/** Lambda's bounds for a function's timeout. */
+const MAX_FUNCTION_TIMEOUT_SECONDS = 900;
 
 function webhookUrl(value: string, where: string): string {
   let url: URL;
@@ -144,10 +153,34 @@ async function subscriberOf(entry: unknown, index: number, file: string): Promis
     ruleName: `${SUBSCRIBER_RULE_PREFIX}${entry.name}`,
     eventPattern: narrowedPattern(entry.pattern, where),
   };
+  if ('webhook' in entry && 'timeoutSeconds' in entry) {
+    throw new SubscriptionsConfigError(
+      `${where}: "timeoutSeconds" is for a handler; a webhook has an API destination's fixed timeout`,
+    );
+  }
   if (typeof entry.webhook === 'string') return { ...common, kind: 'webhook', url: webhookUrl(entry.webhook, where) };
   if ('webhook' in entry) throw new SubscriptionsConfigError(`${where}: "webhook" must be a URL string`);
+  const timeoutSeconds = entry.timeoutSeconds;
+  if (
+    timeoutSeconds !== undefined &&
+    !(
+      Number.isInteger(timeoutSeconds) &&
+      Number(timeoutSeconds) >= 1 &&
+      Number(timeoutSeconds) <= MAX_FUNCTION_TIMEOUT_SECONDS
+    )
+  ) {
+    throw new SubscriptionsConfigError(
+      `${where}: "timeoutSeconds" must be a whole number of seconds from 1 to ${MAX_FUNCTION_TIMEOUT_SECONDS}, as a Lambda function's timeout`,
+    );
+  }
   const handler = await importHandler(entry.handler, dirname(file), where);
-  return { ...common, kind: 'handler', name: entry.name, handler };
+  return {
+    ...common,
+    kind: 'handler',
+    name: entry.name,
+    handler,
+    ...(typeof timeoutSeconds === 'number' && { timeoutSeconds }),
+  };
 }
 
 /**

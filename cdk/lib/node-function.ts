@@ -23,6 +23,9 @@ const ESBUILD_TARGET = 'node24';
  */
 const ESM_REQUIRE_SHIM = "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);";
 
+/** A function's timeout unless its props say otherwise; the local runtime holds a handler to the same. */
+export const DEFAULT_FUNCTION_TIMEOUT = Duration.seconds(10);
+
 export interface NodeFunctionProps {
   /** The handler module (TypeScript) exporting `handler`. */
   readonly entry: string;
@@ -69,7 +72,7 @@ export class NodeFunction extends Construct {
       runtime: LAMBDA_RUNTIME,
       architecture: Architecture.ARM_64,
       memorySize: props.memorySize ?? 256,
-      timeout: props.timeout ?? Duration.seconds(10),
+      timeout: props.timeout ?? DEFAULT_FUNCTION_TIMEOUT,
       reservedConcurrentExecutions: props.reservedConcurrentExecutions,
       role: this.role,
       logGroup: this.logGroup,

@@ -31,6 +31,8 @@ import { NodeFunction, PROJECT_ROOT } from './node-function.js';
 import { OrderAcceptedSubscription } from './order-accepted-subscription.js';
 
 export const ARCHIVE_CONSUMER_ENTRY = `${PROJECT_ROOT}lambdas/persist/handler.ts`;
+/** Named here so that the local runtime holds its archive consumer to the same timeout. */
+export const ARCHIVE_CONSUMER_TIMEOUT = Duration.seconds(30);
 
 /**
  * The access logs name every archived object, whose key holds the orderId: that bucket is as private as the
@@ -91,7 +93,7 @@ export class OrderArchive extends Construct {
       entry: ARCHIVE_CONSUMER_ENTRY,
       description: 'Order Intake archive consumer: OrderAccepted -> S3',
       environment: { [ARCHIVE_ENVIRONMENT.bucketName]: this.bucket.bucketName },
-      timeout: Duration.seconds(30),
+      timeout: ARCHIVE_CONSUMER_TIMEOUT,
       logLevel: props.logLevel,
       logRetention: props.logRetention,
     });

@@ -19,9 +19,8 @@ import { localArn } from '../local-account.js';
 export type SqsHandler = (event: SQSEvent, context?: Context) => Promise<SQSBatchResponse | void>;
 
 /** What a handler may read of its invocation: names and a deadline, as Lambda's context gives them. */
-const LOCAL_FUNCTION_TIMEOUT_MS = 30_000;
-const lambdaContext = (functionName: string): Context => {
-  const deadline = Date.now() + LOCAL_FUNCTION_TIMEOUT_MS;
+const lambdaContext = (functionName: string, timeoutMs: number): Context => {
+  const deadline = Date.now() + timeoutMs;
   const fail = (): never => {
     throw new Error('the callback-style context methods are not emulated locally; return a promise');
   };
@@ -40,6 +39,40 @@ const lambdaContext = (functionName: string): Context => {
     succeed: fail,
   };
 };
+
+/**
+ * The invocation's answer, or an error once the function's timeout has passed (Lambda's own message) or the runtime
+ * stops. No local process can freeze an invocation as Lambda does: a timed-out one runs on, unheard, while its batch
+ * is delivered again, which an idempotent consumer takes as the duplicate it is.
+ */
+function answerWithin<T>(invocation: Promise<T>, timeoutMs: number, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const settle = (): void => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onStop);
+    };
+    const onStop = (): void => {
+      settle();
+      reject(new Error('the runtime stopped before the function answered'));
+    };
+    const timer = setTimeout(() => {
+      settle();
+      reject(new Error(`Task timed out after ${(timeoutMs / 1000).toFixed(2)} seconds`));
+    }, timeoutMs);
+    if (signal.aborted) onStop();
+    else signal.addEventListener('abort', onStop, { once: true });
+    invocation.then(
+      (answer) => {
+        settle();
+        resolve(answer);
+      },
+      (error: unknown) => {
+        settle();
+        reject(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
+  });
+}
 
 /** SQS gives a message its own id; reusing the event id keeps failures traceable to events without a map. */
 const sqsRecordOf = (envelope: EventEnvelope, queueArn: string): SQSRecord => {
@@ -62,17 +95,24 @@ const sqsRecordOf = (envelope: EventEnvelope, queueArn: string): SQSRecord => {
   };
 };
 
-/** `functionName` names the consumer in the handler's context; by default `<queueName>-consumer`. */
-export function sqsQueueTarget(
-  queueName: string,
-  handler: SqsHandler,
-  functionName = `${queueName}-consumer`,
-): RuleTarget {
+export interface SqsQueueTargetOptions {
+  /** The function's timeout, as the stack deploys it: a batch not answered within it fails whole, as in Lambda. */
+  timeoutSeconds: number;
+  /** Names the consumer in the handler's context; default `<queueName>-consumer`. */
+  functionName?: string;
+}
+
+export function sqsQueueTarget(queueName: string, handler: SqsHandler, options: SqsQueueTargetOptions): RuleTarget {
   const queueArn = localArn('sqs', queueName);
+  const functionName = options.functionName ?? `${queueName}-consumer`;
+  const timeoutMs = options.timeoutSeconds * 1000;
   return {
-    async deliver(events) {
+    async deliver(events, { signal }) {
       const records = events.map((event) => sqsRecordOf(event, queueArn));
-      const answer = await handler({ Records: records }, lambdaContext(functionName));
+      const invocation = Promise.resolve().then(async () =>
+        handler({ Records: records }, lambdaContext(functionName, timeoutMs)),
+      );
+      const answer = await answerWithin(invocation, timeoutMs, signal);
       return { failedEventIds: (answer?.batchItemFailures ?? []).map((failure) => failure.itemIdentifier) };
     },
   };

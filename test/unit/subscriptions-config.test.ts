@@ -66,6 +66,7 @@ describe('the subscribers file', () => {
     const file = await subscribersFile([
       { name: 'audit', handler: handlerRef(), pattern: { detail: { schemaVersion: [{ prefix: '1.' }] } } },
       { name: 'crm', webhook: 'http://localhost:4100/orders' },
+      { name: 'billing', handler: handlerRef(), timeoutSeconds: 20 },
     ]);
 
     const subscribers = await loadSubscribers({ subscribersFile: file, projectDir: folder });
@@ -84,7 +85,16 @@ describe('the subscribers file', () => {
         ruleName: 'subscriber-crm',
         eventPattern: orderAcceptedPattern,
       },
+      {
+        kind: 'handler',
+        name: 'billing',
+        ruleName: 'subscriber-billing',
+        handler: recordingHandler,
+        eventPattern: orderAcceptedPattern,
+        timeoutSeconds: 20,
+      },
     ]);
+    expect(subscribers[0]).not.toHaveProperty('timeoutSeconds');
   });
 
   it('is read from the project folder by default, after ORDER_INTAKE_WEBHOOKS, and is optional there', async () => {
@@ -137,6 +147,11 @@ describe('the subscribers file', () => {
       /subscriber "crm": pattern.detail.total: only non-empty arrays of exact values/,
     ],
     [
+      'a timeout on a webhook',
+      [{ name: 'crm', webhook: 'http://a.test/', timeoutSeconds: 5 }],
+      /subscriber "crm": "timeoutSeconds" is for a handler/,
+    ],
+    [
       'a name used twice',
       [
         { name: 'crm', webhook: 'http://a.test/' },
@@ -148,6 +163,16 @@ describe('the subscribers file', () => {
     const file = await subscribersFile(entries);
     await expect(loadSubscribers({ subscribersFile: file })).rejects.toThrow(message);
   });
+
+  it.each([0, 901, 2.5, '10'])(
+    'fails the start on a handler timeout of %j, as Lambda would refuse it',
+    async (timeoutSeconds) => {
+      const file = await subscribersFile([{ name: 'audit', handler: handlerRef(), timeoutSeconds }]);
+      await expect(loadSubscribers({ subscribersFile: file })).rejects.toThrow(
+        /subscriber "audit": "timeoutSeconds" must be a whole number of seconds from 1 to 900/,
+      );
+    },
+  );
 
   it('fails on an export that is not a function, naming what the module exports', async () => {
     const file = await subscribersFile([{ name: 'audit', handler: handlerRef('notAFunction') }]);

@@ -1,0 +1,163 @@
+/**
+ * A consumer behind its SQS queue, locally: the handler gets SQS records as Lambda would give them, its partial
+ * failures go back to the rule, and it is held to its function's timeout, so a handler that never answers cannot
+ * stall its rule or the runtime's stop.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { DatabaseSync } from 'node:sqlite';
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
+import { sqsQueueTarget, type SqsHandler } from '../../local/event-sources/sqs-queue.js';
+import { listDeadLetters, openEventsDatabase } from '../../local/eventbridge/events-database.js';
+import { LocalEventBus, type EventEnvelope } from '../../local/eventbridge/local-event-bus.js';
+import { RuleDelivery } from '../../local/eventbridge/rule-delivery.js';
+import { orderAcceptedEntry, orderAcceptedPattern } from '../../src/events/order-accepted.js';
+import { eventually } from '../support/eventually.js';
+
+const BUS = 'order-intake-test';
+
+let folder: string;
+let db: DatabaseSync;
+let bus: LocalEventBus;
+const deliveries: RuleDelivery[] = [];
+
+beforeEach(async () => {
+  folder = await mkdtemp(join(tmpdir(), 'sqs-queue-target-'));
+  db = openEventsDatabase(join(folder, 'events.sqlite'));
+  bus = new LocalEventBus(db, { busName: BUS });
+});
+afterEach(async () => {
+  for (const delivery of deliveries.splice(0)) await delivery.stop();
+  db.close();
+  await rm(folder, { recursive: true, force: true });
+});
+
+let orders = 0;
+const publishOrders = async (count: number): Promise<EventEnvelope[]> => {
+  const entries = Array.from({ length: count }, () => {
+    orders += 1;
+    return orderAcceptedEntry(BUS, {
+      orderId: `ORDER${String(orders).padStart(21, '0')}`,
+      status: 'ACCEPTED',
+      acceptedAt: '2026-12-01T10:00:00.000Z',
+      idempotencyKey: 'e'.repeat(64),
+      customerId: 'CUST-7Q2K9M4X',
+      items: [{ sku: 'SKU-00012345', quantity: 1 }],
+    });
+  });
+  await bus.putEvents(entries);
+  return bus
+    .storedEvents()
+    .slice(-count)
+    .map((event) => event.envelope);
+};
+
+const never = new Promise<never>(() => undefined);
+const running = (): AbortSignal => new AbortController().signal;
+
+describe('a handler behind its SQS queue', () => {
+  it('gets each event as an SQS record of its queue, and a context with its function’s name and deadline', async () => {
+    const calls: { event: SQSEvent; context: Context | undefined }[] = [];
+    const target = sqsQueueTarget(
+      'subscriber-audit',
+      async (event, context) => {
+        calls.push({ event, context });
+        return { batchItemFailures: [{ itemIdentifier: event.Records[1]?.messageId ?? '' }] };
+      },
+      { functionName: 'audit', timeoutSeconds: 20 },
+    );
+    const events = await publishOrders(2);
+
+    const result = await target.deliver(events, { signal: running() });
+
+    expect(result).toEqual({ failedEventIds: [events[1]?.id] });
+    const [{ event, context } = { event: { Records: [] }, context: undefined }] = calls;
+    expect(event.Records.map((record) => [record.messageId, JSON.parse(record.body)])).toEqual(
+      events.map((envelope) => [envelope.id, envelope]),
+    );
+    expect(event.Records[0]).toMatchObject({
+      eventSource: 'aws:sqs',
+      eventSourceARN: expect.stringMatching(/:sqs:.*:subscriber-audit$/),
+    });
+    expect(context?.functionName).toBe('audit');
+    expect(context?.getRemainingTimeInMillis()).toBeGreaterThan(19_000);
+    expect(context?.getRemainingTimeInMillis()).toBeLessThanOrEqual(20_000);
+  });
+
+  it('fails the whole batch with Lambda’s message when the handler has not answered within its timeout', async () => {
+    const target = sqsQueueTarget('subscriber-hung', () => never, { timeoutSeconds: 0.2 });
+    const started = performance.now();
+
+    await expect(target.deliver(await publishOrders(1), { signal: running() })).rejects.toThrow(
+      'Task timed out after 0.20 seconds',
+    );
+    expect(performance.now() - started).toBeGreaterThanOrEqual(190);
+  });
+
+  it('fails the whole batch when the handler throws, even before its first await', async () => {
+    const throwsAtOnce: SqsHandler = () => {
+      throw new TypeError('no such column');
+    };
+    const target = sqsQueueTarget('subscriber-broken', throwsAtOnce, { timeoutSeconds: 10 });
+
+    await expect(target.deliver(await publishOrders(1), { signal: running() })).rejects.toThrow('no such column');
+  });
+
+  it('gives up on a handler still running when the runtime stops', async () => {
+    const target = sqsQueueTarget('subscriber-hung', () => never, { timeoutSeconds: 600 });
+    const stop = new AbortController();
+    const delivering = target.deliver(await publishOrders(1), { signal: stop.signal });
+
+    stop.abort();
+
+    await expect(delivering).rejects.toThrow('the runtime stopped before the function answered');
+  });
+
+  it('lets its rule go on past a handler that hangs: the batch retried, dead-lettered, and the next one delivered', async () => {
+    const hungOrderId = `ORDER${String(orders + 1).padStart(21, '0')}`;
+    const orderIdOf = (record: SQSRecord): unknown => (JSON.parse(record.body) as EventEnvelope).detail.orderId;
+    const taken: unknown[] = [];
+    const hangsOnOne: SqsHandler = async (event) => {
+      if (event.Records.some((record) => orderIdOf(record) === hungOrderId)) return never;
+      taken.push(...event.Records.map(orderIdOf));
+    };
+    const logs: Record<string, unknown>[] = [];
+    const delivery = new RuleDelivery(
+      db,
+      bus,
+      [
+        {
+          name: 'subscriber-hung',
+          eventPattern: orderAcceptedPattern,
+          target: sqsQueueTarget('subscriber-hung', hangsOnOne, { timeoutSeconds: 0.1 }),
+        },
+      ],
+      {
+        pollMs: 10,
+        backoffMs: 5,
+        maxBackoffMs: 20,
+        maxReceives: 2,
+        log: (line) => logs.push(line as Record<string, unknown>),
+      },
+    );
+    deliveries.push(delivery);
+    delivery.start();
+    const [stuck] = await publishOrders(1);
+    await eventually('the hung event is dead-lettered', () => listDeadLetters(db).length === 1);
+    const [next] = await publishOrders(1);
+    await eventually('the next event is delivered', () => taken.includes(next?.detail.orderId));
+    await delivery.stop();
+
+    expect(listDeadLetters(db).map((letter) => [letter.origin, letter.reference, letter.reason])).toEqual([
+      ['rule:subscriber-hung', stuck?.id, expect.stringContaining('Task timed out after 0.10 seconds')],
+    ]);
+    expect(logs).toContainEqual(
+      expect.objectContaining({
+        message: 'events not delivered, retrying',
+        error: expect.stringContaining('timed out'),
+      }),
+    );
+  });
+});
