@@ -13,7 +13,7 @@ import { archiveKeyOf } from '../../src/archive/archive-order.js';
 import { describeError, isObject } from '../../src/json-value.js';
 import { idempotencyLockKey, orderKey, ORDERS_TABLE } from '../../src/store/orders-table.js';
 import type { HttpExchange } from '../apigateway/server.js';
-import { listDeadLetters, type DeadLetter } from '../eventbridge/events-database.js';
+import { EVENTS_OF_ORDER, listDeadLetters, type DeadLetter } from '../eventbridge/events-database.js';
 import { PUBLISHERS, type EventEnvelope } from '../eventbridge/local-event-bus.js';
 import type { RecordedExecution } from '../stepfunctions/execution-history.js';
 import type { ConsoleStore, ExecutionSummary } from './console-store.js';
@@ -227,10 +227,7 @@ export class ConsoleData {
   /** Every OrderAccepted (or any event) on the bus whose detail names the order, oldest first. */
   busEvents(orderId: string): BusEvent[] {
     return this.options.events
-      .prepare(
-        `SELECT seq, envelope, published_by, published_at FROM events
-         WHERE json_extract(envelope, '$.detail.orderId') = ? ORDER BY seq`,
-      )
+      .prepare(EVENTS_OF_ORDER)
       .all(orderId)
       .map((row) => {
         const envelope = JSON.parse(String(row.envelope)) as EventEnvelope;
