@@ -43,7 +43,7 @@ const SUBSCRIBER_RULE_PREFIX = 'subscriber-';
 /** An EventBridge rule name's characters; the subscriber's name becomes part of its rule's name. */
 const NAME = /^[A-Za-z0-9._-]{1,64}$/;
 const ENTRY_FIELDS = new Set(['name', 'handler', 'webhook', 'pattern', 'timeoutSeconds']);
-/** Lambda's bounds for a function's timeout. */
+/** Lambda's longest function timeout; its shortest is 1 s. */
 const MAX_FUNCTION_TIMEOUT_SECONDS = 900;
 
 function webhookUrl(value: string, where: string): string {
