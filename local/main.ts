@@ -27,6 +27,9 @@ function positiveNumber(name: string): number | undefined {
   return number;
 }
 
+const hoursInMs = (hours: number | undefined): number | undefined =>
+  hours === undefined ? undefined : hours * 60 * 60 * 1000;
+
 /**
  * The console records every order's data and acts on dead letters with no login, so it serves this machine only:
  * on by default on a loopback address, off when HOST opens the service to others unless ORDER_INTAKE_CONSOLE=on.
@@ -36,11 +39,10 @@ function consoleSettings(host: string) {
   if (asked !== undefined && asked !== '' && asked !== 'on' && asked !== 'off') {
     throw new Error(`ORDER_INTAKE_CONSOLE must be on or off, not ${asked}`);
   }
-  const hours = positiveNumber('ORDER_INTAKE_CONSOLE_RETENTION_HOURS');
   return {
     enabled: asked ? asked === 'on' : LOOPBACK_HOSTS.has(host),
     retention: {
-      maxAgeMs: hours === undefined ? undefined : hours * 60 * 60 * 1000,
+      maxAgeMs: hoursInMs(positiveNumber('ORDER_INTAKE_CONSOLE_RETENTION_HOURS')),
       maxExecutions: positiveNumber('ORDER_INTAKE_CONSOLE_MAX_EXECUTIONS'),
     },
   };
@@ -70,6 +72,7 @@ async function main(): Promise<void> {
     host,
     faults: parseFaults(process.env.ORDER_INTAKE_FAULTS),
     console: consoleSettings(host),
+    eventLogRetentionMs: hoursInMs(positiveNumber('ORDER_INTAKE_EVENTS_RETENTION_HOURS')),
     subscribers,
     webhooks: { retryPolicy: { ...WEBHOOK_RETRY_POLICY, maximumRetryMs: retrySeconds * 1000 } },
   });

@@ -38,7 +38,14 @@ import { ensureOrdersTable } from './dynamodb/orders-table.js';
 import { limitStoreCapacity } from './dynamodb/store-capacity.js';
 import { DynamoDbStreamSource } from './event-sources/dynamodb-stream.js';
 import { sqsQueueTarget } from './event-sources/sqs-queue.js';
-import { openEventsDatabase, readDeadLetter, setDiskFull, type RedriveResult } from './eventbridge/events-database.js';
+import { DEFAULT_EVENT_LOG_RETENTION_MS, keepEventLogPruned } from './eventbridge/event-log-retention.js';
+import {
+  groupCommitOf,
+  openEventsDatabase,
+  readDeadLetter,
+  setDiskFull,
+  type RedriveResult,
+} from './eventbridge/events-database.js';
 import { apiDestinationTarget } from './eventbridge/api-destination.js';
 import { LocalEventBus, PUBLISHERS } from './eventbridge/local-event-bus.js';
 import { localEventBridgeClient } from './eventbridge/local-eventbridge-client.js';
@@ -108,6 +115,8 @@ export interface LocalEventsOptions {
   webhooks?: WebhookDelivery;
   /** The delivery loops' pace (polling, backoff); tests make it fast. */
   delivery?: Pick<RuleDeliveryOptions, 'pollMs' | 'backoffMs' | 'maxBackoffMs'>;
+  /** How long an event every rule has passed stays in the log; default DEFAULT_EVENT_LOG_RETENTION_MS. */
+  eventLogRetentionMs?: number;
 }
 
 export interface LocalEvents {
@@ -210,6 +219,10 @@ export async function startLocalEvents(options: LocalEventsOptions): Promise<Loc
 
   delivery.start();
   relay.start();
+  const retention = keepEventLogPruned(db, groupCommitOf(db), {
+    maxAgeMs: options.eventLogRetentionMs ?? DEFAULT_EVENT_LOG_RETENTION_MS,
+    log,
+  });
 
   let stopped: Promise<void> | undefined;
   return {
@@ -226,6 +239,7 @@ export async function startLocalEvents(options: LocalEventsOptions): Promise<Loc
       (stopped ??= (async () => {
         await relay.stop();
         await delivery.stop();
+        await retention.stop();
         dynamodb.destroy();
         streams.destroy();
         db.close();
@@ -299,6 +313,7 @@ export interface ServiceOptions {
   webhooks?: WebhookDelivery;
   /** The bus's delivery loops' pace; tests make it fast (a failing subscriber dead-letters in milliseconds). */
   delivery?: LocalEventsOptions['delivery'];
+  eventLogRetentionMs?: LocalEventsOptions['eventLogRetentionMs'];
 }
 
 export interface RunningService {
@@ -371,6 +386,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       subscribers: options.subscribers,
       webhooks: options.webhooks,
       delivery: options.delivery,
+      eventLogRetentionMs: options.eventLogRetentionMs,
       log: ({ level, message, ...details }: { level?: string; message?: string }) => {
         const write = level === 'error' ? logger.error : level === 'warn' ? logger.warn : logger.info;
         write.call(logger, String(message ?? 'local events'), details);

@@ -31,7 +31,7 @@ let tableName: string;
 let events: LocalEvents | undefined;
 let servers: Server[];
 
-const start = async (subscribers: readonly Subscriber[]): Promise<LocalEvents> => {
+const start = async (subscribers: readonly Subscriber[], eventLogRetentionMs?: number): Promise<LocalEvents> => {
   const names = { ...LOCAL_RESOURCES, tableName, busName: BUS };
   events = await startLocalEvents({
     dataDir,
@@ -43,6 +43,7 @@ const start = async (subscribers: readonly Subscriber[]): Promise<LocalEvents> =
     subscribers,
     webhooks: { timeoutMs: 500 },
     delivery: { pollMs: 10, backoffMs: 10, maxBackoffMs: 50 },
+    eventLogRetentionMs,
   });
   return events;
 };
@@ -164,6 +165,36 @@ describe('a webhook subscriber', () => {
     await eventually('the webhook has the later event', () => webhook.bodies.length >= 1);
     await eventually('the rule has caught up', () => local.backlogOf(subscribers[0]?.ruleName ?? '') === 0);
     expect(orderIdsOf(webhook.bodies)).toEqual([JSON.parse(later.Detail).orderId]);
+  });
+});
+
+describe('the event log’s retention', () => {
+  it('keeps what a subscriber that is down has not received, however old, and drops it once delivered', async () => {
+    const port = await freePort();
+    const subscribers = parseWebhooks(`http://127.0.0.1:${port}/orders`);
+    const [{ ruleName }] = subscribers as [Subscriber];
+    let local = await start(subscribers);
+    const entries = [orderEntry(), orderEntry()];
+    await local.bus.putEvents(entries);
+    await eventually('the archive has both events', () => local.archiveBacklog() === 0);
+    await stop();
+
+    // Past any retention, but the webhook has not taken them: they stay. (stop() waits for the pruning under way.)
+    await start(subscribers, 1);
+    await stop();
+    local = await start(subscribers);
+    expect(local.bus.storedEvents()).toHaveLength(2);
+    await stop();
+
+    const webhook = await webhookOn(port);
+    local = await start(subscribers);
+    await eventually('the rule has caught up', () => local.backlogOf(ruleName) === 0);
+    await stop();
+    expect(orderIdsOf(webhook.bodies)).toEqual(entries.map((entry) => JSON.parse(entry.Detail).orderId));
+
+    local = await start(subscribers, 1);
+    await eventually('the delivered events are dropped', () => local.bus.storedEvents().length === 0);
+    expect(local.database.prepare('SELECT COUNT(*) AS n FROM delivery_attempts').get()?.n).toBe(0);
   });
 });
 

@@ -1,0 +1,116 @@
+/**
+ * The local event log keeps an event while any rule still has to deliver it, however old, and beyond that for as
+ * long as ops may want to read it (the console's order page, `npm run events`): an event every rule's cursor has
+ * passed is dropped once older than the retention, and so is a delivery attempt of such an event. Dead letters stay
+ * until they are redriven. The file then stops growing: SQLite reuses the freed pages rather than shrinking it.
+ */
+import type { DatabaseSync } from 'node:sqlite';
+import { describeError } from '../../src/json-value.js';
+import type { LogSink } from '../waiting.js';
+import type { GroupCommit } from './events-database.js';
+
+/** As the console keeps its executions: a day. */
+export const DEFAULT_EVENT_LOG_RETENTION_MS = 24 * 60 * 60 * 1000;
+const PRUNE_EVERY_MS = 60_000;
+/** Rows deleted per commit, so that a long backlog of old rows never holds the event loop for long. */
+const PRUNE_BATCH = 1_000;
+
+export interface PrunedRows {
+  events: number;
+  attempts: number;
+}
+
+/**
+ * The highest key of `table` whose time is before `cutoff`, by binary search on the key: both tables are appended
+ * to in time order, so a day's log is searched in about twenty lookups rather than read through. A clock set back
+ * only makes the age a little inexact; what a rule still needs is kept by the cursor condition alone.
+ */
+function lastKeyBefore(
+  db: DatabaseSync,
+  table: 'events' | 'delivery_attempts',
+  cutoff: number | string,
+): number | undefined {
+  const [key, time] = table === 'events' ? ['seq', 'COALESCE(published_at, 0)'] : ['id', 'started_at'];
+  const bounds = db.prepare(`SELECT MIN(${key}) AS low, MAX(${key}) AS high FROM ${table}`).get();
+  if (bounds?.low === null || bounds?.low === undefined) return undefined;
+  const timeAtOrAfter = db.prepare(
+    `SELECT ${key} AS key, ${time} AS time FROM ${table} WHERE ${key} >= ? ORDER BY ${key} LIMIT 1`,
+  );
+  let [low, high] = [Number(bounds.low), Number(bounds.high)];
+  let found: number | undefined;
+  while (low <= high) {
+    const middle = Math.floor((low + high) / 2);
+    const row = timeAtOrAfter.get(middle);
+    if (row === undefined) break;
+    const rowKey = Number(row.key);
+    if ((row.time as number | string) < cutoff) {
+      found = rowKey;
+      low = rowKey + 1;
+    } else {
+      high = middle - 1;
+    }
+  }
+  return found;
+}
+
+/** Drops what the retention no longer keeps, a batch per commit; answers how many rows went. */
+export async function pruneEventLog(
+  db: DatabaseSync,
+  commits: GroupCommit,
+  options: { maxAgeMs: number; now?: number },
+): Promise<PrunedRows> {
+  const cutoffMs = (options.now ?? Date.now()) - options.maxAgeMs;
+  const pruned: PrunedRows = { events: 0, attempts: 0 };
+  // No cursor at all: nothing is known to be delivered, so nothing goes.
+  const passed = db.prepare('SELECT MIN(last_seq) AS passed FROM delivery_cursors').get()?.passed;
+  if (passed === null || passed === undefined) return pruned;
+  const eventsUpTo = Math.min(Number(passed), lastKeyBefore(db, 'events', cutoffMs) ?? 0);
+  const attemptsUpTo = lastKeyBefore(db, 'delivery_attempts', new Date(cutoffMs).toISOString()) ?? 0;
+  const deleteEvents = db.prepare(
+    'DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE seq <= ? ORDER BY seq LIMIT ?)',
+  );
+  // An attempt of an event a rule has not passed is kept: the rule resumes its retry count from it after a restart.
+  const deleteAttempts = db.prepare(
+    `DELETE FROM delivery_attempts WHERE id IN
+       (SELECT id FROM delivery_attempts WHERE id <= ? AND event_seq <= ? ORDER BY id LIMIT ?)`,
+  );
+  for (;;) {
+    let batch: PrunedRows = { events: 0, attempts: 0 };
+    await commits.commit(() => {
+      batch = {
+        events: Number(deleteEvents.run(eventsUpTo, PRUNE_BATCH).changes),
+        attempts: Number(deleteAttempts.run(attemptsUpTo, Number(passed), PRUNE_BATCH).changes),
+      };
+    });
+    pruned.events += batch.events;
+    pruned.attempts += batch.attempts;
+    if (batch.events < PRUNE_BATCH && batch.attempts < PRUNE_BATCH) return pruned;
+  }
+}
+
+/** Prunes the log now and then every minute, until stopped; a failed run is logged and tried again next time. */
+export function keepEventLogPruned(
+  db: DatabaseSync,
+  commits: GroupCommit,
+  options: { maxAgeMs: number; log: LogSink },
+): { stop(): Promise<void> } {
+  let running: Promise<void> = Promise.resolve();
+  const prune = (): void => {
+    running = running.then(async () => {
+      try {
+        await pruneEventLog(db, commits, { maxAgeMs: options.maxAgeMs });
+      } catch (error) {
+        options.log({ level: 'warn', message: 'event log not pruned', error: describeError(error) });
+      }
+    });
+  };
+  prune();
+  const timer = setInterval(prune, PRUNE_EVERY_MS);
+  timer.unref();
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running;
+    },
+  };
+}

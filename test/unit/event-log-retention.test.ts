@@ -1,0 +1,137 @@
+/**
+ * The local event log's retention: an event goes only once every rule has passed it and it is older than the
+ * retention; what a rule still has to deliver stays however old, and so do the attempts its retry count resumes from.
+ */
+import type { DatabaseSync } from 'node:sqlite';
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import fc from 'fast-check';
+import { keepEventLogPruned, pruneEventLog } from '../../local/eventbridge/event-log-retention.js';
+import {
+  groupCommitOf,
+  listDeadLetters,
+  openEventsDatabase,
+  recordDeadLetter,
+} from '../../local/eventbridge/events-database.js';
+
+const HOUR = 60 * 60 * 1000;
+const NOW = Date.parse('2026-12-01T12:00:00.000Z');
+
+let db: DatabaseSync;
+beforeEach(() => {
+  db = openEventsDatabase(':memory:');
+});
+afterEach(() => {
+  if (db.isOpen) db.close();
+});
+
+/** An event published `ageMs` before NOW; answers its seq. */
+const publishedAgo = (ageMs: number): number => {
+  const id = crypto.randomUUID();
+  const envelope = JSON.stringify({ id, detail: { orderId: id } });
+  return Number(
+    db
+      .prepare('INSERT INTO events (event_id, bus_name, envelope, published_at) VALUES (?, ?, ?, ?)')
+      .run(id, 'bus', envelope, NOW - ageMs).lastInsertRowid,
+  );
+};
+const cursorAt = (rule: string, seq: number): void => {
+  db.prepare('INSERT OR REPLACE INTO delivery_cursors (rule_name, last_seq) VALUES (?, ?)').run(rule, seq);
+};
+const attemptAgo = (rule: string, seq: number, ageMs: number): void => {
+  db.prepare(
+    `INSERT INTO delivery_attempts (rule_name, event_id, event_seq, attempt, started_at, duration_ms, outcome)
+     VALUES (?, ?, ?, 1, ?, 1, 'delivered')`,
+  ).run(rule, `event-${seq}`, seq, new Date(NOW - ageMs).toISOString());
+};
+const eventSeqs = (): number[] =>
+  db
+    .prepare('SELECT seq FROM events ORDER BY seq')
+    .all()
+    .map((row) => Number(row.seq));
+const attemptSeqs = (): number[] =>
+  db
+    .prepare('SELECT event_seq FROM delivery_attempts ORDER BY id')
+    .all()
+    .map((row) => Number(row.event_seq));
+const prune = (maxAgeMs = 24 * HOUR) => pruneEventLog(db, groupCommitOf(db), { maxAgeMs, now: NOW });
+
+describe('the event log’s retention', () => {
+  it('drops what every rule passed a day ago, and keeps what a rule has not passed, however old', async () => {
+    const [old1, old2, old3] = [publishedAgo(50 * HOUR), publishedAgo(49 * HOUR), publishedAgo(48 * HOUR)];
+    const recent = publishedAgo(HOUR);
+    cursorAt('archive', recent);
+    cursorAt('subscriber-slow', old2);
+    for (const seq of [old1, old2, old3]) attemptAgo('archive', seq, 48 * HOUR);
+    attemptAgo('subscriber-slow', old3, 30 * HOUR); // a failed try of the event it is still retrying
+    attemptAgo('archive', recent, HOUR);
+    recordDeadLetter(db, { origin: 'rule:subscriber-slow', reference: 'x', payload: '{}', reason: 'refused' });
+
+    expect(await prune()).toEqual({ events: 2, attempts: 2 });
+
+    expect(eventSeqs()).toEqual([old3, recent]);
+    expect(attemptSeqs()).toEqual([old3, old3, recent]);
+    expect(listDeadLetters(db)).toHaveLength(1);
+    // A seq is never used again: a cursor can never come to point at another event.
+    expect(publishedAgo(0)).toBeGreaterThan(recent);
+  });
+
+  it('drops nothing while no rule has a cursor', async () => {
+    publishedAgo(100 * HOUR);
+    expect(await prune()).toEqual({ events: 0, attempts: 0 });
+    expect(eventSeqs()).toHaveLength(1);
+  });
+
+  it('drops a long backlog of old events in several commits', async () => {
+    const seqs = Array.from({ length: 2_500 }, (_, index) => publishedAgo(48 * HOUR - index));
+    cursorAt('archive', seqs.at(-1) ?? 0);
+
+    expect(await prune()).toEqual({ events: 2_500, attempts: 0 });
+    expect(eventSeqs()).toEqual([]);
+  });
+
+  it('keeps exactly the events past the slowest cursor or younger than the retention, whatever the log', async () => {
+    const logs = fc.record({
+      // Minutes between publications, in order (0: published in the same millisecond as the one before).
+      gaps: fc.array(fc.nat({ max: 600 }), { minLength: 1, maxLength: 40 }),
+      // Gaps in the seqs, as pruning and failed inserts leave them.
+      removed: fc.array(fc.nat({ max: 39 }), { maxLength: 10 }),
+      cursors: fc.array(fc.nat({ max: 45 }), { minLength: 1, maxLength: 3 }),
+      maxAgeHours: fc.integer({ min: 1, max: 200 }),
+    });
+    await fc.assert(
+      fc.asyncProperty(logs, async ({ gaps, removed, cursors, maxAgeHours }) => {
+        db.exec('DELETE FROM events; DELETE FROM delivery_cursors');
+        const totalMinutes = gaps.reduce((sum, gap) => sum + gap, 0);
+        let minutesAgo = totalMinutes;
+        const published = gaps.map((gap) => {
+          minutesAgo -= gap;
+          return { seq: publishedAgo(minutesAgo * 60_000), ageMs: minutesAgo * 60_000 };
+        });
+        for (const index of removed) db.prepare('DELETE FROM events WHERE seq = ?').run(published[index]?.seq ?? -1);
+        const present = published.filter((event) => eventSeqs().includes(event.seq));
+        const firstSeq = published[0]?.seq ?? 0;
+        cursors.forEach((offset, index) => cursorAt(`rule-${index}`, firstSeq + offset));
+        const slowest = firstSeq + Math.min(...cursors);
+
+        await prune(maxAgeHours * HOUR);
+
+        const kept = present.filter((event) => event.seq > slowest || event.ageMs <= maxAgeHours * HOUR);
+        expect(eventSeqs()).toEqual(kept.map((event) => event.seq));
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('prunes as it starts, and its stop waits for a run under way', async () => {
+    publishedAgo(48 * HOUR);
+    cursorAt('archive', publishedAgo(47 * HOUR));
+    const logs: object[] = [];
+    const retention = keepEventLogPruned(db, groupCommitOf(db), { maxAgeMs: HOUR, log: (line) => logs.push(line) });
+
+    await retention.stop();
+
+    expect(eventSeqs()).toEqual([]);
+    expect(logs).toEqual([]);
+    db.close();
+  });
+});
