@@ -12,8 +12,11 @@ import type { GroupCommit } from './events-database.js';
 /** As the console keeps its executions: a day. */
 export const DEFAULT_EVENT_LOG_RETENTION_MS = 24 * 60 * 60 * 1000;
 const PRUNE_EVERY_MS = 60_000;
-/** Rows deleted per commit, so that a long backlog of old rows never holds the event loop for long. */
-const PRUNE_BATCH = 1_000;
+/**
+ * Rows of each table deleted per commit, so that a long backlog of old rows never holds the event loop for long: at
+ * 250, pruning 100,000 events and their attempts delayed the loop by 15 ms at most (1,000: 35 ms).
+ */
+const PRUNE_BATCH = 250;
 
 export interface PrunedRows {
   events: number;
