@@ -1,8 +1,9 @@
 /**
  * The local event log keeps an event while any rule still has to deliver it, however old, and beyond that for as
  * long as ops may want to read it (the console's order page, `npm run events`): an event every rule's cursor has
- * passed is dropped once older than the retention, and so is a delivery attempt of such an event. Dead letters stay
- * until they are redriven. The file then stops growing: SQLite reuses the freed pages rather than shrinking it.
+ * passed is dropped once older than the retention, and so is a delivery attempt older than the retention whose rule
+ * has passed its event. Dead letters stay until they are redriven. The file then stops growing: SQLite reuses the
+ * freed pages rather than shrinking it.
  */
 import type { DatabaseSync } from 'node:sqlite';
 import { describeError } from '../../src/json-value.js';
@@ -56,11 +57,14 @@ function lastKeyBefore(
   return found;
 }
 
-/** Drops what the retention no longer keeps, a batch per commit; answers how many rows went. */
+/**
+ * Drops what the retention no longer keeps, a batch per commit, until nothing is left to drop or `signal` aborts
+ * (a stop does not wait for a long backlog); answers how many rows went.
+ */
 export async function pruneEventLog(
   db: DatabaseSync,
-  commits: GroupCommit,
-  options: { maxAgeMs: number; now?: number },
+  commits: Pick<GroupCommit, 'commit'>,
+  options: { maxAgeMs: number; now?: number; signal?: AbortSignal },
 ): Promise<PrunedRows> {
   const cutoffMs = (options.now ?? Date.now()) - options.maxAgeMs;
   const pruned: PrunedRows = { events: 0, attempts: 0 };
@@ -72,36 +76,43 @@ export async function pruneEventLog(
   const deleteEvents = db.prepare(
     'DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE seq <= ? ORDER BY seq LIMIT ?)',
   );
-  // An attempt of an event a rule has not passed is kept: the rule resumes its retry count from it after a restart.
+  // An attempt of an event its own rule has not passed is kept: the rule resumes its retry count from it after a
+  // restart. Measured against its own rule's cursor, not the slowest one, so that a rule held up for days keeps
+  // only its own attempts, and each run reads past no more than those. A rule that is gone needs none.
   const deleteAttempts = db.prepare(
     `DELETE FROM delivery_attempts WHERE id IN
-       (SELECT id FROM delivery_attempts WHERE id <= ? AND event_seq <= ? ORDER BY id LIMIT ?)`,
+       (SELECT attempt.id FROM delivery_attempts AS attempt
+          LEFT JOIN delivery_cursors AS cursor ON cursor.rule_name = attempt.rule_name
+         WHERE attempt.id <= ? AND (cursor.last_seq IS NULL OR attempt.event_seq <= cursor.last_seq)
+         ORDER BY attempt.id LIMIT ?)`,
   );
-  for (;;) {
+  while (!options.signal?.aborted) {
     let batch: PrunedRows = { events: 0, attempts: 0 };
     await commits.commit(() => {
       batch = {
         events: Number(deleteEvents.run(eventsUpTo, PRUNE_BATCH).changes),
-        attempts: Number(deleteAttempts.run(attemptsUpTo, Number(passed), PRUNE_BATCH).changes),
+        attempts: Number(deleteAttempts.run(attemptsUpTo, PRUNE_BATCH).changes),
       };
     });
     pruned.events += batch.events;
     pruned.attempts += batch.attempts;
-    if (batch.events < PRUNE_BATCH && batch.attempts < PRUNE_BATCH) return pruned;
+    if (batch.events < PRUNE_BATCH && batch.attempts < PRUNE_BATCH) break;
   }
+  return pruned;
 }
 
 /** Prunes the log now and then every minute, until stopped; a failed run is logged and tried again next time. */
 export function keepEventLogPruned(
   db: DatabaseSync,
-  commits: GroupCommit,
+  commits: Pick<GroupCommit, 'commit'>,
   options: { maxAgeMs: number; log: LogSink },
 ): { stop(): Promise<void> } {
   let running: Promise<void> = Promise.resolve();
+  const stopping = new AbortController();
   const prune = (): void => {
     running = running.then(async () => {
       try {
-        await pruneEventLog(db, commits, { maxAgeMs: options.maxAgeMs });
+        await pruneEventLog(db, commits, { maxAgeMs: options.maxAgeMs, signal: stopping.signal });
       } catch (error) {
         options.log({ level: 'warn', message: 'event log not pruned', error: describeError(error) });
       }
@@ -113,6 +124,7 @@ export function keepEventLogPruned(
   return {
     async stop() {
       clearInterval(timer);
+      stopping.abort();
       await running;
     },
   };
