@@ -23,6 +23,7 @@ import { EventBridgePublisher } from '../lambdas/publish/eventbridge-publisher.j
 import { createPublishHandler } from '../lambdas/publish/handler.js';
 import { handler as validateHandler } from '../lambdas/validate/handler.js';
 import { DEFAULT_FUNCTION_TIMEOUT } from '../cdk/lib/node-function.js';
+import { VISIBILITY_TIMEOUTS_PER_FUNCTION_TIMEOUT } from '../cdk/lib/order-accepted-subscription.js';
 import { ARCHIVE_CONSUMER_TIMEOUT } from '../cdk/lib/order-archive.js';
 import { validateFunctionTimeout } from '../cdk/lib/order-workflow.js';
 import { loadOrderIntakeDefinition } from '../asl/order-intake.js';
@@ -149,6 +150,12 @@ export interface LocalEvents {
 const handlerLogger = (): Logger =>
   new Logger({ serviceName: SERVICE_NAME, ...(process.env.POWERTOOLS_LOG_LEVEL ? {} : { logLevel: 'SILENT' }) });
 
+/** A consumer's function timeout, and its queue's visibility timeout as OrderAcceptedSubscription derives it. */
+const consumerTimeouts = (timeoutSeconds: number) => ({
+  timeoutSeconds,
+  visibilityTimeoutSeconds: timeoutSeconds * VISIBILITY_TIMEOUTS_PER_FUNCTION_TIMEOUT,
+});
+
 /** A local subscriber's rule: a webhook called as an API destination, or a handler behind its own SQS queue. */
 const subscriberRule = (subscriber: Subscriber, webhooks: WebhookDelivery = {}): LocalRule =>
   subscriber.kind === 'webhook'
@@ -163,7 +170,7 @@ const subscriberRule = (subscriber: Subscriber, webhooks: WebhookDelivery = {}):
         eventPattern: subscriber.eventPattern,
         target: sqsQueueTarget(subscriber.ruleName, subscriber.handler, {
           functionName: subscriber.name,
-          timeoutSeconds: subscriber.timeoutSeconds ?? DEFAULT_FUNCTION_TIMEOUT.toSeconds(),
+          ...consumerTimeouts(subscriber.timeoutSeconds ?? DEFAULT_FUNCTION_TIMEOUT.toSeconds()),
         }),
       };
 
@@ -188,9 +195,11 @@ export async function startLocalEvents(options: LocalEventsOptions): Promise<Loc
     {
       name: ARCHIVE_RULE_NAME,
       eventPattern: orderAcceptedPattern,
-      target: sqsQueueTarget('order-archive', createArchiveHandler({ store: archive, logger: handlerLogger() }), {
-        timeoutSeconds: ARCHIVE_CONSUMER_TIMEOUT.toSeconds(),
-      }),
+      target: sqsQueueTarget(
+        'order-archive',
+        createArchiveHandler({ store: archive, logger: handlerLogger() }),
+        consumerTimeouts(ARCHIVE_CONSUMER_TIMEOUT.toSeconds()),
+      ),
     },
     ...(options.subscribers ?? []).map((subscriber) => subscriberRule(subscriber, options.webhooks)),
   ];

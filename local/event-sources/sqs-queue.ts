@@ -40,11 +40,15 @@ const lambdaContext = (functionName: string, timeoutMs: number): Context => {
   };
 };
 
-/**
- * The invocation's answer, or an error once the function's timeout has passed (Lambda's own message) or the runtime
- * stops. No local process can freeze an invocation as Lambda does: a timed-out one runs on, unheard, while its batch
- * is delivered again, which an idempotent consumer takes as the duplicate it is.
- */
+/** The function did not answer within its timeout; Lambda's own message. */
+class FunctionTimedOut extends Error {
+  constructor(timeoutMs: number) {
+    super(`Task timed out after ${(timeoutMs / 1000).toFixed(2)} seconds`);
+    this.name = 'FunctionTimedOut';
+  }
+}
+
+/** The invocation's answer, or an error once the function's timeout has passed or the runtime stops. */
 function answerWithin<T>(invocation: Promise<T>, timeoutMs: number, signal: AbortSignal): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const settle = (): void => {
@@ -57,7 +61,7 @@ function answerWithin<T>(invocation: Promise<T>, timeoutMs: number, signal: Abor
     };
     const timer = setTimeout(() => {
       settle();
-      reject(new Error(`Task timed out after ${(timeoutMs / 1000).toFixed(2)} seconds`));
+      reject(new FunctionTimedOut(timeoutMs));
     }, timeoutMs);
     if (signal.aborted) onStop();
     else signal.addEventListener('abort', onStop, { once: true });
@@ -95,9 +99,26 @@ const sqsRecordOf = (envelope: EventEnvelope, queueArn: string): SQSRecord => {
   };
 };
 
+/** Resolves once `call` has settled, `ms` have passed or `signal` aborts, whichever comes first. */
+function settledWithin(call: Promise<unknown>, ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+    if (signal.aborted) done();
+    call.then(done, done);
+  });
+}
+
 export interface SqsQueueTargetOptions {
   /** The function's timeout, as the stack deploys it: a batch not answered within it fails whole, as in Lambda. */
   timeoutSeconds: number;
+  /** The queue's, as the stack deploys it: how long a timed-out batch stays out of reach of the next invocation. */
+  visibilityTimeoutSeconds: number;
   /** Names the consumer in the handler's context; default `<queueName>-consumer`. */
   functionName?: string;
 }
@@ -106,14 +127,32 @@ export function sqsQueueTarget(queueName: string, handler: SqsHandler, options: 
   const queueArn = localArn('sqs', queueName);
   const functionName = options.functionName ?? `${queueName}-consumer`;
   const timeoutMs = options.timeoutSeconds * 1000;
+  /**
+   * A call past its timeout. No local process can end it as Lambda does, so it runs on, unheard. Lambda would have
+   * ended it long before the queue's visibility timeout hands its batch out again; here the next batch waits until
+   * it has ended, or until the visibility timeout has passed, so that a slow handler never overlaps itself.
+   */
+  let abandoned: { call: Promise<unknown>; at: number } | undefined;
   return {
     async deliver(events, { signal }) {
+      if (abandoned) {
+        const visibleAgainInMs = abandoned.at + options.visibilityTimeoutSeconds * 1000 - Date.now();
+        await settledWithin(abandoned.call, Math.max(0, visibleAgainInMs), signal);
+        abandoned = undefined;
+      }
+      if (signal.aborted) throw new Error('the runtime stopped before the function was invoked');
       const records = events.map((event) => sqsRecordOf(event, queueArn));
+      const started = Date.now();
       const invocation = Promise.resolve().then(async () =>
         handler({ Records: records }, lambdaContext(functionName, timeoutMs)),
       );
-      const answer = await answerWithin(invocation, timeoutMs, signal);
-      return { failedEventIds: (answer?.batchItemFailures ?? []).map((failure) => failure.itemIdentifier) };
+      try {
+        const answer = await answerWithin(invocation, timeoutMs, signal);
+        return { failedEventIds: (answer?.batchItemFailures ?? []).map((failure) => failure.itemIdentifier) };
+      } catch (error) {
+        if (error instanceof FunctionTimedOut) abandoned = { call: invocation, at: started };
+        throw error;
+      }
     },
   };
 }

@@ -66,7 +66,7 @@ describe('a handler behind its SQS queue', () => {
         calls.push({ event, context });
         return { batchItemFailures: [{ itemIdentifier: event.Records[1]?.messageId ?? '' }] };
       },
-      { functionName: 'audit', timeoutSeconds: 20 },
+      { functionName: 'audit', timeoutSeconds: 20, visibilityTimeoutSeconds: 120 },
     );
     const events = await publishOrders(2);
 
@@ -87,7 +87,10 @@ describe('a handler behind its SQS queue', () => {
   });
 
   it('fails the whole batch with Lambda’s message when the handler has not answered within its timeout', async () => {
-    const target = sqsQueueTarget('subscriber-hung', () => never, { timeoutSeconds: 0.2 });
+    const target = sqsQueueTarget('subscriber-hung', () => never, {
+      timeoutSeconds: 0.2,
+      visibilityTimeoutSeconds: 1.2,
+    });
     const started = performance.now();
 
     await expect(target.deliver(await publishOrders(1), { signal: running() })).rejects.toThrow(
@@ -100,19 +103,82 @@ describe('a handler behind its SQS queue', () => {
     const throwsAtOnce: SqsHandler = () => {
       throw new TypeError('no such column');
     };
-    const target = sqsQueueTarget('subscriber-broken', throwsAtOnce, { timeoutSeconds: 10 });
+    const target = sqsQueueTarget('subscriber-broken', throwsAtOnce, {
+      timeoutSeconds: 10,
+      visibilityTimeoutSeconds: 60,
+    });
 
     await expect(target.deliver(await publishOrders(1), { signal: running() })).rejects.toThrow('no such column');
   });
 
   it('gives up on a handler still running when the runtime stops', async () => {
-    const target = sqsQueueTarget('subscriber-hung', () => never, { timeoutSeconds: 600 });
+    const target = sqsQueueTarget('subscriber-hung', () => never, {
+      timeoutSeconds: 600,
+      visibilityTimeoutSeconds: 3600,
+    });
     const stop = new AbortController();
     const delivering = target.deliver(await publishOrders(1), { signal: stop.signal });
 
     stop.abort();
 
     await expect(delivering).rejects.toThrow('the runtime stopped before the function answered');
+  });
+
+  it('invokes nothing once the runtime is stopping', async () => {
+    let invoked = false;
+    const target = sqsQueueTarget(
+      'subscriber-audit',
+      async () => {
+        invoked = true;
+      },
+      { timeoutSeconds: 10, visibilityTimeoutSeconds: 60 },
+    );
+    const stopped = new AbortController();
+    stopped.abort();
+
+    await expect(target.deliver(await publishOrders(1), { signal: stopped.signal })).rejects.toThrow(
+      'the runtime stopped before the function was invoked',
+    );
+    expect(invoked).toBe(false);
+  });
+
+  it('never invokes the function again while a call that timed out still runs', async () => {
+    const calls: { started: number; ended?: number }[] = [];
+    const slow: SqsHandler = async () => {
+      const call: { started: number; ended?: number } = { started: performance.now() };
+      calls.push(call);
+      await new Promise((wake) => setTimeout(wake, 300));
+      call.ended = performance.now();
+    };
+    const target = sqsQueueTarget('subscriber-slow', slow, { timeoutSeconds: 0.1, visibilityTimeoutSeconds: 60 });
+    const events = await publishOrders(1);
+
+    await expect(target.deliver(events, { signal: running() })).rejects.toThrow('Task timed out after 0.10 seconds');
+    await expect(target.deliver(events, { signal: running() })).rejects.toThrow('Task timed out after 0.10 seconds');
+
+    const [first, second] = calls;
+    expect(first?.ended).toBeDefined();
+    expect(second?.started).toBeGreaterThanOrEqual(first?.ended ?? Number.POSITIVE_INFINITY);
+  });
+
+  it('waits for a call that never ends no longer than the queue’s visibility timeout', async () => {
+    const started: number[] = [];
+    const target = sqsQueueTarget(
+      'subscriber-hung',
+      () => {
+        started.push(performance.now());
+        return never;
+      },
+      { timeoutSeconds: 0.05, visibilityTimeoutSeconds: 0.3 },
+    );
+    const events = await publishOrders(1);
+
+    await expect(target.deliver(events, { signal: running() })).rejects.toThrow('timed out');
+    await expect(target.deliver(events, { signal: running() })).rejects.toThrow('timed out');
+
+    const [first = 0, second = 0] = started;
+    expect(second - first).toBeGreaterThanOrEqual(290);
+    expect(second - first).toBeLessThan(2_000);
   });
 
   it('lets its rule go on past a handler that hangs: the batch retried, dead-lettered, and the next one delivered', async () => {
@@ -131,7 +197,7 @@ describe('a handler behind its SQS queue', () => {
         {
           name: 'subscriber-hung',
           eventPattern: orderAcceptedPattern,
-          target: sqsQueueTarget('subscriber-hung', hangsOnOne, { timeoutSeconds: 0.1 }),
+          target: sqsQueueTarget('subscriber-hung', hangsOnOne, { timeoutSeconds: 0.1, visibilityTimeoutSeconds: 0.3 }),
         },
       ],
       {
