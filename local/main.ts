@@ -23,7 +23,7 @@ function positiveNumber(name: string): number | undefined {
   const value = process.env[name];
   if (value === undefined || value === '') return undefined;
   const number = Number(value);
-  if (!(number > 0)) throw new Error(`${name} must be a positive number, not ${value}`);
+  if (!(Number.isFinite(number) && number > 0)) throw new Error(`${name} must be a positive number, not ${value}`);
   return number;
 }
 
