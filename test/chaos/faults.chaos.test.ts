@@ -39,6 +39,8 @@ interface Exchange {
   problem: boolean;
   orderId?: string;
   clientReference: string;
+  /** A repeat sends an earlier request's body again: that request's clientReference. */
+  repeatOf?: string;
 }
 
 // The ASL's own Retry and Wait timing, as in AWS: the slow store is measured against the real timeouts.
@@ -50,20 +52,20 @@ beforeAll(async () => {
   const { service } = local;
   let stop = false;
   let sequence = 0;
-  const sentBodies: string[] = [];
+  const sent: { body: string; clientReference: string }[] = [];
   const client = async (): Promise<void> => {
     while (!stop) {
       sequence += 1;
-      const repeat = sequence % 10 === 0 && sentBodies.length > 3;
+      const repeated = sequence % 10 === 0 && sent.length > 3 ? sent.at(-2) : undefined;
       const clientReference = `faults-${sequence}`;
-      const body = repeat
-        ? (sentBodies.at(-2) as string)
-        : JSON.stringify({
-            customerId: 'CUST-FAULTS00',
-            items: [{ sku: 'SKU-00012345', quantity: 1 + (sequence % 100) }],
-            clientReference,
-          });
-      if (!repeat) sentBodies.push(body);
+      const body =
+        repeated?.body ??
+        JSON.stringify({
+          customerId: 'CUST-FAULTS00',
+          items: [{ sku: 'SKU-00012345', quantity: 1 + (sequence % 100) }],
+          clientReference,
+        });
+      if (!repeated) sent.push({ body, clientReference });
       const started = Date.now();
       const response = await fetch(`${service.url}/orders`, {
         method: 'POST',
@@ -78,7 +80,8 @@ beforeAll(async () => {
         problem:
           response.headers.get('content-type') === 'application/problem+json' && answer.status === response.status,
         orderId: answer.orderId,
-        clientReference: repeat ? 'repeat' : clientReference,
+        clientReference: repeated ? 'repeat' : clientReference,
+        repeatOf: repeated?.clientReference,
       });
     }
   };
@@ -94,10 +97,14 @@ beforeAll(async () => {
   await Promise.all(clients);
 });
 
-/** The answers to requests made wholly while `fault` was on. */
-const within = (fault: Fault) => {
+const stretchOf = (fault: Fault) => {
   const stretch = stretches.find((candidate) => candidate.fault === fault);
   if (!stretch) throw new Error(`no stretch of ${fault}`);
+  return stretch;
+};
+/** The answers to requests made wholly while `fault` was on. */
+const within = (fault: Fault) => {
+  const stretch = stretchOf(fault);
   const inside = exchanges.filter((exchange) => exchange.started >= stretch.from && exchange.ended <= stretch.to);
   expect(inside.length).toBeGreaterThan(0);
   return inside;
@@ -142,7 +149,16 @@ describe('faults switched on and off while orders flow', () => {
     const storedReferences = new Set([...(await storedOrders(local)).values()].map((order) => order.clientReference));
     const refused = answers.filter((exchange) => exchange.clientReference !== 'repeat');
     expect(refused.length).toBeGreaterThan(0);
-    expect(refused.filter((exchange) => storedReferences.has(exchange.clientReference))).toEqual([]);
+    // A body refused here and sent again once Validate worked is rightly stored by that later request.
+    const { to } = stretchOf('validate');
+    const sentAgainLater = new Set(
+      exchanges.filter((exchange) => exchange.repeatOf && exchange.ended > to).map((exchange) => exchange.repeatOf),
+    );
+    expect(
+      refused.filter(
+        (exchange) => storedReferences.has(exchange.clientReference) && !sentAgainLater.has(exchange.clientReference),
+      ),
+    ).toEqual([]);
   });
 
   it('event log on a full disk: the API still answers 202 or 409 for stored orders', () => {
