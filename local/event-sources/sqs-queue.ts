@@ -9,6 +9,7 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import type { EventEnvelope } from '../eventbridge/local-event-bus.js';
 import type { RuleTarget } from '../eventbridge/rule-delivery.js';
 import { localArn } from '../local-account.js';
+import { pause } from '../waiting.js';
 
 /**
  * A Lambda handler subscribed to an SQS queue. It reports partial batch failures, or answers nothing when it took the
@@ -100,18 +101,14 @@ const sqsRecordOf = (envelope: EventEnvelope, queueArn: string): SQSRecord => {
 };
 
 /** Resolves once `call` has settled, `ms` have passed or `signal` aborts, whichever comes first. */
-function settledWithin(call: Promise<unknown>, ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-    if (signal.aborted) done();
-    call.then(done, done);
-  });
+async function settledWithin(call: Promise<unknown>, ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return;
+  const over = new AbortController();
+  const end = (): void => over.abort();
+  signal.addEventListener('abort', end, { once: true });
+  call.then(end, end);
+  await pause(ms, over.signal);
+  signal.removeEventListener('abort', end);
 }
 
 export interface SqsQueueTargetOptions {

@@ -181,6 +181,23 @@ describe('a handler behind its SQS queue', () => {
     expect(second - first).toBeLessThan(2_000);
   });
 
+  it('stops waiting for a timed-out call when the runtime stops', async () => {
+    const target = sqsQueueTarget('subscriber-hung', () => never, {
+      timeoutSeconds: 0.05,
+      visibilityTimeoutSeconds: 600,
+    });
+    const events = await publishOrders(1);
+    await expect(target.deliver(events, { signal: running() })).rejects.toThrow('timed out');
+    const stop = new AbortController();
+    const started = performance.now();
+
+    const waiting = target.deliver(events, { signal: stop.signal });
+    setTimeout(() => stop.abort(), 50);
+
+    await expect(waiting).rejects.toThrow('the runtime stopped before the function was invoked');
+    expect(performance.now() - started).toBeLessThan(5_000);
+  });
+
   it('lets its rule go on past a handler that hangs: the batch retried, dead-lettered, and the next one delivered', async () => {
     const hungOrderId = `ORDER${String(orders + 1).padStart(21, '0')}`;
     const orderIdOf = (record: SQSRecord): unknown => (JSON.parse(record.body) as EventEnvelope).detail.orderId;
