@@ -14,7 +14,7 @@ import { createPublishHandler } from '../../lambdas/publish/handler.js';
 import { EventBridgePublisher } from '../../lambdas/publish/eventbridge-publisher.js';
 import { handler as validateHandler } from '../../lambdas/validate/handler.js';
 import { localEventBridgeClient } from '../../local/eventbridge/local-eventbridge-client.js';
-import { authorizersFor, deployedIam, synthesizedStack, type CallerAuthorizers } from '../../local/iam/index.js';
+import { authorizersFor, synthesizedStack, type CallerAuthorizers } from '../../local/iam/index.js';
 import { deployedIamSource, type CallerRole, type DeployedIamSource } from '../../local/iam/deployed-roles.js';
 import { LOCAL_RESOURCES } from '../../local/service.js';
 import { loadApiMappingTemplates } from '../../local/apigateway/vtl/api-templates.js';
@@ -22,6 +22,7 @@ import { createOrderWorkflow } from '../../local/stepfunctions/order-workflow.js
 import type { CloudFormationTemplate } from '../../cdk/lib/synthesize.js';
 import { orderKey } from '../../src/store/orders-table.js';
 import { afterLosingAnswers, freshOrdersTable, testDynamoDbClient } from '../support/dynamodb.js';
+import { deployedAuthorizers } from '../support/iam.js';
 import { validOrder, workflowInput } from '../support/order-samples.js';
 import { RecordingBus } from '../support/recording-bus.js';
 import { requestContext } from '../support/request-context.js';
@@ -56,7 +57,7 @@ function deployedIamWith(caller: CallerRole, edit: (statement: Statement) => Sta
 }
 
 const grants = (statement: Statement, action: string) => [statement.Action].flat().includes(action);
-const asDeployed = (): CallerAuthorizers => authorizersFor(deployedIam({ ...LOCAL_RESOURCES, tableName }));
+const asDeployed = (): CallerAuthorizers => deployedAuthorizers({ tableName });
 
 function workflowUnder(iam: CallerAuthorizers, client = dynamodb) {
   return createOrderWorkflow({
