@@ -22,6 +22,8 @@ const PRUNE_BATCH = 250;
 export interface PrunedRows {
   events: number;
   attempts: number;
+  /** Rules whose cursor is behind an event older than the retention: each keeps it, and all after it, in the log. */
+  heldBackBy: string[];
 }
 
 /**
@@ -67,11 +69,16 @@ export async function pruneEventLog(
   options: { maxAgeMs: number; now?: number; signal?: AbortSignal },
 ): Promise<PrunedRows> {
   const cutoffMs = (options.now ?? Date.now()) - options.maxAgeMs;
-  const pruned: PrunedRows = { events: 0, attempts: 0 };
+  const pruned: PrunedRows = { events: 0, attempts: 0, heldBackBy: [] };
   // No cursor at all: nothing is known to be delivered, so nothing goes.
   const passed = db.prepare('SELECT MIN(last_seq) AS passed FROM delivery_cursors').get()?.passed;
   if (passed === null || passed === undefined) return pruned;
-  const eventsUpTo = Math.min(Number(passed), lastKeyBefore(db, 'events', cutoffMs) ?? 0);
+  const oldEnough = lastKeyBefore(db, 'events', cutoffMs) ?? 0;
+  const eventsUpTo = Math.min(Number(passed), oldEnough);
+  pruned.heldBackBy = db
+    .prepare('SELECT rule_name FROM delivery_cursors WHERE last_seq < ? ORDER BY rule_name')
+    .all(oldEnough)
+    .map((row) => String(row.rule_name));
   const attemptsUpTo = lastKeyBefore(db, 'delivery_attempts', new Date(cutoffMs).toISOString()) ?? 0;
   const deleteEvents = db.prepare(
     'DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE seq <= ? ORDER BY seq LIMIT ?)',
@@ -87,7 +94,7 @@ export async function pruneEventLog(
          ORDER BY attempt.id LIMIT ?)`,
   );
   while (!options.signal?.aborted) {
-    let batch: PrunedRows = { events: 0, attempts: 0 };
+    let batch = { events: 0, attempts: 0 };
     await commits.commit(() => {
       batch = {
         events: Number(deleteEvents.run(eventsUpTo, PRUNE_BATCH).changes),
@@ -101,7 +108,11 @@ export async function pruneEventLog(
   return pruned;
 }
 
-/** Prunes the log now and then every minute, until stopped; a failed run is logged and tried again next time. */
+/**
+ * Prunes the log now and then every minute, until stopped; a failed run is logged and tried again next time. A rule
+ * that keeps events past the retention (a subscriber down for long, or a rule whose cursor no longer moves) is logged
+ * once when it starts to, so that a log that keeps growing says why.
+ */
 export function keepEventLogPruned(
   db: DatabaseSync,
   commits: Pick<GroupCommit, 'commit'>,
@@ -109,10 +120,23 @@ export function keepEventLogPruned(
 ): { stop(): Promise<void> } {
   let running: Promise<void> = Promise.resolve();
   const stopping = new AbortController();
+  let reported = new Set<string>();
   const prune = (): void => {
     running = running.then(async () => {
       try {
-        await pruneEventLog(db, commits, { maxAgeMs: options.maxAgeMs, signal: stopping.signal });
+        const { heldBackBy } = await pruneEventLog(db, commits, {
+          maxAgeMs: options.maxAgeMs,
+          signal: stopping.signal,
+        });
+        for (const ruleName of heldBackBy.filter((rule) => !reported.has(rule))) {
+          options.log({
+            level: 'warn',
+            message: 'event log kept past its retention: a rule has yet to take older events',
+            ruleName,
+            retentionHours: options.maxAgeMs / 3_600_000,
+          });
+        }
+        reported = new Set(heldBackBy);
       } catch (error) {
         options.log({ level: 'warn', message: 'event log not pruned', error: describeError(error) });
       }

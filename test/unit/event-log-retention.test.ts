@@ -3,7 +3,7 @@
  * retention; what a rule still has to deliver stays however old, and so do the attempts its retry count resumes from.
  */
 import type { DatabaseSync } from 'node:sqlite';
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import fc from 'fast-check';
 import { eventually } from '../support/eventually.js';
 import { keepEventLogPruned, pruneEventLog } from '../../local/eventbridge/event-log-retention.js';
@@ -84,7 +84,7 @@ describe('the event log’s retention', () => {
     attemptAgo('archive', recent, HOUR);
     recordDeadLetter(db, { origin: 'rule:subscriber-slow', reference: 'x', payload: '{}', reason: 'refused' });
 
-    expect(await prune()).toEqual({ events: 2, attempts: 3 });
+    expect(await prune()).toEqual({ events: 2, attempts: 3, heldBackBy: ['subscriber-slow'] });
 
     expect(eventSeqs()).toEqual([old3, recent]);
     // The archive passed old3: its attempt goes. The slow rule's attempt of it stays for its retry count.
@@ -96,7 +96,7 @@ describe('the event log’s retention', () => {
 
   it('drops nothing while no rule has a cursor', async () => {
     publishedAgo(100 * HOUR);
-    expect(await prune()).toEqual({ events: 0, attempts: 0 });
+    expect(await prune()).toEqual({ events: 0, attempts: 0, heldBackBy: [] });
     expect(eventSeqs()).toHaveLength(1);
   });
 
@@ -105,7 +105,11 @@ describe('the event log’s retention', () => {
     cursorAt('archive', seqs.at(-1) ?? 0);
     const commits = countingCommits();
 
-    expect(await pruneEventLog(db, commits, { maxAgeMs: 24 * HOUR, now: NOW })).toEqual({ events: 2_500, attempts: 0 });
+    expect(await pruneEventLog(db, commits, { maxAgeMs: 24 * HOUR, now: NOW })).toEqual({
+      events: 2_500,
+      attempts: 0,
+      heldBackBy: [],
+    });
     expect(eventSeqs()).toEqual([]);
     expect(commits.count).toBe(11); // ten of 250 rows, and one that found none left
   });
@@ -141,9 +145,14 @@ describe('the event log’s retention', () => {
         const cursorOf = (rule: string): number =>
           rule === 'rule-gone' ? Number.POSITIVE_INFINITY : firstSeq + (cursors[Number(rule.slice(5))] ?? 0);
 
-        await prune(maxAgeHours * HOUR);
+        const { heldBackBy } = await prune(maxAgeHours * HOUR);
 
         const young = (ageMs: number): boolean => ageMs <= maxAgeHours * HOUR;
+        const oldest = present.filter((event) => !young(event.ageMs)).at(-1)?.seq ?? 0;
+        const behindOldEvents = cursors.flatMap((offset, index) =>
+          firstSeq + offset < oldest ? [`rule-${index}`] : [],
+        );
+        expect(heldBackBy).toEqual(behindOldEvents);
         const kept = present.filter((event) => event.seq > slowest || young(event.ageMs));
         expect(eventSeqs()).toEqual(kept.map((event) => event.seq));
         const keptAttempts = attempts.filter(({ rule, seq, ageMs }) => seq > cursorOf(rule) || young(ageMs));
@@ -162,6 +171,34 @@ describe('the event log’s retention', () => {
     await eventually('the old events are dropped', () => eventSeqs().length === 0);
     await retention.stop();
     expect(logs).toEqual([]);
+  });
+
+  it('says once which rule keeps events past the retention, not on every run', async () => {
+    // Only the minute between runs is faked: the group commit and the polling below run on real time.
+    jest.useFakeTimers({
+      doNotFake: ['Date', 'hrtime', 'nextTick', 'performance', 'queueMicrotask', 'setImmediate', 'clearImmediate'],
+    });
+    try {
+      const old = publishedAgo(48 * HOUR);
+      cursorAt('archive', publishedAgo(HOUR));
+      cursorAt('subscriber-down', old - 1);
+      const logs: object[] = [];
+      const retention = keepEventLogPruned(db, groupCommitOf(db), { maxAgeMs: HOUR, log: (line) => logs.push(line) });
+      jest.advanceTimersByTime(2 * 60_000); // two more runs, queued behind the first
+      await retention.stop();
+
+      expect(logs).toEqual([
+        {
+          level: 'warn',
+          message: 'event log kept past its retention: a rule has yet to take older events',
+          ruleName: 'subscriber-down',
+          retentionHours: 1,
+        },
+      ]);
+      expect(eventSeqs()).toContain(old);
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   it('stops after the batch under way, leaving the rest of a long backlog for the next start', async () => {
