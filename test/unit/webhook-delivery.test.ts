@@ -14,7 +14,8 @@ import { orderAcceptedEntry, orderAcceptedPattern } from '../../src/events/order
 import { eventually } from '../support/eventually.js';
 
 const BUS = 'order-intake-test';
-const TIMEOUT_MS = 100;
+/** Long enough that a webhook that does answer is never taken for a hung one on a loaded machine. */
+const TIMEOUT_MS = 1_000;
 
 /** What the webhook answers to an order: a status, or no answer at all. */
 type Answer = number | 'hang';
@@ -98,9 +99,11 @@ const deliver = (...rules: LocalRule[]): RuleDelivery => {
 };
 
 let orders = 0;
+/** The id the next `publishOrder` gives its order, so that a webhook can be told how to answer it beforehand. */
+const nextOrderId = (): string => `ORDER${String(orders + 1).padStart(21, '0')}`;
 const publishOrder = async (): Promise<string> => {
+  const orderId = nextOrderId();
   orders += 1;
-  const orderId = `ORDER${String(orders).padStart(21, '0')}`;
   await bus.putEvents([
     orderAcceptedEntry(BUS, {
       orderId,
@@ -176,9 +179,11 @@ describe('a webhook subscriber (an API destination)', () => {
 
   it('dead-letters an event still failing when the retry window is spent, and goes on with the next', async () => {
     const { webhook, url } = await startWebhook();
-    const delivery = deliver(webhookRule('hook', url, { maximumRetryMs: 300 }));
+    const delivery = deliver(webhookRule('hook', url, { maximumRetryMs: 1_500 }));
+    // Told before it is published: the rule may take the event as soon as it is committed.
+    const hangsOn = nextOrderId();
+    webhook.answer = (orderId) => (orderId === hangsOn ? 'hang' : 200);
     const stuck = await publishOrder();
-    webhook.answer = (orderId) => (orderId === stuck ? 'hang' : 200);
     const next = await publishOrder();
     await eventually('the cursor passes both events', caughtUp(delivery, 'hook'));
     // The cursor is readable once committed, before the sync that acknowledges it; the log line follows the sync.
@@ -189,7 +194,7 @@ describe('a webhook subscriber (an API destination)', () => {
         origin: 'rule:hook',
         reference: eventIdOf(stuck),
         reason: expect.stringMatching(
-          new RegExp(`^not delivered within 0.3 s of the first failure \\(\\d+ attempts\\); last: no answer within`),
+          new RegExp(`^not delivered within 1.5 s of the first failure \\(\\d+ attempts\\); last: no answer within`),
         ),
       },
     ]);
