@@ -16,7 +16,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { startService, type RunningService } from '../../local/service.js';
 import { listDeadLetters } from '../../local/eventbridge/events-database.js';
 import { orderAcceptedPattern } from '../../src/events/order-accepted.js';
-import { newDataDir, removeDataDir } from '../e2e/support/local-service.js';
+import { newDataDir, removeDataDir, SERVICE_START_TIMEOUT_MS } from '../e2e/support/local-service.js';
 import { eventually } from '../support/eventually.js';
 import { ACCEPTED_STATE_PATH } from '../support/order-samples.js';
 
@@ -61,7 +61,7 @@ beforeAll(async () => {
   browser = await launching;
   // The name the start line prints; the console also answers on 127.0.0.1.
   consoleUrl = `http://localhost:${service.port}/console`;
-}, 60_000);
+}, SERVICE_START_TIMEOUT_MS);
 
 afterAll(async () => {
   await browser?.close();

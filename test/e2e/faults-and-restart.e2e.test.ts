@@ -9,10 +9,16 @@ import { archiveKeyOf } from '../../src/archive/archive-order.js';
 import type { OrderDocument } from '../../src/contract/order.js';
 import { eventually } from '../support/eventually.js';
 import { validOrder } from '../support/order-samples.js';
-import { archivedFiles, call, dataDirForEachTest, postOrder } from './support/local-service.js';
+import {
+  archivedFiles,
+  call,
+  dataDirForEachTest,
+  postOrder,
+  SERVICE_START_TIMEOUT_MS,
+} from './support/local-service.js';
 
-// Each start launches DynamoDB Local (a JVM): seconds, not milliseconds, on a busy 2-core machine.
-jest.setTimeout(60_000);
+// A test here starts the service once or twice, each start a DynamoDB Local JVM.
+jest.setTimeout(2 * SERVICE_START_TIMEOUT_MS);
 
 const folder = dataDirForEachTest();
 const body = (clientReference: string) => JSON.stringify({ ...validOrder, clientReference });

@@ -9,6 +9,14 @@ import { afterAll, afterEach, beforeAll, beforeEach, expect } from '@jest/global
 import { Logger } from '@aws-lambda-powertools/logger';
 import { startService, type Fault, type RunningService } from '../../../local/service.js';
 import { OpenApiConformance } from './openapi-conformance.js';
+// Its hook synthesizes the stack (for the deployed IAM) before the service's start, which then need not carry it.
+import '../../support/iam.js';
+
+/**
+ * A start boots DynamoDB Local's JVM: 2-3 s on a quiet machine, seen past 30 s with the machine loaded. A hook that
+ * starts the service is held to this, not to the test timeout.
+ */
+export const SERVICE_START_TIMEOUT_MS = 180_000;
 
 export const conformance = new OpenApiConformance();
 
@@ -63,8 +71,8 @@ export function serviceForFile(options: StartOptions = {}): {
   beforeAll(async () => {
     dataDir = await newDataDir();
     started.push(await startLocalService(dataDir, options));
-  });
-  afterAll(() => stopAndRemove(started, dataDir));
+  }, SERVICE_START_TIMEOUT_MS);
+  afterAll(() => stopAndRemove(started, dataDir), SERVICE_START_TIMEOUT_MS);
   return {
     get service() {
       return started[0] ?? notYet('the service');
@@ -91,7 +99,7 @@ export function dataDirForEachTest(): {
   afterEach(async () => {
     await stopAndRemove(started, dataDir);
     dataDir = undefined;
-  });
+  }, SERVICE_START_TIMEOUT_MS);
   return {
     get dataDir() {
       return dataDir ?? notYet('the data folder');
