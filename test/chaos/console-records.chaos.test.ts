@@ -1,15 +1,17 @@
 /**
- * The ops console's records survive kill -9: orders posted under load, the service killed (process group) right
- * after the last answer, and every execution whose answer reached the client before the last event-loop turn is in
- * console.sqlite afterwards, with its state path. A record is committed one event-loop turn after its execution
- * ends, so only what was answered in that last turn may be missing.
+ * The ops console's records survive kill -9: orders posted under load, the service killed (process group) as soon
+ * as the last answer's record is committed, and every execution answered before the kill is in console.sqlite
+ * afterwards, with its state path. A record is committed one event-loop turn after its execution ends; the test
+ * waits for that turn by reading the file, not by a fixed sleep that a loaded machine may outlast.
  */
 import { afterAll, expect, it, jest } from '@jest/globals';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { ConsoleStore, CONSOLE_DATABASE_FILE } from '../../local/console/console-store.js';
 import { REQUEST_ID_HEADER } from '../../src/contract/order.js';
+import { eventually } from '../support/eventually.js';
 import { killGroup, startServiceProcess, type ServiceProcess } from './support/service-process.js';
 
 jest.setTimeout(120_000);
@@ -43,8 +45,18 @@ it('keeps, after kill -9, the record of every execution answered before the kill
     }
   };
   await Promise.all(Array.from({ length: 20 }, client));
-  // One turn for the last answers' records to commit; then the kill takes everything at once.
-  await new Promise((wake) => setTimeout(wake, 50));
+  // The last answers' records commit a turn later; once a reader sees them all, the kill takes everything at once.
+  const reader = new DatabaseSync(join(dataDir, CONSOLE_DATABASE_FILE), { readOnly: true });
+  const recorded = reader.prepare(
+    'SELECT COUNT(*) AS count FROM executions WHERE name IN (SELECT value FROM json_each(?))',
+  );
+  try {
+    await eventually('every answered execution is committed', () => {
+      return Number(recorded.get(JSON.stringify(answered))?.count) === answered.length;
+    });
+  } finally {
+    reader.close();
+  }
   await killGroup(service);
   service = undefined;
 
