@@ -7,6 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,11 +15,13 @@ import { DynamoDBClient, GetItemCommand, TransactWriteItemsCommand } from '@aws-
 import { PID_FILE_NAME, startDynamoDbLocal, type DynamoDbLocal } from '../../local/dynamodb/dynamodb-local.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/local-account.js';
 import { ensureOrdersTable } from '../../local/dynamodb/orders-table.js';
+import { eventually } from '../support/eventually.js';
 
 const ROUNDS = 5;
 const FSYNC_DELAY_MS = 300;
 const TABLE = 'orders';
-jest.setTimeout(300_000);
+// Each test starts the JVM ten times: about 3 s each on a quiet machine, several times that on a loaded one.
+jest.setTimeout(600_000);
 
 let dataDir: string;
 beforeAll(async () => {
@@ -38,6 +41,13 @@ const transaction = (id: string) =>
     ],
   });
 
+/** The threads of `pid` not (yet) traced by `tracerPid`, as /proc tells. */
+function untracedThreads(pid: number, tracerPid: number): string[] {
+  return readdirSync(`/proc/${pid}/task`).filter(
+    (thread) => !readFileSync(`/proc/${pid}/task/${thread}/status`, 'utf8').includes(`\nTracerPid:\t${tracerPid}\n`),
+  );
+}
+
 /** Every fsync of the process is delayed, as on a busy disk; resolves once attached, with the tracer's end. */
 async function slowDisk(pid: number): Promise<{ tracer: ChildProcess; ended: Promise<unknown> }> {
   const delay = `inject=fsync,fdatasync:delay_enter=${FSYNC_DELAY_MS * 1000}`;
@@ -49,7 +59,15 @@ async function slowDisk(pid: number): Promise<{ tracer: ChildProcess; ended: Pro
     },
   );
   const ended = new Promise((done) => tracer.once('exit', done));
-  await new Promise((attached) => setTimeout(attached, 1_500));
+  // strace -f attaches to each thread in turn; threads started later are traced from birth.
+  await eventually(
+    'strace has attached to every thread of the JVM',
+    () => untracedThreads(pid, tracer.pid ?? -1).length === 0,
+    {
+      timeoutMs: 60_000,
+      intervalMs: 20,
+    },
+  );
   return { tracer, ended };
 }
 
