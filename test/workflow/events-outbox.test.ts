@@ -123,6 +123,8 @@ describe('OrderAccepted', () => {
     await eventually('the relay publishes it', () => eventsOf(local, order.orderId).length === 1);
     await eventually('the archive rule delivers it', () => local.archiveBacklog() === 0);
     expect(await archivedFiles(local)).toEqual([archiveKeyOf(order)]);
+    // The relay logs its recovery after its checkpoint's sync; a stop waits for that turn of its loop.
+    await local.stop();
     expect(logs.map((line) => line.message)).toEqual(['stream relay failing, retrying', 'stream relay recovered']);
   });
 
