@@ -86,6 +86,7 @@ async function main(): Promise<void> {
       `  curl -i ${url}/orders/<orderId>        OpenAPI: ${url}/openapi.json  AsyncAPI: ${url}/asyncapi.json`,
       service.consoleUrl ? `  Ops console: ${url}/console` : '  Ops console: off (ORDER_INTAKE_CONSOLE=on turns it on)',
       ...subscribers.map(describeSubscriber),
+      ...(service.exposure ? [`  WARNING: ${service.exposure}`] : []),
       '',
     ].join('\n'),
   );

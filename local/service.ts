@@ -334,6 +334,11 @@ export interface RunningService {
   console: ConsoleStore | undefined;
   /** The ops console (served on the same port), when it is on. */
   consoleUrl: string | undefined;
+  /**
+   * Undefined when every socket but the API's answers this machine only; otherwise what else answers other machines,
+   * for the start line (DynamoDB Local, where its loopback shim cannot be used: see local/dynamodb/dynamodb-local.ts).
+   */
+  exposure: string | undefined;
   /** Turns a fault switch on or off while the service runs. */
   setFault(fault: Fault, on: boolean): void;
   /** Stops HTTP first (no new work), then the event runtime, then DynamoDB Local. Idempotent. */
@@ -480,6 +485,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     events: running.events,
     console: consoleStore,
     consoleUrl: consoleStore && `${running.http.url}${CONSOLE_PATH}`,
+    exposure: running.dynamodb?.exposure,
     setFault: (fault, on) => {
       faults.set(fault, on);
       logger.warn(`fault switch ${fault} ${on ? 'on' : 'off'}`, { fault, description: FAULT_DESCRIPTIONS[fault] });
