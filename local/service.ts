@@ -12,7 +12,6 @@
  * - console/: the local ops console (no AWS counterpart), on the same port under /console, before the API.
  * Everything is built once here and shared by every request.
  */
-import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { DatabaseSync } from 'node:sqlite';
 import { Logger } from '@aws-lambda-powertools/logger';
@@ -61,6 +60,7 @@ import { authorizersFor, deployedIam, type CallerAuthorizers, type DeployedIamSo
 import type { LocalResourceNames } from './iam/deployed-roles.js';
 import type { RoleAuthorizer } from './iam/role-authorizer.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, localArn } from './local-account.js';
+import { makePrivateDataFolder } from './private-files.js';
 import { openArchiveBucket } from './s3/archive-bucket.js';
 import { createOrderWorkflow } from './stepfunctions/order-workflow.js';
 import { CONSOLE_DATABASE_FILE, ConsoleStore, type ConsoleRetention } from './console/console-store.js';
@@ -352,7 +352,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   const dataDir = resolve(options.dataDir);
   const faults = new FaultSwitches(options.faults);
   const logger = options.logger ?? new Logger({ serviceName: SERVICE_NAME });
-  mkdirSync(dataDir, { recursive: true });
+  makePrivateDataFolder(dataDir);
 
   const running: { dynamodb?: DynamoDbLocal; events?: LocalEvents; http?: RunningHttpServer } = {};
   const clients: DynamoDBClient[] = [];

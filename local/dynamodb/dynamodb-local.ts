@@ -7,7 +7,7 @@
  * loopback-only; the start checks the socket it got, and says so when it answers other machines.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
@@ -15,6 +15,7 @@ import { dirname, join, resolve } from 'node:path';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { canInspectListeners, listenersOf, processTree } from '../listening-sockets.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../local-account.js';
+import { makePrivateFolder } from '../private-files.js';
 import { loopbackBind } from './loopback-bind.js';
 
 const require = createRequire(import.meta.url);
@@ -122,6 +123,8 @@ async function waitUntilServing(endpoint: string, child: ChildProcess): Promise<
  * files.
  */
 const WATCHDOG = [
+  // What the JVM writes (the database, its journal) and the pid file are the user's alone, as the data folder is.
+  'umask 077',
   'exec 3<&0',
   '"$@" <&- & jvm=$!',
   'if [ -n "$PID_FILE" ]; then echo "$jvm" > "$PID_FILE"; fi',
@@ -201,7 +204,7 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
   // In memory there are no files to hold, so no pid file either.
   const pidFile = dataDir ? join(dataDir, PID_FILE_NAME) : '';
   if (dataDir) {
-    mkdirSync(dataDir, { recursive: true });
+    makePrivateFolder(dataDir);
     await awaitEarlierJvm(pidFile);
   }
   // -sharedDb: one database whatever the client's credentials and Region, as a single local service expects.

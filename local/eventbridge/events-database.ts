@@ -3,10 +3,10 @@
  * stream relay's shard checkpoints and dead letters, in one SQLite file, so that an event and the progress made on it commit to the
  * same durable place.
  */
-import { mkdirSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
+import { createPrivateFile } from '../private-files.js';
 
 const SCHEMA = `
   -- AUTOINCREMENT: a seq is never reused, so a cursor can never point at a different event. published_by names the
@@ -78,7 +78,7 @@ function addMissingColumns(db: DatabaseSync): void {
 }
 
 export function openEventsDatabase(path: string): DatabaseSync {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  if (path !== ':memory:') createPrivateFile(path, dirname(path));
   const db = new DatabaseSync(path);
   db.exec('PRAGMA journal_mode = WAL');
   // In WAL mode, NORMAL already survives a killed process (the WAL is in the OS's page cache), but not an OS crash
