@@ -26,15 +26,21 @@ export interface HttpExchange {
   responseBody: string;
 }
 
+/**
+ * An object with no prototype, for names a client chooses: a header named `toString` or `__proto__` is then an entry
+ * like any other, neither mistaken for Object.prototype's member nor dropped.
+ */
+export const headerMap = (): Record<string, string> => Object.create(null) as Record<string, string>;
+
 /** Credentials are never kept: a recorded exchange is shown in a page. */
 const REDACTED_HEADERS = new Set(['authorization', 'cookie', 'x-amz-security-token']);
-const recordableHeaders = (headers: Record<string, string>): Record<string, string> =>
-  Object.fromEntries(
-    Object.entries(headers).map(([name, value]) => [
-      name,
-      REDACTED_HEADERS.has(name.toLowerCase()) ? '(redacted)' : value,
-    ]),
-  );
+const recordableHeaders = (headers: Record<string, string>): Record<string, string> => {
+  const recorded = headerMap();
+  for (const [name, value] of Object.entries(headers)) {
+    recorded[name] = REDACTED_HEADERS.has(name.toLowerCase()) ? '(redacted)' : value;
+  }
+  return recorded;
+};
 const RECORDED_BODY_BYTES = 64 * 1024;
 
 /** Routes the local server answers itself, before the API Gateway emulation (the ops console). */
@@ -80,7 +86,7 @@ async function readBody(request: IncomingMessage): Promise<BodyRead> {
 
 /** Header names as the client sent them (API Gateway keeps their case); repeated headers joined with commas. */
 function headersOf(request: IncomingMessage): Record<string, string> {
-  const headers: Record<string, string> = {};
+  const headers = headerMap();
   const raw = request.rawHeaders;
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i] as string;

@@ -6,7 +6,7 @@
  * one batch per turn of the event loop.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { LocalRoutes } from '../apigateway/server.js';
+import { headerMap, type LocalRoutes } from '../apigateway/server.js';
 import { CONSOLE_PATH, matchesFilter, SECURITY_HEADERS, type OpsConsole } from './console-routes.js';
 import type { ExecutionFilter, ExecutionSummary } from './console-store.js';
 import { rowLink } from './pages.js';
@@ -15,7 +15,7 @@ const LIVE_PATH = `${CONSOLE_PATH}/live`;
 const HEARTBEAT_MS = 15_000;
 
 const headersOf = (request: IncomingMessage): Record<string, string> => {
-  const headers: Record<string, string> = {};
+  const headers = headerMap();
   for (const [name, value] of Object.entries(request.headers)) {
     if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
   }

@@ -1,13 +1,14 @@
 /** The node:http front: body buffering and its cap, request ids, the per-request log line and its folding. */
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { createApiGateway } from '../../local/apigateway/api-gateway.js';
 import { MAX_REQUEST_BODY_BYTES } from '../../local/apigateway/gateway-responses.js';
 import { loadOpenApiDocument } from '../../local/apigateway/openapi.js';
 import { RequestLog, type RequestSummary } from '../../local/apigateway/request-log.js';
-import { startHttpServer, type RunningHttpServer } from '../../local/apigateway/server.js';
+import { startHttpServer, type HttpExchange, type RunningHttpServer } from '../../local/apigateway/server.js';
 import { loadApiMappingTemplates } from '../../local/apigateway/vtl/api-templates.js';
 import type { OrderWorkflow, SyncExecutionResult } from '../../local/stepfunctions/order-workflow.js';
 import { deployedAuthorizers } from '../support/iam.js';
@@ -34,6 +35,7 @@ const workflow: OrderWorkflow = {
 
 const logger = new Logger({ serviceName: 'test', logLevel: 'INFO' });
 const logged: RequestSummary[] = [];
+const exchanges: HttpExchange[] = [];
 const dynamodb = new DynamoDBClient({ region: 'local' });
 let server: RunningHttpServer;
 let requestLog: RequestLog;
@@ -52,7 +54,14 @@ beforeAll(async () => {
     openApi: loadOpenApiDocument(),
     logger,
   });
-  server = await startHttpServer({ gateway, logger, requestLog, port: 0, host: '127.0.0.1' });
+  server = await startHttpServer({
+    gateway,
+    logger,
+    requestLog,
+    port: 0,
+    host: '127.0.0.1',
+    onExchange: (exchange) => exchanges.push(exchange),
+  });
 });
 afterAll(async () => {
   await server.close();
@@ -101,6 +110,38 @@ describe('request bodies', () => {
 
     expect(response.status).toBe(413);
     expect(JSON.parse(response.body).detail).toContain(String(MAX_REQUEST_BODY_BYTES));
+  });
+});
+
+/** Sends raw HTTP/1.1 (header names no HTTP client would let through as object keys) and reads the whole answer. */
+const rawExchange = (port: number, text: string): Promise<string> =>
+  new Promise((done, failed) => {
+    let answer = '';
+    const socket = connect(port, '127.0.0.1', () => socket.end(text));
+    socket.setEncoding('utf8').on('data', (part: string) => (answer += part));
+    socket.on('end', () => done(answer)).on('error', failed);
+  });
+
+describe('recorded headers', () => {
+  it('keeps headers named toString, constructor and __proto__ as the client sent them', async () => {
+    const port = Number(new URL(server.url).port);
+    const answer = await rawExchange(
+      port,
+      'GET /nowhere HTTP/1.1\r\nHost: localhost\r\ntoString: x\r\n__proto__: y\r\nconstructor: z\r\n' +
+        'Connection: close\r\n\r\n',
+    );
+    const requestId = /x-amzn-requestid: (\S+)/i.exec(answer)?.[1];
+    const recorded = exchanges.find((exchange) => exchange.requestId === requestId)?.requestHeaders ?? {};
+
+    expect(Object.entries(recorded)).toEqual(
+      expect.arrayContaining([
+        ['toString', 'x'],
+        ['__proto__', 'y'],
+        ['constructor', 'z'],
+      ]),
+    );
+    // As the console stores and reads it back.
+    expect(Object.entries(JSON.parse(JSON.stringify(recorded)) as object)).toEqual(Object.entries(recorded));
   });
 });
 
