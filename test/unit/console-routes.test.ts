@@ -157,6 +157,9 @@ describe('the console’s escaping', () => {
     }
     const script = await get('/console/assets/console.js');
     expect(script).toMatchObject({ status: 200, headers: { 'Content-Type': 'text/javascript; charset=utf-8' } });
+    for (const inherited of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) {
+      expect((await get(`/console/assets/${inherited}`)).status).toBe(404);
+    }
     expect((await get('/console')).body).not.toMatch(/<script>(?!<\/script>)|style="/);
   });
 
