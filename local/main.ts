@@ -6,7 +6,7 @@
  * local/subscriptions.ts). See docs/local.md.
  */
 import { resolve } from 'node:path';
-import { LOOPBACK_HOSTS, parseFaults, startService, WEBHOOK_RETRY_POLICY } from './service.js';
+import { parseFaults, startService, WEBHOOK_RETRY_POLICY } from './service.js';
 import { loadSubscribers, parseRetrySeconds, SubscriptionsConfigError, type Subscriber } from './subscriptions.js';
 
 const DEFAULT_PORT = 3000;
@@ -30,17 +30,14 @@ function positiveNumber(name: string): number | undefined {
 const hoursInMs = (hours: number | undefined): number | undefined =>
   hours === undefined ? undefined : hours * 60 * 60 * 1000;
 
-/**
- * The console records every order's data and acts on dead letters with no login, so it serves this machine only:
- * on by default on a loopback address, off when HOST opens the service to others unless ORDER_INTAKE_CONSOLE=on.
- */
-function consoleSettings(host: string) {
+/** ORDER_INTAKE_CONSOLE=on|off; unset, startService's default holds (on for a loopback HOST only). */
+function consoleSettings() {
   const asked = process.env.ORDER_INTAKE_CONSOLE;
   if (asked !== undefined && asked !== '' && asked !== 'on' && asked !== 'off') {
     throw new Error(`ORDER_INTAKE_CONSOLE must be on or off, not ${asked}`);
   }
   return {
-    enabled: asked ? asked === 'on' : LOOPBACK_HOSTS.has(host),
+    ...(asked ? { enabled: asked === 'on' } : {}),
     retention: {
       maxAgeMs: hoursInMs(positiveNumber('ORDER_INTAKE_CONSOLE_RETENTION_HOURS')),
       maxExecutions: positiveNumber('ORDER_INTAKE_CONSOLE_MAX_EXECUTIONS'),
@@ -71,7 +68,7 @@ async function main(): Promise<void> {
     port: portFrom(process.env.PORT),
     host,
     faults: parseFaults(process.env.ORDER_INTAKE_FAULTS),
-    console: consoleSettings(host),
+    console: consoleSettings(),
     eventLogRetentionMs: hoursInMs(positiveNumber('ORDER_INTAKE_EVENTS_RETENTION_HOURS')),
     subscribers,
     webhooks: { retryPolicy: { ...WEBHOOK_RETRY_POLICY, maximumRetryMs: retrySeconds * 1000 } },

@@ -313,10 +313,10 @@ export interface ServiceOptions {
    */
   iam?: DeployedIamSource;
   /**
-   * The ops console's recording of every execution and HTTP exchange (console.sqlite in the data folder); default
-   * on. Off, nothing is recorded (the benchmark compares both).
+   * The ops console's recording of every execution and HTTP exchange (console.sqlite in the data folder). `enabled`
+   * defaults as `npm start`'s does (consoleEnabled). Off, nothing is recorded (the benchmark compares both).
    */
-  console?: { enabled: boolean; retention?: ConsoleRetention };
+  console?: { enabled?: boolean; retention?: ConsoleRetention };
   /** Local subscribers (local/subscriptions.ts loads them from the environment and the subscribers file). */
   subscribers?: readonly Subscriber[];
   webhooks?: WebhookDelivery;
@@ -348,6 +348,15 @@ export interface RunningService {
 /** The addresses that answer this machine only: the ops console serves them, and their names, alone. */
 export const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(['127.0.0.1', 'localhost', '::1']);
 
+/**
+ * The console records every order's data and acts on dead letters with no login, so unless asked it serves this
+ * machine only: on when the service listens on a loopback host, off otherwise.
+ */
+export const consoleEnabled = (options: Pick<ServiceOptions, 'host' | 'console'>): boolean =>
+  options.console?.enabled ?? LOOPBACK_HOSTS.has(options.host ?? DEFAULT_HOST);
+
+const DEFAULT_HOST = '127.0.0.1';
+
 export async function startService(options: ServiceOptions): Promise<RunningService> {
   const dataDir = resolve(options.dataDir);
   const faults = new FaultSwitches(options.faults);
@@ -357,10 +366,9 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   const running: { dynamodb?: DynamoDbLocal; events?: LocalEvents; http?: RunningHttpServer } = {};
   const clients: DynamoDBClient[] = [];
   let requestLog: RequestLog | undefined;
-  const consoleStore =
-    (options.console?.enabled ?? true)
-      ? new ConsoleStore(join(dataDir, CONSOLE_DATABASE_FILE), options.console?.retention)
-      : undefined;
+  const consoleStore = consoleEnabled(options)
+    ? new ConsoleStore(join(dataDir, CONSOLE_DATABASE_FILE), options.console?.retention)
+    : undefined;
   const stopAll = async (): Promise<void> => {
     await running.http?.close();
     requestLog?.close();
@@ -446,7 +454,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       logger,
     });
     const events = running.events;
-    const host = options.host ?? '127.0.0.1';
+    const host = options.host ?? DEFAULT_HOST;
     // The ops console reads what the console store recorded and the rest on demand; it changes nothing but dead
     // letters, and only on a same-origin POST.
     const opsConsole =

@@ -175,6 +175,8 @@ describe('npm start', () => {
       expect(others.filter((listener) => !listener.loopback)).toEqual([]);
       expect(others.map((listener) => listener.port)).not.toContain(foreignPort);
       expect(running.output()).not.toContain('WARNING');
+      // Open to others, the console (no login) is off unless asked for.
+      expect(running.output()).toContain('Ops console: off');
     } finally {
       foreign.close();
     }
