@@ -474,7 +474,6 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       localRoutes: opsConsole && consoleRoutes(opsConsole),
       onExchange: consoleStore && ((exchange) => consoleStore.recordExchange(exchange)),
       gateway,
-      logger,
       requestLog,
       port: options.port,
       host,

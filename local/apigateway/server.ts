@@ -6,7 +6,6 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Logger } from '@aws-lambda-powertools/logger';
 import { problemResponse, withRequestIdHeaders, type ApiGateway, type ApiResponse } from './api-gateway.js';
 import { MAX_REQUEST_BODY_BYTES, requestTooLargeProblem } from './gateway-responses.js';
 import type { RequestLog } from './request-log.js';
@@ -55,7 +54,6 @@ export interface HttpServerOptions {
   gateway: ApiGateway;
   /** Served before the API; their requests are not API exchanges (neither logged as requests nor recorded). */
   localRoutes?: LocalRoutes;
-  logger: Logger;
   requestLog: RequestLog;
   /** Told of every exchange once it is answered. */
   onExchange?: (exchange: HttpExchange) => void;
@@ -95,15 +93,42 @@ function headersOf(request: IncomingMessage): Record<string, string> {
   return headers;
 }
 
-export async function startHttpServer(options: HttpServerOptions): Promise<RunningHttpServer> {
-  const { gateway, logger, requestLog, onExchange } = options;
+const abandonReason = (error: unknown): string => {
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  return typeof code === 'string' ? code : (String(message ?? error).split('\n')[0] ?? '');
+};
 
-  async function serve(request: IncomingMessage, response: ServerResponse): Promise<void> {
+/**
+ * A browser asks every site for /favicon.ico. It is no part of the API (in AWS, API Gateway would refuse it), so it
+ * is answered here, before the API and the console, and is neither logged nor recorded as an exchange.
+ */
+const FAVICON =
+  '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16">' +
+  '<rect width="16" height="16" rx="3" fill="#232f3e"/><path d="M4 8.5l2.5 2.5L12 5" stroke="#ff9900" ' +
+  'stroke-width="2" fill="none"/></svg>';
+function serveFavicon(request: IncomingMessage, response: ServerResponse): boolean {
+  if (request.url !== '/favicon.ico' || (request.method !== 'GET' && request.method !== 'HEAD')) return false;
+  request.resume();
+  response.writeHead(200, {
+    'Content-Type': 'image/svg+xml',
+    'Content-Length': String(Buffer.byteLength(FAVICON)),
+    'Cache-Control': 'max-age=86400',
+    'X-Content-Type-Options': 'nosniff',
+  });
+  response.end(request.method === 'HEAD' ? undefined : FAVICON);
+  return true;
+}
+
+export async function startHttpServer(options: HttpServerOptions): Promise<RunningHttpServer> {
+  const { gateway, requestLog, onExchange } = options;
+
+  async function serve(
+    request: IncomingMessage,
+    response: ServerResponse,
+    { requestId, url, method }: { requestId: string; url: URL; method: string },
+  ): Promise<void> {
     const started = performance.now();
     const startedAt = Date.now();
-    const requestId = randomUUID();
-    const url = new URL(request.url ?? '/', 'http://localhost');
-    const method = request.method ?? 'GET';
     let answer: ApiResponse;
     const read = await readBody(request);
     const headers = headersOf(request);
@@ -146,10 +171,21 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
   }
 
   const server = createServer((request, response) => {
+    if (serveFavicon(request, response)) return;
     if (options.localRoutes?.serve(request, response)) return;
-    serve(request, response).catch((error: unknown) => {
-      // The client went away mid-request, or the socket failed: there is no one left to answer.
-      logger.warn('request abandoned', { error });
+    const asked = {
+      requestId: randomUUID(),
+      url: new URL(request.url ?? '/', 'http://localhost'),
+      method: request.method ?? 'GET',
+    };
+    serve(request, response, asked).catch((error: unknown) => {
+      // The client went away mid-request, or the socket failed: there is no one left to answer, and nothing to fix.
+      requestLog.abandoned({
+        method: asked.method,
+        path: asked.url.pathname,
+        requestId: asked.requestId,
+        reason: abandonReason(error),
+      });
       if (!response.headersSent) response.destroy();
     });
   });

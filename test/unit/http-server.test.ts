@@ -36,6 +36,7 @@ const workflow: OrderWorkflow = {
 const logger = new Logger({ serviceName: 'test', logLevel: 'INFO' });
 const logged: RequestSummary[] = [];
 const exchanges: HttpExchange[] = [];
+const warned: [string, Record<string, unknown>][] = [];
 const dynamodb = new DynamoDBClient({ region: 'local' });
 let server: RunningHttpServer;
 let requestLog: RequestLog;
@@ -43,6 +44,9 @@ let requestLog: RequestLog;
 beforeAll(async () => {
   jest.spyOn(logger, 'info').mockImplementation((_message, ...extra) => {
     logged.push(extra[0] as unknown as RequestSummary);
+  });
+  jest.spyOn(logger, 'warn').mockImplementation((message, ...extra) => {
+    warned.push([String(message), extra[0] as Record<string, unknown>]);
   });
   requestLog = new RequestLog(logger);
   const gateway = createApiGateway({
@@ -56,7 +60,6 @@ beforeAll(async () => {
   });
   server = await startHttpServer({
     gateway,
-    logger,
     requestLog,
     port: 0,
     host: '127.0.0.1',
@@ -145,6 +148,42 @@ describe('recorded headers', () => {
   });
 });
 
+describe('what is not an API exchange', () => {
+  it('serves /favicon.ico to a browser, and neither logs nor records it', async () => {
+    const [exchangesBefore, loggedBefore] = [exchanges.length, logged.length];
+    const icon = await fetch(`${server.url}/favicon.ico`);
+
+    expect(icon.status).toBe(200);
+    expect(icon.headers.get('content-type')).toBe('image/svg+xml');
+    expect(await icon.text()).toMatch(/^<svg /);
+    expect(exchanges.length).toBe(exchangesBefore);
+    expect(logged.length).toBe(loggedBefore);
+  });
+
+  it('tells a request the client abandoned mid-body in one short warn line: its reason, no stack', async () => {
+    const port = Number(new URL(server.url).port);
+    await new Promise<void>((done) => {
+      const socket = connect(port, '127.0.0.1', () => {
+        socket.write('POST /orders HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\n{"part');
+        setTimeout(() => socket.destroy(), 50);
+      });
+      socket.on('close', () => done()).on('error', () => undefined);
+    });
+    for (let wait = 0; wait < 100 && !warned.some(([message]) => message === 'request abandoned'); wait += 1) {
+      await new Promise((wake) => setTimeout(wake, 20));
+    }
+
+    const line = warned.find(([message]) => message === 'request abandoned')?.[1];
+    expect(line).toEqual({
+      method: 'POST',
+      path: '/orders',
+      requestId: expect.stringMatching(UUID),
+      reason: 'ECONNRESET',
+    });
+    expect(JSON.stringify(warned)).not.toMatch(/stack|\bat \S+ \(/);
+  });
+});
+
 describe('request ids and the log', () => {
   it('gives each request a fresh UUID, sent as x-amzn-RequestId and used as the execution name', async () => {
     const responses = await Promise.all([post('{}'), post('{}'), fetch(`${server.url}/nowhere`)]);
@@ -203,6 +242,27 @@ describe('RequestLog under load', () => {
 
     log.record(summary(202));
     expect(lines).toHaveLength(5);
+    log.close();
+    jest.useRealTimers();
+  });
+
+  it('folds abandoned requests the same way, by reason, at WARN', () => {
+    jest.useFakeTimers({ now: 0 });
+    const warnOnly = new Logger({ serviceName: 'test', logLevel: 'WARN' });
+    const lines: [string, unknown][] = [];
+    jest.spyOn(warnOnly, 'warn').mockImplementation((message, ...extra) => {
+      lines.push([String(message), extra[0]]);
+    });
+    const log = new RequestLog(warnOnly, { linesPerSecond: 2 });
+    const abandoned = (reason: string) => ({ method: 'POST', path: '/orders', requestId: 'r', reason });
+
+    for (let i = 0; i < 10; i += 1) log.abandoned(abandoned(i < 7 ? 'ECONNRESET' : 'aborted'));
+    expect(lines).toEqual([
+      ['request abandoned', abandoned('ECONNRESET')],
+      ['request abandoned', abandoned('ECONNRESET')],
+    ]);
+    jest.advanceTimersByTime(1000);
+    expect(lines[2]).toEqual(['abandoned requests folded', { requests: 8, byReason: { ECONNRESET: 5, aborted: 3 } }]);
     log.close();
     jest.useRealTimers();
   });
