@@ -14,6 +14,18 @@ import { rowLink } from './pages.js';
 const LIVE_PATH = `${CONSOLE_PATH}/live`;
 const HEARTBEAT_MS = 15_000;
 
+/**
+ * A live list is one open connection per console tab, so a few dozen are plenty; past that a new one is refused
+ * (503, the browser's EventSource retries). A stream whose reader does not keep up (its unsent bytes past
+ * `maxBufferedBytes`, once the socket's own buffers are full) is dropped rather than buffered without end; a real
+ * tab reconnects and reloads the list.
+ */
+export interface LiveLimits {
+  maxStreams: number;
+  maxBufferedBytes: number;
+}
+export const LIVE_LIMITS: LiveLimits = { maxStreams: 32, maxBufferedBytes: 256 * 1024 };
+
 const headersOf = (request: IncomingMessage): Record<string, string> => {
   const headers = headerMap();
   for (const [name, value] of Object.entries(request.headers)) {
@@ -22,8 +34,12 @@ const headersOf = (request: IncomingMessage): Record<string, string> => {
   return headers;
 };
 
-export function consoleRoutes(opsConsole: OpsConsole): LocalRoutes {
+export function consoleRoutes(opsConsole: OpsConsole, limits: LiveLimits = LIVE_LIMITS): LocalRoutes {
   const streams = new Map<ServerResponse, ExecutionFilter>();
+  const send = (stream: ServerResponse, text: string): void => {
+    stream.write(text);
+    if (stream.writableLength > limits.maxBufferedBytes) stream.destroy();
+  };
   let pending: ExecutionSummary[] = [];
   const broadcast = (): void => {
     const summaries = pending;
@@ -32,7 +48,7 @@ export function consoleRoutes(opsConsole: OpsConsole): LocalRoutes {
       const lines = summaries
         .filter((summary) => matchesFilter(summary, filter))
         .map((summary) => `event: execution\ndata: ${JSON.stringify({ ...summary, link: rowLink(summary) })}\n\n`);
-      if (lines.length > 0) stream.write(lines.join(''));
+      if (lines.length > 0) send(stream, lines.join(''));
     }
   };
   let unsubscribe: (() => void) | undefined;
@@ -42,11 +58,21 @@ export function consoleRoutes(opsConsole: OpsConsole): LocalRoutes {
     });
   };
   const heartbeat = setInterval(() => {
-    for (const stream of streams.keys()) stream.write(': keep-alive\n\n');
+    for (const stream of streams.keys()) send(stream, ': keep-alive\n\n');
   }, HEARTBEAT_MS);
   heartbeat.unref();
 
   function live(filter: ExecutionFilter, response: ServerResponse): void {
+    if (streams.size >= limits.maxStreams) {
+      const body = `At most ${limits.maxStreams} live lists are open at once; close a console tab, or wait.`;
+      response.writeHead(503, {
+        ...SECURITY_HEADERS,
+        'Content-Type': 'text/plain; charset=utf-8',
+        'Retry-After': '10',
+      });
+      response.end(body);
+      return;
+    }
     response.writeHead(200, {
       ...SECURITY_HEADERS,
       'Content-Type': 'text/event-stream; charset=utf-8',
