@@ -50,6 +50,27 @@ export interface LocalRoutes {
   close(): void;
 }
 
+/**
+ * Node's defaults would let a client take 300 s to send one request (checked only every 30 s) and hold any number
+ * of connections. A request, headers and body, arrives within 20 s or is answered 408; headers alone within 10 s.
+ * The cap on connections is well above what the races test (1,000 clients at once) and the bench's burst (500)
+ * need; past it, a new connection is closed at once. These timeouts bound receiving a request only: a slow answer
+ * (a workflow running up to API Gateway's 29 s) is not cut.
+ */
+export interface HttpLimits {
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  /** How often the two timeouts are checked. */
+  checkIntervalMs: number;
+  maxConnections: number;
+}
+export const HTTP_LIMITS: HttpLimits = {
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 20_000,
+  checkIntervalMs: 1_000,
+  maxConnections: 1_500,
+};
+
 export interface HttpServerOptions {
   gateway: ApiGateway;
   /** Served before the API; their requests are not API exchanges (neither logged as requests nor recorded). */
@@ -60,6 +81,8 @@ export interface HttpServerOptions {
   /** 0 picks a free port. */
   port: number;
   host: string;
+  /** Default HTTP_LIMITS; tests shorten them. */
+  limits?: Partial<HttpLimits>;
 }
 
 export interface RunningHttpServer {
@@ -68,18 +91,44 @@ export interface RunningHttpServer {
   close(): Promise<void>;
 }
 
-type BodyRead = { body: Buffer; byteLength: number; tooLarge: boolean };
+type BodyRead = { body: Buffer; tooLarge: boolean };
 
-/** Reads the whole body; past the cap it keeps counting (so the answer can say how large it was) but stops keeping. */
-async function readBody(request: IncomingMessage): Promise<BodyRead> {
-  const chunks: Buffer[] = [];
-  let byteLength = 0;
-  for await (const chunk of request as AsyncIterable<Buffer>) {
-    byteLength += chunk.byteLength;
-    if (byteLength <= MAX_REQUEST_BODY_BYTES) chunks.push(chunk);
-  }
-  const tooLarge = byteLength > MAX_REQUEST_BODY_BYTES;
-  return { body: tooLarge ? Buffer.alloc(0) : Buffer.concat(chunks, byteLength), byteLength, tooLarge };
+/**
+ * Reads the whole body, up to API Gateway's limit. A body declared larger (Content-Length) is not read at all, and
+ * one that grows past the limit as it comes (chunked) is read no further: the answer is 413, and the connection is
+ * closed after it, so no one can make the server read a body of any size.
+ */
+function readBody(request: IncomingMessage): Promise<BodyRead> {
+  const tooLarge = { body: Buffer.alloc(0), tooLarge: true };
+  if (Number(request.headers['content-length']) > MAX_REQUEST_BODY_BYTES) return Promise.resolve(tooLarge);
+  return new Promise((done, failed) => {
+    const chunks: Buffer[] = [];
+    let byteLength = 0;
+    const stop = (): void => {
+      request.off('data', take).off('end', ended).off('error', errored).off('close', closed);
+    };
+    const errored = (error: Error): void => {
+      stop();
+      failed(error);
+    };
+    const take = (chunk: Buffer): void => {
+      byteLength += chunk.byteLength;
+      if (byteLength <= MAX_REQUEST_BODY_BYTES) return void chunks.push(chunk);
+      stop();
+      request.pause();
+      done(tooLarge);
+    };
+    const ended = (): void => {
+      stop();
+      done({ body: Buffer.concat(chunks, byteLength), tooLarge: false });
+    };
+    // Closed before its end without an error: the client went away.
+    const closed = (): void => {
+      stop();
+      failed(Object.assign(new Error('aborted'), { code: 'ECONNRESET' }));
+    };
+    request.on('data', take).once('end', ended).once('error', errored).once('close', closed);
+  });
 }
 
 /** Header names as the client sent them (API Gateway keeps their case); repeated headers joined with commas. */
@@ -145,7 +194,9 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
       });
     }
     const body = Buffer.from(answer.body, 'utf8');
-    response.writeHead(answer.status, { ...answer.headers, 'Content-Length': String(body.byteLength) });
+    // Past a body too large, the rest of it is still on its way: the connection ends with the answer.
+    const closing = read.tooLarge ? { Connection: 'close' } : {};
+    response.writeHead(answer.status, { ...answer.headers, ...closing, 'Content-Length': String(body.byteLength) });
     response.end(body);
     const durationMs = Math.round((performance.now() - started) * 10) / 10;
     requestLog.record({
@@ -170,7 +221,13 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
     });
   }
 
-  const server = createServer((request, response) => {
+  const limits = { ...HTTP_LIMITS, ...options.limits };
+  const serverOptions = {
+    headersTimeout: limits.headersTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    connectionsCheckingInterval: limits.checkIntervalMs,
+  };
+  const server = createServer(serverOptions, (request, response) => {
     if (serveFavicon(request, response)) return;
     if (options.localRoutes?.serve(request, response)) return;
     const asked = {
@@ -189,6 +246,8 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
       if (!response.headersSent) response.destroy();
     });
   });
+
+  server.maxConnections = limits.maxConnections;
 
   await new Promise<void>((listening, failed) => {
     server.once('error', failed);

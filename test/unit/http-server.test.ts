@@ -8,7 +8,14 @@ import { createApiGateway } from '../../local/apigateway/api-gateway.js';
 import { MAX_REQUEST_BODY_BYTES } from '../../local/apigateway/gateway-responses.js';
 import { loadOpenApiDocument } from '../../local/apigateway/openapi.js';
 import { RequestLog, type RequestSummary } from '../../local/apigateway/request-log.js';
-import { startHttpServer, type HttpExchange, type RunningHttpServer } from '../../local/apigateway/server.js';
+import {
+  HTTP_LIMITS,
+  startHttpServer,
+  type HttpExchange,
+  type HttpLimits,
+  type RunningHttpServer,
+} from '../../local/apigateway/server.js';
+import type { ApiGateway } from '../../local/apigateway/api-gateway.js';
 import { loadApiMappingTemplates } from '../../local/apigateway/vtl/api-templates.js';
 import type { OrderWorkflow, SyncExecutionResult } from '../../local/stepfunctions/order-workflow.js';
 import { deployedAuthorizers } from '../support/iam.js';
@@ -181,6 +188,196 @@ describe('what is not an API exchange', () => {
       reason: 'ECONNRESET',
     });
     expect(JSON.stringify(warned)).not.toMatch(/stack|\bat \S+ \(/);
+  });
+});
+
+/** What a raw client saw: the answer's status line, whether the server closed the connection, how much was sent. */
+interface RawOutcome {
+  statusLine: string;
+  closedByServer: boolean;
+  bytesSent: number;
+}
+
+/**
+ * Sends `head`, then body bytes (`chunk` at a time, every `everyMs`, or as fast as the socket takes them) until
+ * `bodyBytes` are sent or the server answers or closes; `keepOpenMs` after the answer, the client gives up itself.
+ */
+function rawClient(
+  port: number,
+  head: string,
+  {
+    bodyBytes,
+    chunk,
+    everyMs = 0,
+    keepOpenMs = 5_000,
+  }: { bodyBytes: number; chunk: Buffer; everyMs?: number; keepOpenMs?: number },
+): Promise<RawOutcome> {
+  return new Promise((done) => {
+    let answer = '';
+    let bytesSent = 0;
+    let closedByServer = false;
+    const socket = connect(port, '127.0.0.1');
+    const finish = (): void => done({ statusLine: answer.split('\r\n')[0] ?? '', closedByServer, bytesSent });
+    const send = (): void => {
+      while (!socket.destroyed && !answer && bytesSent < bodyBytes) {
+        bytesSent += chunk.byteLength;
+        const more = socket.write(chunk);
+        if (everyMs > 0) return void setTimeout(send, everyMs);
+        if (!more) return void socket.once('drain', send);
+      }
+    };
+    socket.on('connect', () => {
+      socket.write(head);
+      send();
+    });
+    socket.setEncoding('utf8').on('data', (part: string) => {
+      if (!answer) setTimeout(() => socket.destroy(), keepOpenMs).unref();
+      answer += part;
+    });
+    socket.on('end', () => (closedByServer = true));
+    socket.on('error', () => (closedByServer = true));
+    socket.on('close', finish);
+  });
+}
+
+describe('limits', () => {
+  it('are bounded: requests within 10-30 s, checked often, and room for the races test and the bench burst', () => {
+    const { headersTimeoutMs, requestTimeoutMs, checkIntervalMs, maxConnections } = HTTP_LIMITS;
+    for (const timeout of [headersTimeoutMs, requestTimeoutMs]) {
+      expect(timeout).toBeGreaterThanOrEqual(10_000);
+      expect(timeout).toBeLessThanOrEqual(30_000);
+    }
+    expect(headersTimeoutMs).toBeLessThanOrEqual(requestTimeoutMs);
+    expect(checkIntervalMs).toBeLessThanOrEqual(headersTimeoutMs / 5);
+    // The races chaos test sends 1,000 requests at once; the bench's burst uses 500 connections.
+    expect(maxConnections).toBeGreaterThan(1_000);
+  });
+
+  it('answers a body declared over 10 MB with 413 and closes the connection without reading the rest', async () => {
+    const port = Number(new URL(server.url).port);
+    const declared = 60 * 1024 * 1024;
+    const outcome = await rawClient(
+      port,
+      `POST /orders HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${declared}\r\n\r\n`,
+      { bodyBytes: declared, chunk: Buffer.alloc(64 * 1024, 'a') },
+    );
+
+    expect(outcome.statusLine).toBe('HTTP/1.1 413 Payload Too Large');
+    expect(outcome.closedByServer).toBe(true);
+    // What the kernel's buffers took before the close, not the 60 MB.
+    expect(outcome.bytesSent).toBeLessThan(declared / 2);
+  });
+
+  it('stops reading a chunked body once it passes 10 MB: 413, then the connection closes', async () => {
+    const port = Number(new URL(server.url).port);
+    const chunk = Buffer.from(`10000\r\n${'b'.repeat(0x10000)}\r\n`);
+    const outcome = await rawClient(
+      port,
+      'POST /orders HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n',
+      { bodyBytes: 60 * 1024 * 1024, chunk },
+    );
+
+    expect(outcome.statusLine).toBe('HTTP/1.1 413 Payload Too Large');
+    expect(outcome.closedByServer).toBe(true);
+    expect(outcome.bytesSent).toBeLessThan(30 * 1024 * 1024);
+  });
+
+  describe('with shortened timeouts and cap', () => {
+    const short: HttpLimits = {
+      headersTimeoutMs: 600,
+      requestTimeoutMs: 1_200,
+      checkIntervalMs: 100,
+      maxConnections: 3,
+    };
+    let limited: RunningHttpServer;
+    let limitedLog: RequestLog;
+    const answerAfterMs = 2_000;
+    // Answers after longer than the request timeout: the timeouts bound receiving a request, not answering it.
+    const slowGateway: ApiGateway = {
+      handle: async (request) => {
+        await new Promise((wake) => setTimeout(wake, request.path === '/slow' ? answerAfterMs : 0));
+        return { status: 200, headers: { 'Content-Type': 'text/plain' }, body: 'answered' };
+      },
+    };
+    beforeAll(async () => {
+      limitedLog = new RequestLog(new Logger({ serviceName: 'test', logLevel: 'SILENT' }));
+      limited = await startHttpServer({
+        gateway: slowGateway,
+        requestLog: limitedLog,
+        port: 0,
+        host: '127.0.0.1',
+        limits: short,
+      });
+    });
+    afterAll(async () => {
+      await limited.close();
+      limitedLog.close();
+    });
+    const port = (): number => Number(new URL(limited.url).port);
+
+    it('answers 408 to a body that trickles in, at the request timeout, not minutes later', async () => {
+      const started = Date.now();
+      const outcome = await rawClient(
+        port(),
+        'POST /orders HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\n',
+        {
+          bodyBytes: 100,
+          chunk: Buffer.from('a'),
+          everyMs: 200,
+          keepOpenMs: 0,
+        },
+      );
+
+      expect(outcome.statusLine).toBe('HTTP/1.1 408 Request Timeout');
+      expect(Date.now() - started).toBeGreaterThanOrEqual(short.requestTimeoutMs - 50);
+      // Well before the 100 bytes' 20 s: the check runs every 100 ms (Node's default 30 s would let it finish).
+      expect(outcome.bytesSent).toBeLessThan(100);
+    });
+
+    it('answers 408 to headers that never end, at the headers timeout', async () => {
+      const outcome = await rawClient(port(), 'GET /orders HTTP/1.1\r\nHost: localhost\r\n', {
+        bodyBytes: 50,
+        chunk: Buffer.from('X'),
+        everyMs: 100,
+        keepOpenMs: 0,
+      });
+      expect(outcome.statusLine).toBe('HTTP/1.1 408 Request Timeout');
+      expect(outcome.bytesSent).toBeLessThan(50);
+    });
+
+    it('does not cut an answer that takes longer than the request timeout', async () => {
+      const response = await fetch(`${limited.url}/slow`);
+      expect([response.status, await response.text()]).toEqual([200, 'answered']);
+    });
+
+    it('closes a connection past the cap at once, and takes new ones when one is free again', async () => {
+      const held = await Promise.all(
+        Array.from({ length: short.maxConnections }, async () => {
+          const socket = connect(port(), '127.0.0.1');
+          await new Promise((opened) => socket.once('connect', opened));
+          return socket;
+        }),
+      );
+      try {
+        const refused = await rawClient(port(), 'GET /fast HTTP/1.1\r\nHost: localhost\r\n\r\n', {
+          bodyBytes: 0,
+          chunk: Buffer.alloc(0),
+        });
+        expect(refused).toMatchObject({ statusLine: '', closedByServer: true });
+      } finally {
+        for (const socket of held) socket.destroy();
+      }
+      // The server counts a connection as gone once it has seen its close.
+      for (let attempt = 0; attempt < 50; attempt += 1) {
+        const answered = await fetch(`${limited.url}/fast`).then(
+          (response) => response.status,
+          () => 0,
+        );
+        if (answered === 200) return;
+        await new Promise((wake) => setTimeout(wake, 50));
+      }
+      throw new Error('no connection was taken after the held ones closed');
+    });
   });
 });
 
