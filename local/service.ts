@@ -369,10 +369,10 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
 
   try {
     const starting = startDynamoDbLocal({ dataDir: join(dataDir, DYNAMODB_FOLDER) });
-    // Synthesis is CPU work in this process; the JVM boots in its own meanwhile.
+    // A first synthesis (nothing kept yet for this code) is CPU work in this process; the JVM boots meanwhile.
     let iam: CallerAuthorizers;
     try {
-      iam = authorizersFor(options.iam ?? deployedIam(LOCAL_RESOURCES));
+      iam = authorizersFor(options.iam ?? (await deployedIam(LOCAL_RESOURCES)));
     } catch (error) {
       await starting.then((started) => started.stop()).catch(() => undefined);
       throw error;
