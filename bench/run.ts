@@ -35,8 +35,16 @@ import { killGroup, launchService, stopGracefully } from '../local/service-proce
 import { ensureOrdersTable } from '../local/dynamodb/orders-table.js';
 import { IDEMPOTENCY_WINDOW_SECONDS } from '../src/deployed-settings.js';
 import { idempotencyLockKey, orderKey } from '../src/store/orders-table.js';
+import { cliArguments } from '../tools/cli-arguments.js';
 import { latencyFigures, readBack, runOpenLoad, type LoadFigures } from '../tools/open-load.js';
 
+cliArguments(
+  `usage: npm run bench
+  Measures the local service beside this machine's ceilings (see bench/run.ts). Settings by environment:
+  BENCH_DURATION (s per timed phase, 10), BENCH_BURST (requests, 2000), BENCH_BURST_CONNECTIONS (500),
+  BENCH_OPEN_LOAD (fraction of capacity, 0.8), BENCH_PROFILE (folder for CPU profiles), BENCH_ONLY=startup.`,
+  { options: {} },
+);
 const duration = Number(process.env.BENCH_DURATION ?? 10);
 const burstRequests = Number(process.env.BENCH_BURST ?? 2000);
 const burstConnections = Number(process.env.BENCH_BURST_CONNECTIONS ?? 500);
