@@ -21,6 +21,8 @@ import { loopbackBind } from './loopback-bind.js';
 const require = createRequire(import.meta.url);
 const EMULATOR_DIR = join(dirname(require.resolve('amplify-dynamodb-simulator/package.json')), 'emulator');
 const START_TIMEOUT_MS = 30_000;
+/** Its folder in the service's data folder. */
+export const DYNAMODB_FOLDER = 'dynamodb';
 
 export interface DynamoDbLocalOptions {
   /** Folder for the database file; omit to keep everything in memory. */
