@@ -18,6 +18,7 @@ import {
 import type { ApiGateway } from '../../local/apigateway/api-gateway.js';
 import { loadApiMappingTemplates } from '../../local/apigateway/vtl/api-templates.js';
 import type { OrderWorkflow, SyncExecutionResult } from '../../local/stepfunctions/order-workflow.js';
+import { eventually } from '../support/eventually.js';
 import { deployedAuthorizers } from '../support/iam.js';
 
 const STATE_MACHINE_ARN = 'arn:aws:states:local:000000000000:stateMachine:order-intake';
@@ -176,9 +177,9 @@ describe('what is not an API exchange', () => {
       });
       socket.on('close', () => done()).on('error', () => undefined);
     });
-    for (let wait = 0; wait < 100 && !warned.some(([message]) => message === 'request abandoned'); wait += 1) {
-      await new Promise((wake) => setTimeout(wake, 20));
-    }
+    await eventually('the abandoned request is logged', () =>
+      warned.some(([message]) => message === 'request abandoned'),
+    );
 
     const line = warned.find(([message]) => message === 'request abandoned')?.[1];
     expect(line).toEqual({
