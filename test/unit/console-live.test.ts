@@ -200,7 +200,9 @@ describe('the live list over HTTP', () => {
       // A turn of the event loop after each, so that the stream that reads keeps up (its reader is this process too).
       await new Promise((wake) => setImmediate(wake));
     }
-    await eventually('the reading stream has them all', () => reading.names().length === recorded);
+    await eventually('the reading stream has them all', () => reading.names().length === recorded, {
+      timeoutMs: 30_000,
+    });
     // A paused reader sees its stream's end only once it reads again.
     let ended = false;
     streams[0]?.once('close', () => (ended = true)).resume();
@@ -209,5 +211,5 @@ describe('the live list over HTTP', () => {
     expect(slow.text().match(/^data: .*\n\n/gm)?.length ?? 0).toBeLessThan(recorded);
     store.recordExecution(execution('after', 'SUCCEEDED', 202, { orderId: 'A' }));
     await eventually('the reading stream still gets new ones', () => reading.names().includes('after'));
-  });
+  }, 60_000);
 });
