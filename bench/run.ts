@@ -282,8 +282,65 @@ async function stopLocalService(child: ChildProcess): Promise<void> {
   await stopped;
 }
 
+/**
+ * `BENCH_ONLY=event-log-commit`: the event log's group commit (fsync off the event loop) against one transaction per
+ * call with synchronous = NORMAL, on fresh starts taken alternately (A/B/A/B...), since this machine's load drifts
+ * over minutes; BENCH_PAIRS pairs (default 3). Each start is warmed, then measured at 10 and at 50 connections.
+ */
+async function eventLogCommitComparison(dir: string): Promise<void> {
+  const pairs = Number(process.env.BENCH_PAIRS ?? 3);
+  const rows: (PhaseResult & { mode: string })[] = [];
+  for (let run = 0; run < pairs * 2; run += 1) {
+    const mode = run % 2 === 0 ? 'group' : 'per-call';
+    const service = await startLocalService(join(dir, `commit-${run}`), { ORDER_INTAKE_EVENT_LOG_COMMIT: mode });
+    try {
+      await load('service: warm-up', service.url, { connections: 10, amount: 200 });
+      for (const connections of [10, 50]) {
+        const phase = `event log commit ${mode}, run ${run + 1}, ${connections} connections`;
+        rows.push({ mode, ...(await load(phase, service.url, { connections })) });
+      }
+    } finally {
+      await stopLocalService(service.child);
+    }
+  }
+  console.table(
+    rows.map(({ phase, achieved, p50, p95, p99, max, errors }) => ({ phase, achieved, p50, p95, p99, max, errors })),
+  );
+  const median = (values: number[]): number => {
+    const sorted = [...values].sort((a, b) => a - b);
+    const middle = Math.floor(sorted.length / 2);
+    return sorted.length % 2 === 1
+      ? (sorted[middle] as number)
+      : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+  };
+  const summary = Object.fromEntries(
+    ['group', 'per-call'].flatMap((mode) =>
+      [10, 50].map((connections) => {
+        const runs = rows.filter((row) => row.mode === mode && row.phase.endsWith(` ${connections} connections`));
+        return [
+          `${mode}, ${connections} connections`,
+          {
+            'achieved (requests/s), median': median(runs.map((row) => row.achieved)),
+            'p50 (ms), median': median(runs.map((row) => row.p50)),
+            'p95 (ms), median': median(runs.map((row) => row.p95)),
+          },
+        ];
+      }),
+    ),
+  );
+  console.log(JSON.stringify(summary, null, 2));
+}
+
 const dir = mkdtempSync(join(tmpdir(), 'order-intake-bench-'));
 const results: PhaseResult[] = [];
+if (process.env.BENCH_ONLY === 'event-log-commit') {
+  try {
+    await eventLogCommitComparison(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  process.exit(process.exitCode ?? 0);
+}
 try {
   console.log(`bench: data in ${dir}; ${duration} s per timed phase`);
   const bare = await bareHttpCeiling();

@@ -22,7 +22,7 @@ import {
   groupCommitOf,
   readDeadLetter,
   recordDeadLetter,
-  type GroupCommit,
+  type Commits,
   type RedriveResult,
 } from '../eventbridge/events-database.js';
 import { LocalEventsError } from '../eventbridge/errors.js';
@@ -95,7 +95,7 @@ export class DynamoDbStreamSource {
   /** Failed attempts of the record a shard is stuck on, keyed by shard. */
   private readonly stuck = new Map<string, { sequenceNumber: string; attempts: number }>();
   private failures = 0;
-  private readonly commits: GroupCommit;
+  private readonly commits: Commits;
 
   constructor(
     private readonly db: DatabaseSync,

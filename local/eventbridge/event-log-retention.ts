@@ -8,7 +8,7 @@
 import type { DatabaseSync } from 'node:sqlite';
 import { describeError } from '../../src/json-value.js';
 import type { LogSink } from '../waiting.js';
-import type { GroupCommit } from './events-database.js';
+import type { Commits } from './events-database.js';
 
 /** As the console keeps its executions: a day. */
 export const DEFAULT_EVENT_LOG_RETENTION_MS = 24 * 60 * 60 * 1000;
@@ -65,7 +65,7 @@ function lastKeyBefore(
  */
 export async function pruneEventLog(
   db: DatabaseSync,
-  commits: Pick<GroupCommit, 'commit'>,
+  commits: Commits,
   options: { maxAgeMs: number; now?: number; signal?: AbortSignal },
 ): Promise<PrunedRows> {
   const cutoffMs = (options.now ?? Date.now()) - options.maxAgeMs;
@@ -115,7 +115,7 @@ export async function pruneEventLog(
  */
 export function keepEventLogPruned(
   db: DatabaseSync,
-  commits: Pick<GroupCommit, 'commit'>,
+  commits: Commits,
   options: { maxAgeMs: number; log: LogSink },
 ): { stop(): Promise<void> } {
   let running: Promise<void> = Promise.resolve();

@@ -296,17 +296,56 @@ class GroupCommit {
 
 export type { GroupCommit };
 
+/** Where the event runtime's writes go: each caller hears once its work is stored, or that it failed. */
+export interface Commits {
+  commit(work: () => void): Promise<void>;
+}
+
+/**
+ * The measured alternative to the group commit (issue 22, point 4): every caller's work in its own transaction,
+ * committed at once with synchronous = NORMAL (in WAL mode: written, not synced), as the console store does.
+ */
+class TransactionPerCall {
+  constructor(private readonly db: DatabaseSync) {
+    db.exec('PRAGMA synchronous = NORMAL');
+  }
+
+  commit(work: () => void): Promise<void> {
+    try {
+      this.db.exec('BEGIN IMMEDIATE');
+      try {
+        const returned: unknown = work();
+        if (typeof (returned as { then?: unknown } | undefined)?.then === 'function') {
+          throw new TypeError('a group commit work must be synchronous');
+        }
+        this.db.exec('COMMIT');
+      } catch (error) {
+        if (this.db.isTransaction) this.db.exec('ROLLBACK');
+        throw error;
+      }
+      return Promise.resolve();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+}
+
+/** How the event runtime commits: `ORDER_INTAKE_EVENT_LOG_COMMIT` = group (default) or per-call, for the bench. */
+const commitMode = (): 'group' | 'per-call' =>
+  process.env.ORDER_INTAKE_EVENT_LOG_COMMIT === 'per-call' ? 'per-call' : 'group';
+
 /** A second group commit on the same connection would cost a second fsync a turn: every writer shares this one. */
-const groupCommits = new WeakMap<DatabaseSync, GroupCommit>();
+const groupCommits = new WeakMap<DatabaseSync, Commits>();
 
 /**
  * The database's one group commit, through which the running event runtime makes every write. `syncWal` replaces
  * the fdatasync for tests; it is taken when the group commit is made, by the first caller.
  */
-export function groupCommitOf(db: DatabaseSync, options: { syncWal?: FileSync } = {}): GroupCommit {
+export function groupCommitOf(db: DatabaseSync, options: { syncWal?: FileSync } = {}): Commits {
   let commits = groupCommits.get(db);
   if (!commits) {
-    commits = new GroupCommit(db, options.syncWal ?? syncFile);
+    commits =
+      commitMode() === 'per-call' ? new TransactionPerCall(db) : new GroupCommit(db, options.syncWal ?? syncFile);
     groupCommits.set(db, commits);
   }
   return commits;

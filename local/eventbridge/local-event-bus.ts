@@ -14,7 +14,7 @@ import {
   type PutEventsResult,
   type PutEventsResultEntry,
 } from '../../src/events/event-publisher.js';
-import { groupCommitOf, type GroupCommit } from './events-database.js';
+import { groupCommitOf, type Commits } from './events-database.js';
 import { InternalException, ValidationException } from './errors.js';
 import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from '../local-account.js';
 import { isObject } from '../../src/json-value.js';
@@ -75,7 +75,7 @@ export class LocalEventBus implements EventPublisher {
   private available: boolean;
   private readonly listeners = new Set<() => void>();
   private readonly insert: StatementSync;
-  private readonly commits: GroupCommit;
+  private readonly commits: Commits;
 
   constructor(
     private readonly db: DatabaseSync,

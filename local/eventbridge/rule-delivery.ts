@@ -12,7 +12,7 @@ import {
   groupCommitOf,
   readDeadLetter,
   recordDeadLetter,
-  type GroupCommit,
+  type Commits,
   type RedriveResult,
 } from './events-database.js';
 import { assertSupportedPattern, matchesPattern, type EventPattern } from './event-pattern.js';
@@ -93,7 +93,7 @@ export class RuleDelivery {
   private readonly readCursor: StatementSync;
   private readonly insertAttempt: StatementSync;
   private readonly advance: StatementSync;
-  private readonly commits: GroupCommit;
+  private readonly commits: Commits;
   /** Set while attempts cannot be stored, so that a full disk is logged once per streak, not per delivery. */
   private readonly attemptsUnrecorded = new Set<string>();
   /** Dead letters being redriven now: a second redrive of the same one waits for none and delivers nothing. */
