@@ -6,7 +6,10 @@
  * local/subscriptions.ts). See docs/local.md.
  */
 import { resolve } from 'node:path';
-import { LOOPBACK_HOSTS, parseFaults, startService, WEBHOOK_RETRY_POLICY } from './service.js';
+import { LOOPBACK_HOSTS } from './apigateway/server.js';
+import { WEBHOOK_RETRY_POLICY } from './eventbridge/local-events.js';
+import { parseFaults } from './faults.js';
+import { startService } from './service.js';
 import { loadSubscribers, parseRetrySeconds, SubscriptionsConfigError, type Subscriber } from './subscriptions.js';
 
 const DEFAULT_PORT = 3000;

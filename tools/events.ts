@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { matchesPattern, type EventPattern } from '../local/eventbridge/event-pattern.js';
-import { EVENTS_DATABASE_FILE } from '../local/service.js';
+import { EVENTS_DATABASE_FILE } from '../local/eventbridge/events-database.js';
 import { synthesizeOrderIntake } from '../cdk/lib/synthesize.js';
 import { EventLogReader, parseEvent, parsePattern, rulesOf } from './local-events.js';
 

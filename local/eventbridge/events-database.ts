@@ -8,6 +8,9 @@ import { open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 
+/** The event log's file, under the data folder (`npm run events` reads it beside a running service). */
+export const EVENTS_DATABASE_FILE = 'events.sqlite';
+
 const SCHEMA = `
   -- AUTOINCREMENT: a seq is never reused, so a cursor can never point at a different event. published_by names the
   -- caller of PutEvents (the workflow's Publish state or the outbox relay), published_at its commit (epoch ms).

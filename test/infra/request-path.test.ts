@@ -15,7 +15,7 @@ import type { CloudFormationTemplate } from '../../cdk/lib/synthesize.js';
 import { deployedIamSource } from '../../local/iam/deployed-roles.js';
 import { dynamoDbAuthorizationRequests } from '../../local/iam/dynamodb.js';
 import { authorizersFor } from '../../local/iam/index.js';
-import { LOCAL_RESOURCES } from '../../local/service.js';
+import { LOCAL_RESOURCES } from '../../local/local-account.js';
 import { validOrder, workflowInput } from '../support/order-samples.js';
 import { PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_BASE } from '../../src/contract/problem.js';
 import { ORDERS_TABLE } from '../../src/store/orders-table.js';

@@ -5,7 +5,7 @@
 import { beforeAll } from '@jest/globals';
 import { authorizersFor, deployedIam, synthesizedStack, type CallerAuthorizers } from '../../local/iam/index.js';
 import type { LocalResourceNames } from '../../local/iam/deployed-roles.js';
-import { LOCAL_RESOURCES } from '../../local/service.js';
+import { LOCAL_RESOURCES } from '../../local/local-account.js';
 
 /**
  * Synthesis takes 3-4 s on a quiet machine, several times that on a loaded one: a CI run saw the first test of a file,

@@ -11,15 +11,10 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { openEventsDatabase } from '../../local/eventbridge/events-database.js';
+import { EVENTS_DATABASE_FILE, openEventsDatabase } from '../../local/eventbridge/events-database.js';
 import type { EventEnvelope } from '../../local/eventbridge/local-event-bus.js';
-import {
-  EVENTS_DATABASE_FILE,
-  LOCAL_RESOURCES,
-  startLocalEvents,
-  type LocalEvents,
-  type LocalEventsOptions,
-} from '../../local/service.js';
+import { startLocalEvents, type LocalEvents, type LocalEventsOptions } from '../../local/eventbridge/local-events.js';
+import { LOCAL_RESOURCES } from '../../local/local-account.js';
 import { loadSubscribers, parseWebhooks, type Subscriber } from '../../local/subscriptions.js';
 import { orderAcceptedEntry } from '../../src/events/order-accepted.js';
 import { freshOrdersTable, testDynamoDbClient } from '../support/dynamodb.js';

@@ -8,9 +8,9 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { DynamoDBClient, paginateScan } from '@aws-sdk/client-dynamodb';
-import { PID_FILE_NAME } from '../../../local/dynamodb/dynamodb-local.js';
+import { DYNAMODB_FOLDER, PID_FILE_NAME } from '../../../local/dynamodb/dynamodb-local.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../../local/local-account.js';
-import { DYNAMODB_FOLDER, LOCAL_RESOURCES } from '../../../local/service.js';
+import { LOCAL_RESOURCES } from '../../../local/local-account.js';
 import { ORDERS_TABLE } from '../../../src/store/orders-table.js';
 import { isOrderId } from '../../../src/contract/order.js';
 

@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, expect } from '@jest/globals';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { startService, type Fault, type RunningService } from '../../../local/service.js';
+import type { Fault } from '../../../local/faults.js';
+import { startService, type RunningService } from '../../../local/service.js';
 import { OpenApiConformance } from './openapi-conformance.js';
 // Its hook synthesizes the stack (for the deployed IAM) before the service's start, which then need not carry it.
 import '../../support/iam.js';
