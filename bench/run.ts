@@ -22,7 +22,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { randomUUID } from 'node:crypto';
@@ -289,7 +289,7 @@ async function stopLocalService(child: ChildProcess): Promise<void> {
  */
 async function eventLogCommitComparison(dir: string): Promise<void> {
   const pairs = Number(process.env.BENCH_PAIRS ?? 3);
-  const rows: (PhaseResult & { mode: string })[] = [];
+  const rows: (PhaseResult & { mode: string; connections: number; pair: number; load: string })[] = [];
   for (let run = 0; run < pairs * 2; run += 1) {
     const mode = run % 2 === 0 ? 'group' : 'per-call';
     const service = await startLocalService(join(dir, `commit-${run}`), { ORDER_INTAKE_EVENT_LOG_COMMIT: mode });
@@ -297,36 +297,49 @@ async function eventLogCommitComparison(dir: string): Promise<void> {
       await load('service: warm-up', service.url, { connections: 10, amount: 200 });
       for (const connections of [10, 50]) {
         const phase = `event log commit ${mode}, run ${run + 1}, ${connections} connections`;
-        rows.push({ mode, ...(await load(phase, service.url, { connections })) });
+        const result = await load(phase, service.url, { connections });
+        // The machine's load average over the last minute: how much else ran beside this phase.
+        const loadAverage = loadavg()[0]?.toFixed(1) ?? '';
+        rows.push({ mode, connections, pair: Math.floor(run / 2), load: loadAverage, ...result });
       }
     } finally {
       await stopLocalService(service.child);
     }
   }
   console.table(
-    rows.map(({ phase, achieved, p50, p95, p99, max, errors }) => ({ phase, achieved, p50, p95, p99, max, errors })),
+    rows.map(({ phase, achieved, p50, p95, p99, load, statuses }) => ({
+      phase,
+      'achieved (req/s)': achieved,
+      'p50 (ms)': p50,
+      'p95 (ms)': p95,
+      'p99 (ms)': p99,
+      'load average (1 min)': load,
+      statuses: JSON.stringify(statuses),
+    })),
   );
   const median = (values: number[]): number => {
     const sorted = [...values].sort((a, b) => a - b);
     const middle = Math.floor(sorted.length / 2);
-    return sorted.length % 2 === 1
-      ? (sorted[middle] as number)
-      : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+    const high = sorted[middle] ?? NaN;
+    return sorted.length % 2 === 1 ? high : ((sorted[middle - 1] ?? NaN) + high) / 2;
   };
+  // Each pair ran back to back, so its ratio cancels most of the drift that separates pairs.
+  const ratios = (connections: number, figure: 'achieved' | 'p50' | 'p95'): number[] =>
+    Array.from({ length: pairs }, (_, pair) => {
+      const of = (mode: string) =>
+        rows.find((row) => row.pair === pair && row.mode === mode && row.connections === connections)?.[figure] ?? NaN;
+      return Number((of('per-call') / of('group')).toFixed(2));
+    });
   const summary = Object.fromEntries(
-    ['group', 'per-call'].flatMap((mode) =>
-      [10, 50].map((connections) => {
-        const runs = rows.filter((row) => row.mode === mode && row.phase.endsWith(` ${connections} connections`));
-        return [
-          `${mode}, ${connections} connections`,
-          {
-            'achieved (requests/s), median': median(runs.map((row) => row.achieved)),
-            'p50 (ms), median': median(runs.map((row) => row.p50)),
-            'p95 (ms), median': median(runs.map((row) => row.p95)),
-          },
-        ];
-      }),
-    ),
+    [10, 50].map((connections) => [
+      `${connections} connections, per-call / group`,
+      Object.fromEntries(
+        (['achieved', 'p50', 'p95'] as const).map((figure) => {
+          const each = ratios(connections, figure);
+          return [`${figure}: median ratio (each pair)`, `${median(each)} (${each.join(', ')})`];
+        }),
+      ),
+    ]),
   );
   console.log(JSON.stringify(summary, null, 2));
 }
