@@ -13,7 +13,7 @@ import { archiveKeyOf } from '../../src/archive/archive-order.js';
 import { describeError, isObject } from '../../src/json-value.js';
 import { idempotencyLockKey, orderKey, ORDERS_TABLE } from '../../src/store/orders-table.js';
 import type { HttpExchange } from '../apigateway/server.js';
-import { EVENTS_OF_ORDER, listDeadLetters, type DeadLetter } from '../eventbridge/events-database.js';
+import { describeOrigin, EVENTS_OF_ORDER, listDeadLetters, type DeadLetter } from '../eventbridge/events-database.js';
 import { PUBLISHERS, type EventEnvelope } from '../eventbridge/local-event-bus.js';
 import type { RecordedExecution } from '../stepfunctions/execution-history.js';
 import type { ConsoleStore, ExecutionSummary } from './console-store.js';
@@ -319,7 +319,7 @@ export class ConsoleData {
       entries.push({
         at: Date.parse(letter.failedAt),
         hop: 'dead-letter',
-        title: `dead letter ${letter.id} (${letter.origin}): ${letter.reason}`,
+        title: `dead letter ${letter.id} (${describeOrigin(letter.origin)}): ${letter.reason}`,
         tone: 'error',
         link: `/console/dead-letters/${letter.id}`,
         details: [],

@@ -19,6 +19,7 @@ import {
 } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import {
+  describeOrigin,
   groupCommitOf,
   readDeadLetter,
   recordDeadLetter,
@@ -131,8 +132,8 @@ export class DynamoDbStreamSource {
   async redrive(deadLetterId: number): Promise<RedriveResult> {
     const letter = readDeadLetter(this.db, deadLetterId);
     if (!letter) return { outcome: 'not-found', detail: `no dead letter ${deadLetterId}` };
-    if (!letter.origin.startsWith('stream:')) {
-      return { outcome: 'not-redrivable', detail: `${letter.origin} is not a stream record` };
+    if (letter.origin.kind !== 'stream') {
+      return { outcome: 'not-redrivable', detail: `${describeOrigin(letter.origin)}: not a stream record` };
     }
     let detail: string;
     try {
@@ -269,7 +270,7 @@ export class DynamoDbStreamSource {
       (this.options.isTargetAvailable() ? 1 : 0);
     if (attempts >= this.options.maxAttempts) {
       await this.saveCheckpoint(streamArn, shardId, sequenceNumber, false, {
-        origin: `stream:${shardId}`,
+        origin: { kind: 'stream', shardId },
         reference: sequenceNumber,
         payload: JSON.stringify(batch[firstFailed]),
         reason: `not relayed after ${attempts} attempts`,

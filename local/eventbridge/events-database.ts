@@ -11,6 +11,20 @@ import { DatabaseSync } from 'node:sqlite';
 /** The event log's file, under the data folder (`npm run events` reads it beside a running service). */
 export const EVENTS_DATABASE_FILE = 'events.sqlite';
 
+/**
+ * origin_kind says who gave up on the letter: a rule of the bus (origin_name its name) or the stream relay
+ * (origin_name the shard's id); reference is the event's id or the record's sequence number.
+ */
+const DEAD_LETTERS_TABLE = `CREATE TABLE IF NOT EXISTS dead_letters (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    origin_kind TEXT NOT NULL CHECK (origin_kind IN ('rule', 'stream')),
+    origin_name TEXT NOT NULL,
+    reference   TEXT NOT NULL,
+    payload     TEXT NOT NULL,
+    reason      TEXT NOT NULL,
+    failed_at   TEXT NOT NULL
+  );`;
+
 const SCHEMA = `
   -- AUTOINCREMENT: a seq is never reused, so a cursor can never point at a different event. published_by names the
   -- caller of PutEvents (the workflow's Publish state or the outbox relay), published_at its commit (epoch ms).
@@ -33,14 +47,7 @@ const SCHEMA = `
     finished        INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (stream_arn, shard_id)
   );
-  CREATE TABLE IF NOT EXISTS dead_letters (
-    id        INTEGER PRIMARY KEY AUTOINCREMENT,
-    origin    TEXT NOT NULL,
-    reference TEXT NOT NULL,
-    payload   TEXT NOT NULL,
-    reason    TEXT NOT NULL,
-    failed_at TEXT NOT NULL
-  );
+  ${DEAD_LETTERS_TABLE}
   -- Every delivery of an event to a rule's target, written with the cursor move of the same delivery call. Read by
   -- people and tools (not by delivery, except to resume an event's retry count after a restart).
   CREATE TABLE IF NOT EXISTS delivery_attempts (
@@ -73,16 +80,72 @@ const ADDED_COLUMNS = [
   { table: 'events', column: 'published_at', type: 'INTEGER' },
 ] as const;
 
-function addMissingColumns(db: DatabaseSync): void {
-  for (const { table, column, type } of ADDED_COLUMNS) {
-    const columns = db.prepare(`PRAGMA table_info(${table})`).all();
-    if (!columns.some((row) => row.name === column)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`);
+const hasColumn = (db: DatabaseSync, table: string, column: string): boolean =>
+  db
+    .prepare(`PRAGMA table_info(${table})`)
+    .all()
+    .some((row) => row.name === column);
+
+/**
+ * Until schema version 2 a dead letter's origin was one text, `rule:<rule name>` or `stream:<shard id>`. The table is
+ * rebuilt with the two typed columns, every letter kept under its own id, and the id sequence carried over so that a
+ * redriven letter's id is never given again. An origin of neither form (none was ever written) is kept as a rule's,
+ * under its whole text: shown and listed, not redriven.
+ */
+const TYPED_DEAD_LETTER_ORIGIN = `
+  ALTER TABLE dead_letters RENAME TO dead_letters_v1;
+  ${DEAD_LETTERS_TABLE}
+  INSERT INTO dead_letters (id, origin_kind, origin_name, reference, payload, reason, failed_at)
+    SELECT id,
+           CASE WHEN origin LIKE 'stream:%' THEN 'stream' ELSE 'rule' END,
+           CASE WHEN origin LIKE 'stream:%' THEN substr(origin, 8)
+                WHEN origin LIKE 'rule:%' THEN substr(origin, 6)
+                ELSE origin END,
+           reference, payload, reason, failed_at
+    FROM dead_letters_v1;
+  DELETE FROM sqlite_sequence WHERE name = 'dead_letters';
+  UPDATE sqlite_sequence SET name = 'dead_letters' WHERE name = 'dead_letters_v1';
+  DROP TABLE dead_letters_v1;
+`;
+
+/** The schema's version (PRAGMA user_version): 0 before versions were kept, 2 since dead letters' typed origin. */
+export const SCHEMA_VERSION = 2;
+
+/**
+ * Brings a database of any earlier version to SCHEMA_VERSION in one transaction: a crash or a failure part way
+ * leaves it as it was, to be migrated at the next open.
+ */
+function migrate(db: DatabaseSync): void {
+  const version = Number(db.prepare('PRAGMA user_version').get()?.user_version ?? 0);
+  if (version >= SCHEMA_VERSION) return;
+  db.exec('BEGIN IMMEDIATE');
+  try {
+    for (const { table, column, type } of ADDED_COLUMNS) {
+      if (!hasColumn(db, table, column)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`);
+    }
+    if (hasColumn(db, 'dead_letters', 'origin')) db.exec(TYPED_DEAD_LETTER_ORIGIN);
+    db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
+    db.exec('COMMIT');
+  } catch (error) {
+    if (db.isTransaction) db.exec('ROLLBACK');
+    throw error;
   }
 }
 
 export function openEventsDatabase(path: string): DatabaseSync {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const db = new DatabaseSync(path);
+  try {
+    prepare(db);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+  return db;
+}
+
+/** Its settings, schema and migrations. */
+function prepare(db: DatabaseSync): void {
   db.exec('PRAGMA journal_mode = WAL');
   // In WAL mode, NORMAL already survives a killed process (the WAL is in the OS's page cache), but not an OS crash
   // or power loss: it fsyncs only at checkpoints. FULL fsyncs the WAL at every commit, so what is written is on the
@@ -93,8 +156,7 @@ export function openEventsDatabase(path: string): DatabaseSync {
   // Another process with the same data folder waits for the lock instead of failing at once.
   db.exec('PRAGMA busy_timeout = 5000');
   db.exec(SCHEMA);
-  addMissingColumns(db);
-  return db;
+  migrate(db);
 }
 
 interface QueuedWork {
@@ -365,13 +427,24 @@ export function setDiskFull(db: DatabaseSync, full: boolean): void {
   db.exec(`PRAGMA max_page_count = ${full ? pages : 4_294_967_294}`);
 }
 
+/** Who gave up on a dead letter: a rule of the bus, or the stream relay reading one of the table's shards. */
+export type DeadLetterOrigin = { kind: 'rule'; ruleName: string } | { kind: 'stream'; shardId: string };
+
+/** As people read it: `rule order-accepted-to-archive`, `stream shard shardId-…`. */
+export const describeOrigin = (origin: DeadLetterOrigin): string =>
+  origin.kind === 'rule' ? `rule ${origin.ruleName}` : `stream shard ${origin.shardId}`;
+
 /** Keeps what could not be delivered after every retry, where a human can find it (the local DLQ). */
 export function recordDeadLetter(
   db: DatabaseSync,
-  letter: { origin: string; reference: string; payload: string; reason: string },
+  letter: { origin: DeadLetterOrigin; reference: string; payload: string; reason: string },
 ): void {
-  db.prepare('INSERT INTO dead_letters (origin, reference, payload, reason, failed_at) VALUES (?, ?, ?, ?, ?)').run(
-    letter.origin,
+  db.prepare(
+    `INSERT INTO dead_letters (origin_kind, origin_name, reference, payload, reason, failed_at)
+     VALUES (?, ?, ?, ?, ?, ?)`,
+  ).run(
+    letter.origin.kind,
+    letter.origin.kind === 'rule' ? letter.origin.ruleName : letter.origin.shardId,
     letter.reference,
     letter.payload,
     letter.reason,
@@ -379,10 +452,11 @@ export function recordDeadLetter(
   );
 }
 
-/** One row of `dead_letters`. `origin` is `rule:<rule name>` (a bus event) or `stream:<shard id>` (a stream record). */
+/** One row of `dead_letters`. */
 export interface DeadLetter {
   id: number;
-  origin: string;
+  origin: DeadLetterOrigin;
+  /** The event's id (a rule's letter) or the stream record's sequence number. */
   reference: string;
   payload: string;
   reason: string;
@@ -391,7 +465,10 @@ export interface DeadLetter {
 
 const deadLetterOf = (row: Record<string, unknown>): DeadLetter => ({
   id: Number(row.id),
-  origin: String(row.origin),
+  origin:
+    row.origin_kind === 'stream'
+      ? { kind: 'stream', shardId: String(row.origin_name) }
+      : { kind: 'rule', ruleName: String(row.origin_name) },
   reference: String(row.reference),
   payload: String(row.payload),
   reason: String(row.reason),

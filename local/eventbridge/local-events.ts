@@ -207,7 +207,7 @@ export async function startLocalEvents(options: LocalEventsOptions): Promise<Loc
       backlogOf: (ruleName) => delivery.backlogOf(ruleName),
       database: db,
       redriveDeadLetter: (id) =>
-        readDeadLetter(db, id)?.origin.startsWith('stream:') ? relay.redrive(id) : delivery.redrive(id),
+        readDeadLetter(db, id)?.origin.kind === 'stream' ? relay.redrive(id) : delivery.redrive(id),
       stop: () => (stopped ??= running.disposeAsync()),
     };
   } catch (error) {

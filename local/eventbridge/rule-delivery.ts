@@ -9,6 +9,7 @@
  */
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import {
+  describeOrigin,
   groupCommitOf,
   readDeadLetter,
   recordDeadLetter,
@@ -170,9 +171,11 @@ export class RuleDelivery {
   async redrive(deadLetterId: number): Promise<RedriveResult> {
     const letter = readDeadLetter(this.db, deadLetterId);
     if (!letter) return { outcome: 'not-found', detail: `no dead letter ${deadLetterId}` };
-    const rule = this.rules.find((candidate) => `rule:${candidate.name}` === letter.origin);
+    const { origin } = letter;
+    const rule =
+      origin.kind === 'rule' ? this.rules.find((candidate) => candidate.name === origin.ruleName) : undefined;
     if (!rule) {
-      return { outcome: 'not-redrivable', detail: `${letter.origin} is not a rule of the running bus` };
+      return { outcome: 'not-redrivable', detail: `${describeOrigin(origin)}: not a rule of the running bus` };
     }
     if (this.redriving.has(deadLetterId)) return { outcome: 'in-progress', detail: 'already being redriven' };
     this.redriving.add(deadLetterId);
@@ -401,7 +404,7 @@ export class RuleDelivery {
     const progress = (): void => {
       for (const { envelope, reason } of call.letters) {
         recordDeadLetter(this.db, {
-          origin: `rule:${rule.name}`,
+          origin: { kind: 'rule', ruleName: rule.name },
           reference: envelope.id,
           payload: JSON.stringify(envelope),
           reason,

@@ -82,7 +82,12 @@ describe('the event log’s retention', () => {
     for (const seq of [old1, old2, old3]) attemptAgo('archive', seq, 48 * HOUR);
     attemptAgo('subscriber-slow', old3, 30 * HOUR); // a failed try of the event it is still retrying
     attemptAgo('archive', recent, HOUR);
-    recordDeadLetter(db, { origin: 'rule:subscriber-slow', reference: 'x', payload: '{}', reason: 'refused' });
+    recordDeadLetter(db, {
+      origin: { kind: 'rule', ruleName: 'subscriber-slow' },
+      reference: 'x',
+      payload: '{}',
+      reason: 'refused',
+    });
 
     expect(await prune()).toEqual({ events: 2, attempts: 3, heldBackBy: ['subscriber-slow'] });
 

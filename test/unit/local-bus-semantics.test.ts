@@ -92,7 +92,12 @@ const readerOf = (): DatabaseSync => {
   return reader;
 };
 
-const letter = (reference: string, payload = '{}') => ({ origin: 'test', reference, payload, reason: 'test' });
+const letter = (reference: string, payload = '{}') => ({
+  origin: { kind: 'rule', ruleName: 'test' } as const,
+  reference,
+  payload,
+  reason: 'test',
+});
 const storedLetters = (db: DatabaseSync): unknown[] =>
   db
     .prepare('SELECT reference FROM dead_letters ORDER BY id')
@@ -648,9 +653,8 @@ describe('delivery to rule targets', () => {
     );
     await delivery.stop();
 
-    const letters = db.prepare('SELECT origin, payload FROM dead_letters').all();
-    expect(letters.map((letter) => [letter.origin, orderIdOf(JSON.parse(String(letter.payload)))])).toEqual([
-      ['rule:archive', JSON.parse(poisoned.Detail).orderId],
+    expect(listDeadLetters(db).map((dead) => [dead.origin, orderIdOf(JSON.parse(dead.payload))])).toEqual([
+      [{ kind: 'rule', ruleName: 'archive' }, JSON.parse(poisoned.Detail).orderId],
     ]);
     expect(target.delivered.filter((event) => orderIdOf(event) === JSON.parse(poisoned.Detail).orderId)).toHaveLength(
       3,
@@ -700,7 +704,7 @@ describe('delivery to rule targets', () => {
     await bus.putEvents([orderEntry()]);
     await eventually('the cursor reaches the next event', caughtUp);
     expect(listDeadLetters(db).map((dead) => [dead.origin, orderIdOf(JSON.parse(dead.payload))])).toEqual([
-      ['rule:archive', JSON.parse(poisoned.Detail).orderId],
+      [{ kind: 'rule', ruleName: 'archive' }, JSON.parse(poisoned.Detail).orderId],
     ]);
     expect(attempts()).toBe(0);
 
@@ -809,7 +813,12 @@ describe('delivery to rule targets', () => {
   it('does not redrive a letter whose rule the running bus does not have', async () => {
     const db = openDatabase();
     const bus = new LocalEventBus(db, { busName: BUS });
-    recordDeadLetter(db, { origin: 'rule:removed', reference: 'e1', payload: '{}', reason: 'test' });
+    recordDeadLetter(db, {
+      origin: { kind: 'rule', ruleName: 'removed' },
+      reference: 'e1',
+      payload: '{}',
+      reason: 'test',
+    });
     const delivery = archiveRule(db, bus, new RecordingTarget());
     expect(await delivery.redrive(listDeadLetters(db)[0]?.id ?? 0)).toMatchObject({ outcome: 'not-redrivable' });
     expect(listDeadLetters(db)).toHaveLength(1);
