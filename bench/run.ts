@@ -336,7 +336,7 @@ async function eventLogCommitComparison(dir: string): Promise<void> {
       Object.fromEntries(
         (['achieved', 'p50', 'p95'] as const).map((figure) => {
           const each = ratios(connections, figure);
-          return [`${figure}: median ratio (each pair)`, `${median(each)} (${each.join(', ')})`];
+          return [`${figure}: median ratio (each pair)`, `${median(each).toFixed(2)} (${each.join(', ')})`];
         }),
       ),
     ]),

@@ -4,10 +4,15 @@
  * Content-Security-Policy forbids both); the live list and the rest of the behaviour are /console/assets/console.js.
  */
 import { isObject } from '../../src/json-value.js';
-import { describeOrigin, type RedriveResult, type DeadLetter } from '../eventbridge/events-database.js';
+import {
+  describeOrigin,
+  type DeadLetter,
+  type DeliveryAttempt,
+  type RedriveResult,
+} from '../eventbridge/events-database.js';
 import type { RecordedExecution } from '../stepfunctions/execution-history.js';
 import { OUTCOMES, type ExecutionFilter, type ExecutionSummary } from './console-store.js';
-import { pathOf, publisherName, type DeliveryAttempt, type OrderView, type TimelineEntry } from './console-data.js';
+import { pathOf, publisherName, type OrderView, type TimelineEntry } from './console-data.js';
 import { html, prettyJson, type SafeHtml } from './html.js';
 
 export const STATUSES = ['SUCCEEDED', 'FAILED', 'TIMED_OUT'] as const;

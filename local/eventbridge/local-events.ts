@@ -27,12 +27,12 @@ import { apiDestinationTarget } from './api-destination.js';
 import { DEFAULT_EVENT_LOG_RETENTION_MS, keepEventLogPruned } from './event-log-retention.js';
 import {
   EVENTS_DATABASE_FILE,
-  groupCommitOf,
   openEventsDatabase,
   readDeadLetter,
   setDiskFull,
   type RedriveResult,
 } from './events-database.js';
+import { groupCommitOf } from './group-commit.js';
 import { LocalEventBus, PUBLISHERS } from './local-event-bus.js';
 import { localEventBridgeClient } from './local-eventbridge-client.js';
 import { RuleDelivery, type LocalRule, type RetryPolicy, type RuleDeliveryOptions } from './rule-delivery.js';

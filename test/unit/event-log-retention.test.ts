@@ -7,12 +7,8 @@ import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals
 import fc from 'fast-check';
 import { eventually } from '../support/eventually.js';
 import { keepEventLogPruned, pruneEventLog } from '../../local/eventbridge/event-log-retention.js';
-import {
-  groupCommitOf,
-  listDeadLetters,
-  openEventsDatabase,
-  recordDeadLetter,
-} from '../../local/eventbridge/events-database.js';
+import { listDeadLetters, openEventsDatabase, recordDeadLetter } from '../../local/eventbridge/events-database.js';
+import { groupCommitOf } from '../../local/eventbridge/group-commit.js';
 
 const HOUR = 60 * 60 * 1000;
 const NOW = Date.parse('2026-12-01T12:00:00.000Z');

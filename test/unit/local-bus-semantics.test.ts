@@ -6,12 +6,12 @@ import { DatabaseSync } from 'node:sqlite';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { assertSupportedPattern, matchesPattern } from '../../local/eventbridge/event-pattern.js';
 import {
-  groupCommitOf,
   listDeadLetters,
   openEventsDatabase,
   recordDeadLetter,
   setDiskFull,
 } from '../../local/eventbridge/events-database.js';
+import { groupCommitOf } from '../../local/eventbridge/group-commit.js';
 import {
   LocalEventBus,
   MAX_ENTRY_BYTES,
