@@ -19,7 +19,7 @@ import { join, resolve } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { handler as validateHandler } from '../lambdas/validate/handler.js';
-import { validateFunctionTimeout } from '../cdk/lib/order-workflow.js';
+import { validateFunctionTimeoutSeconds } from '../src/deployed-settings.js';
 import { loadOrderIntakeDefinition } from '../asl/order-intake.js';
 import { SERVICE_NAME } from '../src/service-name.js';
 import { createApiGateway } from './apigateway/api-gateway.js';
@@ -157,7 +157,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
         bus: events.bus.publishingAs(PUBLISHERS.workflow),
         functions: { [LOCAL_RESOURCES.validateFunctionArn]: withValidateFault(validateHandler, faults) },
         iam: iam.workflow,
-        functionTimeoutsMs: { [LOCAL_RESOURCES.validateFunctionArn]: validateFunctionTimeout().toMilliseconds() },
+        functionTimeoutsMs: { [LOCAL_RESOURCES.validateFunctionArn]: validateFunctionTimeoutSeconds() * 1000 },
       },
       retryIntervalMs: options.retryIntervalMs,
       onExecutionEnd: consoleStore && ((execution) => consoleStore.recordExecution(execution)),

@@ -11,13 +11,15 @@ import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { createArchiveHandler } from '../../lambdas/persist/handler.js';
 import { EventBridgePublisher } from '../../lambdas/publish/eventbridge-publisher.js';
 import { createPublishHandler } from '../../lambdas/publish/handler.js';
-import { DEFAULT_FUNCTION_TIMEOUT } from '../../cdk/lib/node-function.js';
-import { VISIBILITY_TIMEOUTS_PER_FUNCTION_TIMEOUT } from '../../cdk/lib/order-accepted-subscription.js';
-import { ARCHIVE_CONSUMER_TIMEOUT } from '../../cdk/lib/order-archive.js';
+import {
+  ARCHIVE_CONSUMER,
+  DEFAULT_FUNCTION_TIMEOUT_SECONDS,
+  VISIBILITY_TIMEOUTS_PER_FUNCTION_TIMEOUT,
+} from '../../src/deployed-settings.js';
 import { orderAcceptedPattern } from '../../src/events/order-accepted.js';
 import { SERVICE_NAME } from '../../src/service-name.js';
 import { DynamoDbStreamSource } from '../event-sources/dynamodb-stream.js';
-import { sqsQueueTarget } from '../event-sources/sqs-queue.js';
+import { sqsQueueTarget, type SqsHandler } from '../event-sources/sqs-queue.js';
 import type { RoleAuthorizer } from '../iam/role-authorizer.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../local-account.js';
 import { ARCHIVE_FOLDER, openArchiveBucket } from '../s3/archive-bucket.js';
@@ -110,6 +112,14 @@ const consumerTimeouts = (timeoutSeconds: number) => ({
   visibilityTimeoutSeconds: timeoutSeconds * VISIBILITY_TIMEOUTS_PER_FUNCTION_TIMEOUT,
 });
 
+/** The archive consumer's rule, as OrderArchive deploys it: its queue's timeouts and redrive policy. */
+export const archiveRule = (handler: SqsHandler): LocalRule => ({
+  name: ARCHIVE_RULE_NAME,
+  eventPattern: orderAcceptedPattern,
+  target: sqsQueueTarget('order-archive', handler, consumerTimeouts(ARCHIVE_CONSUMER.timeoutSeconds)),
+  retryPolicy: { maximumAttempts: ARCHIVE_CONSUMER.maxReceiveCount },
+});
+
 /** A local subscriber's rule: a webhook called as an API destination, or a handler behind its own SQS queue. */
 const subscriberRule = (subscriber: Subscriber, webhooks: WebhookDelivery = {}): LocalRule =>
   subscriber.kind === 'webhook'
@@ -124,7 +134,7 @@ const subscriberRule = (subscriber: Subscriber, webhooks: WebhookDelivery = {}):
         eventPattern: subscriber.eventPattern,
         target: sqsQueueTarget(subscriber.ruleName, subscriber.handler, {
           functionName: subscriber.name,
-          ...consumerTimeouts(subscriber.timeoutSeconds ?? DEFAULT_FUNCTION_TIMEOUT.toSeconds()),
+          ...consumerTimeouts(subscriber.timeoutSeconds ?? DEFAULT_FUNCTION_TIMEOUT_SECONDS),
         }),
       };
 
@@ -148,15 +158,7 @@ export async function startLocalEvents(options: LocalEventsOptions): Promise<Loc
     });
     // The stack's rules on the bus, each to its queue and consumer: a new consumer is one more line.
     const rules: LocalRule[] = [
-      {
-        name: ARCHIVE_RULE_NAME,
-        eventPattern: orderAcceptedPattern,
-        target: sqsQueueTarget(
-          'order-archive',
-          createArchiveHandler({ store: archive, logger: handlerLogger() }),
-          consumerTimeouts(ARCHIVE_CONSUMER_TIMEOUT.toSeconds()),
-        ),
-      },
+      archiveRule(createArchiveHandler({ store: archive, logger: handlerLogger() })),
       ...(options.subscribers ?? []).map((subscriber) => subscriberRule(subscriber, options.webhooks)),
     ];
     forgetRemovedSubscribers(db, options.subscribers ?? []);

@@ -8,6 +8,7 @@
  * `delivery_attempts`, in the same transaction as the cursor move and the dead letters of its delivery call.
  */
 import type { DatabaseSync } from 'node:sqlite';
+import { SUBSCRIPTION_DEFAULTS } from '../../src/deployed-settings.js';
 import {
   advanceCursor,
   attemptsSoFar,
@@ -109,7 +110,8 @@ export class RuleDelivery {
       pollMs: 250,
       backoffMs: 200,
       maxBackoffMs: 5_000,
-      maxReceives: 8,
+      // An SQS queue's redrive policy, as OrderAcceptedSubscription deploys one by default.
+      maxReceives: SUBSCRIPTION_DEFAULTS.maxReceiveCount,
       log: () => undefined,
       ...options,
     };
