@@ -31,15 +31,17 @@ export const removeDataDir = (dataDir: string): Promise<void> => rm(dataDir, { r
 export interface StartOptions {
   faults?: Fault[];
   timing?: 'short' | 'asl';
+  /** Default 0: a free port. */
+  port?: number;
 }
 
 export async function startLocalService(
   dataDir: string,
-  { faults = [], timing = 'short' }: StartOptions = {},
+  { faults = [], timing = 'short', port = 0 }: StartOptions = {},
 ): Promise<RunningService> {
   return startService({
     dataDir,
-    port: 0,
+    port,
     faults,
     // LOG_LEVEL=INFO (or DEBUG) shows the service's logs while the tests run.
     logger: new Logger({ serviceName: 'order-intake', ...(process.env.LOG_LEVEL ? {} : { logLevel: 'SILENT' }) }),
