@@ -22,7 +22,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { randomUUID } from 'node:crypto';
@@ -283,78 +283,8 @@ async function stopLocalService(child: ChildProcess): Promise<void> {
   await stopped;
 }
 
-/**
- * `BENCH_ONLY=event-log-commit`: the event log's group commit (fsync off the event loop) against one transaction per
- * call with synchronous = NORMAL, on fresh starts taken alternately (A/B/A/B...), since this machine's load drifts
- * over minutes; BENCH_PAIRS pairs (default 3). Each start is warmed, then measured at 10 and at 50 connections.
- */
-async function eventLogCommitComparison(dir: string): Promise<void> {
-  const pairs = Number(process.env.BENCH_PAIRS ?? 3);
-  const rows: (PhaseResult & { mode: string; connections: number; pair: number; load: string })[] = [];
-  for (let run = 0; run < pairs * 2; run += 1) {
-    const mode = run % 2 === 0 ? 'group' : 'per-call';
-    const service = await startLocalService(join(dir, `commit-${run}`), { ORDER_INTAKE_EVENT_LOG_COMMIT: mode });
-    try {
-      await load('service: warm-up', service.url, { connections: 10, amount: 200 });
-      for (const connections of [10, 50]) {
-        const phase = `event log commit ${mode}, run ${run + 1}, ${connections} connections`;
-        const result = await load(phase, service.url, { connections });
-        // The machine's load average over the last minute: how much else ran beside this phase.
-        const loadAverage = loadavg()[0]?.toFixed(1) ?? '';
-        rows.push({ mode, connections, pair: Math.floor(run / 2), load: loadAverage, ...result });
-      }
-    } finally {
-      await stopLocalService(service.child);
-    }
-  }
-  console.table(
-    rows.map(({ phase, achieved, p50, p95, p99, load, statuses }) => ({
-      phase,
-      'achieved (req/s)': achieved,
-      'p50 (ms)': p50,
-      'p95 (ms)': p95,
-      'p99 (ms)': p99,
-      'load average (1 min)': load,
-      statuses: JSON.stringify(statuses),
-    })),
-  );
-  const median = (values: number[]): number => {
-    const sorted = [...values].sort((a, b) => a - b);
-    const middle = Math.floor(sorted.length / 2);
-    const high = sorted[middle] ?? NaN;
-    return sorted.length % 2 === 1 ? high : ((sorted[middle - 1] ?? NaN) + high) / 2;
-  };
-  // Each pair ran back to back, so its ratio cancels most of the drift that separates pairs.
-  const ratios = (connections: number, figure: 'achieved' | 'p50' | 'p95'): number[] =>
-    Array.from({ length: pairs }, (_, pair) => {
-      const of = (mode: string) =>
-        rows.find((row) => row.pair === pair && row.mode === mode && row.connections === connections)?.[figure] ?? NaN;
-      return Number((of('per-call') / of('group')).toFixed(2));
-    });
-  const summary = Object.fromEntries(
-    [10, 50].map((connections) => [
-      `${connections} connections, per-call / group`,
-      Object.fromEntries(
-        (['achieved', 'p50', 'p95'] as const).map((figure) => {
-          const each = ratios(connections, figure);
-          return [`${figure}: median ratio (each pair)`, `${median(each).toFixed(2)} (${each.join(', ')})`];
-        }),
-      ),
-    ]),
-  );
-  console.log(JSON.stringify(summary, null, 2));
-}
-
 const dir = mkdtempSync(join(tmpdir(), 'order-intake-bench-'));
 const results: PhaseResult[] = [];
-if (process.env.BENCH_ONLY === 'event-log-commit') {
-  try {
-    await eventLogCommitComparison(dir);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-  process.exit(process.exitCode ?? 0);
-}
 try {
   console.log(`bench: data in ${dir}; ${duration} s per timed phase`);
   const bare = await bareHttpCeiling();

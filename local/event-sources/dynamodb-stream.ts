@@ -19,6 +19,8 @@ import {
 } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import {
+  commitsOf,
+  type Commits,
   deleteDeadLetter,
   describeOrigin,
   readDeadLetter,
@@ -28,7 +30,6 @@ import {
   type RedriveResult,
   type ShardCheckpoint,
 } from '../eventbridge/events-database.js';
-import { groupCommitOf, type Commits } from '../eventbridge/group-commit.js';
 import { LocalEventsError } from '../eventbridge/errors.js';
 import { describeError } from '../../src/json-value.js';
 import { OUTBOX_RELAY, relayAttemptsPerRecord } from '../../src/deployed-settings.js';
@@ -109,7 +110,7 @@ export class DynamoDbStreamSource {
     private readonly db: DatabaseSync,
     options: DynamoDbStreamSourceOptions,
   ) {
-    this.commits = groupCommitOf(db);
+    this.commits = commitsOf(db);
     this.options = {
       isTargetAvailable: () => true,
       pollMs: 250,
@@ -356,7 +357,7 @@ export class DynamoDbStreamSource {
   }
 
   /**
-   * Stores the shard's checkpoint in the turn's group commit and answers once it is on disk: the next page is read
+   * Stores the shard's checkpoint in one transaction and answers once it is committed: the next page is read
    * from it. A dead letter that lets the checkpoint pass its record is stored with it, so that a crash between the
    * two can neither lose the record nor dead-letter it twice.
    */

@@ -8,8 +8,14 @@
 import type { DatabaseSync } from 'node:sqlite';
 import { describeError } from '../../src/json-value.js';
 import type { LogSink } from '../waiting.js';
-import { deleteAttemptsUpTo, deleteEventsUpTo, lastKeyBefore, rulesBefore, slowestCursor } from './events-database.js';
-import type { Commits } from './group-commit.js';
+import {
+  type Commits,
+  deleteAttemptsUpTo,
+  deleteEventsUpTo,
+  lastKeyBefore,
+  rulesBefore,
+  slowestCursor,
+} from './events-database.js';
 
 /** As the console keeps its executions: a day. */
 export const DEFAULT_EVENT_LOG_RETENTION_MS = 24 * 60 * 60 * 1000;

@@ -2,7 +2,7 @@
  * The local event runtime's one store: the bus's event log, each rule's delivery cursor and delivery attempts, the
  * stream relay's shard checkpoints and dead letters, in one SQLite file, so that an event and the progress made on
  * it commit to the same durable place. Every statement on that file is here; the bus, the rules, the relay, the
- * retention, the console and `npm run events` call these functions (writes inside their group commit's work).
+ * retention, the console and `npm run events` call these functions (each write in a transaction, `commitsOf`).
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -141,16 +141,51 @@ export function openEventsDatabase(path: string): DatabaseSync {
 /** Its settings, schema and migrations. */
 function prepare(db: DatabaseSync): void {
   db.exec('PRAGMA journal_mode = WAL');
-  // In WAL mode, NORMAL already survives a killed process (the WAL is in the OS's page cache), but not an OS crash
-  // or power loss: it fsyncs only at checkpoints. FULL fsyncs the WAL at every commit, so what is written is on the
-  // disk itself before anything is acknowledged, as EventBridge's acknowledgement promises. The group commit
-  // (groupCommitOf), through which every write of the running runtime goes, makes its commits durable the same way,
-  // with the fsync off the event loop; FULL stays for the rest (the schema, startup writes).
-  db.exec('PRAGMA synchronous = FULL');
+  // In WAL mode, NORMAL survives a killed process (a commit is in the WAL, in the OS's page cache) but not a power
+  // loss or an OS crash, which can take back the last commits since a checkpoint synced the WAL: always a whole
+  // prefix of the log's history, so a lost event's checkpoint, cursor move or dead letter is lost with it and the
+  // relay publishes it again from the table's stream (docs/reliability.md). FULL, an fsync per commit, bought the
+  // power loss too; a group commit made that affordable (one fsync per turn of the event loop, off the loop), but
+  // `npm run bench` showed no gain for the service end to end (issue 22), and the orders' own promise is kill -9.
+  db.exec('PRAGMA synchronous = NORMAL');
   // Another process with the same data folder waits for the lock instead of failing at once.
   db.exec('PRAGMA busy_timeout = 5000');
   db.exec(SCHEMA);
   migrate(db);
+}
+
+/** Where the event runtime's writes go: each caller hears once its work is committed, or that it failed. */
+export interface Commits {
+  commit(work: () => void): Promise<void>;
+}
+
+/**
+ * Every write of the running event runtime: the caller's work in a transaction of its own, committed before the
+ * caller hears of it. A work that throws is rolled back, its own writes with it, and fails its caller alone; so does
+ * a work that returns a promise, since what it wrote after an await would fall outside the transaction.
+ */
+export const commitsOf = (db: DatabaseSync): Commits => ({
+  commit: (work) =>
+    new Promise((resolve) => {
+      inTransaction(db, work);
+      resolve();
+    }),
+});
+
+function inTransaction(db: DatabaseSync, work: () => void): void {
+  if (!db.isOpen) throw new Error('the events database is closed');
+  db.exec('BEGIN IMMEDIATE');
+  try {
+    const returned: unknown = work();
+    if (typeof (returned as { then?: unknown } | undefined)?.then === 'function') {
+      throw new TypeError('a transaction work must be synchronous');
+    }
+    db.exec('COMMIT');
+  } catch (error) {
+    // A full disk may have rolled the transaction back already; a failed COMMIT may have left it open.
+    if (db.isOpen && db.isTransaction) db.exec('ROLLBACK');
+    throw error;
+  }
 }
 
 /** The log opened beside a running service without disturbing it (`npm run events`): it only reads. */

@@ -1,6 +1,7 @@
 /**
- * A local event bus with EventBridge's PutEvents semantics, durable in SQLite: an event is committed to disk
- * before putEvents returns ("stored before acknowledged"). Rules read the log through their own cursors
+ * A local event bus with EventBridge's PutEvents semantics, durable in SQLite: an event is committed before
+ * putEvents returns ("stored before acknowledged"; it survives the process killed, see events-database.ts for a power
+ * loss). Rules read the log through their own cursors
  * (rule-delivery.ts).
  */
 import { randomUUID } from 'node:crypto';
@@ -14,8 +15,7 @@ import {
   type PutEventsResult,
   type PutEventsResultEntry,
 } from '../../src/events/event-publisher.js';
-import { insertEvents, storedEvents } from './events-database.js';
-import { groupCommitOf, type Commits } from './group-commit.js';
+import { commitsOf, type Commits, insertEvents, storedEvents } from './events-database.js';
 import { InternalException, ValidationException } from './errors.js';
 import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from '../local-account.js';
 import { isObject } from '../../src/json-value.js';
@@ -81,7 +81,7 @@ export class LocalEventBus implements EventPublisher {
     private readonly db: DatabaseSync,
     options: LocalEventBusOptions,
   ) {
-    this.commits = groupCommitOf(db);
+    this.commits = commitsOf(db);
     this.busName = options.busName;
     this.account = options.account ?? LOCAL_ACCOUNT_ID;
     this.region = options.region ?? LOCAL_REGION;
@@ -129,12 +129,12 @@ export class LocalEventBus implements EventPublisher {
     const stored = judged.filter((result): result is EventEnvelope => !('ErrorCode' in result));
     if (stored.length > 0) {
       try {
-        // The calls of one turn share a transaction; this one's events are on disk when it resolves.
+        // One transaction for the call's events: all of them are committed when it resolves, or none.
         await this.commits.commit(() =>
           insertEvents(this.db, this.busName, stored, { by: publishedBy, at: now.getTime() }),
         );
       } catch (error) {
-        // Not confirmed stored (stored only all together, if at all): nothing acknowledged, EventBridge's 500.
+        // Not stored: nothing acknowledged, EventBridge's 500.
         throw new InternalException(`the local event log could not store the events: ${String(error)}`, {
           cause: error,
         });

@@ -28,13 +28,13 @@ import type { LogSink } from '../waiting.js';
 import { apiDestinationTarget } from './api-destination.js';
 import { DEFAULT_EVENT_LOG_RETENTION_MS, keepEventLogPruned } from './event-log-retention.js';
 import {
+  commitsOf,
   EVENTS_DATABASE_FILE,
   openEventsDatabase,
   readDeadLetter,
   setDiskFull,
   type RedriveResult,
 } from './events-database.js';
-import { groupCommitOf } from './group-commit.js';
 import { LocalEventBus, PUBLISHERS } from './local-event-bus.js';
 import { localEventBridgeClient } from './local-eventbridge-client.js';
 import { RuleDelivery, type LocalRule, type RetryPolicy, type RuleDeliveryOptions } from './rule-delivery.js';
@@ -188,7 +188,7 @@ export async function startLocalEvents(options: LocalEventsOptions): Promise<Loc
       log,
     });
 
-    const retention = keepEventLogPruned(db, groupCommitOf(db), {
+    const retention = keepEventLogPruned(db, commitsOf(db), {
       maxAgeMs: options.eventLogRetentionMs ?? DEFAULT_EVENT_LOG_RETENTION_MS,
       log,
     });

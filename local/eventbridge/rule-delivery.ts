@@ -10,6 +10,8 @@
 import type { DatabaseSync } from 'node:sqlite';
 import { SUBSCRIPTION_DEFAULTS } from '../../src/deployed-settings.js';
 import {
+  commitsOf,
+  type Commits,
   advanceCursor,
   attemptsSoFar,
   createCursors,
@@ -27,7 +29,6 @@ import {
   type EventProgress,
   type RedriveResult,
 } from './events-database.js';
-import { groupCommitOf, type Commits } from './group-commit.js';
 import { assertSupportedPattern, matchesPattern, type EventPattern } from './event-pattern.js';
 import type { EventEnvelope, LocalEventBus } from './local-event-bus.js';
 import { describeError } from '../../src/json-value.js';
@@ -120,7 +121,7 @@ export class RuleDelivery {
       bus.busName,
       rules.map((rule) => rule.name),
     );
-    this.commits = groupCommitOf(db);
+    this.commits = commitsOf(db);
     for (const rule of rules) this.wakeups.set(rule.name, new Wakeup());
     this.unsubscribe = bus.onStored(() => {
       for (const wakeup of this.wakeups.values()) wakeup.notify();
@@ -363,8 +364,8 @@ export class RuleDelivery {
   }
 
   /**
-   * Stores a delivery call's attempts, its dead letters and the cursor move together, in the turn's group commit,
-   * and answers once they are on disk: the loop delivers nothing further before its cursor move is stored.
+   * Stores a delivery call's attempts, its dead letters and the cursor move together, in one transaction, and
+   * answers once they are committed: the loop delivers nothing further before its cursor move is stored.
    * If the attempts cannot be stored (a full disk), the dead letters and the cursor still are: they carry delivery,
    * the attempts only tell about it. Answers false if not even those could be stored.
    */
