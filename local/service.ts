@@ -107,8 +107,8 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
         () => undefined,
       ),
     );
-    // Synthesis is CPU work in this process; the JVM boots in its own meanwhile.
-    const iam: CallerAuthorizers = authorizersFor(options.iam ?? deployedIam(LOCAL_RESOURCES));
+    // A first synthesis (nothing kept yet for this code) is CPU work in this process; the JVM boots meanwhile.
+    const iam: CallerAuthorizers = authorizersFor(options.iam ?? (await deployedIam(LOCAL_RESOURCES)));
     const consoleStore =
       (options.console?.enabled ?? true)
         ? started.adopt(new ConsoleStore(join(dataDir, CONSOLE_DATABASE_FILE), options.console?.retention), (store) =>
