@@ -27,7 +27,7 @@ import { loadAsyncApiDocument, loadOpenApiDocument } from './apigateway/openapi.
 import { RequestLog } from './apigateway/request-log.js';
 import { LOOPBACK_HOSTS, startHttpServer } from './apigateway/server.js';
 import { loadApiMappingTemplates } from './apigateway/vtl/api-templates.js';
-import { DYNAMODB_FOLDER, startDynamoDbLocal } from './dynamodb/dynamodb-local.js';
+import { DYNAMODB_FOLDER, startDynamoDbLocal, type DynamoDbLocal } from './dynamodb/dynamodb-local.js';
 import { ensureOrdersTable } from './dynamodb/orders-table.js';
 import { limitStoreCapacity } from './dynamodb/store-capacity.js';
 import { PUBLISHERS } from './eventbridge/local-event-bus.js';
@@ -70,6 +70,11 @@ export interface ServiceOptions {
   /** The bus's delivery loops' pace; tests make it fast (a failing subscriber dead-letters in milliseconds). */
   delivery?: LocalEventsOptions['delivery'];
   eventLogRetentionMs?: LocalEventsOptions['eventLogRetentionMs'];
+  /**
+   * DynamoDB Local, already starting in the data folder's dynamodb/ (npm start starts it before it loads the rest, so
+   * that the JVM boots while the modules load); the service stops it. Default: started here.
+   */
+  dynamodb?: Promise<DynamoDbLocal>;
 }
 
 export interface RunningService {
@@ -99,7 +104,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   const started = new AsyncDisposableStack();
 
   try {
-    const starting = startDynamoDbLocal({ dataDir: join(dataDir, DYNAMODB_FOLDER) });
+    const starting = options.dynamodb ?? startDynamoDbLocal({ dataDir: join(dataDir, DYNAMODB_FOLDER) });
     // A failed start of the JVM is told by `await starting` below; here only a started one is stopped.
     started.defer(() =>
       starting.then(

@@ -6,15 +6,14 @@
  */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { matchesPattern, type EventPattern } from '../local/eventbridge/event-pattern.js';
 import { EVENTS_DATABASE_FILE } from '../local/eventbridge/events-database.js';
 import { synthesizedStack } from '../cdk/lib/synthesis-cache.js';
+import { cliArguments } from './cli-arguments.js';
 import { EventLogReader, parseEvent, parsePattern, rulesOf } from './local-events.js';
 
-const USAGE = `usage:
-  npm run events -- tail [--pattern '<EventBridge pattern>'] [--from-start]
-  npm run events -- test '<event JSON>' [--pattern '<EventBridge pattern>']`;
+const USAGE = `usage: npm run events -- tail [--pattern '<EventBridge pattern>'] [--from-start]
+       npm run events -- test '<event JSON>' [--pattern '<EventBridge pattern>']`;
 
 const sleep = (ms: number): Promise<void> => new Promise((wake) => setTimeout(wake, ms));
 
@@ -60,7 +59,7 @@ async function test(eventText: string, pattern: EventPattern | undefined): Promi
 }
 
 async function main(): Promise<number> {
-  const { positionals, values } = parseArgs({
+  const { positionals, values } = cliArguments(USAGE, {
     allowPositionals: true,
     options: { pattern: { type: 'string' }, 'from-start': { type: 'boolean', default: false } },
   });
