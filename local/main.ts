@@ -13,6 +13,7 @@ import { SERVICE_NAME } from '../src/service-name.js';
 import type { RunningService } from './service.js';
 import { logFormat, TerminalLogger } from './terminal-logger.js';
 import type { Subscriber } from './subscriptions.js';
+import { errorMessage } from '../src/json-value.js';
 
 // The service's own modules take seconds to load on a loaded machine: they are loaded (below) once the port is known
 // to be free and DynamoDB Local's JVM is booting, so that the two overlap.
@@ -69,7 +70,7 @@ function readableLogs(): boolean {
   try {
     return logFormat() === 'text';
   } catch (error) {
-    throw new StartError(error instanceof Error ? error.message : String(error));
+    throw new StartError(errorMessage(error));
   }
 }
 
