@@ -23,6 +23,7 @@ const configOf = (context: Record<string, unknown>) => readDeploymentConfig(new 
 describe('readDeploymentConfig', () => {
   it('falls back on the defaults', () => {
     expect(configOf({})).toEqual({
+      capacity: 'default',
       apiThrottlingRateLimit: 5000,
       apiThrottlingBurstLimit: 5000,
       apiAuthorization: 'IAM',
@@ -30,10 +31,10 @@ describe('readDeploymentConfig', () => {
       workflowLogLevel: 'ALL',
       workflowLogIncludeExecutionData: false,
       publishFastPath: true,
-      ordersTableWarmWritesPerSecond: 20000,
-      ordersTableWarmReadsPerSecond: 12000,
-      validateReservedConcurrency: 500,
-      relayReservedConcurrency: 100,
+      ordersTableWarmWritesPerSecond: undefined,
+      ordersTableWarmReadsPerSecond: undefined,
+      validateReservedConcurrency: undefined,
+      relayReservedConcurrency: undefined,
       lambdaLogLevel: 'INFO',
       logRetentionDays: 30,
       eventArchiveRetentionDays: 30,
@@ -65,6 +66,24 @@ describe('readDeploymentConfig', () => {
     });
   });
 
+  it('takes the capacity keys from the profile, and a key given on its own over the profile', () => {
+    expect(configOf({ capacity: 'burst' })).toMatchObject({
+      capacity: 'burst',
+      ordersTableWarmWritesPerSecond: 30000,
+      ordersTableWarmReadsPerSecond: 12000,
+      validateReservedConcurrency: 500,
+      relayReservedConcurrency: 100,
+    });
+    expect(
+      configOf({ capacity: 'burst', validateReservedConcurrency: 'none', ordersTableWarmWritesPerSecond: 'none' }),
+    ).toMatchObject({ validateReservedConcurrency: undefined, ordersTableWarmWritesPerSecond: undefined });
+    expect(configOf({ ordersTableWarmWritesPerSecond: '8000' })).toMatchObject({
+      capacity: 'default',
+      ordersTableWarmWritesPerSecond: 8000,
+      validateReservedConcurrency: undefined,
+    });
+  });
+
   it('fails the synth on a removed key instead of ignoring it, saying why it went', () => {
     expect(() => configOf({ archiveGlacierAfterDays: '90' })).toThrow(
       /context archiveGlacierAfterDays: this key was removed \(archived orders stay in S3 Standard/,
@@ -72,6 +91,7 @@ describe('readDeploymentConfig', () => {
   });
 
   it.each([
+    ['capacity', 'profile'],
     ['apiAuthorization', 'COGNITO'],
     ['apiThrottlingRateLimit', '0'],
     ['apiThrottlingBurstLimit', '1.5'],
