@@ -11,6 +11,8 @@ export type LambdaLogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
 export type CapacityProfile = 'default' | 'burst';
 
 export interface DeploymentConfig {
+  /** The CloudFormation stack's name, and the prefix of the names derived from it (dashboard, log group, API). */
+  readonly stackName: string;
   /** Which defaults the capacity keys take (CAPACITY_PROFILES); a key given on its own still wins. */
   readonly capacity: CapacityProfile;
   readonly apiThrottlingRateLimit: number;
@@ -94,6 +96,14 @@ const email: Parser<string> = (raw, key) => {
   return raw;
 };
 
+/** CloudFormation's rule for a stack name: a letter, then letters, digits and hyphens, 128 at most. */
+const stackName: Parser<string> = (raw, key) => {
+  if (typeof raw !== 'string' || !/^[A-Za-z][A-Za-z0-9-]{0,127}$/.test(raw)) {
+    throw new ContextValueError(key, raw, 'a stack name: a letter, then letters, digits and hyphens (128 at most)');
+  }
+  return raw;
+};
+
 /** CloudWatch Logs accepts only these retention periods. */
 export const LOG_RETENTION_DAYS = [
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
@@ -166,6 +176,7 @@ type CapacityKeys = Pick<
  * without one. The stage admits the burst in both profiles: it is a ceiling, not a reservation.
  */
 export const CONTEXT_KEYS: { readonly [K in keyof DeploymentConfig]: ContextKey<DeploymentConfig[K]> } = {
+  stackName: key('OrderIntake', stackName),
   capacity: key<CapacityProfile>('default', oneOf('default', 'burst')),
   apiThrottlingRateLimit: key(BURST_REQUESTS_PER_SECOND, integer(1)),
   apiThrottlingBurstLimit: key(BURST_REQUESTS_PER_SECOND, integer(0)),

@@ -1,6 +1,7 @@
 /**
- * `cdk synth` exactly as `npm run synth` runs it (the CLI, cdk.json, the app in cdk/bin, cdk-nag as a validation
- * plugin), in an environment with no AWS credentials, configuration or region: it must still produce the template.
+ * `npm run synth` as a user runs it (tools/synth.ts: the CLI, cdk.json, the app in cdk/bin, cdk-nag as a validation
+ * plugin), in an environment with no AWS credentials, configuration or region: it must still produce the template,
+ * and end with one line that says where it is, how big it is and what cdk-nag said.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
@@ -13,7 +14,7 @@ let home: string;
 let run: SpawnSyncReturns<string>;
 beforeAll(() => {
   home = mkdtempSync(`${tmpdir()}/order-intake-synth-`);
-  run = spawnSync(`${PROJECT_ROOT}node_modules/.bin/cdk`, ['synth', '--quiet', '--output', `${home}/cdk.out`], {
+  run = spawnSync(`${PROJECT_ROOT}node_modules/.bin/tsx`, ['tools/synth.ts', '--output', `${home}/cdk.out`], {
     cwd: PROJECT_ROOT,
     // Nothing to find credentials, a profile or a region with: only PATH, and an empty home.
     env: { PATH: process.env.PATH, HOME: home },
@@ -47,6 +48,19 @@ describe('npm run synth', () => {
       expect(types).toContain(type);
     }
     expect(types).not.toContain('AWS::CDK::Metadata');
+  });
+
+  it('ends with one line: the template, its resource count and cdk-nag’s result', () => {
+    const template = JSON.parse(readFileSync(`${home}/cdk.out/OrderIntake.template.json`, 'utf8')) as {
+      Resources: Record<string, unknown>;
+    };
+    const last = run.stdout.trim().split('\n').at(-1) ?? '';
+    expect(last).toMatch(
+      new RegExp(
+        `OrderIntake\\.template\\.json: ${Object.keys(template.Resources).length} resources; ` +
+          'cdk-nag AwsSolutions passed: 0 findings open, [1-9]\\d* acknowledged with a reason$',
+      ),
+    );
   });
 });
 

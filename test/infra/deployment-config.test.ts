@@ -23,6 +23,7 @@ const configOf = (context: Record<string, unknown>) => readDeploymentConfig(new 
 describe('readDeploymentConfig', () => {
   it('falls back on the defaults', () => {
     expect(configOf({})).toEqual({
+      stackName: 'OrderIntake',
       capacity: 'default',
       apiThrottlingRateLimit: 5000,
       apiThrottlingBurstLimit: 5000,
@@ -92,6 +93,8 @@ describe('readDeploymentConfig', () => {
 
   it.each([
     ['capacity', 'profile'],
+    ['stackName', 'order_intake'],
+    ['stackName', '2nd'],
     ['apiAuthorization', 'COGNITO'],
     ['apiThrottlingRateLimit', '0'],
     ['apiThrottlingBurstLimit', '1.5'],
@@ -116,6 +119,7 @@ describe('a deployment with every key set', () => {
   beforeAll(() => {
     ({ stack, template } = synthOrderIntake({
       context: {
+        stackName: 'OrderIntakeStaging',
         apiThrottlingRateLimit: 100,
         apiThrottlingBurstLimit: 50,
         apiAuthorization: 'NONE',
@@ -133,6 +137,15 @@ describe('a deployment with every key set', () => {
         alarmEmail: 'ops@example.com',
       },
     }));
+  });
+
+  it('names the stack, and what is named after it, as asked: a second stack deploys beside the first', () => {
+    expect(stack.stackName).toBe('OrderIntakeStaging');
+    expect(propertiesOf(template, stack.monitoring.dashboard).DashboardName).toBe('OrderIntakeStaging-order-intake');
+    expect(propertiesOf(template, stack.workflow.logGroup).LogGroupName).toBe(
+      '/aws/vendedlogs/states/OrderIntakeStaging-order-intake',
+    );
+    expect(propertiesOf(template, stack.api.api).Name).toBe('OrderIntakeStaging');
   });
 
   it('throttles the stage and leaves the methods open as asked', () => {
