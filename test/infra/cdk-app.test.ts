@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { PROJECT_ROOT } from '../../cdk/lib/node-function.js';
 import { CDK_JSON } from './synth-order-intake.js';
@@ -61,6 +62,57 @@ describe('npm run synth', () => {
           'cdk-nag AwsSolutions passed: 0 findings open, [1-9]\\d* acknowledged with a reason$',
       ),
     );
+  });
+});
+
+/** Where AWS's CloudFormation linter is, or undefined: it is a Python tool, not a prerequisite of the README. */
+function cfnLint(): string | undefined {
+  try {
+    return execFileSync('sh', ['-c', 'command -v cfn-lint'], { encoding: 'utf8' }).trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+const CFN_LINT = cfnLint();
+if (!CFN_LINT) {
+  // CI must run it (.ci/run installs it); elsewhere one line says what was skipped and how to get it.
+  if (process.env.CI) throw new Error('cfn-lint is not installed: .ci/run should have installed it');
+  process.stderr.write('notice: cfn-lint not found, the template was not linted (pip install cfn-lint)\n');
+}
+
+/** The rules .cfnlintrc.yaml ignores, each with its reason there. */
+const IGNORED_RULES = [
+  ...readFileSync(`${PROJECT_ROOT}.cfnlintrc.yaml`, 'utf8').matchAll(/^\s+- ([EWI]\d+)\s*$/gm),
+].map(([, rule]) => rule);
+
+(CFN_LINT ? describe : describe.skip)('cfn-lint on the synthesized template', () => {
+  interface Finding {
+    Rule: { Id: string };
+    Level: string;
+    Message: string;
+  }
+  /** Every finding, the ignored rules included: run outside the project, where .cfnlintrc.yaml is not read. */
+  const findings = (): Finding[] => {
+    const run = spawnSync(CFN_LINT ?? 'cfn-lint', ['--format', 'json', `${home}/cdk.out/OrderIntake.template.json`], {
+      cwd: home,
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    return JSON.parse(run.stdout || '[]') as Finding[];
+  };
+  let all: Finding[];
+  beforeAll(() => {
+    all = findings();
+  });
+
+  it('finds no error and no warning beyond the rules ignored with a reason', () => {
+    const open = all.filter(({ Rule }) => !IGNORED_RULES.includes(Rule.Id));
+    expect(open.map(({ Rule, Level, Message }) => `${Level} ${Rule.Id}: ${Message}`)).toEqual([]);
+  });
+
+  it('ignores only rules that still fire: an ignore outliving its cause goes', () => {
+    expect(IGNORED_RULES.length).toBeGreaterThan(0);
+    for (const rule of IGNORED_RULES) expect(all.map(({ Rule }) => Rule.Id)).toContain(rule);
   });
 });
 
