@@ -5,9 +5,14 @@
  * subscribers: ORDER_INTAKE_WEBHOOKS, ORDER_INTAKE_SUBSCRIBERS, ORDER_INTAKE_WEBHOOK_RETRY_SECONDS (see
  * local/subscriptions.ts). See docs/local.md.
  */
-import { resolve } from 'node:path';
-import { LOOPBACK_HOSTS, parseFaults, startService, WEBHOOK_RETRY_POLICY } from './service.js';
-import { loadSubscribers, parseRetrySeconds, SubscriptionsConfigError, type Subscriber } from './subscriptions.js';
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+import { DYNAMODB_FOLDER, startDynamoDbLocal } from './dynamodb/dynamodb-local.js';
+import type { RunningService } from './service.js';
+import type { Subscriber } from './subscriptions.js';
+
+// The service's own modules take seconds to load on a loaded machine: they are loaded (below) once the port is known
+// to be free and DynamoDB Local's JVM is booting, so that the two overlap.
 
 const DEFAULT_PORT = 3000;
 const STOP_DEADLINE_MS = 10_000;
@@ -34,13 +39,13 @@ const hoursInMs = (hours: number | undefined): number | undefined =>
  * The console records every order's data and acts on dead letters with no login, so it serves this machine only:
  * on by default on a loopback address, off when HOST opens the service to others unless ORDER_INTAKE_CONSOLE=on.
  */
-function consoleSettings(host: string) {
+function consoleSettings(host: string, loopbackHosts: ReadonlySet<string>) {
   const asked = process.env.ORDER_INTAKE_CONSOLE;
   if (asked !== undefined && asked !== '' && asked !== 'on' && asked !== 'off') {
     throw new Error(`ORDER_INTAKE_CONSOLE must be on or off, not ${asked}`);
   }
   return {
-    enabled: asked ? asked === 'on' : LOOPBACK_HOSTS.has(host),
+    enabled: asked ? asked === 'on' : loopbackHosts.has(host),
     retention: {
       maxAgeMs: hoursInMs(positiveNumber('ORDER_INTAKE_CONSOLE_RETENTION_HOURS')),
       maxExecutions: positiveNumber('ORDER_INTAKE_CONSOLE_MAX_EXECUTIONS'),
@@ -53,29 +58,64 @@ const describeSubscriber = (subscriber: Subscriber): string =>
 
 const SAMPLE_ORDER = '{"customerId":"CUST-7Q2K9M4X","items":[{"sku":"SKU-00012345","quantity":3}]}';
 
+/** Fails at once, naming the port, when another process holds it: before the JVM and the rest start for nothing. */
+async function ensurePortFree(port: number, host: string): Promise<void> {
+  if (port === 0) return;
+  await new Promise<void>((free, busy) => {
+    const probe = createServer();
+    probe.once('error', (error: NodeJS.ErrnoException) =>
+      busy(
+        new StartError(
+          error.code === 'EADDRINUSE'
+            ? `port ${port} on ${host} is in use by another process: stop it, or choose another port with PORT=<port> (PORT=0 picks a free one)`
+            : `cannot listen on ${host}:${port} (${error.code ?? error.message}); PORT and HOST choose where`,
+        ),
+      ),
+    );
+    probe.listen({ port, host, exclusive: true }, () => probe.close(() => free()));
+  });
+}
+
+/** A start refused for a reason its message says in full: no stack to bury it. */
+class StartError extends Error {}
+
 async function main(): Promise<void> {
   const started = performance.now();
   const dataDir = resolve(process.env.DATA_DIR || '.data');
   const host = process.env.HOST || '127.0.0.1';
-  // Before anything starts: a subscriber that cannot be set up fails the start at once.
-  const subscribers = await loadSubscribers({
-    webhooks: process.env.ORDER_INTAKE_WEBHOOKS,
-    subscribersFile: process.env.ORDER_INTAKE_SUBSCRIBERS,
-  });
-  const retrySeconds = parseRetrySeconds(
-    process.env.ORDER_INTAKE_WEBHOOK_RETRY_SECONDS,
-    WEBHOOK_RETRY_POLICY.maximumRetryMs / 1000,
-  );
-  const service = await startService({
-    dataDir,
-    port: portFrom(process.env.PORT),
-    host,
-    faults: parseFaults(process.env.ORDER_INTAKE_FAULTS),
-    console: consoleSettings(host),
-    eventLogRetentionMs: hoursInMs(positiveNumber('ORDER_INTAKE_EVENTS_RETENTION_HOURS')),
-    subscribers,
-    webhooks: { retryPolicy: { ...WEBHOOK_RETRY_POLICY, maximumRetryMs: retrySeconds * 1000 } },
-  });
+  const port = portFrom(process.env.PORT);
+  await ensurePortFree(port, host);
+  const dynamodb = startDynamoDbLocal({ dataDir: join(dataDir, DYNAMODB_FOLDER) });
+  let service: RunningService;
+  let subscribers: Subscriber[];
+  try {
+    const { LOOPBACK_HOSTS, parseFaults, startService, WEBHOOK_RETRY_POLICY } = await import('./service.js');
+    const { loadSubscribers, parseRetrySeconds } = await import('./subscriptions.js');
+    // A subscriber that cannot be set up fails the start at once.
+    subscribers = await loadSubscribers({
+      webhooks: process.env.ORDER_INTAKE_WEBHOOKS,
+      subscribersFile: process.env.ORDER_INTAKE_SUBSCRIBERS,
+    });
+    const retrySeconds = parseRetrySeconds(
+      process.env.ORDER_INTAKE_WEBHOOK_RETRY_SECONDS,
+      WEBHOOK_RETRY_POLICY.maximumRetryMs / 1000,
+    );
+    service = await startService({
+      dataDir,
+      port,
+      host,
+      faults: parseFaults(process.env.ORDER_INTAKE_FAULTS),
+      console: consoleSettings(host, LOOPBACK_HOSTS),
+      eventLogRetentionMs: hoursInMs(positiveNumber('ORDER_INTAKE_EVENTS_RETENTION_HOURS')),
+      subscribers,
+      webhooks: { retryPolicy: { ...WEBHOOK_RETRY_POLICY, maximumRetryMs: retrySeconds * 1000 } },
+      dynamodb,
+    });
+  } catch (error) {
+    // The service stops DynamoDB Local once it runs; a start that failed before must not leave the JVM behind.
+    await dynamodb.then((store) => store.stop()).catch(() => undefined);
+    throw error;
+  }
   // A loopback address reads better as localhost, which is what the README promises.
   const url = host === '127.0.0.1' ? `http://localhost:${service.port}` : service.url;
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
@@ -115,7 +155,10 @@ async function main(): Promise<void> {
 
 main().catch((error: unknown) => {
   // A configuration mistake is said in its message; its stack would only bury it.
-  const told = error instanceof SubscriptionsConfigError ? error.message : undefined;
+  const told =
+    error instanceof StartError || (error instanceof Error && error.name === 'SubscriptionsConfigError')
+      ? error.message
+      : undefined;
   process.stderr.write(
     `Order Intake did not start: ${told ?? (error instanceof Error ? (error.stack ?? error.message) : String(error))}\n`,
   );
