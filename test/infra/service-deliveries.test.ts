@@ -3,13 +3,13 @@
  * local runtime enforces with (@cloud-copilot/iam-simulate), the request made as the service makes it: its service
  * principal, this account, and the ARN of the resource it acts for. The deliveries are read from the template (each
  * alarm's actions, each rule's targets and dead-letter queues, each bucket's access-log destination, each role's
- * trust), so one added later is checked without touching this file. One synth (the runtime's, shared).
+ * trust), so one added later is checked without touching this file. The template the runtime enforces (kept by content: no synthesis when it is kept).
  */
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { runSimulation } from '@cloud-copilot/iam-simulate';
+import { synthesizedStack } from '../../cdk/lib/synthesis-cache.js';
 import type { CloudFormationTemplate } from '../../cdk/lib/synthesize.js';
 import { resolveIntrinsics, type LocalStandIn, type PolicyDocument } from '../../local/iam/deployed-roles.js';
-import { synthesizedStack } from '../../local/iam/index.js';
 import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from '../../local/local-account.js';
 
 type Resource = CloudFormationTemplate['Resources'][string];
@@ -163,8 +163,8 @@ async function decide(delivery: Delivery, overrides: { sourceArn?: string; sourc
 
 let template: CloudFormationTemplate;
 let deliveries: Delivery[];
-beforeAll(() => {
-  ({ template } = synthesizedStack());
+beforeAll(async () => {
+  ({ template } = await synthesizedStack());
   deliveries = deliveriesOf(template);
 });
 
