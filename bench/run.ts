@@ -36,7 +36,7 @@ import { ensureOrdersTable } from '../local/dynamodb/orders-table.js';
 import { IDEMPOTENCY_WINDOW_SECONDS } from '../src/deployed-settings.js';
 import { idempotencyLockKey, orderKey } from '../src/store/orders-table.js';
 import { cliArguments } from '../tools/cli-arguments.js';
-import { latencyFigures, readBack, runOpenLoad, type LoadFigures } from '../tools/open-load.js';
+import { latencyFigures, readBack, runOpenLoad, tableRow, type LoadFigures } from '../tools/open-load.js';
 
 cliArguments(
   `usage: npm run bench
@@ -395,11 +395,7 @@ try {
   const recordingOff = best(false);
 
   console.table(
-    results.map(({ statuses, offered, ...row }) => ({
-      ...row,
-      offered: offered ?? '',
-      statuses: JSON.stringify(statuses),
-    })),
+    results.map((result) => ({ phase: result.phase, model: result.model, ...tableRow(result), errors: result.errors })),
   );
 
   // Read back every 202, against the service on the same data (both runs wrote there).

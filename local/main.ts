@@ -1,6 +1,7 @@
 /**
  * `npm start`: the whole service on this machine. Environment: PORT (default 3000), HOST (default 127.0.0.1),
- * DATA_DIR (default .data), ORDER_INTAKE_FAULTS (see local/faults.ts), LOG_LEVEL (default INFO); the ops console:
+ * DATA_DIR (default .data), ORDER_INTAKE_FAULTS (see local/faults.ts), LOG_LEVEL (default INFO), LOG_FORMAT (text on a
+ * terminal, else json); the ops console:
  * ORDER_INTAKE_CONSOLE (on|off), ORDER_INTAKE_CONSOLE_RETENTION_HOURS, ORDER_INTAKE_CONSOLE_MAX_EXECUTIONS; the local
  * subscribers: ORDER_INTAKE_WEBHOOKS, ORDER_INTAKE_SUBSCRIBERS, ORDER_INTAKE_WEBHOOK_RETRY_SECONDS (see
  * local/subscriptions.ts). See docs/local.md.
@@ -8,19 +9,25 @@
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { DYNAMODB_FOLDER, startDynamoDbLocal } from './dynamodb/dynamodb-local.js';
+import { SERVICE_NAME } from '../src/service-name.js';
 import type { RunningService } from './service.js';
+import { logFormat, TerminalLogger } from './terminal-logger.js';
 import type { Subscriber } from './subscriptions.js';
+import { errorMessage } from '../src/json-value.js';
 
 // The service's own modules take seconds to load on a loaded machine: they are loaded (below) once the port is known
 // to be free and DynamoDB Local's JVM is booting, so that the two overlap.
 
 const DEFAULT_PORT = 3000;
+
+/** A start refused for a reason its message says in full (a setting, a busy port): no stack to bury it. */
+class StartError extends Error {}
 const STOP_DEADLINE_MS = 10_000;
 
 function portFrom(value: string | undefined): number {
   if (value === undefined || value === '') return DEFAULT_PORT;
   const port = Number(value);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`PORT must be 0..65535, not ${value}`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new StartError(`PORT must be 0..65535, not ${value}`);
   return port;
 }
 
@@ -28,7 +35,7 @@ function positiveNumber(name: string): number | undefined {
   const value = process.env[name];
   if (value === undefined || value === '') return undefined;
   const number = Number(value);
-  if (!(Number.isFinite(number) && number > 0)) throw new Error(`${name} must be a positive number, not ${value}`);
+  if (!(Number.isFinite(number) && number > 0)) throw new StartError(`${name} must be a positive number, not ${value}`);
   return number;
 }
 
@@ -42,7 +49,7 @@ const hoursInMs = (hours: number | undefined): number | undefined =>
 function consoleSettings(host: string, loopbackHosts: ReadonlySet<string>) {
   const asked = process.env.ORDER_INTAKE_CONSOLE;
   if (asked !== undefined && asked !== '' && asked !== 'on' && asked !== 'off') {
-    throw new Error(`ORDER_INTAKE_CONSOLE must be on or off, not ${asked}`);
+    throw new StartError(`ORDER_INTAKE_CONSOLE must be on or off, not ${asked}`);
   }
   return {
     enabled: asked ? asked === 'on' : loopbackHosts.has(host),
@@ -57,6 +64,15 @@ const describeSubscriber = (subscriber: Subscriber): string =>
   ` (rule ${subscriber.ruleName})`;
 
 const SAMPLE_ORDER = '{"customerId":"CUST-7Q2K9M4X","items":[{"sku":"SKU-00012345","quantity":3}]}';
+
+/** Whether logs are printed as readable lines (LOG_FORMAT, or stdout being a terminal) rather than JSON. */
+function readableLogs(): boolean {
+  try {
+    return logFormat() === 'text';
+  } catch (error) {
+    throw new StartError(errorMessage(error));
+  }
+}
 
 /** Fails at once, naming the port, when another process holds it: before the JVM and the rest start for nothing. */
 async function ensurePortFree(port: number, host: string): Promise<void> {
@@ -76,14 +92,12 @@ async function ensurePortFree(port: number, host: string): Promise<void> {
   });
 }
 
-/** A start refused for a reason its message says in full: no stack to bury it. */
-class StartError extends Error {}
-
 async function main(): Promise<void> {
   const started = performance.now();
   const dataDir = resolve(process.env.DATA_DIR || '.data');
   const host = process.env.HOST || '127.0.0.1';
   const port = portFrom(process.env.PORT);
+  const logger = readableLogs() ? new TerminalLogger({ serviceName: SERVICE_NAME }) : undefined;
   await ensurePortFree(port, host);
   const dynamodb = startDynamoDbLocal({ dataDir: join(dataDir, DYNAMODB_FOLDER) });
   let service: RunningService;
@@ -110,6 +124,7 @@ async function main(): Promise<void> {
       subscribers,
       webhooks: { retryPolicy: { ...WEBHOOK_RETRY_POLICY, maximumRetryMs: retrySeconds * 1000 } },
       dynamodb,
+      logger,
     });
   } catch (error) {
     // The service stops DynamoDB Local once it runs; a start that failed before must not leave the JVM behind.

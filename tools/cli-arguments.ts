@@ -3,6 +3,7 @@
  * and an option the tool does not know prints what is wrong with the usage and exits 2, never a stack trace.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { errorMessage } from '../src/json-value.js';
 
 export function cliArguments<T extends ParseArgsConfig>(usage: string, config: T): ReturnType<typeof parseArgs<T>> {
   const args = config.args ?? process.argv.slice(2);
@@ -13,7 +14,7 @@ export function cliArguments<T extends ParseArgsConfig>(usage: string, config: T
   try {
     return parseArgs(config);
   } catch (error) {
-    console.error(`${error instanceof Error ? error.message : String(error)}\n${usage}`);
+    console.error(`${errorMessage(error)}\n${usage}`);
     process.exit(2);
   }
 }

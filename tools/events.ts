@@ -11,6 +11,7 @@ import { EVENTS_DATABASE_FILE } from '../local/service.js';
 import { synthesizedStack } from '../cdk/lib/synthesis-cache.js';
 import { cliArguments } from './cli-arguments.js';
 import { EventLogReader, parseEvent, parsePattern, rulesOf } from './local-events.js';
+import { errorMessage } from '../src/json-value.js';
 
 const USAGE = `usage: npm run events -- tail [--pattern '<EventBridge pattern>'] [--from-start]
        npm run events -- test '<event JSON>' [--pattern '<EventBridge pattern>']`;
@@ -69,7 +70,7 @@ async function main(): Promise<number> {
     if (command === 'tail') return await tail(pattern, values['from-start']);
     if (command === 'test' && eventText !== undefined) return await test(eventText, pattern);
   } catch (error) {
-    console.error(error instanceof Error ? error.message : String(error));
+    console.error(errorMessage(error));
     return 2;
   }
   console.error(USAGE);
