@@ -127,6 +127,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
       durationMs,
       requestId,
       ...(answer.orderId ? { orderId: answer.orderId } : {}),
+      ...(answer.failure ? { failure: answer.failure } : {}),
     });
     onExchange?.({
       requestId,
