@@ -103,7 +103,11 @@ type BodyRead = { body: Buffer; tooLarge: boolean };
  */
 function readBody(request: IncomingMessage): Promise<BodyRead> {
   const tooLarge = { body: Buffer.alloc(0), tooLarge: true };
-  if (Number(request.headers['content-length']) > MAX_REQUEST_BODY_BYTES) return Promise.resolve(tooLarge);
+  if (Number(request.headers['content-length']) > MAX_REQUEST_BODY_BYTES) {
+    // Taken as consumed (Node would otherwise read the rest off the wire to discard it once answered), and paused.
+    request.on('data', () => undefined).pause();
+    return Promise.resolve(tooLarge);
+  }
   return new Promise((done, failed) => {
     const chunks: Buffer[] = [];
     let byteLength = 0;
@@ -132,6 +136,25 @@ function readBody(request: IncomingMessage): Promise<BodyRead> {
     };
     request.on('data', take).once('end', ended).once('error', errored).once('close', closed);
   });
+}
+
+/**
+ * How long a connection ended for a body too large stays half-open after the answer. Closing a socket whose
+ * unread input is still queued makes the kernel reset the connection, and a reset can reach the client before it has
+ * read the 413. So the answer is followed by a FIN, the input stays unread (the client, its window full, stops
+ * sending), and the socket is destroyed after this delay or as soon as the client closes its side.
+ */
+const LINGER_AFTER_TOO_LARGE_MS = 2_000;
+
+function lingerAfterAnswer(request: IncomingMessage): void {
+  const socket = request.socket;
+  // Node ends a `Connection: close` exchange with destroySoon(): FIN, then destroy once written, which resets.
+  socket.destroySoon = () => {
+    socket.end();
+    const timer = setTimeout(() => socket.destroy(), LINGER_AFTER_TOO_LARGE_MS);
+    timer.unref();
+    socket.once('close', () => clearTimeout(timer));
+  };
 }
 
 /** Header names as the client sent them (API Gateway keeps their case); repeated headers joined with commas. */
@@ -199,6 +222,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
     const body = Buffer.from(answer.body, 'utf8');
     // Past a body too large, the rest of it is still on its way: the connection ends with the answer.
     const closing = read.tooLarge ? { Connection: 'close' } : {};
+    if (read.tooLarge) lingerAfterAnswer(request);
     response.writeHead(answer.status, { ...answer.headers, ...closing, 'Content-Length': String(body.byteLength) });
     response.end(body);
     const durationMs = Math.round((performance.now() - started) * 10) / 10;
