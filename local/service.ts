@@ -56,6 +56,7 @@ import {
   type RetryPolicy,
   type RuleDeliveryOptions,
 } from './eventbridge/rule-delivery.js';
+import { hostNamesFor } from './browser-guard.js';
 import { FAULT_DESCRIPTIONS, FaultSwitches, type Fault } from './faults.js';
 import { authorizersFor, deployedIam, type CallerAuthorizers, type DeployedIamSource } from './iam/index.js';
 import type { LocalResourceNames } from './iam/deployed-roles.js';
@@ -340,8 +341,7 @@ export interface RunningService {
   stop(): Promise<void>;
 }
 
-/** The addresses that answer this machine only: the ops console serves them, and their names, alone. */
-export const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(['127.0.0.1', 'localhost', '::1']);
+export { LOOPBACK_HOSTS } from './browser-guard.js';
 
 export async function startService(options: ServiceOptions): Promise<RunningService> {
   const dataDir = resolve(options.dataDir);
@@ -454,7 +454,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
         archiveDir: events.archiveDir,
         states: (loadOrderIntakeDefinition(workflowResources) as { States: OpsConsoleOptions['states'] }).States,
         redriveDeadLetter: (id) => events.redriveDeadLetter(id),
-        hosts: LOOPBACK_HOSTS.has(host) ? 'loopback' : 'any',
+        hosts: hostNamesFor(host),
       });
     requestLog = new RequestLog(logger);
     running.http = await startHttpServer({

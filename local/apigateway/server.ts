@@ -8,7 +8,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { problemResponse, withRequestIdHeaders, type ApiGateway, type ApiResponse } from './api-gateway.js';
-import { MAX_REQUEST_BODY_BYTES, requestTooLargeProblem } from './gateway-responses.js';
+import { hostNamesFor, refusesCrossSite, refusesHost, type HostNames } from '../browser-guard.js';
+import { crossSiteRequestProblem, MAX_REQUEST_BODY_BYTES, requestTooLargeProblem } from './gateway-responses.js';
 import type { RequestLog } from './request-log.js';
 
 /** One exchange as the client saw it: what it sent and what it was answered (for the ops console). */
@@ -56,6 +57,8 @@ export interface HttpServerOptions {
   /** 0 picks a free port. */
   port: number;
   host: string;
+  /** The Host names the API answers to (local/browser-guard.ts); default: this machine's on a loopback `host`. */
+  hostNames?: HostNames;
 }
 
 export interface RunningHttpServer {
@@ -91,16 +94,42 @@ function headersOf(request: IncomingMessage): Record<string, string> {
 
 export async function startHttpServer(options: HttpServerOptions): Promise<RunningHttpServer> {
   const { gateway, logger, requestLog, onExchange } = options;
+  const hostNames = options.hostNames ?? hostNamesFor(options.host);
+
+  /** A page elsewhere's request is answered before its body is read, and neither run nor recorded. */
+  function refuseCrossSite(request: IncomingMessage, response: ServerResponse, reason: string, started: number): void {
+    const requestId = randomUUID();
+    const answer = withRequestIdHeaders(problemResponse(crossSiteRequestProblem(reason, requestId)), requestId);
+    const body = Buffer.from(answer.body, 'utf8');
+    // Connection: close, so that the rest of an unread body is not read either.
+    response.writeHead(answer.status, {
+      ...answer.headers,
+      'Content-Length': String(body.byteLength),
+      Connection: 'close',
+    });
+    response.end(body);
+    const path = new URL(request.url ?? '/', 'http://localhost').pathname;
+    requestLog.record({
+      method: request.method ?? 'GET',
+      path,
+      status: answer.status,
+      durationMs: Math.round((performance.now() - started) * 10) / 10,
+      requestId,
+    });
+  }
 
   async function serve(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const started = performance.now();
     const startedAt = Date.now();
-    const requestId = randomUUID();
     const url = new URL(request.url ?? '/', 'http://localhost');
     const method = request.method ?? 'GET';
+    const headers = headersOf(request);
+    const site = { method, headers, port: request.socket.localPort ?? 0 };
+    const refusal = refusesHost(site, hostNames) ?? refusesCrossSite(site, { names: hostNames, ownPagesOnly: false });
+    if (refusal !== undefined) return refuseCrossSite(request, response, refusal, started);
+    const requestId = randomUUID();
     let answer: ApiResponse;
     const read = await readBody(request);
-    const headers = headersOf(request);
     if (read.tooLarge) {
       answer = withRequestIdHeaders(problemResponse(requestTooLargeProblem(requestId)), requestId);
     } else {
