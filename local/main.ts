@@ -84,7 +84,9 @@ async function main(): Promise<void> {
       `Order Intake listening on ${url} (started in ${seconds} s; data in ${dataDir}; Ctrl-C stops it)`,
       `  curl -i ${url}/orders -H 'Content-Type: application/json' -d '${SAMPLE_ORDER}'`,
       `  curl -i ${url}/orders/<orderId>        OpenAPI: ${url}/openapi.json  AsyncAPI: ${url}/asyncapi.json`,
-      service.consoleUrl ? `  Ops console: ${url}/console` : '  Ops console: off (ORDER_INTAKE_CONSOLE=on turns it on)',
+      service.consoleUrl
+        ? `  Ops console: ${service.consoleUrl.replace(service.url, url)}`
+        : '  Ops console: off (ORDER_INTAKE_CONSOLE=on turns it on)',
       ...subscribers.map(describeSubscriber),
       '',
     ].join('\n'),

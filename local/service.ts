@@ -67,6 +67,7 @@ import { createOrderWorkflow } from './stepfunctions/order-workflow.js';
 import { CONSOLE_DATABASE_FILE, ConsoleStore, type ConsoleRetention } from './console/console-store.js';
 import { consoleRoutes } from './console/console-http.js';
 import { CONSOLE_PATH, createOpsConsole, type OpsConsoleOptions } from './console/console-routes.js';
+import { newConsoleToken } from './console/console-token.js';
 import { forgetRemovedSubscribers, type Subscriber } from './subscriptions.js';
 import type { LogSink } from './waiting.js';
 
@@ -333,7 +334,10 @@ export interface RunningService {
   events: LocalEvents;
   /** What the ops console shows; undefined when recording is off. */
   console: ConsoleStore | undefined;
-  /** The ops console (served on the same port), when it is on. */
+  /**
+   * The ops console (served on the same port), when it is on; on a HOST open to the network, with this start's
+   * token (`?token=…`), which the console asks for.
+   */
   consoleUrl: string | undefined;
   /** Turns a fault switch on or off while the service runs. */
   setFault(fault: Fault, on: boolean): void;
@@ -352,6 +356,8 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   const running: { dynamodb?: DynamoDbLocal; events?: LocalEvents; http?: RunningHttpServer } = {};
   const clients: DynamoDBClient[] = [];
   let requestLog: RequestLog | undefined;
+  // Reaching an exposed console's port proves nothing: it asks for a token made at each start (console-token.ts).
+  const consoleToken = hostNamesFor(options.host ?? '127.0.0.1') === 'any' ? newConsoleToken() : undefined;
   const consoleStore =
     (options.console?.enabled ?? true)
       ? new ConsoleStore(join(dataDir, CONSOLE_DATABASE_FILE), options.console?.retention)
@@ -455,6 +461,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
         states: (loadOrderIntakeDefinition(workflowResources) as { States: OpsConsoleOptions['states'] }).States,
         redriveDeadLetter: (id) => events.redriveDeadLetter(id),
         hosts: hostNamesFor(host),
+        token: consoleToken,
       });
     requestLog = new RequestLog(logger);
     running.http = await startHttpServer({
@@ -479,7 +486,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     dataDir,
     events: running.events,
     console: consoleStore,
-    consoleUrl: consoleStore && `${running.http.url}${CONSOLE_PATH}`,
+    consoleUrl: consoleStore && `${running.http.url}${CONSOLE_PATH}${consoleToken ? `?token=${consoleToken}` : ''}`,
     setFault: (fault, on) => {
       faults.set(fault, on);
       logger.warn(`fault switch ${fault} ${on ? 'on' : 'off'}`, { fault, description: FAULT_DESCRIPTIONS[fault] });

@@ -9,6 +9,7 @@
  * - GET  /console/dead-letters, /console/dead-letters/{id}
  * - POST /console/dead-letters/{id}/redrive, POST /console/dead-letters/redrive (all)
  * - GET  /console/assets/console.js, console.css
+ * On a HOST open to the network, every route asks for this start's token first (console-token.ts).
  * GET never changes anything. A POST is refused (403) unless the browser says it comes from the console's own pages
  * (local/browser-guard.ts, the rule the API follows too), so no other site open in the same browser can act through
  * the console. Every answer
@@ -17,6 +18,7 @@
 import { readFileSync } from 'node:fs';
 import type { ApiResponse } from '../apigateway/api-gateway.js';
 import { refusesCrossSite, refusesHost, type HostNames } from '../browser-guard.js';
+import { presentedToken, tokenCookie } from './console-token.js';
 import { isOrderId } from '../../src/contract/order.js';
 import type { RedriveResult } from '../eventbridge/events-database.js';
 import { readDeadLetter } from '../eventbridge/events-database.js';
@@ -60,6 +62,11 @@ export interface OpsConsoleOptions extends ConsoleDataOptions {
    * beyond this machine and the console was turned on for it.
    */
   hosts: HostNames;
+  /**
+   * Asked of every request when set (console-token.ts): required with `hosts: 'any'`, where reaching the port is not
+   * proof of being on this machine.
+   */
+  token?: string;
 }
 
 export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
@@ -122,8 +129,38 @@ export interface OpsConsole {
 }
 
 export function createOpsConsole(options: OpsConsoleOptions): OpsConsole {
+  if (options.hosts === 'any' && !options.token) {
+    throw new Error('a console that answers any Host needs a token: whoever reaches the port would reach it');
+  }
   const data = new ConsoleData(options);
   const { store } = options;
+
+  /**
+   * The answer that keeps a request out (a Host not this machine's, no token where one is asked), or undefined. A
+   * first visit with the token in its query is answered with the cookie and sent on to the same page without it.
+   */
+  function gate(request: ConsoleRequest): ConsoleResponse | undefined {
+    const wrongHost = refusesHost(request, options.hosts);
+    if (wrongHost) return notThisHost(wrongHost);
+    if (options.token === undefined) return undefined;
+    const shown = presentedToken(request, options.token);
+    if (shown === 'cookie') return undefined;
+    if (shown === 'query' && (request.method === 'GET' || request.method === 'HEAD')) {
+      const query = new URLSearchParams(request.query);
+      query.delete('token');
+      const rest = query.toString();
+      return answer(303, '', 'text/plain; charset=utf-8', {
+        Location: `${request.path}${rest ? `?${rest}` : ''}`,
+        'Set-Cookie': tokenCookie(options.token, request.port, CONSOLE_PATH),
+      });
+    }
+    return problem(
+      403,
+      'Token required',
+      'This console is open to the network, so it asks for the token of this start: open the console URL with ' +
+        '?token=… that the start line printed.',
+    );
+  }
 
   async function redrive(ids: number[]): Promise<ConsoleResponse> {
     const reports: RedriveReport[] = [];
@@ -195,8 +232,8 @@ export function createOpsConsole(options: OpsConsoleOptions): OpsConsole {
 
   return {
     async handle(request) {
-      const wrongHost = refusesHost(request, options.hosts);
-      if (wrongHost) return notThisHost(wrongHost);
+      const refused = gate(request);
+      if (refused) return refused;
       if (request.method === 'GET' || request.method === 'HEAD') return get(request.path, request.query);
       if (request.method !== 'POST') {
         return problem(405, 'Method not allowed', `${request.method} is not a console method.`, {
@@ -208,8 +245,8 @@ export function createOpsConsole(options: OpsConsoleOptions): OpsConsole {
       return post(request.path);
     },
     liveFilter(request) {
-      const wrongHost = refusesHost(request, options.hosts);
-      if (wrongHost) return { refused: notThisHost(wrongHost) };
+      const refused = gate(request);
+      if (refused) return { refused };
       return { filter: filterOf(request.query) };
     },
     onExecution: (listener) => store.onExecution(listener),

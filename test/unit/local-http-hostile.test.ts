@@ -16,7 +16,7 @@ import type { HostNames } from '../../local/browser-guard.js';
 import { consoleRoutes } from '../../local/console/console-http.js';
 import { createOpsConsole } from '../../local/console/console-routes.js';
 import { ConsoleStore } from '../../local/console/console-store.js';
-import { openEventsDatabase } from '../../local/eventbridge/events-database.js';
+import { listDeadLetters, openEventsDatabase, recordDeadLetter } from '../../local/eventbridge/events-database.js';
 
 const ORDER = '{"customerId":"CUST-7Q2K9M4X","items":[{"sku":"SKU-00012345","quantity":3}]}';
 
@@ -49,7 +49,7 @@ const send = (
   });
 
 /** A service's HTTP front as local/service.ts puts it together, with a fake integration and in-memory stores. */
-async function startFront(hostNames: HostNames) {
+async function startFront(hostNames: HostNames, token?: string) {
   const handled: ApiRequest[] = [];
   const recorded: HttpExchange[] = [];
   const gateway: ApiGateway = {
@@ -72,6 +72,7 @@ async function startFront(hostNames: HostNames) {
     states: {},
     redriveDeadLetter: redrive,
     hosts: hostNames,
+    token,
   });
   const server = await startHttpServer({
     gateway,
@@ -189,5 +190,85 @@ describe('the API on a loopback HOST', () => {
     expect(rebound.status).toBe(403);
     expect(rebound.body).toContain('DNS rebinding');
     expect((await send(front.server, 'GET', '/console')).status).toBe(200);
+  });
+});
+
+describe('an exposed console (a HOST open to the network, the console on)', () => {
+  const TOKEN = 'a-token-of-this-start';
+  let front: Front;
+  let cookie: string;
+  beforeAll(async () => {
+    front = await startFront('any', TOKEN);
+  });
+  afterAll(() => front.close());
+  beforeEach(() => {
+    front.redrive.mockClear();
+    if (listDeadLetters(front.events).length === 0) {
+      recordDeadLetter(front.events, { origin: 'rule:archive', reference: 'e1', payload: '{}', reason: 'test' });
+    }
+  });
+
+  const lan = (): string => `192.168.1.5:${front.server.port}`;
+  const letterPath = (): string => `/console/dead-letters/${listDeadLetters(front.events)[0]?.id}/redrive`;
+
+  it('is never built without a token', () => {
+    expect(() =>
+      createOpsConsole({
+        store: front.store,
+        events: front.events,
+        dynamodb: new DynamoDBClient({ region: 'local' }),
+        tableName: 'orders',
+        archiveDir: '/nonexistent',
+        states: {},
+        redriveDeadLetter: front.redrive,
+        hosts: 'any',
+      }),
+    ).toThrow(/needs a token/);
+  });
+
+  it.each([
+    ['no token, on its own address', { host: '192.168.1.5' }],
+    ['no token, from a page of another name resolving here (DNS rebinding)', { host: 'attacker.example' }],
+    ['a wrong token in a cookie', { host: '192.168.1.5', cookie: 'order-intake-console-PORT=guess' }],
+  ])('refuses a page with %s', async (_case, given: Record<string, string>) => {
+    const headers: Record<string, string> = { ...given, host: `${given.host}:${front.server.port}` };
+    if (headers.cookie) headers.cookie = headers.cookie.replace('PORT', String(front.server.port));
+    for (const path of ['/console', '/console/dead-letters', '/console/live', '/console/assets/console.js']) {
+      const answer = await send(front.server, 'GET', path, headers);
+      expect([path, answer.status]).toEqual([path, 403]);
+    }
+    expect((await send(front.server, 'GET', '/console?token=guess', headers)).status).toBe(403);
+  });
+
+  it('trades the printed ?token= for an HttpOnly SameSite=Strict cookie and takes it out of the address', async () => {
+    const answer = await send(front.server, 'GET', `/console?status=FAILED&token=${TOKEN}`, { host: lan() });
+    expect(answer.status).toBe(303);
+    expect(answer.headers.location).toBe('/console?status=FAILED');
+    const [setCookie] = answer.headers['set-cookie'] as string[];
+    expect(setCookie).toBe(
+      `order-intake-console-${front.server.port}=${TOKEN}; Path=/console; HttpOnly; SameSite=Strict`,
+    );
+    cookie = String(setCookie).split(';')[0] as string;
+
+    expect((await send(front.server, 'GET', '/console?status=FAILED', { host: lan(), cookie })).status).toBe(200);
+  });
+
+  it('changes nothing for a cross-site POST, even with the cookie, nor for a POST with the token in its query', async () => {
+    const crossSite = { host: lan(), cookie, 'sec-fetch-site': 'cross-site', origin: 'http://attacker.example' };
+    expect((await send(front.server, 'POST', letterPath(), crossSite)).status).toBe(403);
+    const withQuery = { host: lan(), 'sec-fetch-site': 'same-origin', origin: `http://${lan()}` };
+    expect((await send(front.server, 'POST', `${letterPath()}?token=${TOKEN}`, withQuery)).status).toBe(403);
+    expect(front.redrive).not.toHaveBeenCalled();
+
+    const fromItsPage = { host: lan(), cookie, 'sec-fetch-site': 'same-origin', origin: `http://${lan()}` };
+    expect((await send(front.server, 'POST', letterPath(), fromItsPage)).status).toBe(200);
+    expect(front.redrive).toHaveBeenCalledTimes(1);
+  });
+
+  it('leaves the API open to the network by choice, but not to other sites’ pages', async () => {
+    expect((await send(front.server, 'POST', '/orders', { host: lan() }, ORDER)).status).toBe(202);
+    const crossSite = { host: lan(), 'sec-fetch-site': 'cross-site' };
+    expect((await send(front.server, 'POST', '/orders', crossSite, ORDER)).status).toBe(403);
+    expect(front.handled).toHaveLength(1);
   });
 });
