@@ -5,7 +5,8 @@
  * - every order answered 202, and every original a 409 named, is stored;
  * - every stored order (answered or not: the crash may fall between the write and the answer) is archived exactly
  *   once, through the stream relay and the bus, and no partial archive file is left.
- * CHAOS_RUNS (default 10) consecutive runs per crash.
+ * CHAOS_RUNS consecutive runs per crash: 3 by default (CI's budget), 10 for the full set before a change to the
+ * store, the relay, the bus or the archive (`CHAOS_RUNS=10 npm run test:chaos`).
  */
 import { afterAll, describe, expect, it, jest } from '@jest/globals';
 import { mkdtemp, rm, mkdir, writeFile } from 'node:fs/promises';
@@ -23,7 +24,9 @@ import {
   type ServiceProcess,
 } from './support/service-process.js';
 
-const RUNS = Number(process.env.CHAOS_RUNS ?? 10);
+const RUNS = Number(process.env.CHAOS_RUNS ?? 3);
+/** Orders also read back over HTTP after the restart; the table scan proves the rest are stored. */
+const READ_BACK_SAMPLE = 25;
 const TOTAL = 2_000;
 const CONNECTIONS = 40;
 const KILL_AT = 1_000;
@@ -46,6 +49,7 @@ interface RunFigures {
   storedWithoutAnswer: number;
   lost: string[];
   duplicatesNamedButMissing: string[];
+  unreadable: string[];
   notArchived: string[];
   archivedButNotStored: string[];
   archivedMoreThanOnce: string[];
@@ -118,13 +122,15 @@ async function crashRun(crash: Crash, run: number): Promise<RunFigures> {
     if (crash === 'DynamoDB Local alone') await stopGracefully(first);
 
     second = await startServiceProcess(dataDir);
-    const lost: string[] = [];
-    for (const orderId of accepted) if ((await statusOfOrder(second.url, orderId)) !== 200) lost.push(orderId);
-    const duplicatesNamedButMissing: string[] = [];
-    for (const orderId of namedByDuplicates) {
-      if ((await statusOfOrder(second.url, orderId)) !== 200) duplicatesNamedButMissing.push(orderId);
-    }
+    // One consistent scan of the restarted store proves every answer; a sample also goes through GET, as a client
+    // reads its order.
     const stored = await storedOrderIds(second);
+    const lost = [...accepted].filter((orderId) => !stored.has(orderId));
+    const duplicatesNamedButMissing = [...namedByDuplicates].filter((orderId) => !stored.has(orderId));
+    const unreadable: string[] = [];
+    for (const orderId of [...accepted].slice(0, READ_BACK_SAMPLE)) {
+      if ((await statusOfOrder(second.url, orderId)) !== 200) unreadable.push(orderId);
+    }
     // Not archived by the deadline is a finding of the run: the figures report it, and the test fails on them.
     let archive = await archiveContents(dataDir);
     await pollUntil(
@@ -144,6 +150,7 @@ async function crashRun(crash: Crash, run: number): Promise<RunFigures> {
         .length,
       lost,
       duplicatesNamedButMissing,
+      unreadable,
       notArchived: [...stored].filter((orderId) => !archive.files.has(orderId)),
       archivedButNotStored: [...archive.files.keys()].filter((orderId) => !stored.has(orderId)),
       archivedMoreThanOnce: [...archive.files].filter(([, count]) => count > 1).map(([orderId]) => orderId),
@@ -177,6 +184,7 @@ describe.each(Object.keys(CRASHES) as Crash[])('kill -9 of %s at request 1,000 o
       expect(figures).toMatchObject({
         lost: [],
         duplicatesNamedButMissing: [],
+        unreadable: [],
         notArchived: [],
         archivedButNotStored: [],
         archivedMoreThanOnce: [],

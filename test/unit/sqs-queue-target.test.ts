@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DatabaseSync } from 'node:sqlite';
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { sqsQueueTarget, type SqsHandler } from '../../local/event-sources/sqs-queue.js';
 import { listDeadLetters, openEventsDatabase } from '../../local/eventbridge/events-database.js';
@@ -143,60 +143,90 @@ describe('a handler behind its SQS queue', () => {
     expect(invoked).toBe(false);
   });
 
-  it('never invokes the function again while a call that timed out still runs', async () => {
-    const calls: { started: number; ended?: number }[] = [];
-    const slow: SqsHandler = async () => {
-      const call: { started: number; ended?: number } = { started: performance.now() };
-      calls.push(call);
-      await new Promise((wake) => setTimeout(wake, 300));
-      call.ended = performance.now();
+  describe('with a fake clock, as the function timeout and the visibility timeout are the subject', () => {
+    // The bus's own commits stay on the real event loop; only the clock of timeouts and waits is faked.
+    const clockOnly: Parameters<typeof jest.useFakeTimers>[0] = {
+      doNotFake: ['nextTick', 'setImmediate', 'clearImmediate', 'queueMicrotask'],
     };
-    const target = sqsQueueTarget('subscriber-slow', slow, { timeoutSeconds: 0.1, visibilityTimeoutSeconds: 60 });
-    const events = await publishOrders(1);
-
-    await expect(target.deliver(events, { signal: running() })).rejects.toThrow('Task timed out after 0.10 seconds');
-    await expect(target.deliver(events, { signal: running() })).rejects.toThrow('Task timed out after 0.10 seconds');
-
-    const [first, second] = calls;
-    expect(first?.ended).toBeDefined();
-    expect(second?.started).toBeGreaterThanOrEqual(first?.ended ?? Number.POSITIVE_INFINITY);
-  });
-
-  it('waits for a call that never ends no longer than the queue’s visibility timeout', async () => {
-    const started: number[] = [];
-    const target = sqsQueueTarget(
-      'subscriber-hung',
-      () => {
-        started.push(performance.now());
-        return never;
-      },
-      { timeoutSeconds: 0.05, visibilityTimeoutSeconds: 0.3 },
-    );
-    const events = await publishOrders(1);
-
-    await expect(target.deliver(events, { signal: running() })).rejects.toThrow('timed out');
-    await expect(target.deliver(events, { signal: running() })).rejects.toThrow('timed out');
-
-    const [first = 0, second = 0] = started;
-    expect(second - first).toBeGreaterThanOrEqual(290);
-    expect(second - first).toBeLessThan(2_000);
-  });
-
-  it('stops waiting for a timed-out call when the runtime stops', async () => {
-    const target = sqsQueueTarget('subscriber-hung', () => never, {
-      timeoutSeconds: 0.05,
-      visibilityTimeoutSeconds: 600,
+    afterEach(() => {
+      jest.useRealTimers();
     });
-    const events = await publishOrders(1);
-    await expect(target.deliver(events, { signal: running() })).rejects.toThrow('timed out');
-    const stop = new AbortController();
-    const started = performance.now();
 
-    const waiting = target.deliver(events, { signal: stop.signal });
-    setTimeout(() => stop.abort(), 50);
+    it('never invokes the function again while a call that timed out still runs', async () => {
+      const events = await publishOrders(1);
+      jest.useFakeTimers(clockOnly);
+      const calls: { started: number; ended?: number }[] = [];
+      const slow: SqsHandler = async () => {
+        const call: { started: number; ended?: number } = { started: Date.now() };
+        calls.push(call);
+        await new Promise((wake) => setTimeout(wake, 300));
+        call.ended = Date.now();
+      };
+      const target = sqsQueueTarget('subscriber-slow', slow, { timeoutSeconds: 0.1, visibilityTimeoutSeconds: 60 });
 
-    await expect(waiting).rejects.toThrow('the runtime stopped before the function was invoked');
-    expect(performance.now() - started).toBeLessThan(5_000);
+      const first = expect(target.deliver(events, { signal: running() })).rejects.toThrow(
+        'Task timed out after 0.10 seconds',
+      );
+      await jest.advanceTimersByTimeAsync(100);
+      await first;
+      const second = expect(target.deliver(events, { signal: running() })).rejects.toThrow(
+        'Task timed out after 0.10 seconds',
+      );
+      await jest.advanceTimersByTimeAsync(400);
+      await second;
+
+      expect(calls.map((call) => call.started)).toEqual([0, 300].map((ms) => (calls[0]?.started ?? 0) + ms));
+      expect(calls[0]?.ended).toBe((calls[0]?.started ?? 0) + 300);
+    });
+
+    it('waits for a call that never ends exactly the queue’s visibility timeout, counted from its start', async () => {
+      const events = await publishOrders(1);
+      jest.useFakeTimers(clockOnly);
+      const started: number[] = [];
+      const target = sqsQueueTarget(
+        'subscriber-hung',
+        () => {
+          started.push(Date.now());
+          return never;
+        },
+        { timeoutSeconds: 30, visibilityTimeoutSeconds: 180 },
+      );
+
+      const first = expect(target.deliver(events, { signal: running() })).rejects.toThrow('timed out');
+      await jest.advanceTimersByTimeAsync(30_000);
+      await first;
+      const second = expect(target.deliver(events, { signal: running() })).rejects.toThrow('timed out');
+      await jest.advanceTimersByTimeAsync(150_000 - 1);
+      expect(started).toHaveLength(1);
+      await jest.advanceTimersByTimeAsync(1);
+      expect(started).toHaveLength(2);
+      await jest.advanceTimersByTimeAsync(30_000);
+      await second;
+
+      expect((started[1] ?? 0) - (started[0] ?? 0)).toBe(180_000);
+    });
+
+    it('stops waiting for a timed-out call when the runtime stops', async () => {
+      const events = await publishOrders(1);
+      jest.useFakeTimers(clockOnly);
+      const target = sqsQueueTarget('subscriber-hung', () => never, {
+        timeoutSeconds: 30,
+        visibilityTimeoutSeconds: 180,
+      });
+      const first = expect(target.deliver(events, { signal: running() })).rejects.toThrow('timed out');
+      await jest.advanceTimersByTimeAsync(30_000);
+      await first;
+      const stop = new AbortController();
+
+      const waiting = expect(target.deliver(events, { signal: stop.signal })).rejects.toThrow(
+        'the runtime stopped before the function was invoked',
+      );
+      await jest.advanceTimersByTimeAsync(1_000);
+      stop.abort();
+
+      await waiting;
+      expect(jest.getTimerCount()).toBe(0);
+    });
   });
 
   it('lets its rule go on past a handler that hangs: the batch retried, dead-lettered, and the next one delivered', async () => {
