@@ -7,6 +7,7 @@
  */
 import { resolve } from 'node:path';
 import { LOOPBACK_HOSTS, parseFaults, startService, WEBHOOK_RETRY_POLICY } from './service.js';
+import { withoutUrlSecrets } from './secrets.js';
 import { loadSubscribers, parseRetrySeconds, SubscriptionsConfigError, type Subscriber } from './subscriptions.js';
 
 const DEFAULT_PORT = 3000;
@@ -47,8 +48,9 @@ function consoleSettings(host: string) {
     },
   };
 }
+/** A webhook's URL is printed without its query string, which may hold a key (local/secrets.ts). */
 const describeSubscriber = (subscriber: Subscriber): string =>
-  `  OrderAccepted -> ${subscriber.kind === 'webhook' ? subscriber.url : `handler ${subscriber.name}`}` +
+  `  OrderAccepted -> ${subscriber.kind === 'webhook' ? withoutUrlSecrets(subscriber.url) : `handler ${subscriber.name}`}` +
   ` (rule ${subscriber.ruleName})`;
 
 const SAMPLE_ORDER = '{"customerId":"CUST-7Q2K9M4X","items":[{"sku":"SKU-00012345","quantity":3}]}';

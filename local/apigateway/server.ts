@@ -10,6 +10,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { problemResponse, withRequestIdHeaders, type ApiGateway, type ApiResponse } from './api-gateway.js';
 import { hostNamesFor, refusesCrossSite, refusesHost, type HostNames } from '../browser-guard.js';
 import { crossSiteRequestProblem, MAX_REQUEST_BODY_BYTES, requestTooLargeProblem } from './gateway-responses.js';
+import { redactHeaders } from '../secrets.js';
 import type { RequestLog } from './request-log.js';
 
 /** One exchange as the client saw it: what it sent and what it was answered (for the ops console). */
@@ -19,6 +20,7 @@ export interface HttpExchange {
   durationMs: number;
   method: string;
   path: string;
+  /** Secrets redacted (local/secrets.ts): a recorded exchange is shown in a page. */
   requestHeaders: Record<string, string>;
   /** UTF-8, at most the first 64 KB: the contract's own limit is 1 KB. */
   requestBody: string;
@@ -27,15 +29,6 @@ export interface HttpExchange {
   responseBody: string;
 }
 
-/** Credentials are never kept: a recorded exchange is shown in a page. */
-const REDACTED_HEADERS = new Set(['authorization', 'cookie', 'x-amz-security-token']);
-const recordableHeaders = (headers: Record<string, string>): Record<string, string> =>
-  Object.fromEntries(
-    Object.entries(headers).map(([name, value]) => [
-      name,
-      REDACTED_HEADERS.has(name.toLowerCase()) ? '(redacted)' : value,
-    ]),
-  );
 const RECORDED_BODY_BYTES = 64 * 1024;
 
 /** Routes the local server answers itself, before the API Gateway emulation (the ops console). */
@@ -160,10 +153,10 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
       durationMs,
       method,
       path: url.pathname,
-      requestHeaders: recordableHeaders(headers),
+      requestHeaders: redactHeaders(headers),
       requestBody: read.body.subarray(0, RECORDED_BODY_BYTES).toString('utf8'),
       status: answer.status,
-      responseHeaders: answer.headers,
+      responseHeaders: redactHeaders(answer.headers),
       responseBody: answer.body,
     });
   }

@@ -16,6 +16,7 @@ import type { HttpExchange } from '../apigateway/server.js';
 import { EVENTS_OF_ORDER, listDeadLetters, type DeadLetter } from '../eventbridge/events-database.js';
 import { PUBLISHERS, type EventEnvelope } from '../eventbridge/local-event-bus.js';
 import type { RecordedExecution } from '../stepfunctions/execution-history.js';
+import { redactHeaders, withoutUrlSecrets } from '../secrets.js';
 import type { ConsoleStore, ExecutionSummary } from './console-store.js';
 
 export type Hop = 'http' | 'execution' | 'state' | 'store' | 'bus' | 'delivery' | 'archive' | 'dead-letter';
@@ -172,6 +173,7 @@ export function stateVisits(execution: RecordedExecution): TimelineEntry[] {
 export const pathOf = (execution: RecordedExecution): string[] =>
   execution.events.flatMap((event) => (event.type === 'StateEntered' ? [event.state.name] : []));
 
+/** Headers are redacted again as shown: an exchange recorded by an older version may carry a secret. */
 export function exchangeEntries(exchange: HttpExchange): TimelineEntry[] {
   return [
     {
@@ -179,7 +181,7 @@ export function exchangeEntries(exchange: HttpExchange): TimelineEntry[] {
       hop: 'http',
       title: `${exchange.method} ${exchange.path}`,
       details: [
-        { label: 'request headers', value: exchange.requestHeaders },
+        { label: 'request headers', value: redactHeaders(exchange.requestHeaders) },
         { label: 'request body', value: exchange.requestBody },
       ],
     },
@@ -189,7 +191,7 @@ export function exchangeEntries(exchange: HttpExchange): TimelineEntry[] {
       title: `answered ${exchange.status} in ${exchange.durationMs} ms`,
       tone: exchange.status < 300 ? 'ok' : exchange.status < 500 ? 'warn' : 'error',
       details: [
-        { label: 'response headers', value: exchange.responseHeaders },
+        { label: 'response headers', value: redactHeaders(exchange.responseHeaders) },
         { label: 'response body', value: exchange.responseBody },
       ],
     },
@@ -255,7 +257,8 @@ export class ConsoleData {
         startedAt: String(row.started_at),
         durationMs: Number(row.duration_ms),
         outcome: String(row.outcome) as DeliveryAttempt['outcome'],
-        detail: row.detail === null ? undefined : String(row.detail),
+        // Stored by an older version, a detail may quote a URL's query string.
+        detail: row.detail === null ? undefined : withoutUrlSecrets(String(row.detail)),
       }));
   }
 

@@ -7,6 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
+import { withoutUrlSecrets } from '../secrets.js';
 
 const SCHEMA = `
   -- AUTOINCREMENT: a seq is never reused, so a cursor can never point at a different event. published_by names the
@@ -332,7 +333,8 @@ export function recordDeadLetter(
     letter.origin,
     letter.reference,
     letter.payload,
-    letter.reason,
+    // A reason quotes what a target answered; a URL in it keeps no query string or password.
+    withoutUrlSecrets(letter.reason),
     new Date().toISOString(),
   );
 }
@@ -352,7 +354,8 @@ const deadLetterOf = (row: Record<string, unknown>): DeadLetter => ({
   origin: String(row.origin),
   reference: String(row.reference),
   payload: String(row.payload),
-  reason: String(row.reason),
+  // Stored by an older version, a reason may quote a URL's query string.
+  reason: withoutUrlSecrets(String(row.reason)),
   failedAt: String(row.failed_at),
 });
 

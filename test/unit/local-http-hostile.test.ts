@@ -16,6 +16,8 @@ import type { HostNames } from '../../local/browser-guard.js';
 import { consoleRoutes } from '../../local/console/console-http.js';
 import { createOpsConsole } from '../../local/console/console-routes.js';
 import { ConsoleStore } from '../../local/console/console-store.js';
+import { isSecretHeader, withoutUrlSecrets } from '../../local/secrets.js';
+import type { RecordedExecution } from '../../local/stepfunctions/execution-history.js';
 import { listDeadLetters, openEventsDatabase, recordDeadLetter } from '../../local/eventbridge/events-database.js';
 
 const ORDER = '{"customerId":"CUST-7Q2K9M4X","items":[{"sku":"SKU-00012345","quantity":3}]}';
@@ -60,7 +62,14 @@ async function startFront(hostNames: HostNames, token?: string) {
   };
   const store = new ConsoleStore(':memory:');
   const events: DatabaseSync = openEventsDatabase(':memory:');
-  const logger = new Logger({ serviceName: 'test', logLevel: 'SILENT' });
+  // Every line the front logs, as text, to be searched for secrets.
+  const logged: string[] = [];
+  const logger = new Logger({ serviceName: 'test', logLevel: 'DEBUG' });
+  for (const level of ['debug', 'info', 'warn', 'error'] as const) {
+    jest.spyOn(logger, level).mockImplementation((...line: unknown[]) => {
+      logged.push(JSON.stringify(line));
+    });
+  }
   const requestLog = new RequestLog(logger);
   const redrive = jest.fn(async () => ({ outcome: 'delivered' as const, detail: 'taken' }));
   const opsConsole = createOpsConsole({
@@ -92,6 +101,7 @@ async function startFront(hostNames: HostNames, token?: string) {
     server,
     handled,
     recorded,
+    logged,
     store,
     events,
     redrive,
@@ -270,5 +280,114 @@ describe('an exposed console (a HOST open to the network, the console on)', () =
     const crossSite = { host: lan(), 'sec-fetch-site': 'cross-site' };
     expect((await send(front.server, 'POST', '/orders', crossSite, ORDER)).status).toBe(403);
     expect(front.handled).toHaveLength(1);
+  });
+});
+
+describe('secrets, never stored or shown', () => {
+  it.each([
+    'Authorization',
+    'Proxy-Authorization',
+    'Cookie',
+    'Set-Cookie',
+    'X-Api-Key',
+    'X-Amz-Security-Token',
+    'X-Auth-Token',
+    'X-Client-Secret',
+    'X-Session-Id',
+    'X-Db-Password',
+    'Private-Key',
+  ])('redacts %s by its name', (name) => {
+    expect(isSecretHeader(name)).toBe(true);
+  });
+
+  it.each(['Idempotency-Key', 'idempotency-key', 'Content-Type', 'Accept', 'X-Request-Id', 'Keep-Alive'])(
+    'keeps %s',
+    (name) => {
+      expect(isSecretHeader(name)).toBe(false);
+    },
+  );
+
+  it.each([
+    ['https://hooks.example/in?key=SECRET', 'https://hooks.example/in?…'],
+    ['connect to http://user:SECRET@hooks.example:8080/a/b failed', 'connect to http://hooks.example:8080/a/b failed'],
+    ['"https://x.example/p#access_token=SECRET", then', '"https://x.example/p?…", then'],
+    ['no URL here?key=value', 'no URL here?key=value'],
+  ])('cuts a URL in a text to scheme, host and path: %s', (text, cut) => {
+    expect(withoutUrlSecrets(text)).toBe(cut);
+  });
+
+  describe('on the API’s recording, the console’s pages and the logs', () => {
+    let front: Front;
+    beforeAll(async () => {
+      front = await startFront('loopback');
+    });
+    afterAll(() => front.close());
+
+    const SECRET = 'S3CRET-VALUE';
+    const secretHeaders = {
+      authorization: `Bearer ${SECRET}`,
+      'proxy-authorization': `Basic ${SECRET}`,
+      cookie: `sid=${SECRET}`,
+      'x-api-key': SECRET,
+      'x-amz-security-token': SECRET,
+      'x-session-id': SECRET,
+      'x-client-secret': SECRET,
+    };
+
+    /** An execution named after the request, so that the console shows the exchange on the execution's page. */
+    const recordExecutionOf = (name: string): void => {
+      const execution: RecordedExecution = {
+        name,
+        arn: `arn:aws:states:local:000000000000:express:order-intake:${name}`,
+        stateMachineArn: 'arn:aws:states:local:000000000000:stateMachine:order-intake',
+        status: 'SUCCEEDED',
+        startedAt: Date.now(),
+        stoppedAt: Date.now() + 1,
+        events: [
+          { type: 'ExecutionStarted', timestamp: Date.now(), input: { requestId: name, body: '' } },
+          { type: 'ExecutionSucceeded', timestamp: Date.now() + 1, output: { statusCode: 202, body: '{}' } },
+        ],
+      };
+      front.store.recordExecution(execution);
+    };
+
+    it('records, stores and shows a request’s secret headers as (redacted), its Idempotency-Key as sent', async () => {
+      const headers = { ...secretHeaders, 'idempotency-key': 'key-of-my-choosing-1' };
+      const answer = await send(front.server, 'POST', '/orders', headers, ORDER);
+      expect(answer.status).toBe(202);
+      const recorded = front.recorded.at(-1);
+      const requestId = String(recorded?.requestId);
+      expect(JSON.stringify(recorded)).not.toContain(SECRET);
+      expect(recorded?.requestHeaders).toMatchObject({ 'x-api-key': '(redacted)', cookie: '(redacted)' });
+      expect(recorded?.requestHeaders['idempotency-key']).toBe('key-of-my-choosing-1');
+      expect(JSON.stringify(front.store.exchange(requestId))).not.toContain(SECRET);
+
+      recordExecutionOf(requestId);
+      const page = await send(front.server, 'GET', `/console/executions/${requestId}`);
+      expect(page.status).toBe(200);
+      expect(page.body).not.toContain(SECRET);
+      expect(page.body).toContain('key-of-my-choosing-1');
+      expect(front.logged.join('\n')).not.toContain(SECRET);
+    });
+
+    it('shows an exchange recorded by an older version, secrets and all, redacted', async () => {
+      front.store.recordExchange({
+        requestId: 'old-record',
+        startedAt: Date.now(),
+        durationMs: 1,
+        method: 'POST',
+        path: '/orders',
+        requestHeaders: { 'X-Api-Key': SECRET, 'Proxy-Authorization': SECRET },
+        requestBody: ORDER,
+        status: 202,
+        responseHeaders: { 'Set-Cookie': `sid=${SECRET}` },
+        responseBody: '{}',
+      });
+      recordExecutionOf('old-record');
+      const page = await send(front.server, 'GET', '/console/executions/old-record');
+      expect(page.status).toBe(200);
+      expect(page.body).toContain('X-Api-Key');
+      expect(page.body).not.toContain(SECRET);
+    });
   });
 });
