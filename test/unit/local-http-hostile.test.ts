@@ -391,3 +391,37 @@ describe('secrets, never stored or shown', () => {
     });
   });
 });
+
+describe('limits', () => {
+  let front: Front;
+  beforeAll(async () => {
+    front = await startFront('loopback');
+  });
+  afterAll(() => front.close());
+
+  it('answers a refused page’s request before reading its body, and closes the connection', async () => {
+    const answer = await new Promise<{ status: number; connection: string | undefined }>((done, failed) => {
+      const sent = httpRequest(`${front.server.url}/orders`, {
+        method: 'POST',
+        headers: { host: `attacker.example:${front.server.port}`, 'content-length': String(50 * 1024 * 1024) },
+      });
+      sent.on('response', (response) => {
+        done({ status: response.statusCode ?? 0, connection: response.headers.connection });
+        response.resume();
+        sent.destroy();
+      });
+      sent.on('error', failed);
+      // One chunk of a 50 MB body that never comes: the answer must not wait for it.
+      sent.write(Buffer.alloc(64 * 1024));
+    });
+    expect(answer).toEqual({ status: 403, connection: 'close' });
+    expect(front.handled).toEqual([]);
+  });
+
+  it('refuses a body over API Gateway’s 10 MB with 413, handing nothing on', async () => {
+    const before = front.handled.length;
+    const answer = await send(front.server, 'POST', '/orders', {}, 'x'.repeat(10 * 1024 * 1024 + 1));
+    expect(answer.status).toBe(413);
+    expect(front.handled).toHaveLength(before);
+  });
+});
