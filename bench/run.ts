@@ -30,7 +30,8 @@ import { TransactWriteItemsCommand } from '@aws-sdk/client-dynamodb';
 import autocannon from 'autocannon';
 import { startDynamoDbLocal } from '../local/dynamodb/dynamodb-local.js';
 import { ensureOrdersTable } from '../local/dynamodb/orders-table.js';
-import { IDEMPOTENCY_WINDOW_SECONDS, idempotencyLockKey, orderKey } from '../src/store/orders-table.js';
+import { IDEMPOTENCY_WINDOW_SECONDS } from '../src/deployed-settings.js';
+import { idempotencyLockKey, orderKey } from '../src/store/orders-table.js';
 import { latencyFigures, readBack, runOpenLoad, type LoadFigures } from '../tools/open-load.js';
 
 const duration = Number(process.env.BENCH_DURATION ?? 10);

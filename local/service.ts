@@ -22,10 +22,12 @@ import { createArchiveHandler } from '../lambdas/persist/handler.js';
 import { EventBridgePublisher } from '../lambdas/publish/eventbridge-publisher.js';
 import { createPublishHandler } from '../lambdas/publish/handler.js';
 import { handler as validateHandler } from '../lambdas/validate/handler.js';
-import { DEFAULT_FUNCTION_TIMEOUT } from '../cdk/lib/node-function.js';
-import { VISIBILITY_TIMEOUTS_PER_FUNCTION_TIMEOUT } from '../cdk/lib/order-accepted-subscription.js';
-import { ARCHIVE_CONSUMER_TIMEOUT } from '../cdk/lib/order-archive.js';
-import { validateFunctionTimeout } from '../cdk/lib/order-workflow.js';
+import {
+  ARCHIVE_CONSUMER,
+  DEFAULT_FUNCTION_TIMEOUT_SECONDS,
+  VISIBILITY_TIMEOUTS_PER_FUNCTION_TIMEOUT,
+  validateFunctionTimeoutSeconds,
+} from '../src/deployed-settings.js';
 import { loadOrderIntakeDefinition } from '../asl/order-intake.js';
 import { orderAcceptedPattern } from '../src/events/order-accepted.js';
 import { SERVICE_NAME } from '../src/service-name.js';
@@ -38,7 +40,7 @@ import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb/dynamodb-loca
 import { ensureOrdersTable } from './dynamodb/orders-table.js';
 import { limitStoreCapacity } from './dynamodb/store-capacity.js';
 import { DynamoDbStreamSource } from './event-sources/dynamodb-stream.js';
-import { sqsQueueTarget } from './event-sources/sqs-queue.js';
+import { sqsQueueTarget, type SqsHandler } from './event-sources/sqs-queue.js';
 import { DEFAULT_EVENT_LOG_RETENTION_MS, keepEventLogPruned } from './eventbridge/event-log-retention.js';
 import {
   groupCommitOf,
@@ -158,6 +160,14 @@ const consumerTimeouts = (timeoutSeconds: number) => ({
   visibilityTimeoutSeconds: timeoutSeconds * VISIBILITY_TIMEOUTS_PER_FUNCTION_TIMEOUT,
 });
 
+/** The archive consumer's rule, as OrderArchive deploys it: its queue's timeouts and redrive policy. */
+export const archiveRule = (handler: SqsHandler): LocalRule => ({
+  name: ARCHIVE_RULE_NAME,
+  eventPattern: orderAcceptedPattern,
+  target: sqsQueueTarget('order-archive', handler, consumerTimeouts(ARCHIVE_CONSUMER.timeoutSeconds)),
+  retryPolicy: { maximumAttempts: ARCHIVE_CONSUMER.maxReceiveCount },
+});
+
 /** A local subscriber's rule: a webhook called as an API destination, or a handler behind its own SQS queue. */
 const subscriberRule = (subscriber: Subscriber, webhooks: WebhookDelivery = {}): LocalRule =>
   subscriber.kind === 'webhook'
@@ -172,7 +182,7 @@ const subscriberRule = (subscriber: Subscriber, webhooks: WebhookDelivery = {}):
         eventPattern: subscriber.eventPattern,
         target: sqsQueueTarget(subscriber.ruleName, subscriber.handler, {
           functionName: subscriber.name,
-          ...consumerTimeouts(subscriber.timeoutSeconds ?? DEFAULT_FUNCTION_TIMEOUT.toSeconds()),
+          ...consumerTimeouts(subscriber.timeoutSeconds ?? DEFAULT_FUNCTION_TIMEOUT_SECONDS),
         }),
       };
 
@@ -194,15 +204,7 @@ export async function startLocalEvents(options: LocalEventsOptions): Promise<Loc
   });
   // The stack's rules on the bus, each to its queue and consumer: a new consumer is one more line.
   const rules: LocalRule[] = [
-    {
-      name: ARCHIVE_RULE_NAME,
-      eventPattern: orderAcceptedPattern,
-      target: sqsQueueTarget(
-        'order-archive',
-        createArchiveHandler({ store: archive, logger: handlerLogger() }),
-        consumerTimeouts(ARCHIVE_CONSUMER_TIMEOUT.toSeconds()),
-      ),
-    },
+    archiveRule(createArchiveHandler({ store: archive, logger: handlerLogger() })),
     ...(options.subscribers ?? []).map((subscriber) => subscriberRule(subscriber, options.webhooks)),
   ];
   forgetRemovedSubscribers(db, options.subscribers ?? []);
@@ -427,7 +429,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
         bus: running.events.bus.publishingAs(PUBLISHERS.workflow),
         functions: { [LOCAL_RESOURCES.validateFunctionArn]: withValidateFault(faults) },
         iam: iam.workflow,
-        functionTimeoutsMs: { [LOCAL_RESOURCES.validateFunctionArn]: validateFunctionTimeout().toMilliseconds() },
+        functionTimeoutsMs: { [LOCAL_RESOURCES.validateFunctionArn]: validateFunctionTimeoutSeconds() * 1000 },
       },
       retryIntervalMs: options.retryIntervalMs,
       onExecutionEnd: consoleStore && ((execution) => consoleStore.recordExecution(execution)),

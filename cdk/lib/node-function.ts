@@ -8,6 +8,7 @@ import { NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lam
 import type { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { fileURLToPath } from 'node:url';
+import { DEFAULT_FUNCTION_TIMEOUT_SECONDS } from '../../src/deployed-settings.js';
 import type { LambdaLogLevel } from './deployment-config.js';
 import { StackLogGroup } from './log-group.js';
 
@@ -24,7 +25,7 @@ const ESBUILD_TARGET = 'node24';
 const ESM_REQUIRE_SHIM = "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);";
 
 /** A function's timeout unless its props say otherwise; the local runtime holds a handler to the same. */
-export const DEFAULT_FUNCTION_TIMEOUT = Duration.seconds(10);
+export const DEFAULT_FUNCTION_TIMEOUT = Duration.seconds(DEFAULT_FUNCTION_TIMEOUT_SECONDS);
 
 export interface NodeFunctionProps {
   /** The handler module (TypeScript) exporting `handler`. */

@@ -17,10 +17,8 @@ import { Construct } from 'constructs';
 import { DeadLetterQueue, SECURE_QUEUE_PROPS } from './dead-letter-queue.js';
 import { NodeFunction, type NodeFunctionProps } from './node-function.js';
 import { ORDER_ACCEPTED_EVENT_PATTERN } from './order-events.js';
+import { SUBSCRIPTION_DEFAULTS, VISIBILITY_TIMEOUTS_PER_FUNCTION_TIMEOUT } from '../../src/deployed-settings.js';
 import { CONSUMER_ENVIRONMENT } from '../../src/events/order-accepted.js';
-
-/** SQS's advice for a Lambda consumer: a visibility timeout of at least six times the function timeout. */
-export const VISIBILITY_TIMEOUTS_PER_FUNCTION_TIMEOUT = 6;
 
 /** Where a consumer built on Powertools Idempotency finds its table, and the attributes Powertools uses by default. */
 export const IDEMPOTENCY_TABLE = {
@@ -90,7 +88,7 @@ export class OrderAcceptedSubscription extends Construct {
 
   constructor(scope: Construct, id: string, props: OrderAcceptedSubscriptionProps) {
     super(scope, id);
-    const maxReceiveCount = props.maxReceiveCount ?? 5;
+    const maxReceiveCount = props.maxReceiveCount ?? SUBSCRIPTION_DEFAULTS.maxReceiveCount;
     if (!Number.isInteger(maxReceiveCount) || maxReceiveCount < 1 || maxReceiveCount > 1000) {
       throw new Error(`${this.node.path}: maxReceiveCount must be an integer from 1 to 1000, not ${maxReceiveCount}`);
     }
@@ -130,11 +128,11 @@ export class OrderAcceptedSubscription extends Construct {
 
     fn.addEventSource(
       new SqsEventSource(this.queue, {
-        batchSize: props.batchSize ?? 10,
+        batchSize: props.batchSize ?? SUBSCRIPTION_DEFAULTS.batchSize,
         maxBatchingWindow: props.maxBatchingWindow,
         // The handler answers which records failed, and SQS redelivers only those.
         reportBatchItemFailures: true,
-        maxConcurrency: props.maxConcurrency ?? 10,
+        maxConcurrency: props.maxConcurrency ?? SUBSCRIPTION_DEFAULTS.maxConcurrency,
       }),
     );
 

@@ -25,14 +25,13 @@ import {
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ARCHIVE_ENVIRONMENT, ARCHIVE_KEY_PREFIX } from '../../src/archive/archive-order.js';
+import { ARCHIVE_CONSUMER } from '../../src/deployed-settings.js';
 import type { DeadLetterQueue } from './dead-letter-queue.js';
 import type { LambdaLogLevel } from './deployment-config.js';
 import { NodeFunction, PROJECT_ROOT } from './node-function.js';
 import { OrderAcceptedSubscription } from './order-accepted-subscription.js';
 
 export const ARCHIVE_CONSUMER_ENTRY = `${PROJECT_ROOT}lambdas/persist/handler.ts`;
-/** Named here so that the local runtime holds its archive consumer to the same timeout. */
-export const ARCHIVE_CONSUMER_TIMEOUT = Duration.seconds(30);
 
 /**
  * The access logs name every archived object, whose key holds the orderId: that bucket is as private as the
@@ -93,7 +92,7 @@ export class OrderArchive extends Construct {
       entry: ARCHIVE_CONSUMER_ENTRY,
       description: 'Order Intake archive consumer: OrderAccepted -> S3',
       environment: { [ARCHIVE_ENVIRONMENT.bucketName]: this.bucket.bucketName },
-      timeout: ARCHIVE_CONSUMER_TIMEOUT,
+      timeout: Duration.seconds(ARCHIVE_CONSUMER.timeoutSeconds),
       logLevel: props.logLevel,
       logRetention: props.logRetention,
     });
@@ -102,8 +101,8 @@ export class OrderArchive extends Construct {
       bus: props.bus,
       name: 'archive',
       consumer: this.consumer,
-      batchSize: 10,
-      maxReceiveCount: 5,
+      batchSize: ARCHIVE_CONSUMER.batchSize,
+      maxReceiveCount: ARCHIVE_CONSUMER.maxReceiveCount,
       // The cap on the archive's share of the account's unreserved pool (400 of the default 1,000 once Validate and
       // the relay have theirs): a backlog waits in the queue instead. 100 is room for 5,000 orders/s, each published
       // twice, if a batch of ten takes about 100 ms.

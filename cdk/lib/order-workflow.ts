@@ -9,8 +9,8 @@ import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { readFileSync } from 'node:fs';
 import { ORDER_INTAKE_ASL_PATH, workflowSubstitutions } from '../../asl/order-intake.js';
+import { validateFunctionTimeoutSeconds } from '../../src/deployed-settings.js';
 import { ORDERS_TABLE } from '../../src/store/orders-table.js';
 import type { LambdaLogLevel, WorkflowLogLevel } from './deployment-config.js';
 import { StackLogGroup } from './log-group.js';
@@ -18,17 +18,6 @@ import { NodeFunction, PROJECT_ROOT } from './node-function.js';
 import { leadingKeysLike } from './orders-table.js';
 
 export const VALIDATE_ENTRY = `${PROJECT_ROOT}lambdas/validate/handler.ts`;
-
-/**
- * The Validate function's timeout: one second past the workflow's Validate task timeout, so that a slow function
- * always ends as the task's States.Timeout (a retryable 503), never as the function's own timeout error (a 500).
- */
-export function validateFunctionTimeout(): Duration {
-  const definition = JSON.parse(readFileSync(ORDER_INTAKE_ASL_PATH, 'utf8')) as {
-    States: { Validate: { TimeoutSeconds: number } };
-  };
-  return Duration.seconds(definition.States.Validate.TimeoutSeconds + 1);
-}
 
 export interface OrderWorkflowProps {
   readonly table: ITable;
@@ -60,7 +49,7 @@ export class OrderWorkflow extends Construct {
     this.validate = new NodeFunction(this, 'Validate', {
       entry: VALIDATE_ENTRY,
       description: 'Order Intake: validates an order request and derives its idempotency key',
-      timeout: validateFunctionTimeout(),
+      timeout: Duration.seconds(validateFunctionTimeoutSeconds()),
       // On the request path: Lambda's CPU grows with memory, and 512 MB keeps validation and cold starts short.
       memorySize: 512,
       reservedConcurrentExecutions: props.validateReservedConcurrency,

@@ -11,6 +11,7 @@ import { FilterCriteria, FilterRule, StartingPosition } from 'aws-cdk-lib/aws-la
 import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { OUTBOX_RELAY } from '../../src/deployed-settings.js';
 import { OUTBOX_ENVIRONMENT } from '../../src/outbox/relay-order-events.js';
 import { ORDERS_TABLE } from '../../src/store/orders-table.js';
 import { DeadLetterQueue } from './dead-letter-queue.js';
@@ -24,15 +25,6 @@ export const NEW_ORDER_FILTER = FilterCriteria.filter({
   eventName: FilterRule.isEqual('INSERT'),
   dynamodb: { Keys: { [ORDERS_TABLE.partitionKey]: { S: FilterRule.beginsWith(ORDERS_TABLE.orderKeyPrefix) } } },
 });
-
-/**
- * Limits of the event source mapping. A record older than an hour goes to the DLQ, which leaves ops 23 hours to
- * replay it from the stream before DynamoDB trims it.
- */
-export const RELAY_RETRY = {
-  retryAttempts: 8,
-  maxRecordAge: Duration.hours(1),
-} as const;
 
 /**
  * Batches processed at once per stream shard (the parallelization factor). Records of one item stay in order.
@@ -71,7 +63,7 @@ export class OutboxRelay extends Construct {
       entry: OUTBOX_RELAY_ENTRY,
       description: 'Order Intake outbox relay: new orders in the table stream -> OrderAccepted',
       environment: { [OUTBOX_ENVIRONMENT.eventBusName]: props.bus.eventBusName },
-      timeout: Duration.seconds(30),
+      timeout: Duration.seconds(OUTBOX_RELAY.timeoutSeconds),
       reservedConcurrentExecutions: props.reservedConcurrency,
       wildcardResourceReason:
         'the stream event source mapping needs dynamodb:ListStreams, which takes no resource ARN.',
@@ -82,10 +74,11 @@ export class OutboxRelay extends Construct {
     this.relay.function.addEventSource(
       new DynamoEventSource(props.table, {
         startingPosition: StartingPosition.TRIM_HORIZON,
-        batchSize: 100,
+        batchSize: OUTBOX_RELAY.batchSize,
         parallelizationFactor: BATCHES_PER_SHARD,
         bisectBatchOnError: true,
-        ...RELAY_RETRY,
+        retryAttempts: OUTBOX_RELAY.retryAttempts,
+        maxRecordAge: Duration.seconds(OUTBOX_RELAY.maxRecordAgeSeconds),
         reportBatchItemFailures: true,
         onFailure: new SqsDlq(this.deadLetterQueue),
         filters: [NEW_ORDER_FILTER],

@@ -27,6 +27,7 @@ import {
 } from '../eventbridge/events-database.js';
 import { LocalEventsError } from '../eventbridge/errors.js';
 import { describeError } from '../../src/json-value.js';
+import { OUTBOX_RELAY, relayAttemptsPerRecord } from '../../src/deployed-settings.js';
 import { backoff, pause, type LogSink } from '../waiting.js';
 
 export type StreamHandler = (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse>;
@@ -42,8 +43,13 @@ export interface DynamoDbStreamSourceOptions {
   batchSize?: number;
   backoffMs?: number;
   maxBackoffMs?: number;
-  /** Failed attempts (while the target is up) before a record is dead-lettered. */
+  /**
+   * Failed attempts (while the target is up) before a record is dead-lettered; default the deployed mapping's
+   * first invocation plus its MaximumRetryAttempts.
+   */
   maxAttempts?: number;
+  /** A failing record older than this (while the target is up) is dead-lettered; default the deployed mapping's. */
+  maxRecordAgeMs?: number;
   /** Shards are described again at least this often, and whenever one ends. */
   describeEveryMs?: number;
   log?: LogSink;
@@ -105,10 +111,11 @@ export class DynamoDbStreamSource {
     this.options = {
       isTargetAvailable: () => true,
       pollMs: 250,
-      batchSize: 100,
+      batchSize: OUTBOX_RELAY.batchSize,
       backoffMs: 250,
       maxBackoffMs: 5_000,
-      maxAttempts: 10,
+      maxAttempts: relayAttemptsPerRecord(),
+      maxRecordAgeMs: OUTBOX_RELAY.maxRecordAgeSeconds * 1000,
       describeEveryMs: 10_000,
       log: () => undefined,
       ...options,
@@ -264,15 +271,19 @@ export class DynamoDbStreamSource {
     const failedRecord = records[firstFailed] as StreamRecord;
     const sequenceNumber = String(failedRecord.dynamodb?.SequenceNumber);
     const previous = this.stuck.get(shardId);
-    const attempts =
-      (previous?.sequenceNumber === sequenceNumber ? previous.attempts : 0) +
-      (this.options.isTargetAvailable() ? 1 : 0);
-    if (attempts >= this.options.maxAttempts) {
+    const targetAvailable = this.options.isTargetAvailable();
+    const attempts = (previous?.sequenceNumber === sequenceNumber ? previous.attempts : 0) + (targetAvailable ? 1 : 0);
+    const created = failedRecord.dynamodb?.ApproximateCreationDateTime;
+    const ageMs = created ? Date.now() - created.getTime() : 0;
+    const expired = targetAvailable && ageMs > this.options.maxRecordAgeMs;
+    if (attempts >= this.options.maxAttempts || expired) {
       await this.saveCheckpoint(streamArn, shardId, sequenceNumber, false, {
         origin: `stream:${shardId}`,
         reference: sequenceNumber,
         payload: JSON.stringify(batch[firstFailed]),
-        reason: `not relayed after ${attempts} attempts`,
+        reason: expired
+          ? `not relayed within the maximum record age of ${this.options.maxRecordAgeMs / 1000} s (${attempts} attempts)`
+          : `not relayed after ${attempts} attempts`,
       });
       this.options.log({ level: 'error', message: 'stream record dead-lettered', shardId, sequenceNumber });
       this.stuck.delete(shardId);

@@ -7,6 +7,7 @@
  * the rule; an event the target refuses for good is dead-lettered at once. Every attempt is recorded in
  * `delivery_attempts`, in the same transaction as the cursor move and the dead letters of its delivery call.
  */
+import { SUBSCRIPTION_DEFAULTS } from '../../src/deployed-settings.js';
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import {
   groupCommitOf,
@@ -126,7 +127,8 @@ export class RuleDelivery {
       pollMs: 250,
       backoffMs: 200,
       maxBackoffMs: 5_000,
-      maxReceives: 8,
+      // An SQS queue's redrive policy, as OrderAcceptedSubscription deploys one by default.
+      maxReceives: SUBSCRIPTION_DEFAULTS.maxReceiveCount,
       log: () => undefined,
       ...options,
     };

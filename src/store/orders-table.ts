@@ -16,8 +16,6 @@ export const ORDERS_TABLE = {
   idempotencyKeyPrefix: 'IDEMPOTENCY#',
 } as const;
 
-export const IDEMPOTENCY_WINDOW_SECONDS = 15;
-
 export const orderKey = (orderId: string): string => `${ORDERS_TABLE.orderKeyPrefix}${orderId}`;
 export const idempotencyLockKey = (idempotencyKey: string): string =>
   `${ORDERS_TABLE.idempotencyKeyPrefix}${idempotencyKey}`;

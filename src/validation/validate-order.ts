@@ -7,7 +7,8 @@ import {
 } from '../contract/problem.js';
 import { orderAcceptedDetail, type OrderAcceptedDetail } from '../events/order-accepted.js';
 import { idempotencyKeyOf } from '../idempotency-key.js';
-import { IDEMPOTENCY_WINDOW_SECONDS, idempotencyLockKey, orderKey } from '../store/orders-table.js';
+import { IDEMPOTENCY_WINDOW_SECONDS } from '../deployed-settings.js';
+import { idempotencyLockKey, orderKey } from '../store/orders-table.js';
 import { checkOrderRequest } from './check-order-request.js';
 
 /**

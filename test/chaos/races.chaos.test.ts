@@ -9,7 +9,7 @@
  * (test/workflow/order-intake.workflow.test.ts), not with a 17 s sleep here.
  */
 import { describe, expect, it, jest } from '@jest/globals';
-import { IDEMPOTENCY_WINDOW_SECONDS } from '../../src/store/orders-table.js';
+import { IDEMPOTENCY_WINDOW_SECONDS } from '../../src/deployed-settings.js';
 import { serviceForFile } from '../e2e/support/local-service.js';
 import { storedOrders } from './support/service-process.js';
 

@@ -1,93 +1,24 @@
 import type { DatabaseSync } from 'node:sqlite';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
-  DescribeStreamCommand,
   DynamoDBStreamsClient,
   ExpiredIteratorException,
   GetRecordsCommand,
   GetShardIteratorCommand,
-  TrimmedDataAccessException,
-  type _Record as StreamRecord,
-  type GetShardIteratorCommandInput,
 } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { listDeadLetters, openEventsDatabase } from '../../local/eventbridge/events-database.js';
 import { DynamoDbStreamSource, type DynamoDbStreamSourceOptions } from '../../local/event-sources/dynamodb-stream.js';
 import { eventually } from '../support/eventually.js';
-
-const STREAM_ARN = 'arn:aws:dynamodb:ddblocal:000000000000:table/orders/stream/2026-11-25T00:00:00.000';
-const seq = (n: number): string => String(n).padStart(21, '0');
-
-/** A stream as DynamoDB Streams serves it: shards with records, iterators as positions, parents closed. */
-class FakeStream {
-  readonly shards = new Map<string, { parent?: string; records: StreamRecord[]; closed: boolean }>();
-  /** Sequence numbers before this one are trimmed. */
-  trimmedBefore = 0;
-
-  addShard(id: string, numbers: number[], options: { parent?: string; closed?: boolean } = {}): void {
-    this.shards.set(id, { parent: options.parent, records: [], closed: options.closed ?? false });
-    this.append(id, ...numbers);
-  }
-
-  append(shardId: string, ...numbers: number[]): void {
-    this.shards.get(shardId)?.records.push(
-      ...numbers.map((n) => ({
-        eventName: 'INSERT' as const,
-        eventSource: 'aws:dynamodb',
-        awsRegion: 'ddblocal',
-        dynamodb: {
-          ApproximateCreationDateTime: new Date('2026-11-25T10:00:00Z'),
-          SequenceNumber: seq(n),
-          NewImage: { pk: { S: `ORDER#${n}` } },
-        },
-      })),
-    );
-  }
-
-  iterator(input: GetShardIteratorCommandInput): string {
-    const shard = this.shards.get(String(input.ShardId));
-    if (!shard) throw new Error(`no shard ${input.ShardId}`);
-    if (input.ShardIteratorType === 'TRIM_HORIZON') {
-      const first = shard.records.findIndex((r) => Number(r.dynamodb?.SequenceNumber) >= this.trimmedBefore);
-      return `${input.ShardId}|${first < 0 ? shard.records.length : first}`;
-    }
-    if (Number(input.SequenceNumber) < this.trimmedBefore) {
-      throw new TrimmedDataAccessException({ message: 'trimmed', $metadata: {} });
-    }
-    const index = shard.records.findIndex((r) => r.dynamodb?.SequenceNumber === input.SequenceNumber);
-    return `${input.ShardId}|${index + 1}`;
-  }
-
-  read(iterator: string, limit: number): { Records: StreamRecord[]; NextShardIterator?: string } {
-    const [shardId = '', position = '0'] = iterator.split('|');
-    const shard = this.shards.get(shardId);
-    const start = Number(position);
-    const records = shard?.records.slice(start, start + limit) ?? [];
-    const next = start + records.length;
-    const done = shard?.closed && next >= (shard?.records.length ?? 0);
-    return { Records: records, ...(done ? {} : { NextShardIterator: `${shardId}|${next}` }) };
-  }
-}
+import { FakeStream, seq, serveFakeStream, STREAM_ARN } from '../support/fake-stream.js';
 
 const dynamodbMock = mockClient(DynamoDBClient);
 const streamsMock = mockClient(DynamoDBStreamsClient);
 let stream: FakeStream;
 let db: DatabaseSync;
 let relay: DynamoDbStreamSource | undefined;
-
-function wire(): void {
-  dynamodbMock.on(DescribeTableCommand).resolves({ Table: { LatestStreamArn: STREAM_ARN } });
-  streamsMock.on(DescribeStreamCommand).callsFake(() => ({
-    StreamDescription: {
-      StreamArn: STREAM_ARN,
-      Shards: [...stream.shards].map(([ShardId, shard]) => ({ ShardId, ParentShardId: shard.parent })),
-    },
-  }));
-  streamsMock.on(GetShardIteratorCommand).callsFake((input) => ({ ShardIterator: stream.iterator(input) }));
-  streamsMock.on(GetRecordsCommand).callsFake((input) => stream.read(input.ShardIterator, input.Limit ?? 100));
-}
 
 /** A handler that records the sequence numbers it sees and fails those it is told to, a number of times. */
 function recordingHandler() {
@@ -128,7 +59,7 @@ function startRelay(
 beforeEach(() => {
   stream = new FakeStream();
   db = openEventsDatabase(':memory:');
-  wire();
+  serveFakeStream(stream, dynamodbMock, streamsMock);
 });
 afterEach(async () => {
   await relay?.stop();
@@ -168,6 +99,7 @@ describe('the stream relay', () => {
   });
 
   it('gives the handler epoch seconds and the stream ARN, as Lambda does', async () => {
+    stream.createdAt = new Date('2026-11-25T10:00:00Z');
     stream.addShard('only', [1]);
     const events: DynamoDBStreamEvent[] = [];
     startRelay(async (event) => {
