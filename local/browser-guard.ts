@@ -62,11 +62,13 @@ export function refusesHost(request: Omit<RequestSite, 'method'>, names: HostNam
 }
 
 /**
- * Whether `origin` is a page of this service: `http://` and a name of this machine on the request's port, or, on a
- * service open to the network, the request's own Host (for the console, only once its token has shown that the
- * browser was given it on that name).
+ * Whether `origin` is a page of this service: `http://` and a name of this machine on the request's port. Open to the
+ * network, the console's pages are also on whatever name the browser used, `http://<Host>`: taken as its own only
+ * there (`ownPagesOnly`), where its token cookie, sent only to the name it was set on, has already shown the name to
+ * be the one the browser was given. The API has no pages: a page of another name that POSTs to it, a rebinding page
+ * included, is another site.
  */
-function isOwnOrigin(origin: string, request: Omit<RequestSite, 'method'>, names: HostNames): boolean {
+function isOwnOrigin(origin: string, request: Omit<RequestSite, 'method'>, rule: CrossSiteRule): boolean {
   let url: URL;
   try {
     url = new URL(origin);
@@ -76,7 +78,7 @@ function isOwnOrigin(origin: string, request: Omit<RequestSite, 'method'>, names
   if (url.protocol !== 'http:' || url.origin !== origin.toLowerCase()) return false;
   if (namesThisMachine(url.host, request.port)) return true;
   const host = headerValue(request.headers, 'Host')?.toLowerCase();
-  return names === 'any' && host !== undefined && origin.toLowerCase() === `http://${host}`;
+  return rule.names === 'any' && rule.ownPagesOnly && host !== undefined && url.origin === `http://${host}`;
 }
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -103,7 +105,7 @@ export function refusesCrossSite(request: RequestSite, rule: CrossSiteRule): str
     if (!(rule.ownPagesOnly && site === 'same-origin')) {
       return 'the request comes from an opaque origin (Origin: null), such as a sandboxed frame';
     }
-  } else if (origin !== undefined && !isOwnOrigin(origin, request, rule.names)) {
+  } else if (origin !== undefined && !isOwnOrigin(origin, request, rule)) {
     return `the request comes from ${origin}, not from a page of this service`;
   }
   if (!rule.ownPagesOnly) return undefined;

@@ -279,6 +279,10 @@ describe('an exposed console (a HOST open to the network, the console on)', () =
     expect((await send(front.server, 'POST', '/orders', { host: lan() }, ORDER)).status).toBe(202);
     const crossSite = { host: lan(), 'sec-fetch-site': 'cross-site' };
     expect((await send(front.server, 'POST', '/orders', crossSite, ORDER)).status).toBe(403);
+    // A rebinding page is same-origin with itself: its own name in Host and Origin. The API has no pages of its own.
+    const rebound = `attacker.example:${front.server.port}`;
+    const fromRebindingPage = { host: rebound, origin: `http://${rebound}`, 'sec-fetch-site': 'same-origin' };
+    expect((await send(front.server, 'POST', '/orders', fromRebindingPage, ORDER)).status).toBe(403);
     expect(front.handled).toHaveLength(1);
   });
 });
