@@ -5,11 +5,12 @@ const base = {
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   transform: { '^.+\\.ts$': ['ts-jest', { useESM: true }] },
   setupFilesAfterEnv: ['<rootDir>/test/support/setup.ts'],
+  // The stack is synthesized once per run (and kept by content), not by each test file or service that reads it.
+  globalSetup: '<rootDir>/test/support/keep-synthesis.ts',
 };
 
 /** @type {import('jest').Config} */
 export default {
-  // A file's first use of the deployed IAM synthesizes the CDK stack in process: seconds on 2 cores, more when busy.
   testTimeout: 30_000,
   projects: [
     { ...base, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },

@@ -13,31 +13,43 @@
  * Every 202 is read back (GET must answer 200). Results print as a table with ratios and are written as JSON under
  * bench/results/ (git-ignored).
  *
+ * 0. Before all of it, start-up: `npm start` from spawn to its first answer, against DynamoDB Local alone started by
+ *    the same launcher, three times each, alternately (BENCH_ONLY=startup measures this alone).
  * Figures are for this machine and DynamoDB Local, not for AWS (docs/capacity.md covers the deployed stack).
  * Env: BENCH_DURATION (s per timed phase, default 10), BENCH_BURST (requests, default 2000),
  * BENCH_BURST_CONNECTIONS (default 500), BENCH_OPEN_LOAD (fraction of capacity offered open-model, default 0.8),
  * BENCH_PROFILE (a folder: each start of the service writes a V8 CPU profile there; `npm run cpu-profile -- <file>`
  * says where its time went).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { randomUUID } from 'node:crypto';
-import { TransactWriteItemsCommand } from '@aws-sdk/client-dynamodb';
+import { ListTablesCommand, TransactWriteItemsCommand } from '@aws-sdk/client-dynamodb';
 import autocannon from 'autocannon';
 import { startDynamoDbLocal } from '../local/dynamodb/dynamodb-local.js';
+import { killGroup, launchService, stopGracefully } from '../local/service-process.js';
 import { ensureOrdersTable } from '../local/dynamodb/orders-table.js';
 import { IDEMPOTENCY_WINDOW_SECONDS } from '../src/deployed-settings.js';
 import { idempotencyLockKey, orderKey } from '../src/store/orders-table.js';
-import { latencyFigures, readBack, runOpenLoad, type LoadFigures } from '../tools/open-load.js';
+import { cliArguments } from '../tools/cli-arguments.js';
+import { latencyFigures, readBack, runOpenLoad, tableRow, type LoadFigures } from '../tools/open-load.js';
 
+cliArguments(
+  `usage: npm run bench
+  Measures the local service beside this machine's ceilings (see bench/run.ts). Settings by environment:
+  BENCH_DURATION (s per timed phase, 10), BENCH_BURST (requests, 2000), BENCH_BURST_CONNECTIONS (500),
+  BENCH_OPEN_LOAD (fraction of capacity, 0.8), BENCH_PROFILE (folder for CPU profiles), BENCH_ONLY=startup.`,
+  { options: {} },
+);
 const duration = Number(process.env.BENCH_DURATION ?? 10);
 const burstRequests = Number(process.env.BENCH_BURST ?? 2000);
 const burstConnections = Number(process.env.BENCH_BURST_CONNECTIONS ?? 500);
 const openLoad = Number(process.env.BENCH_OPEN_LOAD ?? 0.8);
+const STARTUP_ROUNDS = 3;
 
 interface PhaseResult extends LoadFigures {
   phase: string;
@@ -254,45 +266,72 @@ async function storeCeiling(dir: string, folder: string, when = ''): Promise<Pha
   }
 }
 
-/** Starts local/main.ts on a free port and resolves with the URL it prints. */
+/** Starts the service as `npm start` runs it, on a free port, with the launcher the tests use. */
 async function startLocalService(dataDir: string, env: Record<string, string> = {}) {
-  const profiling = process.env.BENCH_PROFILE
+  const profiling: Record<string, string> = process.env.BENCH_PROFILE
     ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${resolve(process.env.BENCH_PROFILE)}` }
     : {};
-  const child = spawn(join('node_modules', '.bin', 'tsx'), ['local/main.ts'], {
-    env: { ...process.env, PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'ERROR', ...profiling, ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const exited = once(child, 'exit').then(() => {
-    throw new Error('the local service exited before it listened');
-  });
-  const listening = (async () => {
-    if (!child.stdout) throw new Error('no output from the local service');
-    for await (const line of createInterface({ input: child.stdout })) {
-      const match = /listening on (http:\/\/\S+)/.exec(line);
-      if (match?.[1]) return match[1];
-    }
-    throw new Error('the local service closed its output before it listened');
-  })();
-  return { url: await Promise.race([listening, exited]), child };
+  return launchService({ dataDir, env: { ...profiling, ...env } });
 }
 
-async function stopLocalService(child: ChildProcess): Promise<void> {
-  const stopped = once(child, 'exit');
-  child.kill('SIGTERM');
-  await stopped;
+const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN;
+
+/**
+ * From spawn to first answer, side by side: `npm start` (the answer is a GET that reads the store), against DynamoDB
+ * Local alone started by the same launcher the service uses (its answer is ListTables); alternately, three each.
+ */
+async function startupComparison(dir: string): Promise<{ serviceMs: number; dynamodbMs: number; ratio: number }> {
+  const service: number[] = [];
+  const dynamodb: number[] = [];
+  for (let round = 1; round <= STARTUP_ROUNDS; round += 1) {
+    let started = performance.now();
+    const store = await startDynamoDbLocal({ dataDir: join(dir, `startup-dynamodb-${round}`) });
+    const client = store.client();
+    try {
+      await client.send(new ListTablesCommand({}));
+      dynamodb.push(performance.now() - started);
+    } finally {
+      client.destroy();
+      await store.stop();
+    }
+    started = performance.now();
+    const running = await launchService({ dataDir: join(dir, `startup-service-${round}`), via: 'npm-start' });
+    try {
+      const answer = await fetch(`${running.url}/orders/01KBXQ7C0000000000000000AA`);
+      await answer.arrayBuffer();
+      if (answer.status !== 404) throw new Error(`the first answer was ${answer.status}, not 404`);
+      service.push(performance.now() - started);
+    } finally {
+      await stopGracefully(running);
+      await killGroup(running);
+    }
+    console.log(
+      `start-up round ${round}: npm start answered after ${Math.round(service.at(-1) ?? 0)} ms, ` +
+        `DynamoDB Local alone after ${Math.round(dynamodb.at(-1) ?? 0)} ms`,
+    );
+  }
+  const serviceMs = Math.round(median(service));
+  const dynamodbMs = Math.round(median(dynamodb));
+  return { serviceMs, dynamodbMs, ratio: Number((serviceMs / dynamodbMs).toFixed(2)) };
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'order-intake-bench-'));
 const results: PhaseResult[] = [];
 try {
   console.log(`bench: data in ${dir}; ${duration} s per timed phase`);
+  const startup = await startupComparison(dir);
+  console.log(
+    `start-up, median of ${STARTUP_ROUNDS}: npm start ${startup.serviceMs} ms, DynamoDB Local alone ` +
+      `${startup.dynamodbMs} ms (ratio ${startup.ratio})`,
+  );
+  if (process.env.BENCH_ONLY === 'startup') process.exit(0);
   const bare = await bareHttpCeiling();
   results.push(bare);
   const firstStore = await storeCeiling(dir, 'store-ceiling');
   results.push(firstStore);
 
-  const { url, child } = await startLocalService(join(dir, 'service'));
+  const first = await startLocalService(join(dir, 'service'));
+  const { url } = first;
   let capacity: PhaseResult;
   let open: PhaseResult;
   try {
@@ -314,7 +353,7 @@ try {
       await load('service: 20 identical at once', url, { connections: 20, amount: 20, body: () => duplicate }),
     );
   } finally {
-    await stopLocalService(child);
+    await stopGracefully(first);
   }
 
   // Recording on against off: this machine's disk makes runs vary by tens of percent, so each is measured twice,
@@ -337,7 +376,7 @@ try {
       }
       return run;
     } finally {
-      await stopLocalService(service.child);
+      await stopGracefully(service);
     }
   };
   const runs: PhaseResult[] = [];
@@ -356,11 +395,7 @@ try {
   const recordingOff = best(false);
 
   console.table(
-    results.map(({ statuses, offered, ...row }) => ({
-      ...row,
-      offered: offered ?? '',
-      statuses: JSON.stringify(statuses),
-    })),
+    results.map((result) => ({ phase: result.phase, model: result.model, ...tableRow(result), errors: result.errors })),
   );
 
   // Read back every 202, against the service on the same data (both runs wrote there).
@@ -370,7 +405,7 @@ try {
     const missing = await readBack((path, init) => fetch(`${reader.url}${path}`, init), acceptedOrderIds);
     retrievable = acceptedOrderIds.length - missing.length;
   } finally {
-    await stopLocalService(reader.child);
+    await stopGracefully(reader);
   }
 
   const serviceResults = results.filter((result) => result.phase.startsWith('service'));
@@ -381,6 +416,7 @@ try {
     'service / bare HTTP server': Number((recordingOn.achieved / bare.achieved).toFixed(3)),
     'service / DynamoDB Local transaction': Number((recordingOn.achieved / store.achieved).toFixed(3)),
     'console recording on / off': Number((recordingOn.achieved / recordingOff.achieved).toFixed(3)),
+    'start-up: npm start / DynamoDB Local alone (median)': startup.ratio,
   };
   const checks = {
     'every 202 is a stored order (GET answers 200)': acceptedOrderIds.length === accepted && retrievable === accepted,
@@ -394,8 +430,9 @@ try {
     'service >= 80 % of the store (end to end)': ratios['service / DynamoDB Local transaction'] >= 0.8,
     'open model at 80 % of capacity: p95 <= 300 ms (each start offered it)': opens.every((run) => run.p95 <= 300),
     'console recording costs <= 10 % of throughput': ratios['console recording on / off'] >= 0.9,
+    'npm start answers within 1.5 x the time DynamoDB Local alone takes': startup.ratio <= 1.5,
   };
-  const summary = { accepted, retrievable, ratios, checks, targets, failures };
+  const summary = { accepted, retrievable, startup, ratios, checks, targets, failures };
   console.log(JSON.stringify(summary, null, 2));
   const resultsDir = join('bench', 'results');
   mkdirSync(resultsDir, { recursive: true });

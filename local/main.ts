@@ -1,22 +1,34 @@
 /**
  * `npm start`: the whole service on this machine. Environment: PORT (default 3000), HOST (default 127.0.0.1),
- * DATA_DIR (default .data), ORDER_INTAKE_FAULTS (see local/faults.ts), LOG_LEVEL (default INFO); the ops console:
+ * DATA_DIR (default .data), ORDER_INTAKE_FAULTS (see local/faults.ts), LOG_LEVEL (default INFO), LOG_FORMAT (text on a
+ * terminal, else json); the ops console:
  * ORDER_INTAKE_CONSOLE (on|off), ORDER_INTAKE_CONSOLE_RETENTION_HOURS, ORDER_INTAKE_CONSOLE_MAX_EXECUTIONS; the local
  * subscribers: ORDER_INTAKE_WEBHOOKS, ORDER_INTAKE_SUBSCRIBERS, ORDER_INTAKE_WEBHOOK_RETRY_SECONDS (see
  * local/subscriptions.ts). See docs/local.md.
  */
-import { resolve } from 'node:path';
-import { LOOPBACK_HOSTS, parseFaults, startService, WEBHOOK_RETRY_POLICY } from './service.js';
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+import { DYNAMODB_FOLDER, startDynamoDbLocal } from './dynamodb/dynamodb-local.js';
+import { SERVICE_NAME } from '../src/service-name.js';
+import type { RunningService } from './service.js';
+import { logFormat, TerminalLogger } from './terminal-logger.js';
+import type { Subscriber } from './subscriptions.js';
 import { withoutUrlSecrets } from './secrets.js';
-import { loadSubscribers, parseRetrySeconds, SubscriptionsConfigError, type Subscriber } from './subscriptions.js';
+import { errorMessage } from '../src/json-value.js';
+
+// The service's own modules take seconds to load on a loaded machine: they are loaded (below) once the port is known
+// to be free and DynamoDB Local's JVM is booting, so that the two overlap.
 
 const DEFAULT_PORT = 3000;
+
+/** A start refused for a reason its message says in full (a setting, a busy port): no stack to bury it. */
+class StartError extends Error {}
 const STOP_DEADLINE_MS = 10_000;
 
 function portFrom(value: string | undefined): number {
   if (value === undefined || value === '') return DEFAULT_PORT;
   const port = Number(value);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`PORT must be 0..65535, not ${value}`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new StartError(`PORT must be 0..65535, not ${value}`);
   return port;
 }
 
@@ -24,7 +36,7 @@ function positiveNumber(name: string): number | undefined {
   const value = process.env[name];
   if (value === undefined || value === '') return undefined;
   const number = Number(value);
-  if (!(Number.isFinite(number) && number > 0)) throw new Error(`${name} must be a positive number, not ${value}`);
+  if (!(Number.isFinite(number) && number > 0)) throw new StartError(`${name} must be a positive number, not ${value}`);
   return number;
 }
 
@@ -35,13 +47,13 @@ const hoursInMs = (hours: number | undefined): number | undefined =>
  * The console records every order's data and acts on dead letters with no login, so it serves this machine only:
  * on by default on a loopback address, off when HOST opens the service to others unless ORDER_INTAKE_CONSOLE=on.
  */
-function consoleSettings(host: string) {
+function consoleSettings(host: string, loopbackHosts: ReadonlySet<string>) {
   const asked = process.env.ORDER_INTAKE_CONSOLE;
   if (asked !== undefined && asked !== '' && asked !== 'on' && asked !== 'off') {
-    throw new Error(`ORDER_INTAKE_CONSOLE must be on or off, not ${asked}`);
+    throw new StartError(`ORDER_INTAKE_CONSOLE must be on or off, not ${asked}`);
   }
   return {
-    enabled: asked ? asked === 'on' : LOOPBACK_HOSTS.has(host),
+    enabled: asked ? asked === 'on' : loopbackHosts.has(host),
     retention: {
       maxAgeMs: hoursInMs(positiveNumber('ORDER_INTAKE_CONSOLE_RETENTION_HOURS')),
       maxExecutions: positiveNumber('ORDER_INTAKE_CONSOLE_MAX_EXECUTIONS'),
@@ -55,29 +67,72 @@ const describeSubscriber = (subscriber: Subscriber): string =>
 
 const SAMPLE_ORDER = '{"customerId":"CUST-7Q2K9M4X","items":[{"sku":"SKU-00012345","quantity":3}]}';
 
+/** Whether logs are printed as readable lines (LOG_FORMAT, or stdout being a terminal) rather than JSON. */
+function readableLogs(): boolean {
+  try {
+    return logFormat() === 'text';
+  } catch (error) {
+    throw new StartError(errorMessage(error));
+  }
+}
+
+/** Fails at once, naming the port, when another process holds it: before the JVM and the rest start for nothing. */
+async function ensurePortFree(port: number, host: string): Promise<void> {
+  if (port === 0) return;
+  await new Promise<void>((free, busy) => {
+    const probe = createServer();
+    probe.once('error', (error: NodeJS.ErrnoException) =>
+      busy(
+        new StartError(
+          error.code === 'EADDRINUSE'
+            ? `port ${port} on ${host} is in use by another process: stop it, or choose another port with PORT=<port> (PORT=0 picks a free one)`
+            : `cannot listen on ${host}:${port} (${error.code ?? error.message}); PORT and HOST choose where`,
+        ),
+      ),
+    );
+    probe.listen({ port, host, exclusive: true }, () => probe.close(() => free()));
+  });
+}
+
 async function main(): Promise<void> {
   const started = performance.now();
   const dataDir = resolve(process.env.DATA_DIR || '.data');
   const host = process.env.HOST || '127.0.0.1';
-  // Before anything starts: a subscriber that cannot be set up fails the start at once.
-  const subscribers = await loadSubscribers({
-    webhooks: process.env.ORDER_INTAKE_WEBHOOKS,
-    subscribersFile: process.env.ORDER_INTAKE_SUBSCRIBERS,
-  });
-  const retrySeconds = parseRetrySeconds(
-    process.env.ORDER_INTAKE_WEBHOOK_RETRY_SECONDS,
-    WEBHOOK_RETRY_POLICY.maximumRetryMs / 1000,
-  );
-  const service = await startService({
-    dataDir,
-    port: portFrom(process.env.PORT),
-    host,
-    faults: parseFaults(process.env.ORDER_INTAKE_FAULTS),
-    console: consoleSettings(host),
-    eventLogRetentionMs: hoursInMs(positiveNumber('ORDER_INTAKE_EVENTS_RETENTION_HOURS')),
-    subscribers,
-    webhooks: { retryPolicy: { ...WEBHOOK_RETRY_POLICY, maximumRetryMs: retrySeconds * 1000 } },
-  });
+  const port = portFrom(process.env.PORT);
+  const logger = readableLogs() ? new TerminalLogger({ serviceName: SERVICE_NAME }) : undefined;
+  await ensurePortFree(port, host);
+  const dynamodb = startDynamoDbLocal({ dataDir: join(dataDir, DYNAMODB_FOLDER) });
+  let service: RunningService;
+  let subscribers: Subscriber[];
+  try {
+    const { LOOPBACK_HOSTS, parseFaults, startService, WEBHOOK_RETRY_POLICY } = await import('./service.js');
+    const { loadSubscribers, parseRetrySeconds } = await import('./subscriptions.js');
+    // A subscriber that cannot be set up fails the start at once.
+    subscribers = await loadSubscribers({
+      webhooks: process.env.ORDER_INTAKE_WEBHOOKS,
+      subscribersFile: process.env.ORDER_INTAKE_SUBSCRIBERS,
+    });
+    const retrySeconds = parseRetrySeconds(
+      process.env.ORDER_INTAKE_WEBHOOK_RETRY_SECONDS,
+      WEBHOOK_RETRY_POLICY.maximumRetryMs / 1000,
+    );
+    service = await startService({
+      dataDir,
+      port,
+      host,
+      faults: parseFaults(process.env.ORDER_INTAKE_FAULTS),
+      console: consoleSettings(host, LOOPBACK_HOSTS),
+      eventLogRetentionMs: hoursInMs(positiveNumber('ORDER_INTAKE_EVENTS_RETENTION_HOURS')),
+      subscribers,
+      webhooks: { retryPolicy: { ...WEBHOOK_RETRY_POLICY, maximumRetryMs: retrySeconds * 1000 } },
+      dynamodb,
+      logger,
+    });
+  } catch (error) {
+    // The service stops DynamoDB Local once it runs; a start that failed before must not leave the JVM behind.
+    await dynamodb.then((store) => store.stop()).catch(() => undefined);
+    throw error;
+  }
   // A loopback address reads better as localhost, which is what the README promises.
   const url = host === '127.0.0.1' ? `http://localhost:${service.port}` : service.url;
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
@@ -119,7 +174,10 @@ async function main(): Promise<void> {
 
 main().catch((error: unknown) => {
   // A configuration mistake is said in its message; its stack would only bury it.
-  const told = error instanceof SubscriptionsConfigError ? error.message : undefined;
+  const told =
+    error instanceof StartError || (error instanceof Error && error.name === 'SubscriptionsConfigError')
+      ? error.message
+      : undefined;
   process.stderr.write(
     `Order Intake did not start: ${told ?? (error instanceof Error ? (error.stack ?? error.message) : String(error))}\n`,
   );

@@ -36,7 +36,7 @@ import { loadAsyncApiDocument, loadOpenApiDocument } from './apigateway/openapi.
 import { RequestLog } from './apigateway/request-log.js';
 import { startHttpServer, type RunningHttpServer } from './apigateway/server.js';
 import { loadApiMappingTemplates } from './apigateway/vtl/api-templates.js';
-import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb/dynamodb-local.js';
+import { DYNAMODB_FOLDER, startDynamoDbLocal, type DynamoDbLocal } from './dynamodb/dynamodb-local.js';
 import { ensureOrdersTable } from './dynamodb/orders-table.js';
 import { limitStoreCapacity } from './dynamodb/store-capacity.js';
 import { DynamoDbStreamSource } from './event-sources/dynamodb-stream.js';
@@ -83,7 +83,7 @@ export const LOCAL_RESOURCES = {
 } as const satisfies LocalResourceNames;
 
 /** DynamoDB Local's files live here, under the data folder; the event runtime keeps its own beside them. */
-export const DYNAMODB_FOLDER = 'dynamodb';
+export { DYNAMODB_FOLDER } from './dynamodb/dynamodb-local.js';
 
 export const EVENTS_DATABASE_FILE = 'events.sqlite';
 export const ARCHIVE_FOLDER = 'archive';
@@ -327,6 +327,11 @@ export interface ServiceOptions {
   /** The bus's delivery loops' pace; tests make it fast (a failing subscriber dead-letters in milliseconds). */
   delivery?: LocalEventsOptions['delivery'];
   eventLogRetentionMs?: LocalEventsOptions['eventLogRetentionMs'];
+  /**
+   * DynamoDB Local, already starting in the data folder's dynamodb/ (npm start starts it before it loads the rest, so
+   * that the JVM boots while the modules load); the service stops it. Default: started here.
+   */
+  dynamodb?: Promise<DynamoDbLocal>;
 }
 
 export interface RunningService {
@@ -374,11 +379,11 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   };
 
   try {
-    const starting = startDynamoDbLocal({ dataDir: join(dataDir, DYNAMODB_FOLDER) });
-    // Synthesis is CPU work in this process; the JVM boots in its own meanwhile.
+    const starting = options.dynamodb ?? startDynamoDbLocal({ dataDir: join(dataDir, DYNAMODB_FOLDER) });
+    // A first synthesis (nothing kept yet for this code) is CPU work in this process; the JVM boots meanwhile.
     let iam: CallerAuthorizers;
     try {
-      iam = authorizersFor(options.iam ?? deployedIam(LOCAL_RESOURCES));
+      iam = authorizersFor(options.iam ?? (await deployedIam(LOCAL_RESOURCES)));
     } catch (error) {
       await starting.then((started) => started.stop()).catch(() => undefined);
       throw error;

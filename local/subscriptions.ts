@@ -12,7 +12,7 @@ import { dirname, resolve } from 'node:path';
 import type { DatabaseSync } from 'node:sqlite';
 import { pathToFileURL } from 'node:url';
 import { orderAcceptedPattern } from '../src/events/order-accepted.js';
-import { isObject } from '../src/json-value.js';
+import { errorMessage, isObject } from '../src/json-value.js';
 import type { SqsHandler } from './event-sources/sqs-queue.js';
 import { assertSupportedPattern, type EventPattern } from './eventbridge/event-pattern.js';
 import { withoutUrlSecrets } from './secrets.js';
@@ -119,7 +119,7 @@ function narrowedPattern(pattern: unknown, where: string): EventPattern {
   try {
     assertSupportedPattern(narrowed);
   } catch (error) {
-    throw new SubscriptionsConfigError(`${where}: ${error instanceof Error ? error.message : String(error)}`);
+    throw new SubscriptionsConfigError(`${where}: ${errorMessage(error)}`);
   }
   return narrowed;
 }

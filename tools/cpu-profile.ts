@@ -4,7 +4,7 @@
  * spent under each package or project file (inclusive). A package counts once per sample however deep it recurs.
  */
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { cliArguments } from './cli-arguments.js';
 
 interface ProfileNode {
   id: number;
@@ -84,11 +84,13 @@ export function summarize(profile: CpuProfile): ProfileSummary {
   };
 }
 
+const USAGE = 'usage: npm run cpu-profile -- <file.cpuprofile> [--top N]';
+
 function main(): number {
-  const { values, positionals } = parseArgs({ options: { top: { type: 'string' } }, allowPositionals: true });
+  const { values, positionals } = cliArguments(USAGE, { options: { top: { type: 'string' } }, allowPositionals: true });
   const [file] = positionals;
   if (!file) {
-    console.error('usage: npm run cpu-profile -- <file.cpuprofile> [--top N]');
+    console.error(USAGE);
     return 2;
   }
   const top = Number(values.top ?? 25);

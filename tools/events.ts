@@ -6,15 +6,15 @@
  */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { matchesPattern, type EventPattern } from '../local/eventbridge/event-pattern.js';
 import { EVENTS_DATABASE_FILE } from '../local/service.js';
-import { synthesizeOrderIntake } from '../cdk/lib/synthesize.js';
+import { synthesizedStack } from '../cdk/lib/synthesis-cache.js';
+import { cliArguments } from './cli-arguments.js';
 import { EventLogReader, parseEvent, parsePattern, rulesOf } from './local-events.js';
+import { errorMessage } from '../src/json-value.js';
 
-const USAGE = `usage:
-  npm run events -- tail [--pattern '<EventBridge pattern>'] [--from-start]
-  npm run events -- test '<event JSON>' [--pattern '<EventBridge pattern>']`;
+const USAGE = `usage: npm run events -- tail [--pattern '<EventBridge pattern>'] [--from-start]
+       npm run events -- test '<event JSON>' [--pattern '<EventBridge pattern>']`;
 
 const sleep = (ms: number): Promise<void> => new Promise((wake) => setTimeout(wake, ms));
 
@@ -41,14 +41,14 @@ async function tail(pattern: EventPattern | undefined, fromStart: boolean): Prom
   return 0;
 }
 
-function test(eventText: string, pattern: EventPattern | undefined): number {
+async function test(eventText: string, pattern: EventPattern | undefined): Promise<number> {
   const event = parseEvent(eventText);
   if (pattern) {
     const matched = matchesPattern(pattern, event);
     console.log(matched ? 'the pattern matches' : 'the pattern does not match');
     return matched ? 0 : 1;
   }
-  const rules = rulesOf(synthesizeOrderIntake().template);
+  const rules = rulesOf((await synthesizedStack()).template);
   let matches = 0;
   for (const rule of rules) {
     const matched = matchesPattern(rule.eventPattern, event);
@@ -60,7 +60,7 @@ function test(eventText: string, pattern: EventPattern | undefined): number {
 }
 
 async function main(): Promise<number> {
-  const { positionals, values } = parseArgs({
+  const { positionals, values } = cliArguments(USAGE, {
     allowPositionals: true,
     options: { pattern: { type: 'string' }, 'from-start': { type: 'boolean', default: false } },
   });
@@ -68,9 +68,9 @@ async function main(): Promise<number> {
   try {
     const pattern = values.pattern === undefined ? undefined : parsePattern(values.pattern);
     if (command === 'tail') return await tail(pattern, values['from-start']);
-    if (command === 'test' && eventText !== undefined) return test(eventText, pattern);
+    if (command === 'test' && eventText !== undefined) return await test(eventText, pattern);
   } catch (error) {
-    console.error(error instanceof Error ? error.message : String(error));
+    console.error(errorMessage(error));
     return 2;
   }
   console.error(USAGE);

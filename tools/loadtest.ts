@@ -5,14 +5,14 @@
  * Requests are SigV4-signed from the default AWS credential chain when the API uses IAM auth (an execute-api URL).
  * Orders it sends are real orders. Exit code: 0 every 202 read back and no 5xx, 1 otherwise, 2 it could not run.
  */
-import { parseArgs } from 'node:util';
-import { readBack, runOpenLoad } from './open-load.js';
+import { readBack, runOpenLoad, tableRow } from './open-load.js';
+import { cliArguments } from './cli-arguments.js';
 import { apiFetchFor } from './signed-fetch.js';
 
 const USAGE = 'usage: npm run loadtest -- --url <ApiUrl> --rate <rps> --duration <s> [--auth iam|none] [--region <r>]';
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({
+  const { values } = cliArguments(USAGE, {
     options: {
       url: { type: 'string' },
       rate: { type: 'string' },
@@ -53,7 +53,7 @@ async function main(): Promise<number> {
   });
   const missing = await readBack(api, result.accepted);
   const { accepted, problems, ...figures } = result;
-  console.table([{ ...figures, statuses: JSON.stringify(figures.statuses) }]);
+  console.table([tableRow(figures)]);
   const fiveHundreds = Object.keys(result.statuses).filter((status) => status.startsWith('5'));
   console.log(
     JSON.stringify(

@@ -38,6 +38,21 @@ export interface LoadFigures {
   statuses: Record<string, number>;
 }
 
+/** A row of a printed table: each figure under a heading that says its unit. */
+export function tableRow({ offered, achieved, requests, seconds, p50, p95, p99, max, statuses }: LoadFigures) {
+  return {
+    'offered (req/s)': offered ?? '',
+    'achieved (req/s)': achieved,
+    'requests (count)': requests,
+    'duration (s)': seconds,
+    'p50 (ms)': p50,
+    'p95 (ms)': p95,
+    'p99 (ms)': p99,
+    'max (ms)': max,
+    'statuses (count)': JSON.stringify(statuses),
+  };
+}
+
 export interface OpenLoadResult extends LoadFigures {
   offered: number;
   /** The orderId of every 202, for the readback. */

@@ -3,9 +3,9 @@
  * table) against a running API, deployed or local, one line per check. Orders it sends are real orders.
  * Exit code: 0 all passed, 1 a check failed, 2 it could not run (no credentials, bad arguments).
  */
-import { parseArgs } from 'node:util';
 import { randomUUID } from 'node:crypto';
 import { isOrderId } from '../src/contract/order.js';
+import { cliArguments } from './cli-arguments.js';
 import { apiFetchFor, type ApiFetch } from './signed-fetch.js';
 
 const PROBLEM = 'application/problem+json';
@@ -210,6 +210,11 @@ const CHECKS: Check[] = [
   },
 ];
 
+const USAGE = `usage: npm run smoke -- --url <ApiUrl> [--auth iam|none] [--region <region>]
+  Checks the HTTP contract against a deployed stack (SigV4 with the default credentials, --auth iam) or the local
+  service (--auth none, e.g. --url http://localhost:3000). Exit 0 when every check passes, 1 when one fails, 2 when
+  it cannot run.`;
+
 /** Rows of the contract table no client can provoke on a healthy stack. */
 const NOT_CHECKABLE = [
   '503 + Retry-After when the store is unavailable: needs a fault (locally ORDER_INTAKE_FAULTS=store)',
@@ -217,11 +222,11 @@ const NOT_CHECKABLE = [
 ];
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({
+  const { values } = cliArguments(USAGE, {
     options: { url: { type: 'string' }, auth: { type: 'string' }, region: { type: 'string' } },
   });
   if (!values.url) {
-    console.error('usage: npm run smoke -- --url <ApiUrl> [--auth iam|none] [--region <region>]');
+    console.error(USAGE);
     return 2;
   }
   const opened = await apiFetchFor('smoke', values.url, values);

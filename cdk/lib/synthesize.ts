@@ -9,6 +9,7 @@ import type { IConstruct } from 'constructs';
 import { readFileSync } from 'node:fs';
 import { PROJECT_ROOT } from './node-function.js';
 import { OrderIntakeStack } from './order-intake-stack.js';
+import type { StackLogicalIds } from './synthesis-cache.js';
 
 export const CDK_JSON = JSON.parse(readFileSync(`${PROJECT_ROOT}cdk.json`, 'utf8')) as {
   app: string;
@@ -41,6 +42,25 @@ export function synthesizeOrderIntake(options: BuildOptions = {}) {
   const { app, stack } = buildOrderIntake(options);
   const template = app.synth().getStackByName(stack.stackName).template as CloudFormationTemplate;
   return { app, stack, template };
+}
+
+/** The resources the local runtime stands in for or authorizes as (see synthesis-cache.ts), by logical id. */
+export function stackLogicalIds(stack: OrderIntakeStack): StackLogicalIds {
+  const roleOf = (fn: { role?: IConstruct }): string => {
+    if (!fn.role) throw new Error('a function without a role');
+    return logicalIdOf(fn.role);
+  };
+  return {
+    workflowRole: logicalIdOf(stack.workflow.role),
+    apiIntegrationRole: logicalIdOf(stack.api.integrationRole),
+    relayRole: roleOf(stack.relay.relay.function),
+    archiveRole: roleOf(stack.archive.consumer.function),
+    table: logicalIdOf(stack.table.table),
+    bus: logicalIdOf(stack.events.bus),
+    validateFunction: logicalIdOf(stack.workflow.validate.function),
+    stateMachine: logicalIdOf(stack.workflow.stateMachine),
+    archiveBucket: logicalIdOf(stack.archive.bucket),
+  };
 }
 
 /** The logical id of a construct's CloudFormation resource (an L2's default child, or the L1 itself). */

@@ -10,6 +10,7 @@ import type { LocalRoutes } from '../apigateway/server.js';
 import { CONSOLE_PATH, matchesFilter, SECURITY_HEADERS, type OpsConsole } from './console-routes.js';
 import type { ExecutionFilter, ExecutionSummary } from './console-store.js';
 import { rowLink } from './pages.js';
+import { errorMessage } from '../../src/json-value.js';
 
 const LIVE_PATH = `${CONSOLE_PATH}/live`;
 const HEARTBEAT_MS = 15_000;
@@ -92,7 +93,7 @@ export function consoleRoutes(opsConsole: OpsConsole): LocalRoutes {
         },
         (error: unknown) => {
           if (response.headersSent) return response.destroy();
-          const body = `console error: ${error instanceof Error ? error.message : String(error)}`;
+          const body = `console error: ${errorMessage(error)}`;
           response.writeHead(500, { ...SECURITY_HEADERS, 'Content-Type': 'text/plain; charset=utf-8' });
           response.end(body);
         },

@@ -14,6 +14,8 @@ import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../local-account.js';
 const require = createRequire(import.meta.url);
 const EMULATOR_DIR = join(dirname(require.resolve('amplify-dynamodb-simulator/package.json')), 'emulator');
 const START_TIMEOUT_MS = 30_000;
+/** Its folder in the service's data folder. */
+export const DYNAMODB_FOLDER = 'dynamodb';
 
 export interface DynamoDbLocalOptions {
   /** Folder for the database file; omit to keep everything in memory. */

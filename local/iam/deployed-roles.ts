@@ -3,8 +3,8 @@
  * template and never restated: the identity policies attached to each role, with the template's references to the
  * stack's own resources resolved to the local runtime's ARNs.
  */
-import type { OrderIntakeStack } from '../../cdk/lib/order-intake-stack.js';
-import { logicalIdOf, type CloudFormationTemplate } from '../../cdk/lib/synthesize.js';
+import type { StackLogicalIds } from '../../cdk/lib/synthesis-cache.js';
+import type { CloudFormationTemplate } from '../../cdk/lib/synthesize.js';
 import { LOCAL_ACCOUNT_ID, LOCAL_REGION, localArn } from '../local-account.js';
 
 /** Who makes AWS calls locally, by the role each has in AWS. */
@@ -59,33 +59,29 @@ export const eventBusArn = (busNameOrArn: string): string =>
   busNameOrArn.startsWith('arn:') ? busNameOrArn : localArn('events', `event-bus/${busNameOrArn}`);
 export const s3ObjectArn = (bucket: string, key: string): string => `arn:aws:s3:::${bucket}/${key}`;
 
-/** Where the callers' roles and the stand-ins are in a template synthesized from `stack`. */
+/** Where the callers' roles and the stand-ins are in a template, by the logical ids synthesis found them at. */
 export function deployedIamSource(
-  stack: OrderIntakeStack,
+  logicalIds: StackLogicalIds,
   template: CloudFormationTemplate,
   names: LocalResourceNames,
 ): DeployedIamSource {
-  const roleOf = (fn: { role?: Parameters<typeof logicalIdOf>[0] }): string => {
-    if (!fn.role) throw new Error('a function without a role');
-    return logicalIdOf(fn.role);
-  };
   return {
     template,
     roles: {
-      workflow: logicalIdOf(stack.workflow.role),
-      api: logicalIdOf(stack.api.integrationRole),
-      relay: roleOf(stack.relay.relay.function),
-      archive: roleOf(stack.archive.consumer.function),
+      workflow: logicalIds.workflowRole,
+      api: logicalIds.apiIntegrationRole,
+      relay: logicalIds.relayRole,
+      archive: logicalIds.archiveRole,
     },
     standIns: {
-      [logicalIdOf(stack.table.table)]: { ref: names.tableName, arn: tableArn(names.tableName) },
-      [logicalIdOf(stack.events.bus)]: { ref: names.busName, arn: eventBusArn(names.busName) },
-      [logicalIdOf(stack.workflow.validate.function)]: {
+      [logicalIds.table]: { ref: names.tableName, arn: tableArn(names.tableName) },
+      [logicalIds.bus]: { ref: names.busName, arn: eventBusArn(names.busName) },
+      [logicalIds.validateFunction]: {
         ref: names.validateFunctionArn.split(':').at(-1) ?? '',
         arn: names.validateFunctionArn,
       },
-      [logicalIdOf(stack.workflow.stateMachine)]: { ref: names.stateMachineArn, arn: names.stateMachineArn },
-      [logicalIdOf(stack.archive.bucket)]: {
+      [logicalIds.stateMachine]: { ref: names.stateMachineArn, arn: names.stateMachineArn },
+      [logicalIds.archiveBucket]: {
         ref: names.archiveBucketName,
         arn: `arn:aws:s3:::${names.archiveBucketName}`,
       },

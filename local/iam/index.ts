@@ -1,9 +1,9 @@
 /**
  * IAM, locally: each caller (the workflow, API Gateway's integrations, the two Lambda functions) gets an authorizer
- * holding its role's policies from the synthesized stack. The stack is synthesized once per process, in process and
- * offline; the local names are resolved into its policies per set of names (tests use tables of their own).
+ * holding its role's policies from the synthesized stack (kept by content: cdk/lib/synthesis-cache.ts); the local
+ * names are resolved into its policies per set of names (tests use tables of their own).
  */
-import { synthesizeOrderIntake } from '../../cdk/lib/synthesize.js';
+import { synthesizedStack } from '../../cdk/lib/synthesis-cache.js';
 import {
   CALLER_ROLES,
   deployedIamSource,
@@ -24,17 +24,10 @@ const SESSIONS: Record<CallerRole, string> = {
   archive: 'order-intake-archive',
 };
 
-let synthesized: ReturnType<typeof synthesizeOrderIntake> | undefined;
-
-/** The stack as the CDK app synthesizes it with cdk.json's defaults; built on first use, then shared. */
-export function synthesizedStack(): ReturnType<typeof synthesizeOrderIntake> {
-  return (synthesized ??= synthesizeOrderIntake());
-}
-
 /** The deployed policies, with the template's resources resolved to these local names. */
-export function deployedIam(names: LocalResourceNames): DeployedIamSource {
-  const { stack, template } = synthesizedStack();
-  return deployedIamSource(stack, template, names);
+export async function deployedIam(names: LocalResourceNames): Promise<DeployedIamSource> {
+  const { logicalIds, template } = await synthesizedStack();
+  return deployedIamSource(logicalIds, template, names);
 }
 
 export function authorizersFor(source: DeployedIamSource): CallerAuthorizers {

@@ -24,6 +24,7 @@ import type { EventPublisher, PutEventsEntry, PutEventsResult } from '../../src/
 import { eventBusArn } from '../iam/deployed-roles.js';
 import { authorizeDynamoDbCall } from '../iam/dynamodb.js';
 import { AccessDeniedError, AuthorizationError, type RoleAuthorizer } from '../iam/role-authorizer.js';
+import { errorMessage } from '../../src/json-value.js';
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 export type TaskIntegration = (input: JsonValue) => Promise<JsonValue>;
@@ -86,7 +87,7 @@ const OPTIMIZED_EVENTBRIDGE: ServiceErrorNaming = {
 };
 
 const asTaskError = (naming: ServiceErrorNaming, error: unknown): TaskError => {
-  const message = error instanceof Error ? error.message : String(error);
+  const message = errorMessage(error);
   // The local IAM evaluator could not judge the call: a defect of this runtime, never a transient fault to retry.
   if (error instanceof AuthorizationError)
     return new TaskError('LocalRuntime.AuthorizationError', message, { cause: error });

@@ -1,17 +1,11 @@
 /** Failures of the archive consumer. Each record that throws one is reported as a batch item failure. */
 export class ArchiveError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'ArchiveError';
-  }
+  override name = 'ArchiveError';
 }
 
 /** The event is not an OrderAccepted this consumer can archive; redelivery will not help, the DLQ keeps it. */
 export class MalformedOrderEventError extends ArchiveError {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'MalformedOrderEventError';
-  }
+  override name = 'MalformedOrderEventError';
 }
 
 /** The archive store failed for a reason other than "already there". */

@@ -10,6 +10,7 @@ import { idempotencyKeyOf } from '../idempotency-key.js';
 import { IDEMPOTENCY_WINDOW_SECONDS } from '../deployed-settings.js';
 import { idempotencyLockKey, orderKey } from '../store/orders-table.js';
 import { checkOrderRequest } from './check-order-request.js';
+import { errorMessage } from '../json-value.js';
 
 /**
  * What the Validate state hands the workflow (asl/order-intake.asl.json reads these names).
@@ -59,7 +60,7 @@ function parseJson(rawBody: Uint8Array): { ok: true; value: unknown } | { ok: fa
   try {
     return { ok: true, value: JSON.parse(utf8.decode(rawBody)) };
   } catch (error) {
-    return { ok: false, reason: error instanceof Error ? error.message : String(error) };
+    return { ok: false, reason: errorMessage(error) };
   }
 }
 

@@ -3,9 +3,13 @@
  * the whole foreground process group) or by a SIGTERM to the service alone — and nothing left running afterwards,
  * the DynamoDB Local JVM included.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it, jest } from '@jest/globals';
+import { DYNAMODB_FOLDER } from '../../local/dynamodb/dynamodb-local.js';
+import { launchService, type ServiceProcess } from '../../local/service-process.js';
 import { validOrder } from '../support/order-samples.js';
 import { eventually } from '../support/eventually.js';
 import { call, dataDirForEachTest, postOrder } from './support/local-service.js';
@@ -14,49 +18,9 @@ import { call, dataDirForEachTest, postOrder } from './support/local-service.js'
 // machine may take long, and only a start that never comes fails.
 jest.setTimeout(180_000);
 
-const REPOSITORY = fileURLToPath(new URL('../..', import.meta.url));
-
-interface Started {
-  child: ChildProcess;
-  url: string;
-  startupMs: number;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
 /** `npm start` in its own process group, as a terminal's foreground job is. */
-async function npmStart(dataDir: string, extraEnv: Record<string, string> = {}): Promise<Started> {
-  // Jest's own NODE_OPTIONS (--experimental-vm-modules) is not the user's.
-  const env = { ...process.env };
-  delete env.NODE_OPTIONS;
-  const started = Date.now();
-  const child = spawn('npm', ['start'], {
-    cwd: REPOSITORY,
-    env: { ...env, PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'WARN', ...extraEnv },
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-  const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
-  let url = '';
-  try {
-    await eventually(
-      'npm start says where it listens',
-      () => {
-        url = /listening on (http:\/\/\S+)/.exec(output)?.[1] ?? '';
-        if (child.exitCode !== null) throw new Error(`npm start exited early:\n${output}`);
-        return url !== '';
-      },
-      { timeoutMs: 150_000, intervalMs: 25 },
-    );
-  } catch (error) {
-    // Not started in time: nothing of it may outlive the test.
-    await killGroup(child.pid);
-    throw error;
-  }
-  return { child, url, startupMs: Date.now() - started, output: () => output, exited };
+async function npmStart(dataDir: string, extraEnv: Record<string, string> = {}): Promise<ServiceProcess> {
+  return launchService({ dataDir, via: 'npm-start', env: { LOG_LEVEL: 'WARN', ...extraEnv }, timeoutMs: 150_000 });
 }
 
 /** Every process still in the group: `ps` lists none once all are gone. */
@@ -84,7 +48,7 @@ async function killGroup(pgid: number | undefined): Promise<void> {
   });
 }
 
-let running: Started | undefined;
+let running: ServiceProcess | undefined;
 afterEach(async () => {
   // A failed test must not leave a service behind either.
   await killGroup(running?.child.pid);
@@ -136,5 +100,19 @@ describe('npm start', () => {
       intervalMs: 100,
     });
     expect(running.output()).toContain('SIGTERM: stopping');
+  });
+
+  it('reports a busy port at once, naming it and PORT, before DynamoDB Local or anything else starts', async () => {
+    const holder = createServer();
+    await new Promise<void>((listening) => holder.listen(0, '127.0.0.1', () => listening()));
+    const { port } = holder.address() as AddressInfo;
+    try {
+      await expect(launchService({ dataDir: folder.dataDir, env: { PORT: String(port) } })).rejects.toThrow(
+        `port ${port} on 127.0.0.1 is in use by another process: stop it, or choose another port with PORT=<port>`,
+      );
+      expect(existsSync(join(folder.dataDir, DYNAMODB_FOLDER))).toBe(false);
+    } finally {
+      holder.close();
+    }
   });
 });

@@ -11,7 +11,7 @@ import { INTEGRATION_FAILURE_PATTERN } from '../../cdk/lib/order-api/integration
 import type { OrderIntakeStack } from '../../cdk/lib/order-intake-stack.js';
 import { MappingTemplate } from '../../local/apigateway/vtl/mapping-template.js';
 import { handler as validateHandler } from '../../lambdas/validate/handler.js';
-import type { CloudFormationTemplate } from '../../cdk/lib/synthesize.js';
+import { stackLogicalIds, type CloudFormationTemplate } from '../../cdk/lib/synthesize.js';
 import { deployedIamSource } from '../../local/iam/deployed-roles.js';
 import { dynamoDbAuthorizationRequests } from '../../local/iam/dynamodb.js';
 import { authorizersFor } from '../../local/iam/index.js';
@@ -236,7 +236,9 @@ describe('workflow role, against every DynamoDB Task of the ASL file', () => {
         operation.charAt(0).toUpperCase() + operation.slice(1),
         parameters,
       );
-      const { workflow } = authorizersFor(deployedIamSource(stack, template.toJSON() as CloudFormationTemplate, names));
+      const { workflow } = authorizersFor(
+        deployedIamSource(stackLogicalIds(stack), template.toJSON() as CloudFormationTemplate, names),
+      );
 
       expect(requests.length).toBeGreaterThan(0);
       for (const request of requests) {

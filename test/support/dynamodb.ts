@@ -15,6 +15,15 @@ export function testDynamoDbClient(): DynamoDBClient {
   });
 }
 
+/** A client of a DynamoDB that nothing answers (a closed port), tried once: the store unreachable. */
+export const unreachableDynamoDbClient = (): DynamoDBClient =>
+  new DynamoDBClient({
+    endpoint: 'http://127.0.0.1:9',
+    region: LOCAL_REGION,
+    credentials: LOCAL_CREDENTIALS,
+    maxAttempts: 1,
+  });
+
 /** A fresh orders table, so that test files never see each other's items. */
 export async function freshOrdersTable(client: DynamoDBClient): Promise<string> {
   const tableName = `orders-${randomUUID()}`;

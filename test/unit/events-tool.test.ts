@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { openEventsDatabase } from '../../local/eventbridge/events-database.js';
 import { LocalEventBus } from '../../local/eventbridge/local-event-bus.js';
-import { synthesizeOrderIntake } from '../../cdk/lib/synthesize.js';
+import { synthesizedStack } from '../../cdk/lib/synthesis-cache.js';
 import { matchesPattern } from '../../local/eventbridge/event-pattern.js';
 import { orderAcceptedEntry } from '../../src/events/order-accepted.js';
 import { EventLogReader, parseEvent, parsePattern, rulesOf } from '../../tools/local-events.js';
@@ -13,9 +13,9 @@ import { folderForEachTest } from '../support/temp-folder.js';
 /** The stored order the example's detail was published for (the relay adds schemaVersion back). */
 const order = (orderId: string): OrderDocument => ({ ...example.detail, orderId }) as OrderDocument;
 
-describe('npm run events -- test', () => {
-  const rules = rulesOf(synthesizeOrderIntake().template);
+const rules = rulesOf((await synthesizedStack()).template);
 
+describe('npm run events -- test', () => {
   it('judges an event against the stack’s own rules', () => {
     expect(rules.map((rule) => rule.description)).toContain('Every OrderAccepted to the archive queue');
     const event = parseEvent(JSON.stringify(example));

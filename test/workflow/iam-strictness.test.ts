@@ -14,15 +14,14 @@ import { createPublishHandler } from '../../lambdas/publish/handler.js';
 import { EventBridgePublisher } from '../../lambdas/publish/eventbridge-publisher.js';
 import { handler as validateHandler } from '../../lambdas/validate/handler.js';
 import { localEventBridgeClient } from '../../local/eventbridge/local-eventbridge-client.js';
-import { authorizersFor, synthesizedStack, type CallerAuthorizers } from '../../local/iam/index.js';
+import { authorizersFor, type CallerAuthorizers } from '../../local/iam/index.js';
 import { deployedIamSource, type CallerRole, type DeployedIamSource } from '../../local/iam/deployed-roles.js';
 import { LOCAL_RESOURCES } from '../../local/service.js';
 import { loadApiMappingTemplates } from '../../local/apigateway/vtl/api-templates.js';
 import { createOrderWorkflow } from '../../local/stepfunctions/order-workflow.js';
-import type { CloudFormationTemplate } from '../../cdk/lib/synthesize.js';
 import { orderKey } from '../../src/store/orders-table.js';
 import { afterLosingAnswers, freshOrdersTable, testDynamoDbClient } from '../support/dynamodb.js';
-import { deployedAuthorizers } from '../support/iam.js';
+import { deployedAuthorizers, deployedStack } from '../support/iam.js';
 import { validOrder, workflowInput } from '../support/order-samples.js';
 import { RecordingBus } from '../support/recording-bus.js';
 import { requestContext } from '../support/request-context.js';
@@ -38,9 +37,9 @@ type Statement = { Action: string | string[]; Condition?: Record<string, Record<
 
 /** The deployed IAM with one edit to the statements of one caller's role, made on a copy of the template. */
 function deployedIamWith(caller: CallerRole, edit: (statement: Statement) => Statement | undefined): DeployedIamSource {
-  const { stack, template } = synthesizedStack();
-  const copy = structuredClone(template) as CloudFormationTemplate;
-  const source = deployedIamSource(stack, copy, { ...LOCAL_RESOURCES, tableName });
+  const { logicalIds, template } = deployedStack();
+  const copy = structuredClone(template);
+  const source = deployedIamSource(logicalIds, copy, { ...LOCAL_RESOURCES, tableName });
   let edited = 0;
   for (const resource of Object.values(copy.Resources)) {
     const roles = JSON.stringify(resource.Properties?.Roles ?? []);

@@ -17,7 +17,12 @@ import {
   ORDER_EVENT_SOURCE,
   orderAcceptedDetail,
 } from '../../src/events/order-accepted.js';
-import { afterLosingAnswers, freshOrdersTable, testDynamoDbClient } from '../support/dynamodb.js';
+import {
+  afterLosingAnswers,
+  freshOrdersTable,
+  testDynamoDbClient,
+  unreachableDynamoDbClient,
+} from '../support/dynamodb.js';
 import { validOrder, workflowInput } from '../support/order-samples.js';
 import { deployedAuthorizers } from '../support/iam.js';
 import { RecordingBus } from '../support/recording-bus.js';
@@ -247,12 +252,7 @@ describe('failures', () => {
   });
 
   it('a store that cannot be reached answers 503 with Retry-After and stores nothing', async () => {
-    const unreachable = new DynamoDBClient({
-      endpoint: 'http://127.0.0.1:9',
-      region: 'local',
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-      maxAttempts: 1,
-    });
+    const unreachable = unreachableDynamoDbClient();
     const bus = new RecordingBus();
     const response = await workflowOn(tableName, bus, unreachable)(JSON.stringify(validOrder));
 

@@ -2,14 +2,13 @@
  * The project's own mapping templates (api/*.vtl), rendered as API Gateway renders them, around the real workflow.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import fc from 'fast-check';
 import { handler as validateHandler } from '../../lambdas/validate/handler.js';
 import { loadApiMappingTemplates } from '../../local/apigateway/vtl/api-templates.js';
 import type { RequestContext } from '../../local/apigateway/vtl/mapping-template.js';
 import { createOrderWorkflow, type SyncExecutionResult } from '../../local/stepfunctions/order-workflow.js';
 import type { LocalFunction } from '../../local/stepfunctions/task-integrations.js';
-import { freshOrdersTable, testDynamoDbClient } from '../support/dynamodb.js';
+import { freshOrdersTable, testDynamoDbClient, unreachableDynamoDbClient } from '../support/dynamodb.js';
 import { validOrder } from '../support/order-samples.js';
 import { deployedAuthorizers } from '../support/iam.js';
 import { RecordingBus } from '../support/recording-bus.js';
@@ -184,12 +183,7 @@ describe('post-orders.response.vtl, on real workflow outcomes', () => {
   });
 
   it('503 from the store: Retry-After passes through', async () => {
-    const unreachable = new DynamoDBClient({
-      endpoint: 'http://127.0.0.1:9',
-      region: 'local',
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-      maxAttempts: 1,
-    });
+    const unreachable = unreachableDynamoDbClient();
     const run = createOrderWorkflow({
       resources: { ValidateFunctionArn: VALIDATE_ARN, OrdersTableName: tableName, EventBusName: 'order-intake-test' },
       backends: {

@@ -1,74 +1,22 @@
 /**
- * The service as a user runs it, in a process (and process group) of its own, so that a test can kill -9 it whole
- * or in parts: the Node process, or DynamoDB Local's JVM beside it.
+ * The service as a user runs it, in a process (and process group) of its own (local/service-process.ts), so that a
+ * test can kill -9 it whole or in parts: the Node process, or DynamoDB Local's JVM beside it; and what it stored.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { DynamoDBClient, paginateScan } from '@aws-sdk/client-dynamodb';
 import { PID_FILE_NAME } from '../../../local/dynamodb/dynamodb-local.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../../local/local-account.js';
 import { DYNAMODB_FOLDER, LOCAL_RESOURCES } from '../../../local/service.js';
+import { launchService, type ServiceProcess } from '../../../local/service-process.js';
 import { ORDERS_TABLE } from '../../../src/store/orders-table.js';
 import { isOrderId } from '../../../src/contract/order.js';
 
-const START_TIMEOUT_MS = 90_000;
+export { killGroup, killNode, stopGracefully, type ServiceProcess } from '../../../local/service-process.js';
 
-export interface ServiceProcess {
-  child: ChildProcess;
-  url: string;
-  dataDir: string;
-}
-
-export async function startServiceProcess(dataDir: string, env: Record<string, string> = {}): Promise<ServiceProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'local/main.ts'], {
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'ERROR', ...env },
-  });
-  const { stdout } = child;
-  if (!stdout) throw new Error('no stdout');
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const timer = setTimeout(() => child.kill('SIGKILL'), START_TIMEOUT_MS);
-  try {
-    for await (const line of createInterface({ input: stdout })) {
-      const url = /listening on (http:\/\/\S+)/.exec(line)?.[1];
-      if (url) {
-        stdout.resume();
-        return { child, url, dataDir };
-      }
-    }
-  } finally {
-    clearTimeout(timer);
-  }
-  throw new Error(`the service did not start: ${stderr}`);
-}
-
-const exitOf = (child: ChildProcess): Promise<void> =>
-  child.exitCode !== null || child.signalCode !== null
-    ? Promise.resolve()
-    : new Promise((done) => child.once('exit', () => done()));
-
-/** kill -9 of the whole process group: Node, the watchdog shell and the JVM at once. */
-export async function killGroup({ child }: ServiceProcess): Promise<void> {
-  const exited = exitOf(child);
-  try {
-    process.kill(-(child.pid ?? 0), 'SIGKILL');
-  } catch {
-    // already gone
-  }
-  await exited;
-}
-
-/** kill -9 of the Node process alone; the JVM's watchdog ends the JVM. */
-export async function killNode({ child }: ServiceProcess): Promise<void> {
-  const exited = exitOf(child);
-  child.kill('SIGKILL');
-  await exited;
-}
+export const startServiceProcess = (dataDir: string, env: Record<string, string> = {}): Promise<ServiceProcess> =>
+  launchService({ dataDir, env });
 
 const jvmPidOf = (dataDir: string): number =>
   Number(readFileSync(join(dataDir, DYNAMODB_FOLDER, PID_FILE_NAME), 'utf8').trim());
@@ -76,15 +24,6 @@ const jvmPidOf = (dataDir: string): number =>
 /** kill -9 of DynamoDB Local's JVM alone; the service goes on without its store. */
 export function killDynamoDbLocal({ dataDir }: ServiceProcess): void {
   process.kill(jvmPidOf(dataDir), 'SIGKILL');
-}
-
-/** Ctrl-C, as a user stops it; kill -9 if it has not stopped within the deadline. */
-export async function stopGracefully(service: ServiceProcess, deadlineMs = 30_000): Promise<void> {
-  const exited = exitOf(service.child);
-  service.child.kill('SIGTERM');
-  const timer = setTimeout(() => void killGroup(service), deadlineMs);
-  await exited;
-  clearTimeout(timer);
 }
 
 /** Every ORDER# item's order document, by orderId, read from the running service's DynamoDB Local. */
