@@ -252,9 +252,16 @@ export class ConsoleStore {
     this.db
       .prepare('DELETE FROM executions WHERE seq <= (SELECT seq FROM executions ORDER BY seq DESC LIMIT 1 OFFSET ?)')
       .run(this.maxExecutions);
+    // The exchanges of dropped executions, and those API Gateway answered itself from before the oldest kept one. A
+    // request arrives some milliseconds before its execution starts: an exchange whose execution is kept stays.
     const oldestKept = this.db.prepare('SELECT MIN(started_at) AS oldest FROM executions').get()?.oldest;
     if (typeof oldestKept === 'number') {
-      this.db.prepare('DELETE FROM http_exchanges WHERE started_at < ?').run(oldestKept);
+      this.db
+        .prepare(
+          `DELETE FROM http_exchanges WHERE started_at < ?
+           AND NOT EXISTS (SELECT 1 FROM executions WHERE executions.name = http_exchanges.request_id)`,
+        )
+        .run(oldestKept);
     }
   }
 

@@ -38,6 +38,40 @@ describe('the console store', () => {
     store.close();
   });
 
+  it('keeps the HTTP exchange of the oldest execution, whose request arrived before the execution started', () => {
+    const store = new ConsoleStore(':memory:', { maxExecutions: 2 });
+    const now = Date.now();
+    const exchange = (requestId: string, startedAt: number) => ({
+      requestId,
+      startedAt,
+      durationMs: 60,
+      method: 'POST',
+      path: '/orders',
+      requestHeaders: {},
+      requestBody: '{}',
+      status: 202,
+      responseHeaders: {},
+      responseBody: '{}',
+    });
+    for (const [n, at] of [
+      [1, now - 3_000],
+      [2, now - 2_000],
+      [3, now - 1_000],
+    ] as const) {
+      store.recordExchange(exchange(`req-${n}`, at));
+      store.recordExecution(answered(`req-${n}`, at + 20, 202));
+    }
+    store.recordExchange({ ...exchange('gateway-415', now - 1_500), status: 415 });
+    store.prune(now);
+
+    expect(store.executions().map((execution) => execution.name)).toEqual(['req-3', 'req-2']);
+    expect(store.exchange('req-2')?.status).toBe(202);
+    expect(store.exchange('req-3')?.status).toBe(202);
+    expect(store.exchange('req-1')).toBeUndefined();
+    expect(store.exchange('gateway-415')?.status).toBe(415);
+    store.close();
+  });
+
   it('keeps nothing older than its retention age, executions and HTTP exchanges alike', () => {
     const store = new ConsoleStore(':memory:', { maxAgeMs: 60_000 });
     const now = Date.now();
