@@ -125,11 +125,15 @@ describe('request bodies', () => {
   });
 });
 
+/** `Host: localhost` with the server's port, as curl or a browser sends it: the API refuses other names. */
+const withOwnHost = (text: string, port: number): string =>
+  text.replace('Host: localhost\r\n', `Host: localhost:${port}\r\n`);
+
 /** Sends raw HTTP/1.1 (header names no HTTP client would let through as object keys) and reads the whole answer. */
 const rawExchange = (port: number, text: string): Promise<string> =>
   new Promise((done, failed) => {
     let answer = '';
-    const socket = connect(port, '127.0.0.1', () => socket.end(text));
+    const socket = connect(port, '127.0.0.1', () => socket.end(withOwnHost(text, port)));
     socket.setEncoding('utf8').on('data', (part: string) => (answer += part));
     socket.on('end', () => done(answer)).on('error', failed);
   });
@@ -173,7 +177,9 @@ describe('what is not an API exchange', () => {
     const port = Number(new URL(server.url).port);
     await new Promise<void>((done) => {
       const socket = connect(port, '127.0.0.1', () => {
-        socket.write('POST /orders HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\n{"part');
+        socket.write(
+          withOwnHost('POST /orders HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\n{"part', port),
+        );
         setTimeout(() => socket.destroy(), 50);
       });
       socket.on('close', () => done()).on('error', () => undefined);
@@ -229,7 +235,7 @@ function rawClient(
       }
     };
     socket.on('connect', () => {
-      socket.write(head);
+      socket.write(withOwnHost(head, port));
       send();
     });
     socket.setEncoding('utf8').on('data', (part: string) => {
