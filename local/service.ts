@@ -199,7 +199,6 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       iam: iam.api,
       openApi: loadOpenApiDocument(),
       asyncApi: loadAsyncApiDocument(),
-      logger,
     });
     const host = options.host ?? DEFAULT_HOST;
     // The ops console reads what the console store recorded and the rest on demand; it changes nothing but dead

@@ -65,7 +65,6 @@ beforeAll(async () => {
     dynamodb,
     iam: deployedAuthorizers({ tableName: 'orders', stateMachineArn: STATE_MACHINE_ARN }).api,
     openApi: loadOpenApiDocument(),
-    logger,
   });
   server = await startHttpServer({
     gateway,
