@@ -15,6 +15,20 @@ const answered = (name: string, startedAt: number, statusCode: number, body: obj
   ],
 });
 
+/** A POST /orders answered 202, as the HTTP server records it. */
+const exchange = (requestId: string, startedAt: number) => ({
+  requestId,
+  startedAt,
+  durationMs: 60,
+  method: 'POST',
+  path: '/orders',
+  requestHeaders: {},
+  requestBody: '{}',
+  status: 202,
+  responseHeaders: {},
+  responseBody: '{}',
+});
+
 describe('the console store', () => {
   it('names each outcome from the answer the workflow gave', () => {
     expect(summarize(answered('a', 0, 202, { orderId: 'O1', idempotencyKey: 'K1' }))).toMatchObject({
@@ -41,18 +55,6 @@ describe('the console store', () => {
   it('keeps the HTTP exchange of the oldest execution, whose request arrived before the execution started', () => {
     const store = new ConsoleStore(':memory:', { maxExecutions: 2 });
     const now = Date.now();
-    const exchange = (requestId: string, startedAt: number) => ({
-      requestId,
-      startedAt,
-      durationMs: 60,
-      method: 'POST',
-      path: '/orders',
-      requestHeaders: {},
-      requestBody: '{}',
-      status: 202,
-      responseHeaders: {},
-      responseBody: '{}',
-    });
     for (const [n, at] of [
       [1, now - 3_000],
       [2, now - 2_000],
@@ -77,23 +79,8 @@ describe('the console store', () => {
     const now = Date.now();
     store.recordExecution(answered('old', now - 120_000, 202));
     store.recordExecution(answered('new', now - 1_000, 202));
-    for (const [requestId, startedAt] of [
-      ['old', now - 120_000],
-      ['new', now - 1_000],
-    ] as const) {
-      store.recordExchange({
-        requestId,
-        startedAt,
-        durationMs: 1,
-        method: 'POST',
-        path: '/orders',
-        requestHeaders: {},
-        requestBody: '{}',
-        status: 202,
-        responseHeaders: {},
-        responseBody: '{}',
-      });
-    }
+    store.recordExchange(exchange('old', now - 120_000));
+    store.recordExchange(exchange('new', now - 1_000));
     store.prune(now);
     expect(store.executions().map((execution) => execution.name)).toEqual(['new']);
     expect(store.exchange('old')).toBeUndefined();
