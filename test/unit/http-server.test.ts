@@ -429,13 +429,19 @@ describe('RequestLog under load', () => {
     requestId: 'r',
   });
 
-  it('writes the first lines of each second and folds the rest into one counted line', () => {
-    jest.useFakeTimers({ now: 0 });
-    const quiet = new Logger({ serviceName: 'test', logLevel: 'INFO' });
+  /** A logger at `level` whose `method` lines are kept, as [message, attributes], instead of printed. */
+  const linesAt = (level: 'INFO' | 'WARN', method: 'info' | 'warn') => {
+    const logger = new Logger({ serviceName: 'test', logLevel: level });
     const lines: [string, unknown][] = [];
-    jest.spyOn(quiet, 'info').mockImplementation((message, ...extra) => {
+    jest.spyOn(logger, method).mockImplementation((message, ...extra) => {
       lines.push([String(message), extra[0]]);
     });
+    return { logger, lines };
+  };
+
+  it('writes the first lines of each second and folds the rest into one counted line', () => {
+    jest.useFakeTimers({ now: 0 });
+    const { logger: quiet, lines } = linesAt('INFO', 'info');
     const log = new RequestLog(quiet, { linesPerSecond: 3 });
 
     for (let i = 0; i < 10; i += 1) log.record(summary(i < 8 ? 202 : 409));
@@ -452,11 +458,7 @@ describe('RequestLog under load', () => {
 
   it('folds abandoned requests the same way, by reason, at WARN', () => {
     jest.useFakeTimers({ now: 0 });
-    const warnOnly = new Logger({ serviceName: 'test', logLevel: 'WARN' });
-    const lines: [string, unknown][] = [];
-    jest.spyOn(warnOnly, 'warn').mockImplementation((message, ...extra) => {
-      lines.push([String(message), extra[0]]);
-    });
+    const { logger: warnOnly, lines } = linesAt('WARN', 'warn');
     const log = new RequestLog(warnOnly, { linesPerSecond: 2, failures: warnOnly });
     const abandoned = (reason: string) => ({ method: 'POST', path: '/orders', requestId: 'r', reason });
 
