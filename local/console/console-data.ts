@@ -265,7 +265,7 @@ export class ConsoleData {
 
   /** The order and every hop it took, or undefined when nothing anywhere knows the order. */
   async order(orderId: string): Promise<OrderView | undefined> {
-    const executions = this.store.executions({ search: orderId, limit: 50 }).reverse();
+    const executions = this.store.executions({ orderId, limit: 50 }).reverse();
     const events = this.busEvents(orderId);
     const deadLetters = this.deadLetters(orderId);
     const item = await this.getItem(orderKey(orderId));

@@ -1,10 +1,13 @@
 /**
  * The ops console's routes, under /console on the service's own port, as plain request -> response functions (the
  * live list's Server-Sent Events are console-http.ts's):
- * - GET  /console                                     recent executions; ?status= &outcome= &q= (orderId, requestId
- *                                                     or idempotency key)
+ * - GET  /console                                     recent executions, newest first, a page at a time; ?status=
+ *                                                     &outcome= &from= &to= (UTC) &before= (the next page's cursor) &limit=
+ *                                                     &q= (a prefix of orderId, requestId, idempotency key,
+ *                                                     customerId or clientReference)
  * - GET  /console/orders/{orderId}                    one order's timeline across every hop
- * - GET  /console/executions/{requestId}              one execution (rejections, failures: executions without order)
+ * - GET  /console/executions/{requestId}              one execution (rejections, failures: executions without order),
+ *                                                     or an exchange API Gateway answered itself (415, 404, 405)
  * - GET  /console/executions/{requestId}/history.json the execution in GetExecutionHistory's shape
  * - GET  /console/dead-letters, /console/dead-letters/{id}
  * - POST /console/dead-letters/{id}/redrive, POST /console/dead-letters/redrive (all)
@@ -19,11 +22,12 @@ import { isOrderId } from '../../src/contract/order.js';
 import type { RedriveResult } from '../eventbridge/events-database.js';
 import { readDeadLetter } from '../eventbridge/events-database.js';
 import { toExecutionHistory } from '../stepfunctions/execution-history.js';
-import { ConsoleData, executionTimeline, type ConsoleDataOptions } from './console-data.js';
+import { ConsoleData, exchangeEntries, executionTimeline, type ConsoleDataOptions } from './console-data.js';
 import { OUTCOMES, type ExecutionFilter, type ExecutionSummary, type Outcome } from './console-store.js';
 import {
   deadLetterPage,
   deadLettersPage,
+  exchangePage,
   executionPage,
   listPage,
   orderPage,
@@ -34,6 +38,8 @@ import {
 } from './pages.js';
 
 export const CONSOLE_PATH = '/console';
+export const LIST_PAGE_SIZE = 100;
+const MAX_PAGE_SIZE = 500;
 
 export interface ConsoleRequest {
   method: string;
@@ -119,14 +125,28 @@ export function refusesCrossSite(headers: Record<string, string>, origin: string
   return undefined;
 }
 
-function filterOf(query: URLSearchParams): ExecutionFilter {
+/** A time of the list's range: a form's datetime-local (read as UTC, as the page says) or any ISO 8601 time. */
+export function timeOf(value: string | null): number | undefined {
+  const text = (value ?? '').trim();
+  if (!text) return undefined;
+  const at = Date.parse(/^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?$/.test(text) ? `${text}Z` : text);
+  return Number.isFinite(at) ? at : undefined;
+}
+
+export function filterOf(query: URLSearchParams): ExecutionFilter {
   const status = query.get('status') ?? '';
   const outcome = query.get('outcome') ?? '';
   const search = (query.get('q') ?? '').trim();
+  const from = timeOf(query.get('from'));
+  const to = timeOf(query.get('to'));
+  const before = query.get('before') ?? '';
   return {
     ...((STATUSES as readonly string[]).includes(status) ? { status: status as ExecutionFilter['status'] } : {}),
     ...((OUTCOMES as readonly string[]).includes(outcome) ? { outcome: outcome as Outcome } : {}),
     ...(search ? { search } : {}),
+    ...(from === undefined ? {} : { from }),
+    ...(to === undefined ? {} : { to }),
+    ...(/^\d{1,15}$/.test(before) ? { before: Number(before) } : {}),
   };
 }
 
@@ -134,7 +154,13 @@ function filterOf(query: URLSearchParams): ExecutionFilter {
 export const matchesFilter = (summary: ExecutionSummary, filter: ExecutionFilter): boolean =>
   (!filter.status || summary.status === filter.status) &&
   (!filter.outcome || summary.outcome === filter.outcome) &&
-  (!filter.search || [summary.orderId, summary.name, summary.idempotencyKey].includes(filter.search));
+  (!filter.orderId || summary.orderId === filter.orderId) &&
+  (filter.from === undefined || summary.startedAt >= filter.from) &&
+  (filter.to === undefined || summary.startedAt < filter.to) &&
+  (!filter.search ||
+    [summary.orderId, summary.name, summary.idempotencyKey, summary.customerId, summary.clientReference].some(
+      (value) => value?.startsWith(filter.search ?? '') === true,
+    ));
 
 const decode = (segment: string): string | undefined => {
   try {
@@ -171,8 +197,12 @@ export function createOpsConsole(options: OpsConsoleOptions): OpsConsole {
   async function get(path: string, query: URLSearchParams): Promise<ConsoleResponse> {
     if (path === CONSOLE_PATH || path === `${CONSOLE_PATH}/`) {
       const filter = filterOf(query);
-      const live = `${CONSOLE_PATH}/live?${query.toString()}`;
-      return answer(200, listPage(store.executions({ ...filter, limit: 200 }), filter, live));
+      // An older page stays as it is; only the newest one takes new executions live.
+      const live = filter.before === undefined ? `${CONSOLE_PATH}/live?${query.toString()}` : undefined;
+      const gateway = filter.search ? store.gatewayExchanges(filter.search) : [];
+      const asked = Number(query.get('limit'));
+      const limit = Number.isInteger(asked) && asked >= 1 && asked <= MAX_PAGE_SIZE ? asked : LIST_PAGE_SIZE;
+      return answer(200, listPage(store.page({ ...filter, limit }), filter, query, live, gateway));
     }
     const segments = path.slice(CONSOLE_PATH.length + 1).split('/');
     const [section, rawId, extra, ...rest] = segments;
@@ -193,7 +223,12 @@ export function createOpsConsole(options: OpsConsoleOptions): OpsConsole {
     }
     if (section === 'executions' && id) {
       const summary = store.summary(id);
-      if (!summary) return problem(404, 'No such execution', `No execution named ${id} is recorded.`);
+      if (!summary) {
+        // A request API Gateway answered itself (415, 404, 405) has an exchange and no execution.
+        const exchange = extra === undefined ? store.exchange(id) : undefined;
+        if (exchange) return answer(200, exchangePage(exchange, exchangeEntries(exchange)));
+        return problem(404, 'No such execution', `No execution or HTTP exchange with request id ${id} is recorded.`);
+      }
       const execution = store.execution(id);
       if (extra === 'history.json') {
         const events = execution ? toExecutionHistory(execution, options.states) : [];

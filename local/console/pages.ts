@@ -6,13 +6,29 @@
 import { isObject } from '../../src/json-value.js';
 import type { RedriveResult, DeadLetter } from '../eventbridge/events-database.js';
 import type { RecordedExecution } from '../stepfunctions/execution-history.js';
-import { OUTCOMES, type ExecutionFilter, type ExecutionSummary } from './console-store.js';
+import type { HttpExchange } from '../apigateway/server.js';
+import { OUTCOMES, type ExecutionFilter, type ExecutionPage, type ExecutionSummary } from './console-store.js';
 import { pathOf, publisherName, type DeliveryAttempt, type OrderView, type TimelineEntry } from './console-data.js';
 import { html, prettyJson, type SafeHtml } from './html.js';
 
 export const STATUSES = ['SUCCEEDED', 'FAILED', 'TIMED_OUT'] as const;
 
 const time = (at: number): string => (Number.isFinite(at) ? new Date(at).toISOString() : '');
+
+/** How long ago, in the largest unit that makes it short ("4 min ago"), for a person scanning a list. */
+export function ago(at: number, now = Date.now()): string {
+  const seconds = Math.round((now - at) / 1000);
+  if (!Number.isFinite(seconds)) return '';
+  if (seconds < 0) return 'in the future';
+  if (seconds < 60) return `${seconds} s ago`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ago`;
+  if (seconds < 86_400) return `${Math.floor(seconds / 3600)} h ${Math.floor((seconds % 3600) / 60)} min ago`;
+  return `${Math.floor(seconds / 86_400)} d ago`;
+}
+
+/** A time as ISO (exact, for logs and searches) with how long ago beside it. */
+const when = (at: number): SafeHtml =>
+  html`<time datetime="${time(at)}">${time(at)}</time> <small class="ago">${ago(at)}</small>`;
 
 function layout(title: string, main: SafeHtml): string {
   return html`<!doctype html>
@@ -34,27 +50,87 @@ function layout(title: string, main: SafeHtml): string {
     </html> `.markup;
 }
 
-/** Where a row of the list leads: its order, or the execution itself when there is no order. */
+/** Where a request id leads when it has an order: the order's page (the execution page links it too). */
 export const rowLink = (summary: Pick<ExecutionSummary, 'name' | 'orderId'>): string =>
-  summary.orderId
-    ? `/console/orders/${encodeURIComponent(summary.orderId)}`
-    : `/console/executions/${encodeURIComponent(summary.name)}`;
+  summary.orderId ? orderPath(summary.orderId) : executionPath(summary.name);
+
+export const executionPath = (name: string): string => `/console/executions/${encodeURIComponent(name)}`;
+export const orderPath = (orderId: string): string => `/console/orders/${encodeURIComponent(orderId)}`;
 
 const summaryRow = (summary: ExecutionSummary): SafeHtml =>
   html`<tr data-name="${summary.name}">
-    <td><time>${time(summary.startedAt)}</time></td>
-    <td><a class="open" href="${rowLink(summary)}">${summary.name}</a></td>
+    <td>${when(summary.startedAt)}</td>
+    <td><a class="open" href="${executionPath(summary.name)}">${summary.name}</a></td>
     <td>${summary.status}</td>
     <td class="outcome-${summary.outcome}">${summary.outcome}</td>
-    <td>${summary.httpStatus ?? ''}</td>
-    <td>${summary.orderId ?? ''}</td>
+    <td class="http">${summary.httpStatus ?? ''}</td>
+    <td>
+      ${summary.orderId ? html`<a class="order" href="${orderPath(summary.orderId)}">${summary.orderId}</a>` : ''}
+    </td>
+    <td>${summary.customerId ?? ''}</td>
     <td class="number">${summary.durationMs} ms</td>
   </tr>`;
 
 const option = (value: string, selected: string | undefined, label = value): SafeHtml =>
   html`<option value="${value}" ${selected === value ? html` selected` : ''}>${label}</option>`;
 
-export function listPage(summaries: ExecutionSummary[], filter: ExecutionFilter, liveUrl: string): string {
+/** A time for a datetime-local input, in UTC as the form says. */
+const localInput = (at: number | undefined): string =>
+  at === undefined ? '' : new Date(at).toISOString().slice(0, 19);
+
+/** The list's own address with some parameters changed (undefined removes one). */
+function listHref(query: URLSearchParams, changes: Record<string, string | undefined>): string {
+  const next = new URLSearchParams(query);
+  for (const [name, value] of Object.entries(changes)) {
+    if (value === undefined) next.delete(name);
+    else next.set(name, value);
+  }
+  const text = next.toString();
+  return text ? `/console?${text}` : '/console';
+}
+
+const RANGES = [
+  ['last 15 min', 15 * 60_000],
+  ['last hour', 60 * 60_000],
+  ['last day', 24 * 60 * 60_000],
+] as const;
+
+const gatewayTable = (exchanges: HttpExchange[]): SafeHtml =>
+  html`<h2>Answered by API Gateway itself (no execution)</h2>
+    <div class="scroll">
+      <table id="gateway-exchanges">
+        <thead>
+          <tr>
+            <th>Started (UTC)</th>
+            <th>Request id</th>
+            <th>Request</th>
+            <th>HTTP</th>
+          </tr>
+        </thead>
+        <tbody>
+          ${exchanges.map(
+            (exchange) =>
+              html`<tr>
+                <td>${when(exchange.startedAt)}</td>
+                <td><a href="${executionPath(exchange.requestId)}">${exchange.requestId}</a></td>
+                <td>${exchange.method} ${exchange.path}</td>
+                <td class="http">${exchange.status}</td>
+              </tr>`,
+          )}
+        </tbody>
+      </table>
+    </div>`;
+
+export function listPage(
+  page: ExecutionPage,
+  filter: ExecutionFilter,
+  query: URLSearchParams,
+  liveUrl: string | undefined,
+  gateway: HttpExchange[] = [],
+): string {
+  const summaries = page.executions;
+  const filtered = Boolean(filter.search || filter.status || filter.outcome || filter.from || filter.to);
+  const now = Date.now();
   return layout(
     'Executions',
     html`<h1>Executions</h1>
@@ -77,29 +153,55 @@ export function listPage(summaries: ExecutionSummary[], filter: ExecutionFilter,
             type="search"
             name="q"
             value="${filter.search ?? ''}"
-            placeholder="orderId, requestId or idempotency key"
+            placeholder="start of orderId, requestId, idempotency key, customerId or clientReference"
             size="40"
         /></label>
+        <label
+          >From (UTC) <input type="datetime-local" step="1" name="from" value="${localInput(filter.from)}"
+        /></label>
+        <label>To (UTC) <input type="datetime-local" step="1" name="to" value="${localInput(filter.to)}" /></label>
         <button type="submit">Filter</button> <a href="/console">clear</a>
       </form>
-      <p id="live-status" class="live" data-live="${liveUrl}">Live: connecting…</p>
-      <table id="executions">
-        <thead>
-          <tr>
-            <th>Started (UTC)</th>
-            <th>Request id</th>
-            <th>Status</th>
-            <th>Outcome</th>
-            <th>HTTP</th>
-            <th>orderId</th>
-            <th>Duration</th>
-          </tr>
-        </thead>
-        <tbody>
-          ${summaries.map(summaryRow)}
-        </tbody>
-      </table>
-      ${summaries.length === 0 ? html`<p class="empty">No execution yet${filter.search || filter.status || filter.outcome ? ' matches' : ''}.</p>` : ''}`,
+      <p class="ranges">
+        ${RANGES.map(
+          ([label, span]) =>
+            html`<a
+              href="${listHref(query, { from: new Date(now - span).toISOString(), to: undefined, before: undefined })}"
+              >${label}</a
+            > `,
+        )}
+      </p>
+      <p id="total" class="total">
+        <strong>${page.total}</strong> execution${page.total === 1 ? '' : 's'}
+        ${filtered ? 'match' : 'recorded'}${filter.before === undefined ? '' : '; an older page'}.
+        ${page.total > summaries.length ? html`Showing ${summaries.length}, newest first.` : ''}
+      </p>
+      ${liveUrl ? html`<p id="live-status" class="live" data-live="${liveUrl}">Live: connecting…</p>` : ''}
+      <div class="scroll">
+        <table id="executions">
+          <thead>
+            <tr>
+              <th>Started (UTC)</th>
+              <th>Request id</th>
+              <th>Status</th>
+              <th>Outcome</th>
+              <th>HTTP</th>
+              <th>orderId</th>
+              <th>customerId</th>
+              <th>Duration</th>
+            </tr>
+          </thead>
+          <tbody>
+            ${summaries.map(summaryRow)}
+          </tbody>
+        </table>
+      </div>
+      <nav class="paging">
+        ${filter.before === undefined ? '' : html`<a href="${listHref(query, { before: undefined })}">Newest</a>`}
+        ${page.next === undefined ? '' : html`<a rel="next" class="older" href="${listHref(query, { before: String(page.next) })}">Older →</a>`}
+      </nav>
+      ${summaries.length === 0 ? html`<p class="empty">No execution ${filtered ? 'matches' : 'yet'}.</p>` : ''}
+      ${gateway.length > 0 ? gatewayTable(gateway) : ''}`,
   );
 }
 
@@ -146,7 +248,7 @@ function summaryList(summary: ExecutionSummary): SafeHtml {
     <dt>Idempotency key</dt>
     <dd>${summary.idempotencyKey ?? '—'}</dd>
     <dt>Started</dt>
-    <dd><time>${time(summary.startedAt)}</time></dd>
+    <dd>${when(summary.startedAt)}</dd>
     <dt>Duration</dt>
     <dd>${summary.durationMs} ms</dd>
   </dl>`;
@@ -174,6 +276,24 @@ export function executionPage(
   );
 }
 
+export function exchangePage(exchange: HttpExchange, entries: TimelineEntry[]): string {
+  return layout(
+    `Request ${exchange.requestId}`,
+    html`<h1>Request <code>${exchange.requestId}</code></h1>
+      <p>API Gateway answered this request itself, before any workflow: no execution was started.</p>
+      <dl class="summary">
+        <dt>Request</dt>
+        <dd>${exchange.method} ${exchange.path}</dd>
+        <dt>HTTP answer</dt>
+        <dd>${exchange.status}</dd>
+        <dt>Started</dt>
+        <dd>${when(exchange.startedAt)}</dd>
+      </dl>
+      <h2>Timeline</h2>
+      ${timeline(entries)}`,
+  );
+}
+
 export function orderPage(view: OrderView, executions: Map<string, RecordedExecution | undefined>): string {
   const publishers = view.events.map((event) => publisherName(event.publishedBy));
   return layout(
@@ -194,7 +314,7 @@ export function orderPage(view: OrderView, executions: Map<string, RecordedExecu
           ${view.executions.map((summary) => {
             const execution = executions.get(summary.name);
             return html`<tr>
-              <td><time>${time(summary.startedAt)}</time></td>
+              <td>${when(summary.startedAt)}</td>
               <td><a href="/console/executions/${encodeURIComponent(summary.name)}">${summary.name}</a></td>
               <td class="outcome-${summary.outcome}">${summary.outcome}</td>
               <td>${summary.httpStatus ?? ''}</td>

@@ -122,7 +122,10 @@ describe('the ops console in a browser', () => {
   it('opens the order and shows every state it passed, its items, both events and their deliveries', async () => {
     const page = await newPage();
     await page.goto(consoleUrl);
-    await page.locator('#executions tbody tr', { hasText: accepted.orderId }).locator('a.open').click();
+    // The orderId opens the order; the request id its execution.
+    const row = page.locator('#executions tbody tr', { hasText: accepted.orderId });
+    await expect(row.locator('a.open').getAttribute('href')).resolves.toBe(`/console/executions/${accepted.requestId}`);
+    await row.locator('a.order', { hasText: accepted.orderId }).click();
     await page.waitForURL(`**/console/orders/${accepted.orderId}`);
     await expect(page.locator('ol.path').first().locator('li').allTextContents()).resolves.toEqual(ACCEPTED_STATE_PATH);
     for (const state of ACCEPTED_STATE_PATH) {
@@ -183,6 +186,60 @@ describe('the ops console in a browser', () => {
     await expect(page.locator('ol.timeline').textContent()).resolves.toContain(HOSTILE);
     await expect(page.locator('main script').count()).resolves.toBe(0);
     await shoot(page, '3-rejection');
+    await page.close();
+  });
+
+  it('finds executions by the start of an orderId and by customerId, a page at a time, with the total', async () => {
+    const customerId = `CUST-${Date.now().toString(36).toUpperCase()}`;
+    const answers = [];
+    for (let i = 0; i < 3; i += 1) {
+      answers.push(await postOrder(JSON.stringify({ ...ORDER, customerId, clientReference: `find-${i}` })));
+    }
+    const page = await newPage();
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.goto(consoleUrl);
+    await page.locator('input[name="q"]').fill(customerId);
+    await page.locator('form.filters button[type="submit"]').click();
+    await page.waitForURL(/q=CUST-/);
+    await expect(page.locator('#total strong').textContent()).resolves.toBe('3');
+    await expect(page.locator('#executions tbody tr').count()).resolves.toBe(3);
+    await shoot(page, '5-customer-search-390px');
+
+    const orderId = String(answers[1]?.json.orderId);
+    await page.goto(`${consoleUrl}?q=${orderId.slice(0, 20)}`);
+    await expect(page.locator('#executions tbody tr', { hasText: orderId }).count()).resolves.toBe(1);
+
+    // Two at a time: three pages, each older than the one before, none repeated.
+    await page.goto(`${consoleUrl}?q=${customerId}&limit=2`);
+    const seen = await page
+      .locator('#executions tbody tr')
+      .evaluateAll((rows) => rows.map((row) => row.getAttribute('data-name')));
+    expect(seen).toHaveLength(2);
+    await page.locator('a.older').click();
+    await page.waitForURL(/before=/);
+    await expect(page.locator('#total strong').textContent()).resolves.toBe('3');
+    const older = await page
+      .locator('#executions tbody tr')
+      .evaluateAll((rows) => rows.map((row) => row.getAttribute('data-name')));
+    expect(older).toEqual([answers[0]?.requestId]);
+    await expect(page.locator('a.older').count()).resolves.toBe(0);
+    await shoot(page, '5-older-page');
+    await page.close();
+  });
+
+  it('finds a request API Gateway answered itself (415), which has no execution', async () => {
+    const response = await fetch(`${service.url}/orders`, {
+      method: 'POST',
+      body: 'not json',
+      headers: { 'Content-Type': 'text/plain' },
+    });
+    expect(response.status).toBe(415);
+    const requestId = response.headers.get('x-amzn-requestid') ?? '';
+    const page = await newPage();
+    await page.goto(`${consoleUrl}?q=${requestId.slice(0, 12)}`);
+    await page.locator('#gateway-exchanges a', { hasText: requestId }).click();
+    await page.waitForURL(`**/console/executions/${requestId}`);
+    await expect(page.locator('dl.summary').textContent()).resolves.toContain('415');
     await page.close();
   });
 
