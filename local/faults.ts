@@ -1,3 +1,5 @@
+import { DynamoDBServiceException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+
 /**
  * Fault switches: failures a user (or a test) turns on and off while the service runs, to watch what each promise
  * survives. `ORDER_INTAKE_FAULTS` sets them at start; RunningService.setFault flips them later.
@@ -52,3 +54,41 @@ export class FaultSwitches {
     return [...this.on];
   }
 }
+
+const randomBetween = (lowMs: number, highMs: number): number => lowMs + Math.random() * (highMs - lowMs);
+const sleep = (ms: number): Promise<void> => new Promise((wake) => setTimeout(wake, ms));
+
+/**
+ * The store's fault switches on the workflow's client: `store` fails every call with DynamoDB's own service fault
+ * (500 InternalServerError) before anything is sent; `slow-store` delays a call before it is sent or its answer after
+ * (the write committed, the answer late), either way around the Persist task's timeout.
+ */
+export function storeFaults(client: DynamoDBClient, switches: FaultSwitches): void {
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      if (switches.isOn('store')) {
+        throw new DynamoDBServiceException({
+          name: 'InternalServerError',
+          $fault: 'server',
+          $metadata: { httpStatusCode: 500 },
+          message: 'the order store is unavailable (fault switch store)',
+        });
+      }
+      if (!switches.isOn('slow-store')) return next(args);
+      const delayAnswer = Math.random() < 0.5;
+      if (!delayAnswer) await sleep(randomBetween(500, 3_000));
+      const result = await next(args);
+      if (delayAnswer) await sleep(randomBetween(500, 3_000));
+      return result;
+    },
+    { step: 'initialize', name: 'orderIntakeStoreFaults' },
+  );
+}
+
+/** The Validate function, failing while the `validate` switch is on (as a function with a bug would). */
+export const withValidateFault =
+  <Event, Result>(handler: (event: Event) => Promise<Result>, switches: FaultSwitches) =>
+  async (event: Event): Promise<Result> => {
+    if (switches.isOn('validate')) throw new Error('Validate failed (fault switch validate)');
+    return handler(event);
+  };

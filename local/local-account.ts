@@ -1,3 +1,5 @@
+import type { LocalResourceNames } from './iam/deployed-roles.js';
+
 /**
  * The AWS account the local runtime pretends to be: every local ARN, client and principal uses these, so a policy
  * read from the template and a request made locally name resources the same way.
@@ -9,3 +11,12 @@ export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local
 
 export const localArn = (service: string, resource: string): string =>
   `arn:aws:${service}:${LOCAL_REGION}:${LOCAL_ACCOUNT_ID}:${resource}`;
+
+/** The local stand-ins for what the stack names per deployment. */
+export const LOCAL_RESOURCES = {
+  tableName: 'order-intake-orders',
+  busName: 'order-intake',
+  validateFunctionArn: localArn('lambda', 'function:order-intake-validate'),
+  stateMachineArn: localArn('states', 'stateMachine:order-intake'),
+  archiveBucketName: 'order-intake-archive',
+} as const satisfies LocalResourceNames;

@@ -103,7 +103,12 @@ async function main(): Promise<void> {
   let service: RunningService;
   let subscribers: Subscriber[];
   try {
-    const { LOOPBACK_HOSTS, parseFaults, startService, WEBHOOK_RETRY_POLICY } = await import('./service.js');
+    const [{ startService }, { LOOPBACK_HOSTS }, { WEBHOOK_RETRY_POLICY }, { parseFaults }] = await Promise.all([
+      import('./service.js'),
+      import('./apigateway/server.js'),
+      import('./eventbridge/local-events.js'),
+      import('./faults.js'),
+    ]);
     const { loadSubscribers, parseRetrySeconds } = await import('./subscriptions.js');
     // A subscriber that cannot be set up fails the start at once.
     subscribers = await loadSubscribers({

@@ -4,297 +4,42 @@
  * - apigateway/ (OrderApi): the HTTP server, routes and the api/ mapping templates, rendered as VTL;
  * - stepfunctions/ (OrderWorkflow): the ASL file in aws-local-stepfunctions, with its Task integrations;
  * - dynamodb/ (OrdersTable): DynamoDB Local on disk, with the stack's table definition;
- * - eventbridge/ (OrderEvents): the durable bus, its rules and patterns, and their store;
+ * - eventbridge/ (OrderEvents): the durable bus, its rules and patterns, and their store; local-events.ts composes
+ *   the event side (the bus, its consumers, the stream relay);
  * - event-sources/ (the event source mappings): the table's stream to the outbox relay, and SQS-style targets;
  * - subscriptions.ts: local subscribers (webhooks as API destinations, handler modules), configured without code;
  * - s3/ (the archive bucket): a folder;
  * - iam/: every call above authorized against the deployed roles;
- * - console/: the local ops console (no AWS counterpart), on the same port under /console, before the API.
+ * - console/: the local ops console (no AWS counterpart), on the same port under /console, before the API;
+ * - faults.ts: the fault switches, and where they act.
  * Everything is built once here and shared by every request.
  */
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { DatabaseSync } from 'node:sqlite';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { DynamoDBClient, DynamoDBServiceException } from '@aws-sdk/client-dynamodb';
-import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
-import { createArchiveHandler } from '../lambdas/persist/handler.js';
-import { EventBridgePublisher } from '../lambdas/publish/eventbridge-publisher.js';
-import { createPublishHandler } from '../lambdas/publish/handler.js';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { handler as validateHandler } from '../lambdas/validate/handler.js';
-import {
-  ARCHIVE_CONSUMER,
-  DEFAULT_FUNCTION_TIMEOUT_SECONDS,
-  VISIBILITY_TIMEOUTS_PER_FUNCTION_TIMEOUT,
-  validateFunctionTimeoutSeconds,
-} from '../src/deployed-settings.js';
+import { validateFunctionTimeoutSeconds } from '../src/deployed-settings.js';
 import { loadOrderIntakeDefinition } from '../asl/order-intake.js';
-import { orderAcceptedPattern } from '../src/events/order-accepted.js';
 import { SERVICE_NAME } from '../src/service-name.js';
 import { createApiGateway } from './apigateway/api-gateway.js';
 import { loadAsyncApiDocument, loadOpenApiDocument } from './apigateway/openapi.js';
 import { RequestLog } from './apigateway/request-log.js';
-import { startHttpServer, type RunningHttpServer } from './apigateway/server.js';
+import { LOOPBACK_HOSTS, startHttpServer } from './apigateway/server.js';
 import { loadApiMappingTemplates } from './apigateway/vtl/api-templates.js';
 import { DYNAMODB_FOLDER, startDynamoDbLocal, type DynamoDbLocal } from './dynamodb/dynamodb-local.js';
 import { ensureOrdersTable } from './dynamodb/orders-table.js';
 import { limitStoreCapacity } from './dynamodb/store-capacity.js';
-import { DynamoDbStreamSource } from './event-sources/dynamodb-stream.js';
-import { sqsQueueTarget, type SqsHandler } from './event-sources/sqs-queue.js';
-import { DEFAULT_EVENT_LOG_RETENTION_MS, keepEventLogPruned } from './eventbridge/event-log-retention.js';
-import {
-  groupCommitOf,
-  openEventsDatabase,
-  readDeadLetter,
-  setDiskFull,
-  type RedriveResult,
-} from './eventbridge/events-database.js';
-import { apiDestinationTarget } from './eventbridge/api-destination.js';
-import { LocalEventBus, PUBLISHERS } from './eventbridge/local-event-bus.js';
-import { localEventBridgeClient } from './eventbridge/local-eventbridge-client.js';
-import {
-  RuleDelivery,
-  type LocalRule,
-  type RetryPolicy,
-  type RuleDeliveryOptions,
-} from './eventbridge/rule-delivery.js';
-import { FAULT_DESCRIPTIONS, FaultSwitches, type Fault } from './faults.js';
+import { PUBLISHERS } from './eventbridge/local-event-bus.js';
+import { startLocalEvents, type LocalEvents, type LocalEventsOptions } from './eventbridge/local-events.js';
+import { FAULT_DESCRIPTIONS, FaultSwitches, storeFaults, withValidateFault, type Fault } from './faults.js';
 import { authorizersFor, deployedIam, type CallerAuthorizers, type DeployedIamSource } from './iam/index.js';
-import type { LocalResourceNames } from './iam/deployed-roles.js';
-import type { RoleAuthorizer } from './iam/role-authorizer.js';
-import { LOCAL_CREDENTIALS, LOCAL_REGION, localArn } from './local-account.js';
-import { openArchiveBucket } from './s3/archive-bucket.js';
+import { LOCAL_RESOURCES } from './local-account.js';
 import { createOrderWorkflow } from './stepfunctions/order-workflow.js';
 import { CONSOLE_DATABASE_FILE, ConsoleStore, type ConsoleRetention } from './console/console-store.js';
 import { consoleRoutes } from './console/console-http.js';
 import { CONSOLE_PATH, createOpsConsole, type OpsConsoleOptions } from './console/console-routes.js';
-import { forgetRemovedSubscribers, type Subscriber } from './subscriptions.js';
-import type { LogSink } from './waiting.js';
-
-/** The local stand-ins for what the stack names per deployment. */
-export const LOCAL_RESOURCES = {
-  tableName: 'order-intake-orders',
-  busName: 'order-intake',
-  validateFunctionArn: localArn('lambda', 'function:order-intake-validate'),
-  stateMachineArn: localArn('states', 'stateMachine:order-intake'),
-  archiveBucketName: 'order-intake-archive',
-} as const satisfies LocalResourceNames;
-
-/** DynamoDB Local's files live here, under the data folder; the event runtime keeps its own beside them. */
-export { DYNAMODB_FOLDER } from './dynamodb/dynamodb-local.js';
-
-export const EVENTS_DATABASE_FILE = 'events.sqlite';
-export const ARCHIVE_FOLDER = 'archive';
-export const ARCHIVE_RULE_NAME = 'order-accepted-to-archive';
-
-/**
- * How webhooks are retried. EventBridge retries an API destination for 24 hours and up to 185 attempts; locally the
- * window is 5 minutes by default (ORDER_INTAKE_WEBHOOK_RETRY_SECONDS), so a dead letter shows up while you look.
- */
-export const WEBHOOK_RETRY_POLICY = { maximumAttempts: 185, maximumRetryMs: 5 * 60_000 } as const;
-
-export interface WebhookDelivery {
-  /** How long a webhook may take to answer; default API destinations' 5 s. */
-  timeoutMs?: number;
-  /** Default WEBHOOK_RETRY_POLICY. */
-  retryPolicy?: RetryPolicy;
-}
-
-export interface LocalEventsOptions {
-  dataDir: string;
-  busName: string;
-  tableName: string;
-  dynamodbEndpoint: string;
-  /** The bus's fault switch at start; default true. */
-  busAvailable?: boolean;
-  /** Where warnings and errors of the event runtime go; silent if omitted. */
-  log?: LogSink;
-  /** The bucket the archive folder stands in for. */
-  archiveBucketName: string;
-  /** The deployed roles of the two functions: the relay's PutEvents and the archive's PutObject are authorized. */
-  iam: { relay: RoleAuthorizer; archive: RoleAuthorizer };
-  /** Local subscribers (local/subscriptions.ts): each is one more rule, with its own cursor. */
-  subscribers?: readonly Subscriber[];
-  webhooks?: WebhookDelivery;
-  /** The delivery loops' pace (polling, backoff); tests make it fast. */
-  delivery?: Pick<RuleDeliveryOptions, 'pollMs' | 'backoffMs' | 'maxBackoffMs'>;
-  /** How long an event every rule has passed stays in the log; default DEFAULT_EVENT_LOG_RETENTION_MS. */
-  eventLogRetentionMs?: number;
-}
-
-export interface LocalEvents {
-  /** The bus the workflow's PutEvents task publishes to, with inspection helpers. */
-  bus: LocalEventBus;
-  /** The folder the archive consumer writes to. */
-  archiveDir: string;
-  setBusAvailable(available: boolean): void;
-  /** The event log's disk is full (or has room again): a write that needs a new page of the log fails (SQLITE_FULL). */
-  setDiskFull(full: boolean): void;
-  /** Events on the bus that the archive rule has not yet delivered: 0 once the archive has caught up. */
-  archiveBacklog(): number;
-  /** The same for any rule, a subscriber's (Subscriber.ruleName) for instance. */
-  backlogOf(ruleName: string): number;
-  /** The event log (events, cursors, delivery attempts, dead letters), for the ops console to read. */
-  database: DatabaseSync;
-  /**
-   * Delivers a dead letter again: a bus event to its rule's target (recorded in delivery_attempts), a stream record
-   * to the outbox relay. The letter is removed once delivered.
-   */
-  redriveDeadLetter(id: number): Promise<RedriveResult>;
-  /** Ends the loops after their current step and closes the database. */
-  stop(): Promise<void>;
-}
-
-/**
- * The Lambda handlers' own logs stay off locally unless POWERTOOLS_LOG_LEVEL asks for them: the runtime reports
- * their failures through `log` already, once per streak rather than once per retry.
- */
-const handlerLogger = (): Logger =>
-  new Logger({ serviceName: SERVICE_NAME, ...(process.env.POWERTOOLS_LOG_LEVEL ? {} : { logLevel: 'SILENT' }) });
-
-/** A consumer's function timeout, and its queue's visibility timeout as OrderAcceptedSubscription derives it. */
-const consumerTimeouts = (timeoutSeconds: number) => ({
-  timeoutSeconds,
-  visibilityTimeoutSeconds: timeoutSeconds * VISIBILITY_TIMEOUTS_PER_FUNCTION_TIMEOUT,
-});
-
-/** The archive consumer's rule, as OrderArchive deploys it: its queue's timeouts and redrive policy. */
-export const archiveRule = (handler: SqsHandler): LocalRule => ({
-  name: ARCHIVE_RULE_NAME,
-  eventPattern: orderAcceptedPattern,
-  target: sqsQueueTarget('order-archive', handler, consumerTimeouts(ARCHIVE_CONSUMER.timeoutSeconds)),
-  retryPolicy: { maximumAttempts: ARCHIVE_CONSUMER.maxReceiveCount },
-});
-
-/** A local subscriber's rule: a webhook called as an API destination, or a handler behind its own SQS queue. */
-const subscriberRule = (subscriber: Subscriber, webhooks: WebhookDelivery = {}): LocalRule =>
-  subscriber.kind === 'webhook'
-    ? {
-        name: subscriber.ruleName,
-        eventPattern: subscriber.eventPattern,
-        target: apiDestinationTarget({ url: subscriber.url, timeoutMs: webhooks.timeoutMs }),
-        retryPolicy: webhooks.retryPolicy ?? WEBHOOK_RETRY_POLICY,
-      }
-    : {
-        name: subscriber.ruleName,
-        eventPattern: subscriber.eventPattern,
-        target: sqsQueueTarget(subscriber.ruleName, subscriber.handler, {
-          functionName: subscriber.name,
-          ...consumerTimeouts(subscriber.timeoutSeconds ?? DEFAULT_FUNCTION_TIMEOUT_SECONDS),
-        }),
-      };
-
-/**
- * The event side of the stack: the bus (OrderEvents) with the rules and consumers the stack subscribes to it, and
- * the outbox relay on the table's stream (OutboxRelay). One durable log under the data folder holds the events,
- * each rule's cursor, the stream checkpoints and the dead letters.
- */
-export async function startLocalEvents(options: LocalEventsOptions): Promise<LocalEvents> {
-  const log: LogSink = (line) => options.log?.({ component: 'local-events', ...line });
-  const archiveDir = join(options.dataDir, ARCHIVE_FOLDER);
-  const db = openEventsDatabase(join(options.dataDir, EVENTS_DATABASE_FILE));
-  const bus = new LocalEventBus(db, { busName: options.busName, available: options.busAvailable ?? true });
-
-  const archive = await openArchiveBucket({
-    folder: archiveDir,
-    bucketName: options.archiveBucketName,
-    iam: options.iam.archive,
-  });
-  // The stack's rules on the bus, each to its queue and consumer: a new consumer is one more line.
-  const rules: LocalRule[] = [
-    archiveRule(createArchiveHandler({ store: archive, logger: handlerLogger() })),
-    ...(options.subscribers ?? []).map((subscriber) => subscriberRule(subscriber, options.webhooks)),
-  ];
-  forgetRemovedSubscribers(db, options.subscribers ?? []);
-  const delivery = new RuleDelivery(db, bus, rules, { ...options.delivery, log });
-
-  const endpoint = { endpoint: options.dynamodbEndpoint, region: LOCAL_REGION };
-  const credentials = LOCAL_CREDENTIALS;
-  // The relay retries on its own schedule, so the SDK's retries would only delay stop().
-  const dynamodb = new DynamoDBClient({ ...endpoint, credentials, maxAttempts: 1 });
-  const streams = new DynamoDBStreamsClient({ ...endpoint, credentials, maxAttempts: 1 });
-  const relay = new DynamoDbStreamSource(db, {
-    dynamodb,
-    streams,
-    tableName: options.tableName,
-    handler: createPublishHandler({
-      eventBusName: options.busName,
-      publisher: new EventBridgePublisher(
-        localEventBridgeClient(bus.publishingAs(PUBLISHERS.relay), options.iam.relay),
-      ),
-      logger: handlerLogger(),
-    }),
-    isTargetAvailable: () => bus.isAvailable(),
-    log,
-  });
-
-  delivery.start();
-  relay.start();
-  const retention = keepEventLogPruned(db, groupCommitOf(db), {
-    maxAgeMs: options.eventLogRetentionMs ?? DEFAULT_EVENT_LOG_RETENTION_MS,
-    log,
-  });
-
-  let stopped: Promise<void> | undefined;
-  return {
-    bus,
-    archiveDir,
-    setBusAvailable: (available) => bus.setAvailable(available),
-    setDiskFull: (full) => setDiskFull(db, full),
-    archiveBacklog: () => delivery.backlogOf(ARCHIVE_RULE_NAME),
-    backlogOf: (ruleName) => delivery.backlogOf(ruleName),
-    database: db,
-    redriveDeadLetter: (id) =>
-      readDeadLetter(db, id)?.origin.startsWith('stream:') ? relay.redrive(id) : delivery.redrive(id),
-    stop: () =>
-      (stopped ??= (async () => {
-        await relay.stop();
-        await delivery.stop();
-        await retention.stop();
-        dynamodb.destroy();
-        streams.destroy();
-        db.close();
-      })()),
-  };
-}
-
-const randomBetween = (lowMs: number, highMs: number): number => lowMs + Math.random() * (highMs - lowMs);
-const sleep = (ms: number): Promise<void> => new Promise((wake) => setTimeout(wake, ms));
-
-/**
- * The store's fault switches on the workflow's client: `store` fails every call with DynamoDB's own service fault
- * (500 InternalServerError) before anything is sent; `slow-store` delays a call before it is sent or its answer after (the write committed,
- * the answer late), either way around the Persist task's timeout.
- */
-export function storeFaults(client: DynamoDBClient, switches: FaultSwitches): void {
-  client.middlewareStack.add(
-    (next) => async (args) => {
-      if (switches.isOn('store')) {
-        throw new DynamoDBServiceException({
-          name: 'InternalServerError',
-          $fault: 'server',
-          $metadata: { httpStatusCode: 500 },
-          message: 'the order store is unavailable (fault switch store)',
-        });
-      }
-      if (!switches.isOn('slow-store')) return next(args);
-      const delayAnswer = Math.random() < 0.5;
-      if (!delayAnswer) await sleep(randomBetween(500, 3_000));
-      const result = await next(args);
-      if (delayAnswer) await sleep(randomBetween(500, 3_000));
-      return result;
-    },
-    { step: 'initialize', name: 'orderIntakeStoreFaults' },
-  );
-}
-
-/** The Validate function, failing while the `validate` switch is on (as a function with a bug would). */
-const withValidateFault =
-  (switches: FaultSwitches): typeof validateHandler =>
-  async (event) => {
-    if (switches.isOn('validate')) throw new Error('Validate failed (fault switch validate)');
-    return validateHandler(event);
-  };
+import type { Subscriber } from './subscriptions.js';
 
 export interface ServiceOptions {
   /** Data folder: DynamoDB Local's files, the event log, the archive. Created if missing. */
@@ -321,7 +66,7 @@ export interface ServiceOptions {
   console?: { enabled: boolean; retention?: ConsoleRetention };
   /** Local subscribers (local/subscriptions.ts loads them from the environment and the subscribers file). */
   subscribers?: readonly Subscriber[];
-  webhooks?: WebhookDelivery;
+  webhooks?: LocalEventsOptions['webhooks'];
   /** The bus's delivery loops' pace; tests make it fast (a failing subscriber dead-letters in milliseconds). */
   delivery?: LocalEventsOptions['delivery'];
   eventLogRetentionMs?: LocalEventsOptions['eventLogRetentionMs'];
@@ -347,51 +92,39 @@ export interface RunningService {
   stop(): Promise<void>;
 }
 
-/** The addresses that answer this machine only: the ops console serves them, and their names, alone. */
-export const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(['127.0.0.1', 'localhost', '::1']);
-
+/**
+ * Starts each part once the parts it calls are up. Whatever has started is stopped in the reverse order, by
+ * RunningService.stop() or when a later step of the start fails: HTTP first (no new work), DynamoDB Local last.
+ */
 export async function startService(options: ServiceOptions): Promise<RunningService> {
   const dataDir = resolve(options.dataDir);
   const faults = new FaultSwitches(options.faults);
   const logger = options.logger ?? new Logger({ serviceName: SERVICE_NAME });
   mkdirSync(dataDir, { recursive: true });
-
-  const running: { dynamodb?: DynamoDbLocal; events?: LocalEvents; http?: RunningHttpServer } = {};
-  const clients: DynamoDBClient[] = [];
-  let requestLog: RequestLog | undefined;
-  const consoleStore =
-    (options.console?.enabled ?? true)
-      ? new ConsoleStore(join(dataDir, CONSOLE_DATABASE_FILE), options.console?.retention)
-      : undefined;
-  const stopAll = async (): Promise<void> => {
-    await running.http?.close();
-    requestLog?.close();
-    consoleStore?.close();
-    await running.events?.stop();
-    for (const client of clients) client.destroy();
-    await running.dynamodb?.stop();
-  };
+  const started = new AsyncDisposableStack();
 
   try {
     const starting = options.dynamodb ?? startDynamoDbLocal({ dataDir: join(dataDir, DYNAMODB_FOLDER) });
+    // A failed start of the JVM is told by `await starting` below; here only a started one is stopped.
+    started.defer(() =>
+      starting.then(
+        (dynamodb) => dynamodb.stop(),
+        () => undefined,
+      ),
+    );
     // A first synthesis (nothing kept yet for this code) is CPU work in this process; the JVM boots meanwhile.
-    let iam: CallerAuthorizers;
-    try {
-      iam = authorizersFor(options.iam ?? (await deployedIam(LOCAL_RESOURCES)));
-    } catch (error) {
-      await starting.then((started) => started.stop()).catch(() => undefined);
-      throw error;
-    }
+    const iam: CallerAuthorizers = authorizersFor(options.iam ?? (await deployedIam(LOCAL_RESOURCES)));
+    const consoleStore =
+      (options.console?.enabled ?? true)
+        ? started.adopt(new ConsoleStore(join(dataDir, CONSOLE_DATABASE_FILE), options.console?.retention), (store) =>
+            store.close(),
+          )
+        : undefined;
     const dynamodb = await starting;
-    running.dynamodb = dynamodb;
-    const newClient = (): DynamoDBClient => {
-      const client = dynamodb.client();
-      clients.push(client);
-      return client;
-    };
+    const newClient = (): DynamoDBClient => started.adopt(dynamodb.client(), (client) => client.destroy());
     await ensureOrdersTable(newClient(), LOCAL_RESOURCES.tableName);
 
-    running.events = await startLocalEvents({
+    const events = await startLocalEvents({
       dataDir,
       busName: LOCAL_RESOURCES.busName,
       tableName: LOCAL_RESOURCES.tableName,
@@ -408,13 +141,14 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
         write.call(logger, String(message ?? 'local events'), details);
       },
     });
+    started.defer(() => events.stop());
 
     const workflowStore = newClient();
     limitStoreCapacity(workflowStore);
     storeFaults(workflowStore, faults);
     faults.onChange((fault, on) => {
-      if (fault === 'bus') running.events?.setBusAvailable(!on);
-      if (fault === 'events-disk-full') running.events?.setDiskFull(on);
+      if (fault === 'bus') events.setBusAvailable(!on);
+      if (fault === 'events-disk-full') events.setDiskFull(on);
     });
     const workflowResources = {
       ValidateFunctionArn: LOCAL_RESOURCES.validateFunctionArn,
@@ -425,8 +159,8 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       resources: workflowResources,
       backends: {
         dynamodb: workflowStore,
-        bus: running.events.bus.publishingAs(PUBLISHERS.workflow),
-        functions: { [LOCAL_RESOURCES.validateFunctionArn]: withValidateFault(faults) },
+        bus: events.bus.publishingAs(PUBLISHERS.workflow),
+        functions: { [LOCAL_RESOURCES.validateFunctionArn]: withValidateFault(validateHandler, faults) },
         iam: iam.workflow,
         functionTimeoutsMs: { [LOCAL_RESOURCES.validateFunctionArn]: validateFunctionTimeoutSeconds() * 1000 },
       },
@@ -447,7 +181,6 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       asyncApi: loadAsyncApiDocument(),
       logger,
     });
-    const events = running.events;
     const host = options.host ?? '127.0.0.1';
     // The ops console reads what the console store recorded and the rest on demand; it changes nothing but dead
     // letters, and only on a same-origin POST.
@@ -463,8 +196,8 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
         redriveDeadLetter: (id) => events.redriveDeadLetter(id),
         hosts: LOOPBACK_HOSTS.has(host) ? 'loopback' : 'any',
       });
-    requestLog = new RequestLog(logger);
-    running.http = await startHttpServer({
+    const requestLog = started.adopt(new RequestLog(logger), (log) => log.close());
+    const http = await startHttpServer({
       localRoutes: opsConsole && consoleRoutes(opsConsole),
       onExchange: consoleStore && ((exchange) => consoleStore.recordExchange(exchange)),
       gateway,
@@ -473,26 +206,28 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       port: options.port,
       host,
     });
+    started.defer(() => http.close());
+
+    if (faults.active().length > 0) logger.warn('fault switches on', { faults: faults.active() });
+    const running = started.move();
+    let stopped: Promise<void> | undefined;
+    return {
+      url: http.url,
+      port: http.port,
+      dataDir,
+      events,
+      console: consoleStore,
+      consoleUrl: consoleStore && `${http.url}${CONSOLE_PATH}`,
+      setFault: (fault, on) => {
+        faults.set(fault, on);
+        logger.warn(`fault switch ${fault} ${on ? 'on' : 'off'}`, { fault, description: FAULT_DESCRIPTIONS[fault] });
+      },
+      stop: () => (stopped ??= running.disposeAsync()),
+    };
   } catch (error) {
-    await stopAll().catch((cleanup: unknown) => logger.error('cleanup after a failed start failed', { cleanup }));
+    await started
+      .disposeAsync()
+      .catch((cleanup: unknown) => logger.error('cleanup after a failed start failed', { cleanup }));
     throw error;
   }
-
-  if (faults.active().length > 0) logger.warn('fault switches on', { faults: faults.active() });
-  let stopped: Promise<void> | undefined;
-  return {
-    url: running.http.url,
-    port: running.http.port,
-    dataDir,
-    events: running.events,
-    console: consoleStore,
-    consoleUrl: consoleStore && `${running.http.url}${CONSOLE_PATH}`,
-    setFault: (fault, on) => {
-      faults.set(fault, on);
-      logger.warn(`fault switch ${fault} ${on ? 'on' : 'off'}`, { fault, description: FAULT_DESCRIPTIONS[fault] });
-    },
-    stop: () => (stopped ??= stopAll()),
-  };
 }
-
-export { FAULTS, parseFaults, type Fault } from './faults.js';

@@ -15,6 +15,7 @@ import { orderAcceptedPattern } from '../src/events/order-accepted.js';
 import { errorMessage, isObject } from '../src/json-value.js';
 import type { SqsHandler } from './event-sources/sqs-queue.js';
 import { assertSupportedPattern, type EventPattern } from './eventbridge/event-pattern.js';
+import { cursorRuleNames, deleteCursor } from './eventbridge/events-database.js';
 
 export const DEFAULT_SUBSCRIBERS_FILE = 'order-intake.subscribers.json';
 
@@ -244,10 +245,8 @@ export function parseRetrySeconds(value: string | undefined, defaultSeconds: num
  */
 export function forgetRemovedSubscribers(db: DatabaseSync, subscribers: readonly Subscriber[]): void {
   const current = new Set(subscribers.map((subscriber) => subscriber.ruleName));
-  const rules = db
-    .prepare('SELECT rule_name FROM delivery_cursors WHERE rule_name GLOB ? OR rule_name GLOB ?')
-    .all(`${WEBHOOK_RULE_PREFIX}*`, `${SUBSCRIBER_RULE_PREFIX}*`)
-    .map((row) => String(row.rule_name));
-  const forget = db.prepare('DELETE FROM delivery_cursors WHERE rule_name = ?');
-  for (const rule of rules) if (!current.has(rule)) forget.run(rule);
+  const subscriberRules = cursorRuleNames(db).filter(
+    (rule) => rule.startsWith(WEBHOOK_RULE_PREFIX) || rule.startsWith(SUBSCRIBER_RULE_PREFIX),
+  );
+  for (const rule of subscriberRules) if (!current.has(rule)) deleteCursor(db, rule);
 }

@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { matchesPattern, type EventPattern } from '../local/eventbridge/event-pattern.js';
-import { EVENTS_DATABASE_FILE } from '../local/service.js';
+import { EVENTS_DATABASE_FILE } from '../local/eventbridge/events-database.js';
 import { synthesizedStack } from '../cdk/lib/synthesis-cache.js';
 import { cliArguments } from './cli-arguments.js';
 import { EventLogReader, parseEvent, parsePattern, rulesOf } from './local-events.js';

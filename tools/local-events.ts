@@ -2,8 +2,9 @@
  * What `npm run events` does, as functions the CLI and its tests share: follow the local bus's log, and judge an
  * event against the stack's own rules (read from the synthesized template, so they are the rules AWS would run).
  */
-import { DatabaseSync } from 'node:sqlite';
+import type { DatabaseSync } from 'node:sqlite';
 import { assertSupportedPattern, matchesPattern, type EventPattern } from '../local/eventbridge/event-pattern.js';
+import { eventsAfter, lastSeq, openEventsReader } from '../local/eventbridge/events-database.js';
 import type { StoredEvent } from '../local/eventbridge/local-event-bus.js';
 import type { CloudFormationTemplate } from '../cdk/lib/synthesize.js';
 import { isObject } from '../src/json-value.js';
@@ -46,24 +47,17 @@ export function parsePattern(text: string): EventPattern {
 /** Reads the bus's log beside a running service without disturbing it: read-only, one short query per poll. */
 export class EventLogReader {
   private readonly db: DatabaseSync;
-  private readonly after;
 
   constructor(path: string) {
-    this.db = new DatabaseSync(path, { readOnly: true });
-    this.after = this.db.prepare('SELECT seq, bus_name, envelope FROM events WHERE seq > ? ORDER BY seq LIMIT 500');
+    this.db = openEventsReader(path);
   }
 
   lastSeq(): number {
-    return Number(this.db.prepare('SELECT COALESCE(MAX(seq), 0) AS seq FROM events').get()?.seq ?? 0);
+    return lastSeq(this.db);
   }
 
   eventsAfter(seq: number, pattern?: EventPattern): { events: StoredEvent[]; lastSeq: number } {
-    const rows = this.after.all(seq);
-    const events = rows.map((row) => ({
-      seq: Number(row.seq),
-      busName: String(row.bus_name),
-      envelope: JSON.parse(String(row.envelope)) as StoredEvent['envelope'],
-    }));
+    const events = eventsAfter(this.db, seq, { limit: 500 });
     return {
       events: pattern ? events.filter((event) => matchesPattern(pattern, event.envelope)) : events,
       lastSeq: events.at(-1)?.seq ?? seq,

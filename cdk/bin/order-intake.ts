@@ -4,10 +4,12 @@
  */
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { readDeploymentConfig } from '../lib/deployment-config.js';
 import { OrderIntakeStack } from '../lib/order-intake-stack.js';
 
 const app = new App();
-new OrderIntakeStack(app, 'OrderIntake', {
+// `-c stackName=...`: two stacks side by side in one account and Region (docs/deploy.md).
+new OrderIntakeStack(app, readDeploymentConfig(app.node).stackName, {
   description: 'Order Intake: API Gateway -> Step Functions Express -> DynamoDB + EventBridge',
 });
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));

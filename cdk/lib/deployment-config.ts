@@ -8,8 +8,13 @@ import type { Node } from 'constructs';
 export type ApiAuthorization = 'IAM' | 'NONE';
 export type WorkflowLogLevel = 'ALL' | 'ERROR' | 'FATAL' | 'OFF';
 export type LambdaLogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+export type CapacityProfile = 'default' | 'burst';
 
 export interface DeploymentConfig {
+  /** The CloudFormation stack's name, and the prefix of the names derived from it (dashboard, log group, API). */
+  readonly stackName: string;
+  /** Which defaults the capacity keys take (CAPACITY_PROFILES); a key given on its own still wins. */
+  readonly capacity: CapacityProfile;
   readonly apiThrottlingRateLimit: number;
   readonly apiThrottlingBurstLimit: number;
   readonly apiAuthorization: ApiAuthorization;
@@ -17,8 +22,10 @@ export interface DeploymentConfig {
   readonly workflowLogLevel: WorkflowLogLevel;
   readonly workflowLogIncludeExecutionData: boolean;
   readonly publishFastPath: boolean;
-  readonly ordersTableWarmWritesPerSecond: number;
-  readonly ordersTableWarmReadsPerSecond: number;
+  /** undefined: a new on-demand table's own (4,000 writes/s), raised by DynamoDB as traffic grows. */
+  readonly ordersTableWarmWritesPerSecond: number | undefined;
+  /** undefined: a new on-demand table's own (12,000 reads/s). */
+  readonly ordersTableWarmReadsPerSecond: number | undefined;
   /** undefined: the function draws on the account's unreserved pool. */
   readonly validateReservedConcurrency: number | undefined;
   /** undefined: the function draws on the account's unreserved pool. */
@@ -78,8 +85,22 @@ const optional =
 /** A function's reserved concurrency, or `none` for no reservation (0 would stop the function: Lambda's meaning). */
 const reservation: Parser<number | undefined> = (raw, key) => (raw === 'none' ? undefined : integer(1)(raw, key));
 
+/** A warm throughput of at least `min` (a new table's own), or `none` to leave the table as DynamoDB makes it. */
+const warmth =
+  (min: number): Parser<number | undefined> =>
+  (raw, key) =>
+    raw === 'none' || raw === undefined ? undefined : integer(min)(raw, key);
+
 const email: Parser<string> = (raw, key) => {
   if (typeof raw !== 'string' || !/^[^@\s]+@[^@\s]+$/.test(raw)) throw new ContextValueError(key, raw, 'an e-mail');
+  return raw;
+};
+
+/** CloudFormation's rule for a stack name: a letter, then letters, digits and hyphens, 128 at most. */
+const stackName: Parser<string> = (raw, key) => {
+  if (typeof raw !== 'string' || !/^[A-Za-z][A-Za-z0-9-]{0,127}$/.test(raw)) {
+    throw new ContextValueError(key, raw, 'a stack name: a letter, then letters, digits and hyphens (128 at most)');
+  }
   return raw;
 };
 
@@ -103,28 +124,71 @@ interface ContextKey<T> {
 
 const key = <T>(defaultValue: T, parse: Parser<T>): ContextKey<T> => ({ default: defaultValue, parse });
 
+/** The seed's burst, in requests per second. */
+export const BURST_REQUESTS_PER_SECOND = 5000;
 /**
- * Every context key with its default. The defaults hold the seed's burst of 5,000 requests/s (docs/capacity.md has
- * the arithmetic and the sources): a new on-demand table absorbs about 4,000 write units/s at once and an accepted
- * order costs 4 (a two-item transaction), so the table is pre-warmed to 20,000; reads stay at a new table's 12,000,
- * above the most the stage lets through (5,000 requests/s, each at most 2 consistent reads of one item). Validate
- * keeps 500 of the account's 1,000 concurrent executions (5,000 requests/s x 100 ms), the relay 100.
- * publishFastPath=false leaves OrderAccepted to the stream relay alone (DESIGN.md section 4), for Regions whose
- * PutEvents quota is small. apiCloudWatchRole=false is for an account whose API Gateway settings already name a
- * CloudWatch role (another stack manages it): API Gateway refuses a stage with access logs without one.
+ * Write units of one accepted order: a transaction of at most three items under 1 KB (the lock, the order, and the
+ * Idempotency-Key item when a request carries one), 2 write units each in a transaction.
+ */
+export const WRITE_UNITS_PER_ORDER = 6;
+
+/**
+ * What each capacity profile sets (`-c capacity=burst`). `default` deploys on any account, a new one included (Lambda
+ * concurrency quota 10, where no reservation at all is possible), and costs nothing until used: no reservation, no
+ * pre-warming. It does not hold the seed's burst from a cold start: the table absorbs about 4,000 write units/s at
+ * once (some 660 orders/s) and doubles within 30 minutes, and Lambda shares the account's pool.
+ *
+ * `burst` holds 5,000 requests/s from the first second (docs/capacity.md has the arithmetic and the sources): the
+ * table pre-warmed for every order's writes (5,000 x 6 = 30,000 write units/s; reads at a new table's 12,000, above
+ * the most the stage lets through, 5,000 x 2 consistent reads), Validate keeping 500 concurrent executions
+ * (5,000 requests/s x 100 ms) and the relay 100. Warm throughput is billed once, when set, and can NEVER be lowered
+ * on that table afterwards: a deploy with a smaller value or with `default` leaves the table as warm as it was.
+ * That is why the default leaves it out: a first deploy must not commit an account to a cost it cannot undo.
+ */
+export const CAPACITY_PROFILES: Record<CapacityProfile, CapacityKeys> = {
+  default: {
+    ordersTableWarmWritesPerSecond: undefined,
+    ordersTableWarmReadsPerSecond: undefined,
+    validateReservedConcurrency: undefined,
+    relayReservedConcurrency: undefined,
+  },
+  burst: {
+    ordersTableWarmWritesPerSecond: BURST_REQUESTS_PER_SECOND * WRITE_UNITS_PER_ORDER,
+    ordersTableWarmReadsPerSecond: 12000,
+    validateReservedConcurrency: 500,
+    relayReservedConcurrency: 100,
+  },
+};
+
+type CapacityKeys = Pick<
+  DeploymentConfig,
+  | 'ordersTableWarmWritesPerSecond'
+  | 'ordersTableWarmReadsPerSecond'
+  | 'validateReservedConcurrency'
+  | 'relayReservedConcurrency'
+>;
+
+/**
+ * Every context key with its default; the capacity keys default to the `default` profile's values, and to the chosen
+ * profile's when `capacity` is set. publishFastPath=false leaves OrderAccepted to the stream relay alone (DESIGN.md
+ * section 4), for Regions whose PutEvents quota is small. apiCloudWatchRole=false is for an account whose API Gateway
+ * settings already name a CloudWatch role (another stack manages it): API Gateway refuses a stage with access logs
+ * without one. The stage admits the burst in both profiles: it is a ceiling, not a reservation.
  */
 export const CONTEXT_KEYS: { readonly [K in keyof DeploymentConfig]: ContextKey<DeploymentConfig[K]> } = {
-  apiThrottlingRateLimit: key(5000, integer(1)),
-  apiThrottlingBurstLimit: key(5000, integer(0)),
+  stackName: key('OrderIntake', stackName),
+  capacity: key<CapacityProfile>('default', oneOf('default', 'burst')),
+  apiThrottlingRateLimit: key(BURST_REQUESTS_PER_SECOND, integer(1)),
+  apiThrottlingBurstLimit: key(BURST_REQUESTS_PER_SECOND, integer(0)),
   apiAuthorization: key<ApiAuthorization>('IAM', oneOf('IAM', 'NONE')),
   apiCloudWatchRole: key(true, boolean),
   workflowLogLevel: key<WorkflowLogLevel>('ALL', oneOf('ALL', 'ERROR', 'FATAL', 'OFF')),
   workflowLogIncludeExecutionData: key(false, boolean),
   publishFastPath: key(true, boolean),
-  ordersTableWarmWritesPerSecond: key(20000, integer(4000)),
-  ordersTableWarmReadsPerSecond: key(12000, integer(12000)),
-  validateReservedConcurrency: key<number | undefined>(500, reservation),
-  relayReservedConcurrency: key<number | undefined>(100, reservation),
+  ordersTableWarmWritesPerSecond: key(CAPACITY_PROFILES.default.ordersTableWarmWritesPerSecond, warmth(4000)),
+  ordersTableWarmReadsPerSecond: key(CAPACITY_PROFILES.default.ordersTableWarmReadsPerSecond, warmth(12000)),
+  validateReservedConcurrency: key(CAPACITY_PROFILES.default.validateReservedConcurrency, reservation),
+  relayReservedConcurrency: key(CAPACITY_PROFILES.default.relayReservedConcurrency, reservation),
   lambdaLogLevel: key<LambdaLogLevel>('INFO', oneOf('DEBUG', 'INFO', 'WARN', 'ERROR')),
   logRetentionDays: key(30, retentionDays),
   eventArchiveRetentionDays: key(30, integer(1)),
@@ -144,9 +208,14 @@ export function readDeploymentConfig(node: Node): DeploymentConfig {
     const raw: unknown = node.tryGetContext(name);
     if (raw !== undefined) throw new RetiredContextKeyError(name, reason);
   }
+  const rawCapacity: unknown = node.tryGetContext('capacity');
+  const capacity =
+    rawCapacity === undefined ? CONTEXT_KEYS.capacity.default : CONTEXT_KEYS.capacity.parse(rawCapacity, 'capacity');
+  const profile: Partial<Record<string, unknown>> = CAPACITY_PROFILES[capacity];
   const entries = Object.entries(CONTEXT_KEYS).map(([name, { default: fallback, parse }]) => {
     const raw: unknown = node.tryGetContext(name);
-    return [name, raw === undefined ? fallback : parse(raw, name)];
+    if (raw !== undefined) return [name, parse(raw, name)];
+    return [name, name in profile ? profile[name] : fallback];
   });
   return Object.fromEntries(entries) as unknown as DeploymentConfig;
 }

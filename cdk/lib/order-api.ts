@@ -27,27 +27,35 @@ import { addGetOrder, addPostOrders } from './order-api/routes.js';
 
 const API_STAGE_NAME = 'v1';
 
-/** One JSON line a request, with what explains its answer: the integration's status and error, the caller, the trace. */
+/**
+ * One JSON line a request, with what explains its answer: the status, the integration's status, the caller, the
+ * trace. The format is not a template: API Gateway substitutes each variable as it is, escaping nothing, so a value
+ * inside quotes must never hold a quote or a line break. Every quoted field here is an id, a number, a name or an
+ * ARN; the one free text, API Gateway's error message, comes in the form AWS documents as already quoted
+ * (`$context.error.messageString`) and stands without quotes. `$context.error.message` and
+ * `$context.integrationErrorMessage` have no quoted form and are left out (the integration's error is in the
+ * execution's own log, found by `integrationRequestId` or the request id, and in the execution logs).
+ */
+const ACCESS_LOG_FIELDS = {
+  requestId: AccessLogField.contextRequestId(),
+  requestTime: AccessLogField.contextRequestTime(),
+  httpMethod: AccessLogField.contextHttpMethod(),
+  resourcePath: AccessLogField.contextResourcePath(),
+  status: AccessLogField.contextStatus(),
+  responseLength: AccessLogField.contextResponseLength(),
+  responseLatency: AccessLogField.contextResponseLatency(),
+  integrationStatus: AccessLogField.contextIntegrationStatus(),
+  integrationLatency: AccessLogField.contextIntegrationLatency(),
+  integrationRequestId: AccessLogField.contextAwsEndpointRequestId(),
+  errorType: AccessLogField.contextErrorResponseType(),
+  sourceIp: AccessLogField.contextIdentitySourceIp(),
+  caller: AccessLogField.contextIdentityCaller(),
+  userArn: AccessLogField.contextIdentityUserArn(),
+  xrayTraceId: AccessLogField.contextXrayTraceId(),
+};
+
 const ACCESS_LOG_FORMAT = AccessLogFormat.custom(
-  JSON.stringify({
-    requestId: AccessLogField.contextRequestId(),
-    requestTime: AccessLogField.contextRequestTime(),
-    httpMethod: AccessLogField.contextHttpMethod(),
-    resourcePath: AccessLogField.contextResourcePath(),
-    status: AccessLogField.contextStatus(),
-    responseLength: AccessLogField.contextResponseLength(),
-    responseLatency: AccessLogField.contextResponseLatency(),
-    integrationStatus: AccessLogField.contextIntegrationStatus(),
-    integrationLatency: AccessLogField.contextIntegrationLatency(),
-    integrationRequestId: AccessLogField.contextAwsEndpointRequestId(),
-    integrationError: AccessLogField.contextIntegrationErrorMessage(),
-    errorType: AccessLogField.contextErrorResponseType(),
-    errorMessage: AccessLogField.contextErrorMessage(),
-    sourceIp: AccessLogField.contextIdentitySourceIp(),
-    caller: AccessLogField.contextIdentityCaller(),
-    userArn: AccessLogField.contextIdentityUserArn(),
-    xrayTraceId: AccessLogField.contextXrayTraceId(),
-  }),
+  `${JSON.stringify(ACCESS_LOG_FIELDS).slice(0, -1)},"errorMessage":${AccessLogField.contextErrorMessageString()}}`,
 );
 
 export interface OrderApiProps {

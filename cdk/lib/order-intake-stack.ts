@@ -26,6 +26,9 @@ export class OrderIntakeStack extends Stack {
   constructor(scope: Construct, id: string, props?: StackProps) {
     super(scope, id, props);
     const config = (this.config = readDeploymentConfig(this.node));
+    if (config.stackName !== this.stackName) {
+      throw new Error(`stack ${this.stackName}: the stackName context key says ${config.stackName}`);
+    }
     const logs = { logLevel: config.lambdaLogLevel, logRetention: config.logRetentionDays };
 
     this.table = new OrdersTable(this, 'Orders', {

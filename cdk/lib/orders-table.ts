@@ -16,11 +16,12 @@ export const leadingKeysLike = (...prefixes: string[]) => ({
 
 export interface OrdersTableProps {
   /**
-   * Pre-warmed capacity for a launch at full rate; a new on-demand table starts near 4,000 writes/s.
+   * Pre-warmed capacity for a launch at full rate; a new on-demand table starts near 4,000 writes/s. Billed once when
+   * set or raised, and it can NEVER be lowered on this table after a deploy: a smaller value later changes nothing.
    * @default - none: the table scales from the on-demand starting point
    */
   readonly warmWritesPerSecond?: number;
-  /** @default - none */
+  /** Likewise billed once and never lowered; a new table starts at 12,000 reads/s. @default - none */
   readonly warmReadsPerSecond?: number;
 }
 
@@ -39,6 +40,7 @@ export class OrdersTable extends Construct {
       // Orders are the system of record: neither a stack deletion nor a console slip may drop them.
       deletionProtection: true,
       removalPolicy: RemovalPolicy.RETAIN,
+      // Irreversible: DynamoDB never lowers a table's warm throughput (see the props).
       warmThroughput: warm
         ? { writeUnitsPerSecond: props.warmWritesPerSecond, readUnitsPerSecond: props.warmReadsPerSecond }
         : undefined,

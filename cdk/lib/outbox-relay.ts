@@ -28,10 +28,10 @@ export const NEW_ORDER_FILTER = FilterCriteria.filter({
 
 /**
  * Batches processed at once per stream shard (the parallelization factor). Records of one item stay in order.
- * A table pre-warmed to 20,000 write units has at least 20 partitions, hence about as many shards: at 5,000 orders/s
- * a shard carries some 250 new orders/s, and one batch of 100 (ten PutEvents calls in turn, about 0.3 s) clears
+ * A table pre-warmed to 30,000 write units (the burst profile) has at least 30 partitions, hence about as many
+ * shards: at 5,000 orders/s a shard carries some 170 new orders/s, and one batch of 100 (ten PutEvents calls in turn, about 0.3 s) clears
  * over 300/s, so two batches per shard leave room to catch up. The relay's reserved concurrency caps the total:
- * shards x 2 stays under the default 100 until the table has 50 shards.
+ * shards x 2 stays under the burst profile's 100 until the table has 50 shards.
  */
 export const BATCHES_PER_SHARD = 2;
 

@@ -8,6 +8,7 @@ import { App, CfnResource, Stack } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
 import { readFileSync } from 'node:fs';
 import { PROJECT_ROOT } from './node-function.js';
+import { readDeploymentConfig } from './deployment-config.js';
 import { OrderIntakeStack } from './order-intake-stack.js';
 import type { StackLogicalIds } from './synthesis-cache.js';
 
@@ -28,7 +29,7 @@ export function buildOrderIntake({ context = {}, bundle = false }: BuildOptions 
   const app = new App({
     context: { ...CDK_JSON.context, ...(bundle ? {} : { 'aws:cdk:bundling-stacks': [] }), ...context },
   });
-  return { app, stack: new OrderIntakeStack(app, 'OrderIntake') };
+  return { app, stack: new OrderIntakeStack(app, readDeploymentConfig(app.node).stackName) };
 }
 
 /** A CloudFormation template, as far as this project reads one. */

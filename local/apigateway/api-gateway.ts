@@ -22,6 +22,7 @@ import { AccessDeniedError, type RoleAuthorizer } from '../iam/role-authorizer.j
 import type { ApiMappingTemplates } from './vtl/api-templates.js';
 import type { MappingTemplate, RequestContext, RequestParameters } from './vtl/mapping-template.js';
 import type { OrderWorkflow } from '../stepfunctions/order-workflow.js';
+import type { FailureTrace } from './request-log.js';
 import { gatewayErrorProblem, methodNotAllowedProblem, routeNotFoundProblem } from './gateway-responses.js';
 import { matchRoute, openApiRoutes, type OpenApiDocument } from './openapi.js';
 
@@ -52,6 +53,8 @@ export interface ApiResponse {
    * carries only API Gateway's own x-amzn-RequestId. Never sent.
    */
   fromGateway?: boolean;
+  /** Why the answer is a failure (a 5xx, a FAILED or TIMED_OUT execution), for its log line; never sent. */
+  failure?: FailureTrace;
 }
 
 /** API Gateway's own request id header, on every answer of a REST API. */
@@ -78,7 +81,11 @@ export interface ApiGatewayOptions {
   openApi: OpenApiDocument;
   /** Served at /asyncapi.json for downstream teams; the gateway routes by the OpenAPI document alone. */
   asyncApi?: Record<string, unknown>;
-  logger: Logger;
+  /**
+   * Not written to: a failure travels with its answer (`failure`) to the request log, which writes its one line
+   * (request-log.ts). Optional, so that callers that pass one need not change.
+   */
+  logger?: Logger;
 }
 
 export interface ApiGateway {
@@ -121,8 +128,41 @@ const MAX_EXECUTION_INPUT_BYTES = 256 * 1024;
 const awsErrorBody = (service: string, name: string, message: string): string =>
   JSON.stringify({ __type: `${service}#${name}`, message });
 
+/** What the integration answered, and why it failed when it did. */
+interface IntegrationResult {
+  body: string;
+  executionName?: string;
+  failure?: FailureTrace;
+}
+
+/** An AWS error answer, with its trace: the error name and message, as the service said them. */
+const awsError = (service: string, name: string, message: string, executionName?: string): IntegrationResult => ({
+  body: awsErrorBody(service, name, message),
+  executionName,
+  failure: { executionName, error: name, cause: message },
+});
+
+/** A 5xx the integration did not explain (a SUCCEEDED execution answering 503): its problem's title and detail. */
+function problemTrace(response: ApiResponse, executionName: string | undefined): FailureTrace {
+  try {
+    const problem = JSON.parse(response.body) as { title?: unknown; detail?: unknown };
+    return {
+      executionName,
+      error: typeof problem.title === 'string' ? problem.title : `HTTP ${response.status}`,
+      cause: typeof problem.detail === 'string' ? problem.detail : undefined,
+    };
+  } catch {
+    return { executionName, error: `HTTP ${response.status}`, cause: response.body.slice(0, 200) };
+  }
+}
+
+const errorTrace = (error: unknown, executionName?: string): FailureTrace => {
+  const { name, message, stack } = error instanceof Error ? error : new Error(String(error));
+  return { executionName, error: name, cause: message, stack };
+};
+
 export function createApiGateway(options: ApiGatewayOptions): ApiGateway {
-  const { templates, workflow, dynamodb, logger, iam } = options;
+  const { templates, workflow, dynamodb, iam } = options;
   const routes = openApiRoutes(options.openApi);
   // The published documents: GET answers them as they are, before routing.
   const documents = new Map([[OPENAPI_PATH, JSON.stringify(options.openApi)]]);
@@ -138,7 +178,7 @@ export function createApiGateway(options: ApiGatewayOptions): ApiGateway {
     };
   };
 
-  async function startSyncExecution(requestBody: string, requestId: string): Promise<string> {
+  async function startSyncExecution(requestBody: string): Promise<IntegrationResult> {
     const service = 'com.amazonaws.swf.service.v2.model';
     let request: { stateMachineArn?: unknown; name?: unknown; input?: unknown };
     let input: unknown;
@@ -146,48 +186,64 @@ export function createApiGateway(options: ApiGatewayOptions): ApiGateway {
       request = JSON.parse(requestBody) as typeof request;
       input = JSON.parse(String(request.input));
     } catch (error) {
-      logger.error('StartSyncExecution request is not valid JSON', { requestId, error });
-      return awsErrorBody(service, 'InvalidExecutionInput', (error as Error).message);
+      return awsError(service, 'InvalidExecutionInput', (error as Error).message);
     }
+    const executionName = String(request.name);
     // StartSyncExecution's own limit on the execution input (UTF-8 bytes).
     if (Buffer.byteLength(String(request.input), 'utf8') > MAX_EXECUTION_INPUT_BYTES) {
-      return awsErrorBody(service, 'InvalidExecutionInput', 'The execution input exceeds 262144 bytes');
+      return awsError(service, 'InvalidExecutionInput', 'The execution input exceeds 262144 bytes', executionName);
     }
     try {
       await iam.authorize({ action: 'states:StartSyncExecution', resource: String(request.stateMachineArn) });
     } catch (error) {
       if (!(error instanceof AccessDeniedError)) throw error;
-      return awsErrorBody('com.amazon.coral.service', 'AccessDeniedException', error.message);
+      return awsError('com.amazon.coral.service', 'AccessDeniedException', error.message, executionName);
     }
     if (request.stateMachineArn !== options.stateMachineArn) {
-      return awsErrorBody(
-        service,
-        'StateMachineDoesNotExist',
-        `State Machine Does Not Exist: ${request.stateMachineArn}`,
-      );
+      const message = `State Machine Does Not Exist: ${request.stateMachineArn}`;
+      return awsError(service, 'StateMachineDoesNotExist', message, executionName);
     }
     try {
-      return JSON.stringify(await workflow.startSyncExecution(input, String(request.name)));
+      const result = await workflow.startSyncExecution(input, executionName);
+      const failure: FailureTrace | undefined =
+        result.status === 'SUCCEEDED'
+          ? undefined
+          : {
+              executionName,
+              executionStatus: result.status,
+              error: result.error ?? result.status,
+              cause: result.cause,
+            };
+      return { body: JSON.stringify(result), executionName, failure };
     } catch (error) {
-      logger.error('workflow execution could not run', { requestId, error });
-      return awsErrorBody(service, 'InternalServerError', 'Internal error');
+      return {
+        ...awsError(service, 'InternalServerError', 'Internal error', executionName),
+        failure: errorTrace(error, executionName),
+      };
     }
   }
 
-  async function getItem(requestBody: string, requestId: string): Promise<string> {
+  async function getItem(requestBody: string): Promise<IntegrationResult> {
     const service = 'com.amazonaws.dynamodb.v20120810';
     try {
       const input = JSON.parse(requestBody) as GetItemCommandInput & Record<string, unknown>;
       await authorizeDynamoDbCall(iam, 'GetItem', input);
       const output = await dynamodb.send(new GetItemCommand(input));
       // $metadata is the SDK's, not part of DynamoDB's answer.
-      return JSON.stringify({ ...output, $metadata: undefined });
+      return { body: JSON.stringify({ ...output, $metadata: undefined }) };
     } catch (error) {
-      logger.error('GetItem failed', { requestId, error });
       const { name, message } = error instanceof Error ? error : new Error(String(error));
-      return awsErrorBody(service, name, message);
+      return { body: awsErrorBody(service, name, message), failure: errorTrace(error) };
     }
   }
+
+  /** The integration's answer through its response template, carrying its failure, or a 5xx's own explanation. */
+  const answered = (template: MappingTemplate, result: IntegrationResult, context: RequestContext): ApiResponse => {
+    const response = integrationResponse(template, result.body, context);
+    const failure =
+      result.failure ?? (response.status >= 500 ? problemTrace(response, result.executionName) : undefined);
+    return failure ? { ...response, failure } : response;
+  };
 
   const operations: Record<string, Operation> = {
     async postOrder(request, params, context) {
@@ -206,16 +262,16 @@ export function createApiGateway(options: ApiGatewayOptions): ApiGateway {
         params,
         context,
       });
-      const execution = await startSyncExecution(integrationRequest.body, request.requestId);
-      const response = integrationResponse(templates.postOrdersResponse, execution, context);
+      const execution = await startSyncExecution(integrationRequest.body);
+      const response = answered(templates.postOrdersResponse, execution, context);
       // 202 and 409 name their order in Location.
       return { ...response, orderId: response.headers.Location?.split('/').pop() };
     },
 
     async getOrder(_request, params, context) {
       const integrationRequest = templates.getOrderRequest.render({ params, context });
-      const output = await getItem(integrationRequest.body, context.requestId);
-      return { ...integrationResponse(templates.getOrderResponse, output, context), orderId: params.path.orderId };
+      const output = await getItem(integrationRequest.body);
+      return { ...answered(templates.getOrderResponse, output, context), orderId: params.path.orderId };
     },
   };
 
@@ -256,8 +312,7 @@ export function createApiGateway(options: ApiGatewayOptions): ApiGateway {
       try {
         response = await route(request);
       } catch (error) {
-        logger.error('gateway failure', { requestId: request.requestId, error });
-        response = problemResponse(gatewayErrorProblem(request.requestId));
+        response = { ...problemResponse(gatewayErrorProblem(request.requestId)), failure: errorTrace(error) };
       }
       return withRequestIdHeaders(response, request.requestId);
     },

@@ -11,6 +11,9 @@ import { problemResponse, withRequestIdHeaders, type ApiGateway, type ApiRespons
 import { MAX_REQUEST_BODY_BYTES, requestTooLargeProblem } from './gateway-responses.js';
 import type { RequestLog } from './request-log.js';
 
+/** The addresses that answer this machine only: the ops console serves them, and their names, alone. */
+export const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(['127.0.0.1', 'localhost', '::1']);
+
 /** One exchange as the client saw it: what it sent and what it was answered (for the ops console). */
 export interface HttpExchange {
   requestId: string;
@@ -124,6 +127,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
       durationMs,
       requestId,
       ...(answer.orderId ? { orderId: answer.orderId } : {}),
+      ...(answer.failure ? { failure: answer.failure } : {}),
     });
     onExchange?.({
       requestId,

@@ -13,8 +13,16 @@ import { archiveKeyOf } from '../../src/archive/archive-order.js';
 import { describeError, isObject } from '../../src/json-value.js';
 import { idempotencyLockKey, orderKey, ORDERS_TABLE } from '../../src/store/orders-table.js';
 import type { HttpExchange } from '../apigateway/server.js';
-import { EVENTS_OF_ORDER, listDeadLetters, type DeadLetter } from '../eventbridge/events-database.js';
-import { PUBLISHERS, type EventEnvelope } from '../eventbridge/local-event-bus.js';
+import {
+  attemptsOf,
+  describeOrigin,
+  eventsOfOrder,
+  listDeadLetters,
+  type DeadLetter,
+  type DeliveryAttempt,
+  type PublishedEvent,
+} from '../eventbridge/events-database.js';
+import { PUBLISHERS } from '../eventbridge/local-event-bus.js';
 import type { RecordedExecution } from '../stepfunctions/execution-history.js';
 import type { ConsoleStore, ExecutionSummary } from './console-store.js';
 
@@ -30,23 +38,6 @@ export interface TimelineEntry {
   /** A console page about this entry. */
   link?: string;
   details: { label: string; value: unknown }[];
-}
-
-export interface BusEvent {
-  seq: number;
-  envelope: EventEnvelope;
-  publishedBy: string | undefined;
-  publishedAt: number;
-}
-
-export interface DeliveryAttempt {
-  ruleName: string;
-  eventId: string;
-  attempt: number;
-  startedAt: string;
-  durationMs: number;
-  outcome: 'delivered' | 'failed' | 'dead-lettered';
-  detail: string | undefined;
 }
 
 export interface ConsoleDataOptions {
@@ -213,7 +204,7 @@ export interface OrderView {
   orderId: string;
   executions: ExecutionSummary[];
   timeline: TimelineEntry[];
-  events: BusEvent[];
+  events: PublishedEvent[];
   deadLetters: DeadLetter[];
 }
 
@@ -225,38 +216,12 @@ export class ConsoleData {
   }
 
   /** Every OrderAccepted (or any event) on the bus whose detail names the order, oldest first. */
-  busEvents(orderId: string): BusEvent[] {
-    return this.options.events
-      .prepare(EVENTS_OF_ORDER)
-      .all(orderId)
-      .map((row) => {
-        const envelope = JSON.parse(String(row.envelope)) as EventEnvelope;
-        return {
-          seq: Number(row.seq),
-          envelope,
-          publishedBy: row.published_by === null ? undefined : String(row.published_by),
-          publishedAt: row.published_at === null ? Date.parse(envelope.time) : Number(row.published_at),
-        };
-      });
+  busEvents(orderId: string): PublishedEvent[] {
+    return eventsOfOrder(this.options.events, orderId);
   }
 
   deliveryAttempts(eventIds: readonly string[]): DeliveryAttempt[] {
-    if (eventIds.length === 0) return [];
-    return this.options.events
-      .prepare(
-        `SELECT rule_name, event_id, attempt, started_at, duration_ms, outcome, detail FROM delivery_attempts
-         WHERE event_id IN (${eventIds.map(() => '?').join(', ')}) ORDER BY id`,
-      )
-      .all(...eventIds)
-      .map((row) => ({
-        ruleName: String(row.rule_name),
-        eventId: String(row.event_id),
-        attempt: Number(row.attempt),
-        startedAt: String(row.started_at),
-        durationMs: Number(row.duration_ms),
-        outcome: String(row.outcome) as DeliveryAttempt['outcome'],
-        detail: row.detail === null ? undefined : String(row.detail),
-      }));
+    return attemptsOf(this.options.events, eventIds);
   }
 
   deadLetters(containing?: string): DeadLetter[] {
@@ -319,7 +284,7 @@ export class ConsoleData {
       entries.push({
         at: Date.parse(letter.failedAt),
         hop: 'dead-letter',
-        title: `dead letter ${letter.id} (${letter.origin}): ${letter.reason}`,
+        title: `dead letter ${letter.id} (${describeOrigin(letter.origin)}): ${letter.reason}`,
         tone: 'error',
         link: `/console/dead-letters/${letter.id}`,
         details: [],

@@ -187,7 +187,7 @@ export function createOpsConsole(options: OpsConsoleOptions): OpsConsole {
     for (const id of ids) {
       const letter = readDeadLetter(options.events, id);
       const result = await options.redriveDeadLetter(id);
-      const eventId = letter?.origin.startsWith('rule:') ? letter.reference : undefined;
+      const eventId = letter?.origin.kind === 'rule' ? letter.reference : undefined;
       reports.push({ id, letter, result, attempts: eventId ? data.deliveryAttempts([eventId]).slice(-1) : [] });
     }
     const status = ids.length === 1 && reports[0]?.result.outcome === 'not-found' ? 404 : 200;
@@ -243,7 +243,7 @@ export function createOpsConsole(options: OpsConsoleOptions): OpsConsole {
       if (id === undefined || id === '') return answer(200, deadLettersPage(data.deadLetters()));
       const letter = /^\d+$/.test(id) ? readDeadLetter(options.events, Number(id)) : undefined;
       if (!letter) return problem(404, 'No such dead letter', `There is no dead letter ${id} (redriven already?).`);
-      const attempts = letter.origin.startsWith('rule:') ? data.deliveryAttempts([letter.reference]) : [];
+      const attempts = letter.origin.kind === 'rule' ? data.deliveryAttempts([letter.reference]) : [];
       return answer(200, deadLetterPage(letter, attempts));
     }
     return problem(404, 'Not found', path);

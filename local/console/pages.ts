@@ -4,11 +4,16 @@
  * Content-Security-Policy forbids both); the live list and the rest of the behaviour are /console/assets/console.js.
  */
 import { isObject } from '../../src/json-value.js';
-import type { RedriveResult, DeadLetter } from '../eventbridge/events-database.js';
+import {
+  describeOrigin,
+  type DeadLetter,
+  type DeliveryAttempt,
+  type RedriveResult,
+} from '../eventbridge/events-database.js';
 import type { RecordedExecution } from '../stepfunctions/execution-history.js';
 import type { HttpExchange } from '../apigateway/server.js';
 import { OUTCOMES, type ExecutionFilter, type ExecutionPage, type ExecutionSummary } from './console-store.js';
-import { pathOf, publisherName, type DeliveryAttempt, type OrderView, type TimelineEntry } from './console-data.js';
+import { pathOf, publisherName, type OrderView, type TimelineEntry } from './console-data.js';
 import { html, prettyJson, type SafeHtml } from './html.js';
 
 export const STATUSES = ['SUCCEEDED', 'FAILED', 'TIMED_OUT'] as const;
@@ -388,7 +393,7 @@ export function deadLettersPage(letters: DeadLetter[]): string {
               html`<tr data-id="${letter.id}">
                 <td>${letterLink(letter)}</td>
                 <td><time>${letter.failedAt}</time></td>
-                <td>${letter.origin}</td>
+                <td>${describeOrigin(letter.origin)}</td>
                 <td>${orderLink(orderIdOfLetter(letter))}</td>
                 <td>${letter.reason}</td>
                 <td>${redriveForm(`/console/dead-letters/${letter.id}/redrive`, 'Redrive')}</td>
@@ -432,7 +437,7 @@ export function deadLetterPage(letter: DeadLetter, attempts: DeliveryAttempt[]):
     html`<h1>Dead letter #${letter.id}</h1>
       <dl class="summary">
         <dt>Origin</dt>
-        <dd>${letter.origin}</dd>
+        <dd>${describeOrigin(letter.origin)}</dd>
         <dt>Reference</dt>
         <dd>${letter.reference}</dd>
         <dt>orderId</dt>
@@ -470,7 +475,8 @@ export function redrivePage(reports: RedriveReport[]): string {
         ${reports.map(
           ({ id, letter, result }) =>
             html`<li class="redrive-${result.outcome}">
-              Dead letter #${id}${letter ? html` (${letter.origin}, order ${orderLink(orderIdOfLetter(letter))})` : ''}:
+              Dead letter
+              #${id}${letter ? html` (${describeOrigin(letter.origin)}, order ${orderLink(orderIdOfLetter(letter))})` : ''}:
               <strong class="outcome">${result.outcome}</strong> — ${result.detail}
               ${result.outcome === 'delivered' ? ' The dead letter is removed.' : letter ? html` The dead letter stays: ${letterLink(letter)}.` : ''}
             </li>`,

@@ -14,7 +14,7 @@ import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../local-account.js';
 const require = createRequire(import.meta.url);
 const EMULATOR_DIR = join(dirname(require.resolve('amplify-dynamodb-simulator/package.json')), 'emulator');
 const START_TIMEOUT_MS = 30_000;
-/** Its folder in the service's data folder. */
+/** DynamoDB Local's files live here, under the data folder; the event runtime keeps its own beside them. */
 export const DYNAMODB_FOLDER = 'dynamodb';
 
 export interface DynamoDbLocalOptions {

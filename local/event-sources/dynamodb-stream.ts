@@ -19,11 +19,16 @@ import {
 } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import {
-  groupCommitOf,
+  commitsOf,
+  type Commits,
+  deleteDeadLetter,
+  describeOrigin,
   readDeadLetter,
   recordDeadLetter,
-  type GroupCommit,
+  saveShardCheckpoint,
+  shardCheckpoints,
   type RedriveResult,
+  type ShardCheckpoint,
 } from '../eventbridge/events-database.js';
 import { LocalEventsError } from '../eventbridge/errors.js';
 import { describeError } from '../../src/json-value.js';
@@ -54,8 +59,6 @@ export interface DynamoDbStreamSourceOptions {
   describeEveryMs?: number;
   log?: LogSink;
 }
-
-type Checkpoint = { sequenceNumber: string | undefined; finished: boolean };
 
 type DeadLetterInput = Parameters<typeof recordDeadLetter>[1];
 
@@ -101,13 +104,13 @@ export class DynamoDbStreamSource {
   /** Failed attempts of the record a shard is stuck on, keyed by shard. */
   private readonly stuck = new Map<string, { sequenceNumber: string; attempts: number }>();
   private failures = 0;
-  private readonly commits: GroupCommit;
+  private readonly commits: Commits;
 
   constructor(
     private readonly db: DatabaseSync,
     options: DynamoDbStreamSourceOptions,
   ) {
-    this.commits = groupCommitOf(db);
+    this.commits = commitsOf(db);
     this.options = {
       isTargetAvailable: () => true,
       pollMs: 250,
@@ -138,8 +141,8 @@ export class DynamoDbStreamSource {
   async redrive(deadLetterId: number): Promise<RedriveResult> {
     const letter = readDeadLetter(this.db, deadLetterId);
     if (!letter) return { outcome: 'not-found', detail: `no dead letter ${deadLetterId}` };
-    if (!letter.origin.startsWith('stream:')) {
-      return { outcome: 'not-redrivable', detail: `${letter.origin} is not a stream record` };
+    if (letter.origin.kind !== 'stream') {
+      return { outcome: 'not-redrivable', detail: `${describeOrigin(letter.origin)}: not a stream record` };
     }
     let detail: string;
     try {
@@ -149,7 +152,7 @@ export class DynamoDbStreamSource {
     } catch (error) {
       return { outcome: 'failed', detail: describeError(error) };
     }
-    await this.commits.commit(() => this.db.prepare('DELETE FROM dead_letters WHERE id = ?').run(deadLetterId));
+    await this.commits.commit(() => deleteDeadLetter(this.db, deadLetterId));
     this.options.log({ level: 'info', message: 'stream dead letter redriven', deadLetterId });
     return { outcome: 'delivered', detail };
   }
@@ -193,7 +196,7 @@ export class DynamoDbStreamSource {
       this.shards = await this.describeShards(streamArn);
       this.describedAt = Date.now();
     }
-    const checkpoints = this.checkpoints(streamArn);
+    const checkpoints = shardCheckpoints(this.db, streamArn);
     const known = new Set(this.shards.map((shard) => shard.ShardId));
     // A child shard holds later changes of the same items: it waits until its parent is read to the end.
     const readable = this.shards.filter((shard) => {
@@ -214,7 +217,7 @@ export class DynamoDbStreamSource {
   private async readShard(
     streamArn: string,
     shardId: string,
-    checkpoint: Checkpoint | undefined,
+    checkpoint: ShardCheckpoint | undefined,
   ): Promise<'idle' | 'progressed' | 'failed'> {
     let iterator = this.iterators.get(shardId) ?? (await this.iteratorFrom(streamArn, shardId, checkpoint));
     let page;
@@ -278,7 +281,7 @@ export class DynamoDbStreamSource {
     const expired = targetAvailable && ageMs > this.options.maxRecordAgeMs;
     if (attempts >= this.options.maxAttempts || expired) {
       await this.saveCheckpoint(streamArn, shardId, sequenceNumber, false, {
-        origin: `stream:${shardId}`,
+        origin: { kind: 'stream', shardId },
         reference: sequenceNumber,
         payload: JSON.stringify(batch[firstFailed]),
         reason: expired
@@ -316,7 +319,11 @@ export class DynamoDbStreamSource {
     return shards;
   }
 
-  private async iteratorFrom(streamArn: string, shardId: string, checkpoint: Checkpoint | undefined): Promise<string> {
+  private async iteratorFrom(
+    streamArn: string,
+    shardId: string,
+    checkpoint: ShardCheckpoint | undefined,
+  ): Promise<string> {
     const request = checkpoint?.sequenceNumber
       ? {
           ShardIteratorType: 'AFTER_SEQUENCE_NUMBER' as const,
@@ -349,23 +356,8 @@ export class DynamoDbStreamSource {
     this.iterators.clear();
   }
 
-  private checkpoints(streamArn: string): Map<string, Checkpoint> {
-    const rows = this.db
-      .prepare('SELECT shard_id, sequence_number, finished FROM stream_checkpoints WHERE stream_arn = ?')
-      .all(streamArn);
-    return new Map(
-      rows.map((row) => [
-        String(row.shard_id),
-        {
-          sequenceNumber: row.sequence_number === null ? undefined : String(row.sequence_number),
-          finished: Number(row.finished) === 1,
-        },
-      ]),
-    );
-  }
-
   /**
-   * Stores the shard's checkpoint in the turn's group commit and answers once it is on disk: the next page is read
+   * Stores the shard's checkpoint in one transaction and answers once it is committed: the next page is read
    * from it. A dead letter that lets the checkpoint pass its record is stored with it, so that a crash between the
    * two can neither lose the record nor dead-letter it twice.
    */
@@ -378,14 +370,7 @@ export class DynamoDbStreamSource {
   ): Promise<void> {
     await this.commits.commit(() => {
       if (deadLetter) recordDeadLetter(this.db, deadLetter);
-      this.db
-        .prepare(
-          `INSERT INTO stream_checkpoints (stream_arn, shard_id, sequence_number, finished) VALUES (?, ?, ?, ?)
-           ON CONFLICT (stream_arn, shard_id) DO UPDATE SET
-             sequence_number = COALESCE(excluded.sequence_number, stream_checkpoints.sequence_number),
-             finished = excluded.finished`,
-        )
-        .run(streamArn, shardId, sequenceNumber ?? null, finished ? 1 : 0);
+      saveShardCheckpoint(this.db, streamArn, shardId, { sequenceNumber, finished });
     });
   }
 }

@@ -8,7 +8,14 @@
 import type { DatabaseSync } from 'node:sqlite';
 import { describeError } from '../../src/json-value.js';
 import type { LogSink } from '../waiting.js';
-import type { GroupCommit } from './events-database.js';
+import {
+  type Commits,
+  deleteAttemptsUpTo,
+  deleteEventsUpTo,
+  lastKeyBefore,
+  rulesBefore,
+  slowestCursor,
+} from './events-database.js';
 
 /** As the console keeps its executions: a day. */
 export const DEFAULT_EVENT_LOG_RETENTION_MS = 24 * 60 * 60 * 1000;
@@ -27,78 +34,31 @@ export interface PrunedRows {
 }
 
 /**
- * The highest key of `table` whose time is before `cutoff`, by binary search on the key: both tables are appended
- * to in time order, so a day's log is searched in about twenty lookups rather than read through. A clock set back
- * only makes the age a little inexact; what a rule still needs is kept by the cursor condition alone.
- */
-function lastKeyBefore(
-  db: DatabaseSync,
-  table: 'events' | 'delivery_attempts',
-  cutoff: number | string,
-): number | undefined {
-  const [key, time] = table === 'events' ? ['seq', 'COALESCE(published_at, 0)'] : ['id', 'started_at'];
-  const bounds = db.prepare(`SELECT MIN(${key}) AS low, MAX(${key}) AS high FROM ${table}`).get();
-  if (bounds?.low === null || bounds?.low === undefined) return undefined;
-  const timeAtOrAfter = db.prepare(
-    `SELECT ${key} AS key, ${time} AS time FROM ${table} WHERE ${key} >= ? ORDER BY ${key} LIMIT 1`,
-  );
-  let [low, high] = [Number(bounds.low), Number(bounds.high)];
-  let found: number | undefined;
-  while (low <= high) {
-    const middle = Math.floor((low + high) / 2);
-    const row = timeAtOrAfter.get(middle);
-    if (row === undefined) break;
-    const rowKey = Number(row.key);
-    if ((row.time as number | string) < cutoff) {
-      found = rowKey;
-      low = rowKey + 1;
-    } else {
-      high = middle - 1;
-    }
-  }
-  return found;
-}
-
-/**
  * Drops what the retention no longer keeps, a batch per commit, until nothing is left to drop or `signal` aborts
  * (a stop does not wait for a long backlog); answers how many rows went.
  */
 export async function pruneEventLog(
   db: DatabaseSync,
-  commits: Pick<GroupCommit, 'commit'>,
+  commits: Commits,
   options: { maxAgeMs: number; now?: number; signal?: AbortSignal },
 ): Promise<PrunedRows> {
   const cutoffMs = (options.now ?? Date.now()) - options.maxAgeMs;
   const pruned: PrunedRows = { events: 0, attempts: 0, heldBackBy: [] };
   // No cursor at all: nothing is known to be delivered, so nothing goes.
-  const passed = db.prepare('SELECT MIN(last_seq) AS passed FROM delivery_cursors').get()?.passed;
-  if (passed === null || passed === undefined) return pruned;
+  const passed = slowestCursor(db);
+  if (passed === undefined) return pruned;
   const oldEnough = lastKeyBefore(db, 'events', cutoffMs) ?? 0;
-  const eventsUpTo = Math.min(Number(passed), oldEnough);
-  pruned.heldBackBy = db
-    .prepare('SELECT rule_name FROM delivery_cursors WHERE last_seq < ? ORDER BY rule_name')
-    .all(oldEnough)
-    .map((row) => String(row.rule_name));
+  const eventsUpTo = Math.min(passed, oldEnough);
+  pruned.heldBackBy = rulesBefore(db, oldEnough);
+  // An attempt of an event its own rule has not passed is kept (deleteAttemptsUpTo): the rule resumes its retry
+  // count from it after a restart.
   const attemptsUpTo = lastKeyBefore(db, 'delivery_attempts', new Date(cutoffMs).toISOString()) ?? 0;
-  const deleteEvents = db.prepare(
-    'DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE seq <= ? ORDER BY seq LIMIT ?)',
-  );
-  // An attempt of an event its own rule has not passed is kept: the rule resumes its retry count from it after a
-  // restart. Measured against its own rule's cursor, not the slowest one, so that a rule held up for days keeps
-  // only its own attempts, and each run reads past no more than those. A rule that is gone needs none.
-  const deleteAttempts = db.prepare(
-    `DELETE FROM delivery_attempts WHERE id IN
-       (SELECT attempt.id FROM delivery_attempts AS attempt
-          LEFT JOIN delivery_cursors AS cursor ON cursor.rule_name = attempt.rule_name
-         WHERE attempt.id <= ? AND (cursor.last_seq IS NULL OR attempt.event_seq <= cursor.last_seq)
-         ORDER BY attempt.id LIMIT ?)`,
-  );
   while (!options.signal?.aborted) {
     let batch = { events: 0, attempts: 0 };
     await commits.commit(() => {
       batch = {
-        events: Number(deleteEvents.run(eventsUpTo, PRUNE_BATCH).changes),
-        attempts: Number(deleteAttempts.run(attemptsUpTo, PRUNE_BATCH).changes),
+        events: deleteEventsUpTo(db, eventsUpTo, PRUNE_BATCH),
+        attempts: deleteAttemptsUpTo(db, attemptsUpTo, PRUNE_BATCH),
       };
     });
     pruned.events += batch.events;
@@ -115,7 +75,7 @@ export async function pruneEventLog(
  */
 export function keepEventLogPruned(
   db: DatabaseSync,
-  commits: Pick<GroupCommit, 'commit'>,
+  commits: Commits,
   options: { maxAgeMs: number; log: LogSink },
 ): { stop(): Promise<void> } {
   let running: Promise<void> = Promise.resolve();

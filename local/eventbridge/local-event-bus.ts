@@ -1,10 +1,11 @@
 /**
- * A local event bus with EventBridge's PutEvents semantics, durable in SQLite: an event is committed to disk
- * before putEvents returns ("stored before acknowledged"). Rules read the log through their own cursors
+ * A local event bus with EventBridge's PutEvents semantics, durable in SQLite: an event is committed before
+ * putEvents returns ("stored before acknowledged"; it survives the process killed, see events-database.ts for a power
+ * loss). Rules read the log through their own cursors
  * (rule-delivery.ts).
  */
 import { randomUUID } from 'node:crypto';
-import type { DatabaseSync, StatementSync } from 'node:sqlite';
+import type { DatabaseSync } from 'node:sqlite';
 import {
   isEntryFailure,
   PUT_EVENTS_MAX_ENTRIES,
@@ -14,7 +15,7 @@ import {
   type PutEventsResult,
   type PutEventsResultEntry,
 } from '../../src/events/event-publisher.js';
-import { groupCommitOf, type GroupCommit } from './events-database.js';
+import { commitsOf, type Commits, insertEvents, storedEvents } from './events-database.js';
 import { InternalException, ValidationException } from './errors.js';
 import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from '../local-account.js';
 import { isObject } from '../../src/json-value.js';
@@ -74,18 +75,13 @@ export class LocalEventBus implements EventPublisher {
   private readonly region: string;
   private available: boolean;
   private readonly listeners = new Set<() => void>();
-  private readonly insert: StatementSync;
-  private readonly commits: GroupCommit;
+  private readonly commits: Commits;
 
   constructor(
     private readonly db: DatabaseSync,
     options: LocalEventBusOptions,
   ) {
-    // Prepared once: PutEvents is on the request path.
-    this.insert = db.prepare(
-      'INSERT INTO events (event_id, bus_name, envelope, published_by, published_at) VALUES (?, ?, ?, ?, ?)',
-    );
-    this.commits = groupCommitOf(db);
+    this.commits = commitsOf(db);
     this.busName = options.busName;
     this.account = options.account ?? LOCAL_ACCOUNT_ID;
     this.region = options.region ?? LOCAL_REGION;
@@ -133,14 +129,12 @@ export class LocalEventBus implements EventPublisher {
     const stored = judged.filter((result): result is EventEnvelope => !('ErrorCode' in result));
     if (stored.length > 0) {
       try {
-        // The calls of one turn share a transaction; this one's events are on disk when it resolves.
-        await this.commits.commit(() => {
-          for (const envelope of stored) {
-            this.insert.run(envelope.id, this.busName, JSON.stringify(envelope), publishedBy ?? null, now.getTime());
-          }
-        });
+        // One transaction for the call's events: all of them are committed when it resolves, or none.
+        await this.commits.commit(() =>
+          insertEvents(this.db, this.busName, stored, { by: publishedBy, at: now.getTime() }),
+        );
       } catch (error) {
-        // Not confirmed stored (stored only all together, if at all): nothing acknowledged, EventBridge's 500.
+        // Not stored: nothing acknowledged, EventBridge's 500.
         throw new InternalException(`the local event log could not store the events: ${String(error)}`, {
           cause: error,
         });
@@ -155,15 +149,7 @@ export class LocalEventBus implements EventPublisher {
 
   /** Every stored event of this bus, oldest first (for tests and inspection). */
   storedEvents(): StoredEvent[] {
-    return this.db
-      .prepare('SELECT seq, bus_name, envelope, published_by FROM events WHERE bus_name = ? ORDER BY seq')
-      .all(this.busName)
-      .map((row) => ({
-        seq: Number(row.seq),
-        busName: String(row.bus_name),
-        envelope: JSON.parse(String(row.envelope)) as EventEnvelope,
-        ...(row.published_by === null ? {} : { publishedBy: String(row.published_by) }),
-      }));
+    return storedEvents(this.db, this.busName);
   }
 
   private targetsThisBus(name: string | undefined): boolean {

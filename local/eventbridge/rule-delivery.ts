@@ -7,13 +7,26 @@
  * the rule; an event the target refuses for good is dead-lettered at once. Every attempt is recorded in
  * `delivery_attempts`, in the same transaction as the cursor move and the dead letters of its delivery call.
  */
+import type { DatabaseSync } from 'node:sqlite';
 import { SUBSCRIPTION_DEFAULTS } from '../../src/deployed-settings.js';
-import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import {
-  groupCommitOf,
+  commitsOf,
+  type Commits,
+  advanceCursor,
+  attemptsSoFar,
+  createCursors,
+  cursorOf,
+  deleteDeadLetter,
+  describeOrigin,
+  eventsAfter,
+  eventsBeyond,
+  insertAttempt,
+  progressBeyond,
   readDeadLetter,
   recordDeadLetter,
-  type GroupCommit,
+  seqOfEvent,
+  type AttemptOutcome,
+  type EventProgress,
   type RedriveResult,
 } from './events-database.js';
 import { assertSupportedPattern, matchesPattern, type EventPattern } from './event-pattern.js';
@@ -63,17 +76,6 @@ export interface RuleDeliveryOptions {
   log?: LogSink;
 }
 
-export type AttemptOutcome = 'delivered' | 'failed' | 'dead-lettered';
-
-/** An event's delivery so far on one rule; forgotten once the cursor is past it. */
-interface EventProgress {
-  seq: number;
-  attempts: number;
-  failures: number;
-  firstFailedAt?: number;
-  deadLettered?: boolean;
-}
-
 interface Attempt {
   event: EventEnvelope;
   seq: number;
@@ -91,10 +93,7 @@ export class RuleDelivery {
   private readonly loops: Promise<void>[] = [];
   private readonly unsubscribe: () => void;
   private readonly options: Required<RuleDeliveryOptions>;
-  private readonly readCursor: StatementSync;
-  private readonly insertAttempt: StatementSync;
-  private readonly advance: StatementSync;
-  private readonly commits: GroupCommit;
+  private readonly commits: Commits;
   /** Set while attempts cannot be stored, so that a full disk is logged once per streak, not per delivery. */
   private readonly attemptsUnrecorded = new Set<string>();
   /** Dead letters being redriven now: a second redrive of the same one waits for none and delivers nothing. */
@@ -117,21 +116,12 @@ export class RuleDelivery {
       log: () => undefined,
       ...options,
     };
-    // A rule sees the events put after it was created, as in EventBridge; its cursor then persists.
-    const createCursor = db.prepare(
-      `INSERT OR IGNORE INTO delivery_cursors (rule_name, last_seq)
-       SELECT ?, COALESCE(MAX(seq), 0) FROM events WHERE bus_name = ?`,
+    createCursors(
+      db,
+      bus.busName,
+      rules.map((rule) => rule.name),
     );
-    for (const rule of rules) createCursor.run(rule.name, bus.busName);
-    // Read on every turn of every delivery loop: prepared once.
-    this.readCursor = db.prepare('SELECT last_seq FROM delivery_cursors WHERE rule_name = ?');
-    this.advance = db.prepare('UPDATE delivery_cursors SET last_seq = ? WHERE rule_name = ? AND last_seq < ?');
-    this.insertAttempt = db.prepare(
-      `INSERT INTO delivery_attempts
-         (rule_name, event_id, event_seq, attempt, started_at, duration_ms, outcome, detail)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-    );
-    this.commits = groupCommitOf(db);
+    this.commits = commitsOf(db);
     for (const rule of rules) this.wakeups.set(rule.name, new Wakeup());
     this.unsubscribe = bus.onStored(() => {
       for (const wakeup of this.wakeups.values()) wakeup.notify();
@@ -151,16 +141,12 @@ export class RuleDelivery {
 
   /** The rule's cursor: every event up to this seq has been delivered (or dead-lettered). */
   cursorOf(ruleName: string): number {
-    const row = this.readCursor.get(ruleName);
-    return Number(row?.last_seq ?? 0);
+    return cursorOf(this.db, ruleName);
   }
 
   /** Events of the bus the rule has not yet dealt with. */
   backlogOf(ruleName: string): number {
-    const row = this.db
-      .prepare('SELECT COUNT(*) AS backlog FROM events WHERE bus_name = ? AND seq > ?')
-      .get(this.bus.busName, this.cursorOf(ruleName));
-    return Number(row?.backlog ?? 0);
+    return eventsBeyond(this.db, this.bus.busName, this.cursorOf(ruleName));
   }
 
   /**
@@ -172,9 +158,11 @@ export class RuleDelivery {
   async redrive(deadLetterId: number): Promise<RedriveResult> {
     const letter = readDeadLetter(this.db, deadLetterId);
     if (!letter) return { outcome: 'not-found', detail: `no dead letter ${deadLetterId}` };
-    const rule = this.rules.find((candidate) => `rule:${candidate.name}` === letter.origin);
+    const { origin } = letter;
+    const rule =
+      origin.kind === 'rule' ? this.rules.find((candidate) => candidate.name === origin.ruleName) : undefined;
     if (!rule) {
-      return { outcome: 'not-redrivable', detail: `${letter.origin} is not a rule of the running bus` };
+      return { outcome: 'not-redrivable', detail: `${describeOrigin(origin)}: not a rule of the running bus` };
     }
     if (this.redriving.has(deadLetterId)) return { outcome: 'in-progress', detail: 'already being redriven' };
     this.redriving.add(deadLetterId);
@@ -195,21 +183,17 @@ export class RuleDelivery {
       const answered = result.details?.[envelope.id] ?? error;
       const detail = `redrive of dead letter ${deadLetterId}${answered === undefined ? '' : `; ${answered}`}`;
       await this.commits.commit(() => {
-        const seq = this.db.prepare('SELECT seq FROM events WHERE event_id = ?').get(envelope.id)?.seq;
-        const previous = this.db
-          .prepare('SELECT MAX(attempt) AS attempts FROM delivery_attempts WHERE rule_name = ? AND event_id = ?')
-          .get(rule.name, envelope.id)?.attempts;
-        this.insertAttempt.run(
-          rule.name,
-          envelope.id,
-          Number(seq ?? 0),
-          Number(previous ?? 0) + 1,
-          startedAt.toISOString(),
+        insertAttempt(this.db, {
+          ruleName: rule.name,
+          eventId: envelope.id,
+          eventSeq: seqOfEvent(this.db, envelope.id) ?? 0,
+          attempt: attemptsSoFar(this.db, rule.name, envelope.id) + 1,
+          startedAt: startedAt.toISOString(),
           durationMs,
-          taken ? 'delivered' : 'failed',
+          outcome: taken ? 'delivered' : 'failed',
           detail,
-        );
-        if (taken) this.db.prepare('DELETE FROM dead_letters WHERE id = ?').run(deadLetterId);
+        });
+        if (taken) deleteDeadLetter(this.db, deadLetterId);
       });
       this.options.log({
         level: taken ? 'info' : 'warn',
@@ -230,13 +214,10 @@ export class RuleDelivery {
     const wakeup = this.wakeups.get(rule.name) ?? new Wakeup();
     const progress = this.progressBeyondCursor(rule.name);
     let failures = 0;
-    const next = this.db.prepare(
-      'SELECT seq, envelope FROM events WHERE bus_name = ? AND seq > ? ORDER BY seq LIMIT ?',
-    );
     /** Passes events none of which is for the rule; answers false if the move could not be stored. */
     const skipTo = async (seq: number): Promise<boolean> => {
       try {
-        await this.commits.commit(() => this.advance.run(seq, rule.name, seq));
+        await this.commits.commit(() => advanceCursor(this.db, rule.name, seq));
         return true;
       } catch (error) {
         this.options.log({
@@ -250,7 +231,7 @@ export class RuleDelivery {
     };
 
     while (!signal.aborted) {
-      const rows = next.all(this.bus.busName, this.cursorOf(rule.name), SCAN_LIMIT);
+      const rows = eventsAfter(this.db, this.cursorOf(rule.name), { busName: this.bus.busName, limit: SCAN_LIMIT });
       if (rows.length === 0) {
         await wakeup.wait(this.options.pollMs, signal);
         continue;
@@ -258,9 +239,7 @@ export class RuleDelivery {
       // Take matching events in log order until the batch is full; `examined` is how far the scan got.
       const batch: { seq: number; envelope: EventEnvelope }[] = [];
       let examined = 0;
-      for (const row of rows) {
-        const seq = Number(row.seq);
-        const envelope = JSON.parse(String(row.envelope)) as EventEnvelope;
+      for (const { seq, envelope } of rows) {
         if (batch.length === this.options.batchSize) break;
         examined = seq;
         if (!matchesPattern(rule.eventPattern, envelope)) continue;
@@ -385,8 +364,8 @@ export class RuleDelivery {
   }
 
   /**
-   * Stores a delivery call's attempts, its dead letters and the cursor move together, in the turn's group commit,
-   * and answers once they are on disk: the loop delivers nothing further before its cursor move is stored.
+   * Stores a delivery call's attempts, its dead letters and the cursor move together, in one transaction, and
+   * answers once they are committed: the loop delivers nothing further before its cursor move is stored.
    * If the attempts cannot be stored (a full disk), the dead letters and the cursor still are: they carry delivery,
    * the attempts only tell about it. Answers false if not even those could be stored.
    */
@@ -403,20 +382,29 @@ export class RuleDelivery {
     const progress = (): void => {
       for (const { envelope, reason } of call.letters) {
         recordDeadLetter(this.db, {
-          origin: `rule:${rule.name}`,
+          origin: { kind: 'rule', ruleName: rule.name },
           reference: envelope.id,
           payload: JSON.stringify(envelope),
           reason,
         });
       }
-      this.advance.run(call.cursor, rule.name, call.cursor);
+      advanceCursor(this.db, rule.name, call.cursor);
     };
     const startedAt = call.startedAt.toISOString();
     const durationMs = Math.round(call.durationMs * 10) / 10;
     try {
       await this.commits.commit(() => {
         for (const { event, seq, attempt, outcome, detail } of call.attempts) {
-          this.insertAttempt.run(rule.name, event.id, seq, attempt, startedAt, durationMs, outcome, detail ?? null);
+          insertAttempt(this.db, {
+            ruleName: rule.name,
+            eventId: event.id,
+            eventSeq: seq,
+            attempt,
+            startedAt,
+            durationMs,
+            outcome,
+            detail,
+          });
         }
         progress();
       });
@@ -454,25 +442,6 @@ export class RuleDelivery {
    * event's retry count nor delivers again what it dead-lettered ahead of the cursor.
    */
   private progressBeyondCursor(ruleName: string): Map<string, EventProgress> {
-    const rows = this.db
-      .prepare(
-        `SELECT event_id, MIN(event_seq) AS seq, MAX(attempt) AS attempts,
-                SUM(outcome <> 'delivered') AS failures,
-                MIN(CASE WHEN outcome <> 'delivered' THEN started_at END) AS first_failed_at,
-                MAX(outcome = 'dead-lettered') AS dead_lettered
-         FROM delivery_attempts WHERE rule_name = ? AND event_seq > ? GROUP BY event_id`,
-      )
-      .all(ruleName, this.cursorOf(ruleName));
-    const progress = new Map<string, EventProgress>();
-    for (const row of rows) {
-      progress.set(String(row.event_id), {
-        seq: Number(row.seq),
-        attempts: Number(row.attempts),
-        failures: Number(row.failures),
-        firstFailedAt: row.first_failed_at === null ? undefined : Date.parse(String(row.first_failed_at)),
-        deadLettered: Number(row.dead_lettered) === 1,
-      });
-    }
-    return progress;
+    return progressBeyond(this.db, ruleName, this.cursorOf(ruleName));
   }
 }

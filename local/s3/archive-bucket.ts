@@ -8,6 +8,9 @@ import { s3ObjectArn } from '../iam/deployed-roles.js';
 import { AccessDeniedError, type RoleAuthorizer } from '../iam/role-authorizer.js';
 import { FolderArchiveStore } from './folder-archive-store.js';
 
+/** The archive bucket's folder, under the data folder. */
+export const ARCHIVE_FOLDER = 'archive';
+
 class AuthorizedArchiveStore implements ArchiveStore {
   constructor(
     private readonly store: ArchiveStore,

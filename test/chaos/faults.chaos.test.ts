@@ -9,7 +9,7 @@
  *   stored orders, and the relay publishes them once there is room.
  */
 import { beforeAll, describe, expect, it, jest } from '@jest/globals';
-import type { Fault } from '../../local/service.js';
+import type { Fault } from '../../local/faults.js';
 import { serviceForFile } from '../e2e/support/local-service.js';
 import { archiveContents, storedOrderIds, storedOrders } from './support/service-process.js';
 import { pollUntil } from '../support/eventually.js';

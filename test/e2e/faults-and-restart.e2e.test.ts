@@ -2,9 +2,15 @@
  * The fault switches and a restart on the same data folder, as a user would meet them:
  * 1. the store down: 503 with Retry-After, nothing accepted, so the same body is no duplicate once the store is back;
  * 2. the bus down: still 202, the order readable, no event yet; after a restart without faults on the same folder,
- *    the order is still there, and the relay delivers its event.
+ *    the order is still there, and the relay delivers its event;
+ * 3. a start that fails part way stops what it had started, in reverse order, and the folder serves the next start.
  */
+import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { describe, expect, it, jest } from '@jest/globals';
+import { DYNAMODB_FOLDER, PID_FILE_NAME } from '../../local/dynamodb/dynamodb-local.js';
 import { archiveKeyOf } from '../../src/archive/archive-order.js';
 import type { OrderDocument } from '../../src/contract/order.js';
 import { eventually } from '../support/eventually.js';
@@ -58,5 +64,22 @@ describe('on one data folder', () => {
     );
     await eventually('the archive rule delivers it', () => restarted.events.archiveBacklog() === 0);
     expect(await archivedFiles(restarted.events.archiveDir)).toEqual([archiveKeyOf(order)]);
+  });
+
+  it('after a start that fails (its port taken), has nothing left running: the next start on the folder serves', async () => {
+    const taken = createServer();
+    await new Promise<void>((listening) => taken.listen(0, '127.0.0.1', listening));
+    const { port } = taken.address() as AddressInfo;
+    try {
+      await expect(folder.start({ port })).rejects.toThrow(String(port));
+    } finally {
+      taken.close();
+    }
+    // DynamoDB Local's watchdog removes its pid file once the JVM has ended.
+    expect(existsSync(join(folder.dataDir, DYNAMODB_FOLDER, PID_FILE_NAME))).toBe(false);
+
+    // A JVM or event log left open would hold the folder: this start would wait for it and fail.
+    const service = await folder.start();
+    expect((await postOrder(service, body('after-a-failed-start'))).status).toBe(202);
   });
 });

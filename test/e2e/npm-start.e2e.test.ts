@@ -87,7 +87,17 @@ describe('npm start', () => {
   it('reads ORDER_INTAKE_FAULTS; a SIGTERM to the service alone also stops the DynamoDB Local it started', async () => {
     running = await npmStart(folder.dataDir, { ORDER_INTAKE_FAULTS: 'store' });
     const pgid = running.child.pid as number;
-    expect((await postOrder(running, JSON.stringify(validOrder))).status).toBe(503);
+    const unavailable = await postOrder(running, JSON.stringify(validOrder));
+    expect(unavailable.status).toBe(503);
+    // At LOG_LEVEL=WARN, which writes no request summaries, the 503 still leaves its line, named by its request id.
+    const requestId = String(unavailable.headers.get('x-request-id'));
+    const line = () =>
+      running
+        ?.output()
+        .split('\n')
+        .find((candidate) => candidate.includes(requestId) && candidate.includes('"answered 503"'));
+    await eventually('the 503 is logged', () => line() !== undefined, { timeoutMs: 10_000, intervalMs: 50 });
+    expect(JSON.parse(line() ?? '{}')).toMatchObject({ level: 'WARN', requestId, executionName: requestId });
 
     // The tsx process itself (it relays signals to the service's Node), not npm's `sh -c` above it.
     const service = processesInGroup(pgid).find((line) => /\bnode \S*\/tsx local\/main\.ts$/.test(line));

@@ -1,87 +1,132 @@
 /**
- * The default deployment holds the seed's burst, 5,000 requests/s, with nothing provisioned: each default that bounds
- * throughput on the path, checked against the arithmetic of docs/capacity.md. One synth (default context).
+ * The two capacity profiles against the arithmetic of docs/capacity.md. Two synths: the default context, and
+ * `-c capacity=burst`.
+ *
+ * - `default` deploys on any account, a new one with a Lambda concurrency quota of 10 included (nothing reserved),
+ *   and costs nothing once; idle, about $3.85 a month at list price (a dashboard $3.00 and six alarms $0.60,
+ *   <https://aws.amazon.com/cloudwatch/pricing/>; the archive queue's long polling some $0.25,
+ *   <https://aws.amazon.com/sqs/pricing/>). It does NOT hold the seed's burst of 5,000 requests/s from cold: the table
+ *   starts at 4,000 write units/s (about 660 orders/s) and Lambda shares the account's pool.
+ * - `burst` holds the burst: the table pre-warmed to 30,000 write units/s, billed once when set and never lowered
+ *   (<https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/warm-throughput.html>; the rate is on
+ *   <https://aws.amazon.com/dynamodb/pricing/on-demand/>, not in the copies read: _unverified_), Validate and the relay
+ *   reserving 600 concurrent executions (free). Idle, the same $3.85 a month.
  */
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import type { Template } from 'aws-cdk-lib/assertions';
+import {
+  BURST_REQUESTS_PER_SECOND,
+  CAPACITY_PROFILES,
+  WRITE_UNITS_PER_ORDER,
+} from '../../cdk/lib/deployment-config.js';
 import type { OrderIntakeStack } from '../../cdk/lib/order-intake-stack.js';
 import { logicalIdOf, propertiesOf, synthOrderIntake, type Json } from './synth-order-intake.js';
 
-/** The seed's burst. */
-const REQUESTS_PER_SECOND = 5000;
-/** Two items in one transaction, 2 write units each (items under 1 KB). */
-const WRITE_UNITS_PER_ORDER = 4;
+/** Two items for the order and its lock, a third for an Idempotency-Key; 2 write units each in a transaction. */
+const ITEMS_PER_KEYED_ORDER = 3;
+const WRITE_UNITS_PER_TRANSACTIONAL_ITEM = 2;
 /** A new on-demand table's warm throughput. */
 const NEW_TABLE = { writeUnitsPerSecond: 4000, readUnitsPerSecond: 12000 };
+/** DynamoDB's default per-table quota for an on-demand table (DescribeLimits' TableMax*CapacityUnits). */
+const TABLE_QUOTA_UNITS = 40000;
 /** The most consistent single-item reads one request makes: GET reads the order; a POST reads a lock, its own order. */
 const READS_PER_REQUEST = 2;
 /** p95 of a warm Validate invoke, with headroom (docs/capacity.md, latency budget). */
 const VALIDATE_SECONDS = 0.1;
-/** Lambda's default concurrent executions per account and Region, and what must stay unreserved. */
-const ACCOUNT_CONCURRENCY = 1000;
+/** Lambda concurrency: a standard account's quota and the minimum it must keep unreserved; a new account's quota. */
+const STANDARD_ACCOUNT_CONCURRENCY = 1000;
 const MINIMUM_UNRESERVED = 100;
+const NEW_ACCOUNT_CONCURRENCY = 10;
 
-let stack: OrderIntakeStack;
-let template: Template;
+interface Synth {
+  stack: OrderIntakeStack;
+  template: Template;
+}
+let byDefault: Synth;
+let burst: Synth;
 beforeAll(() => {
-  ({ stack, template } = synthOrderIntake());
+  byDefault = synthOrderIntake();
+  burst = synthOrderIntake({ context: { capacity: 'burst' } });
 });
 
-const reservedConcurrencyOf = (fn: Parameters<typeof propertiesOf>[1]) =>
-  propertiesOf(template, fn).ReservedConcurrentExecutions as number | undefined;
+const reservedOf = ({ stack, template }: Synth) =>
+  [stack.workflow.validate.function, stack.relay.relay.function].map(
+    (fn) => (propertiesOf(template, fn).ReservedConcurrentExecutions as number | undefined) ?? 0,
+  );
+const warmThroughputOf = ({ stack, template }: Synth) =>
+  propertiesOf(template, stack.table.table).WarmThroughput as
+    { WriteUnitsPerSecond: number; ReadUnitsPerSecond: number } | undefined;
 
-describe('capacity defaults for 5,000 requests/s', () => {
-  it('pre-warms the table for every order of the burst, and reads for every request the stage admits', () => {
-    const { WriteUnitsPerSecond, ReadUnitsPerSecond } = propertiesOf(template, stack.table.table).WarmThroughput as {
-      WriteUnitsPerSecond: number;
-      ReadUnitsPerSecond: number;
-    };
-    expect(NEW_TABLE.writeUnitsPerSecond / WRITE_UNITS_PER_ORDER).toBeLessThan(REQUESTS_PER_SECOND);
-    expect(WriteUnitsPerSecond).toBe(REQUESTS_PER_SECOND * WRITE_UNITS_PER_ORDER);
-    expect(ReadUnitsPerSecond).toBe(NEW_TABLE.readUnitsPerSecond);
-    expect(ReadUnitsPerSecond).toBeGreaterThanOrEqual(REQUESTS_PER_SECOND * READS_PER_REQUEST);
+describe('the default profile', () => {
+  it('reserves no concurrency: it deploys on a new account, whose quota of 10 leaves nothing to reserve', () => {
+    expect(reservedOf(byDefault)).toEqual([0, 0]);
+    expect(NEW_ACCOUNT_CONCURRENCY).toBeLessThan(MINIMUM_UNRESERVED);
   });
 
-  it('lets the stage admit the whole burst at once', () => {
-    const [settings] = propertiesOf(template, stack.api.api.deploymentStage).MethodSettings as Json[];
+  it('does not pre-warm the table: nothing billed once, nothing made irreversible', () => {
+    expect(warmThroughputOf(byDefault)).toBeUndefined();
+  });
+
+  it('does not hold the burst from cold: a new table absorbs fewer orders a second than the burst sends', () => {
+    expect(NEW_TABLE.writeUnitsPerSecond / WRITE_UNITS_PER_ORDER).toBeLessThan(BURST_REQUESTS_PER_SECOND);
+  });
+});
+
+describe('the burst profile: 5,000 requests/s', () => {
+  it('pre-warms writes for every keyed order of the burst, under the table quota', () => {
+    expect(WRITE_UNITS_PER_ORDER).toBe(ITEMS_PER_KEYED_ORDER * WRITE_UNITS_PER_TRANSACTIONAL_ITEM);
+    const warm = warmThroughputOf(burst);
+    expect(warm?.WriteUnitsPerSecond).toBe(BURST_REQUESTS_PER_SECOND * WRITE_UNITS_PER_ORDER);
+    expect(warm?.WriteUnitsPerSecond).toBeLessThanOrEqual(TABLE_QUOTA_UNITS);
+  });
+
+  it('keeps reads at a new table’s own, above every read the stage admits', () => {
+    const warm = warmThroughputOf(burst);
+    expect(warm?.ReadUnitsPerSecond).toBe(NEW_TABLE.readUnitsPerSecond);
+    expect(warm?.ReadUnitsPerSecond).toBeGreaterThanOrEqual(BURST_REQUESTS_PER_SECOND * READS_PER_REQUEST);
+  });
+
+  it('reserves Validate its share (requests/s x a warm invoke) and caps the relay, within a standard account', () => {
+    const [validate = 0, relay = 0] = reservedOf(burst);
+    expect(validate).toBe(BURST_REQUESTS_PER_SECOND * VALIDATE_SECONDS);
+    expect(relay).toBe(CAPACITY_PROFILES.burst.relayReservedConcurrency);
+    // The archive's MaximumConcurrency (100) draws on what stays unreserved.
+    expect(STANDARD_ACCOUNT_CONCURRENCY - validate - relay).toBeGreaterThanOrEqual(100 + MINIMUM_UNRESERVED);
+  });
+});
+
+describe('in both profiles', () => {
+  const both = (): [string, Synth][] => [
+    ['default', byDefault],
+    ['burst', burst],
+  ];
+
+  it.each([0, 1])('#%i lets the stage admit the whole burst at once (a ceiling, not a reservation)', (index) => {
+    const [, synth] = both()[index] as [string, Synth];
+    const [settings] = propertiesOf(synth.template, synth.stack.api.api.deploymentStage).MethodSettings as Json[];
     expect(settings).toMatchObject({
-      ThrottlingRateLimit: REQUESTS_PER_SECOND,
-      ThrottlingBurstLimit: REQUESTS_PER_SECOND,
+      ThrottlingRateLimit: BURST_REQUESTS_PER_SECOND,
+      ThrottlingBurstLimit: BURST_REQUESTS_PER_SECOND,
     });
   });
 
-  it('reserves Validate its share of the account pool: requests/s x a warm invoke', () => {
-    expect(reservedConcurrencyOf(stack.workflow.validate.function)).toBe(REQUESTS_PER_SECOND * VALIDATE_SECONDS);
-  });
-
-  it('caps the relay and the archive so that a backlog never reaches the request path’s share', () => {
-    const relay = reservedConcurrencyOf(stack.relay.relay.function);
-    expect(relay).toBe(100);
-    expect(propertiesOf(template, stack.archive.consumer.function)).not.toHaveProperty('ReservedConcurrentExecutions');
-
+  it.each([0, 1])('#%i reads the stream 2 batches a shard and caps the archive at 100', (index) => {
+    const [, { stack, template }] = both()[index] as [string, Synth];
     const [streamMapping] = Object.values(
       template.findResources('AWS::Lambda::EventSourceMapping', {
         Properties: { EventSourceArn: { 'Fn::GetAtt': [logicalIdOf(stack.table.table), 'StreamArn'] } },
       }),
     ) as { Properties: Json }[];
     expect(streamMapping?.Properties.ParallelizationFactor).toBe(2);
-
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       EventSourceArn: stack.resolve(stack.archive.queue.queueArn),
       ScalingConfig: { MaximumConcurrency: 100 },
     });
+    expect(propertiesOf(template, stack.archive.consumer.function)).not.toHaveProperty('ReservedConcurrentExecutions');
   });
 
-  it('fits the default account: reservations leave Lambda’s minimum unreserved, and the archive’s cap fits in it', () => {
-    const reserved =
-      (reservedConcurrencyOf(stack.workflow.validate.function) ?? 0) +
-      (reservedConcurrencyOf(stack.relay.relay.function) ?? 0);
-    const unreserved = ACCOUNT_CONCURRENCY - reserved;
-    expect(unreserved).toBeGreaterThanOrEqual(MINIMUM_UNRESERVED);
-    expect(unreserved).toBeGreaterThanOrEqual(100 /* the archive's MaximumConcurrency */ + MINIMUM_UNRESERVED);
-  });
-
-  it('archives each order as one object in S3 Standard: no lifecycle transition to pay for', () => {
+  it.each([0, 1])('#%i archives each order as one object in S3 Standard: no transition to pay for', (index) => {
+    const [, { stack, template }] = both()[index] as [string, Synth];
     const lifecycle = propertiesOf(template, stack.archive.bucket).LifecycleConfiguration as { Rules: Json[] };
     for (const rule of lifecycle.Rules) {
       expect(rule).not.toHaveProperty('Transitions');

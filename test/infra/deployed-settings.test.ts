@@ -15,7 +15,7 @@ import { DynamoDbStreamSource } from '../../local/event-sources/dynamodb-stream.
 import { listDeadLetters, openEventsDatabase } from '../../local/eventbridge/events-database.js';
 import { LocalEventBus } from '../../local/eventbridge/local-event-bus.js';
 import { RuleDelivery } from '../../local/eventbridge/rule-delivery.js';
-import { archiveRule } from '../../local/service.js';
+import { archiveRule } from '../../local/eventbridge/local-events.js';
 import {
   ARCHIVE_CONSUMER,
   OUTBOX_RELAY,

@@ -23,6 +23,8 @@ const configOf = (context: Record<string, unknown>) => readDeploymentConfig(new 
 describe('readDeploymentConfig', () => {
   it('falls back on the defaults', () => {
     expect(configOf({})).toEqual({
+      stackName: 'OrderIntake',
+      capacity: 'default',
       apiThrottlingRateLimit: 5000,
       apiThrottlingBurstLimit: 5000,
       apiAuthorization: 'IAM',
@@ -30,10 +32,10 @@ describe('readDeploymentConfig', () => {
       workflowLogLevel: 'ALL',
       workflowLogIncludeExecutionData: false,
       publishFastPath: true,
-      ordersTableWarmWritesPerSecond: 20000,
-      ordersTableWarmReadsPerSecond: 12000,
-      validateReservedConcurrency: 500,
-      relayReservedConcurrency: 100,
+      ordersTableWarmWritesPerSecond: undefined,
+      ordersTableWarmReadsPerSecond: undefined,
+      validateReservedConcurrency: undefined,
+      relayReservedConcurrency: undefined,
       lambdaLogLevel: 'INFO',
       logRetentionDays: 30,
       eventArchiveRetentionDays: 30,
@@ -65,6 +67,24 @@ describe('readDeploymentConfig', () => {
     });
   });
 
+  it('takes the capacity keys from the profile, and a key given on its own over the profile', () => {
+    expect(configOf({ capacity: 'burst' })).toMatchObject({
+      capacity: 'burst',
+      ordersTableWarmWritesPerSecond: 30000,
+      ordersTableWarmReadsPerSecond: 12000,
+      validateReservedConcurrency: 500,
+      relayReservedConcurrency: 100,
+    });
+    expect(
+      configOf({ capacity: 'burst', validateReservedConcurrency: 'none', ordersTableWarmWritesPerSecond: 'none' }),
+    ).toMatchObject({ validateReservedConcurrency: undefined, ordersTableWarmWritesPerSecond: undefined });
+    expect(configOf({ ordersTableWarmWritesPerSecond: '8000' })).toMatchObject({
+      capacity: 'default',
+      ordersTableWarmWritesPerSecond: 8000,
+      validateReservedConcurrency: undefined,
+    });
+  });
+
   it('fails the synth on a removed key instead of ignoring it, saying why it went', () => {
     expect(() => configOf({ archiveGlacierAfterDays: '90' })).toThrow(
       /context archiveGlacierAfterDays: this key was removed \(archived orders stay in S3 Standard/,
@@ -72,6 +92,9 @@ describe('readDeploymentConfig', () => {
   });
 
   it.each([
+    ['capacity', 'profile'],
+    ['stackName', 'order_intake'],
+    ['stackName', '2nd'],
     ['apiAuthorization', 'COGNITO'],
     ['apiThrottlingRateLimit', '0'],
     ['apiThrottlingBurstLimit', '1.5'],
@@ -96,6 +119,7 @@ describe('a deployment with every key set', () => {
   beforeAll(() => {
     ({ stack, template } = synthOrderIntake({
       context: {
+        stackName: 'OrderIntakeStaging',
         apiThrottlingRateLimit: 100,
         apiThrottlingBurstLimit: 50,
         apiAuthorization: 'NONE',
@@ -113,6 +137,15 @@ describe('a deployment with every key set', () => {
         alarmEmail: 'ops@example.com',
       },
     }));
+  });
+
+  it('names the stack, and what is named after it, as asked: a second stack deploys beside the first', () => {
+    expect(stack.stackName).toBe('OrderIntakeStaging');
+    expect(propertiesOf(template, stack.monitoring.dashboard).DashboardName).toBe('OrderIntakeStaging-order-intake');
+    expect(propertiesOf(template, stack.workflow.logGroup).LogGroupName).toBe(
+      '/aws/vendedlogs/states/OrderIntakeStaging-order-intake',
+    );
+    expect(propertiesOf(template, stack.api.api).Name).toBe('OrderIntakeStaging');
   });
 
   it('throttles the stage and leaves the methods open as asked', () => {

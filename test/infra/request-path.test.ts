@@ -15,7 +15,7 @@ import { stackLogicalIds, type CloudFormationTemplate } from '../../cdk/lib/synt
 import { deployedIamSource } from '../../local/iam/deployed-roles.js';
 import { dynamoDbAuthorizationRequests } from '../../local/iam/dynamodb.js';
 import { authorizersFor } from '../../local/iam/index.js';
-import { LOCAL_RESOURCES } from '../../local/service.js';
+import { LOCAL_RESOURCES } from '../../local/local-account.js';
 import { validOrder, workflowInput } from '../support/order-samples.js';
 import { PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_BASE } from '../../src/contract/problem.js';
 import { ORDERS_TABLE } from '../../src/store/orders-table.js';
@@ -73,11 +73,8 @@ describe('orders table', () => {
     template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
   });
 
-  it('is pre-warmed for 5,000 orders/s: 20,000 write units, 12,000 read units (docs/capacity.md)', () => {
-    expect(propertiesOf(template, stack.table.table).WarmThroughput).toEqual({
-      WriteUnitsPerSecond: 20000,
-      ReadUnitsPerSecond: 12000,
-    });
+  it('is not pre-warmed by default: warm throughput is billed once and can never be lowered (capacity.test.ts)', () => {
+    expect(propertiesOf(template, stack.table.table)).not.toHaveProperty('WarmThroughput');
   });
 });
 
@@ -496,13 +493,57 @@ describe('API', () => {
     expect(JSON.stringify(stage.AccessLogSetting)).toContain(
       JSON.stringify({ Ref: logicalIdOf(stack.api.accessLogs) }),
     );
-    const format = JSON.parse((stage.AccessLogSetting as { Format: string }).Format) as Json;
-    expect(format).toMatchObject({
-      requestId: '$context.requestId',
-      status: '$context.status',
-      integrationStatus: '$context.integrationStatus',
-      integrationError: '$context.integrationErrorMessage',
-      xrayTraceId: '$context.xrayTraceId',
+    const format = (stage.AccessLogSetting as { Format: string }).Format;
+    expect(format).toContain('"requestId":"$context.requestId"');
+    expect(format).toContain('"integrationStatus":"$context.integrationStatus"');
+    expect(format).toContain('"errorMessage":$context.error.messageString');
+  });
+
+  describe('access log format: JSON whatever a value holds', () => {
+    /**
+     * What API Gateway documents each field to hold (context variable reference): ids, numbers, names, an IP, ARNs:
+     * never a quote nor a line break, so each may stand inside quotes. A sample of each, to build a line with.
+     */
+    const SAFE_IN_QUOTES: Record<string, string> = {
+      requestId: 'c6af9ac6-7b61-11e6-9a41-93e8deadbeef',
+      requestTime: '07/Dec/2026:00:00:00 +0000',
+      httpMethod: 'POST',
+      resourcePath: '/orders/{orderId}',
+      status: '500',
+      responseLength: '196',
+      responseLatency: '42',
+      integrationStatus: '200',
+      integrationLatency: '40',
+      awsEndpointRequestId: 'e1b2c3d4-5678-90ab-cdef-EXAMPLE11111',
+      'error.responseType': 'INTEGRATION_FAILURE',
+      'identity.sourceIp': '192.0.2.1',
+      'identity.caller': 'AIDACKCEVSQ6C2EXAMPLE',
+      'identity.userArn': 'arn:aws:iam::111122223333:user/ops',
+      xrayTraceId: 'Root=1-5e1b4151-5ac6c58f5ab8EXAMPLE',
+    };
+    /** Fields AWS documents as already quoted: they stand without quotes of their own. */
+    const QUOTED_BY_AWS: Record<string, string> = {
+      'error.messageString': JSON.stringify('The request signature we calculated does not match.\n"POST\n/v1/orders"'),
+    };
+    const format = () =>
+      (propertiesOf(template, stack.api.api.deploymentStage).AccessLogSetting as { Format: string }).Format;
+    const variables = () => [...format().matchAll(/(")?\$context\.([A-Za-z0-9_.]+)(")?/g)];
+
+    it('uses only fields that are safe inside quotes, quoted, and fields AWS quotes itself, unquoted', () => {
+      const misplaced = variables().filter(([, open, name = '', close]) => {
+        if (name in QUOTED_BY_AWS) return open !== undefined || close !== undefined;
+        return !(name in SAFE_IN_QUOTES) || open === undefined || close === undefined;
+      });
+      expect(misplaced.map(([whole]) => whole)).toEqual([]);
+      expect(variables().map(([, , name]) => name)).toContain('error.messageString');
+    });
+
+    it('is one JSON object per line with a multi-line error message', () => {
+      const line = format().replace(/\$context\.([A-Za-z0-9_.]+)/g, (_whole, name: string) =>
+        String(SAFE_IN_QUOTES[name] ?? QUOTED_BY_AWS[name]),
+      );
+      expect(line).not.toContain('\n');
+      expect(JSON.parse(line)).toMatchObject({ status: '500', errorMessage: expect.stringContaining('\n"POST') });
     });
   });
 

@@ -6,7 +6,7 @@
 import { synthesizedStack, type SynthesizedStack } from '../../cdk/lib/synthesis-cache.js';
 import { authorizersFor, type CallerAuthorizers } from '../../local/iam/index.js';
 import { deployedIamSource, type LocalResourceNames } from '../../local/iam/deployed-roles.js';
-import { LOCAL_RESOURCES } from '../../local/service.js';
+import { LOCAL_RESOURCES } from '../../local/local-account.js';
 
 /**
  * A first synthesis takes 3-4 s on a quiet machine, several times that on a loaded one: a CI run saw the first test

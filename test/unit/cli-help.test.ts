@@ -4,7 +4,14 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from '@jest/globals';
 
 const PROJECT = fileURLToPath(new URL('../..', import.meta.url));
-const TOOLS = ['tools/events.ts', 'tools/smoke.ts', 'tools/loadtest.ts', 'tools/cpu-profile.ts', 'bench/run.ts'];
+const TOOLS = [
+  'tools/events.ts',
+  'tools/smoke.ts',
+  'tools/loadtest.ts',
+  'tools/cpu-profile.ts',
+  'tools/preflight.ts',
+  'bench/run.ts',
+];
 
 const run = (tool: string, flag: string) => {
   const env = { ...process.env };

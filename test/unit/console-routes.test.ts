@@ -170,7 +170,12 @@ describe('the console’s escaping', () => {
 
 describe('redrive, a state-changing request', () => {
   beforeEach(() => {
-    recordDeadLetter(events, { origin: 'rule:archive', reference: 'event-1', payload: '{}', reason: 'test' });
+    recordDeadLetter(events, {
+      origin: { kind: 'rule', ruleName: 'archive' },
+      reference: 'event-1',
+      payload: '{}',
+      reason: 'test',
+    });
   });
   const letterId = (): number => listDeadLetters(events)[0]?.id ?? 0;
 
@@ -222,7 +227,7 @@ describe('redrive, a state-changing request', () => {
     expect(list.body).toContain('Redrive is safe: every consumer is idempotent');
     const one = await get(`/console/dead-letters/${letterId()}`);
     expect(one.status).toBe(200);
-    expect(one.body).toContain('rule:archive');
+    expect(one.body).toContain('rule archive');
     expect((await get('/console/dead-letters/999')).status).toBe(404);
   });
 });

@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { eventually } from '../support/eventually.js';
 import { keepEventLogPruned, pruneEventLog } from '../../local/eventbridge/event-log-retention.js';
 import {
-  groupCommitOf,
+  commitsOf,
   listDeadLetters,
   openEventsDatabase,
   recordDeadLetter,
@@ -54,9 +54,9 @@ const attemptSeqs = (): number[] =>
     .prepare('SELECT event_seq FROM delivery_attempts ORDER BY id')
     .all()
     .map((row) => Number(row.event_seq));
-/** The database's group commit, counting its commits, and calling `onCommit` before each. */
+/** The database's commits, counted, calling `onCommit` before each. */
 const countingCommits = (onCommit: () => void = () => undefined) => {
-  const commits = groupCommitOf(db);
+  const commits = commitsOf(db);
   return {
     count: 0,
     commit(work: () => void): Promise<void> {
@@ -71,7 +71,7 @@ const attemptsLeft = (): string[] =>
     .prepare('SELECT rule_name, event_seq FROM delivery_attempts ORDER BY id')
     .all()
     .map((row) => `${String(row.rule_name)}@${Number(row.event_seq)}`);
-const prune = (maxAgeMs = 24 * HOUR) => pruneEventLog(db, groupCommitOf(db), { maxAgeMs, now: NOW });
+const prune = (maxAgeMs = 24 * HOUR) => pruneEventLog(db, commitsOf(db), { maxAgeMs, now: NOW });
 
 describe('the event log’s retention', () => {
   it('drops what every rule passed a day ago, and keeps what a rule has not passed, however old', async () => {
@@ -82,7 +82,12 @@ describe('the event log’s retention', () => {
     for (const seq of [old1, old2, old3]) attemptAgo('archive', seq, 48 * HOUR);
     attemptAgo('subscriber-slow', old3, 30 * HOUR); // a failed try of the event it is still retrying
     attemptAgo('archive', recent, HOUR);
-    recordDeadLetter(db, { origin: 'rule:subscriber-slow', reference: 'x', payload: '{}', reason: 'refused' });
+    recordDeadLetter(db, {
+      origin: { kind: 'rule', ruleName: 'subscriber-slow' },
+      reference: 'x',
+      payload: '{}',
+      reason: 'refused',
+    });
 
     expect(await prune()).toEqual({ events: 2, attempts: 3, heldBackBy: ['subscriber-slow'] });
 
@@ -166,7 +171,7 @@ describe('the event log’s retention', () => {
     publishedAgo(48 * HOUR);
     cursorAt('archive', publishedAgo(47 * HOUR));
     const logs: object[] = [];
-    const retention = keepEventLogPruned(db, groupCommitOf(db), { maxAgeMs: HOUR, log: (line) => logs.push(line) });
+    const retention = keepEventLogPruned(db, commitsOf(db), { maxAgeMs: HOUR, log: (line) => logs.push(line) });
 
     await eventually('the old events are dropped', () => eventSeqs().length === 0);
     await retention.stop();
@@ -174,7 +179,7 @@ describe('the event log’s retention', () => {
   });
 
   it('says once which rule keeps events past the retention, not on every run', async () => {
-    // Only the minute between runs is faked: the group commit and the polling below run on real time.
+    // Only the minute between runs is faked: the polling below runs on real time.
     jest.useFakeTimers({
       doNotFake: ['Date', 'hrtime', 'nextTick', 'performance', 'queueMicrotask', 'setImmediate', 'clearImmediate'],
     });
@@ -183,7 +188,7 @@ describe('the event log’s retention', () => {
       cursorAt('archive', publishedAgo(HOUR));
       cursorAt('subscriber-down', old - 1);
       const logs: object[] = [];
-      const retention = keepEventLogPruned(db, groupCommitOf(db), { maxAgeMs: HOUR, log: (line) => logs.push(line) });
+      const retention = keepEventLogPruned(db, commitsOf(db), { maxAgeMs: HOUR, log: (line) => logs.push(line) });
       jest.advanceTimersByTime(2 * 60_000); // two more runs, queued behind the first
       await retention.stop();
 

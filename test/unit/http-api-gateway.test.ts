@@ -123,19 +123,44 @@ describe('POST /orders', () => {
     },
   );
 
-  it.each<[string, () => Promise<SyncExecutionResult>]>([
-    ['a FAILED execution', async () => ({ executionArn: 'arn:x', status: 'FAILED', error: 'States.Runtime' })],
+  it.each<[string, () => Promise<SyncExecutionResult>, object]>([
+    [
+      'a FAILED execution',
+      async () => ({ executionArn: 'arn:x', status: 'FAILED', error: 'States.Runtime', cause: 'bad path' }),
+      { executionStatus: 'FAILED', error: 'States.Runtime', cause: 'bad path' },
+    ],
     [
       'a workflow that cannot run at all',
       async () => {
         throw new Error('engine down');
       },
+      { error: 'Error', cause: 'engine down', stack: expect.stringContaining('engine down') },
     ],
-  ])('answers %s with 500 problem+json carrying the request id', async (_label, answer) => {
+  ])('answers %s with 500 problem+json carrying the request id, and traces why', async (_label, answer, trace) => {
     const sent = request();
     const response = await gateway(new StubWorkflow(answer)).handle(sent);
 
     expectProblem(response, sent, 500, 'integration');
+    expect(response.failure).toEqual({ executionName: sent.requestId, ...trace });
+  });
+
+  it('traces a TIMED_OUT execution with its name and status', async () => {
+    const sent = request();
+    const timedOut = new StubWorkflow(async () => ({ executionArn: 'arn:x', status: 'TIMED_OUT' }));
+    const response = await gateway(timedOut).handle(sent);
+
+    expect(response.status).toBeGreaterThanOrEqual(500);
+    expect(response.failure).toMatchObject({
+      executionName: sent.requestId,
+      executionStatus: 'TIMED_OUT',
+      error: 'TIMED_OUT',
+    });
+  });
+
+  it('leaves a successful answer without a trace', async () => {
+    const response = await gateway(new StubWorkflow(async () => accepted)).handle(request());
+    expect(response.status).toBe(202);
+    expect(response.failure).toBeUndefined();
   });
 });
 
@@ -186,6 +211,7 @@ describe('GET /orders/{orderId}', () => {
     expect(response.status).toBe(503);
     expect(response.headers).toMatchObject({ 'Content-Type': 'application/problem+json', 'Retry-After': '1' });
     expect(json(response)).toMatchObject({ status: 503, requestId: sent.requestId });
+    expect(response.failure).toMatchObject({ error: 'ProvisionedThroughputExceededException', cause: 'slow down' });
   });
 
   it('answers any other DynamoDB error (a misconfiguration) with 500 and the request id', async () => {
@@ -197,6 +223,7 @@ describe('GET /orders/{orderId}', () => {
 
     expect(response.status).toBe(500);
     expect(json(response)).toMatchObject({ status: 500, requestId: sent.requestId });
+    expect(response.failure).toMatchObject({ error: 'AccessDeniedException', cause: 'not authorized' });
   });
 });
 

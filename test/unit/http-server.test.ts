@@ -6,7 +6,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { createApiGateway } from '../../local/apigateway/api-gateway.js';
 import { MAX_REQUEST_BODY_BYTES } from '../../local/apigateway/gateway-responses.js';
 import { loadOpenApiDocument } from '../../local/apigateway/openapi.js';
-import { RequestLog, type RequestSummary } from '../../local/apigateway/request-log.js';
+import { RequestLog, type RequestLogOptions, type RequestSummary } from '../../local/apigateway/request-log.js';
 import { startHttpServer, type RunningHttpServer } from '../../local/apigateway/server.js';
 import { loadApiMappingTemplates } from '../../local/apigateway/vtl/api-templates.js';
 import type { OrderWorkflow, SyncExecutionResult } from '../../local/stepfunctions/order-workflow.js';
@@ -174,5 +174,108 @@ describe('RequestLog under load', () => {
     log.close();
 
     expect(info).not.toHaveBeenCalled();
+  });
+});
+
+describe('RequestLog failures', () => {
+  const failing = (status: number, error: string, requestId = 'r', executionStatus?: string): RequestSummary => ({
+    method: 'POST',
+    path: '/orders',
+    status,
+    durationMs: 1,
+    requestId,
+    failure: {
+      executionName: requestId,
+      error,
+      cause: `${error} because`,
+      ...(executionStatus && { executionStatus }),
+    },
+  });
+  const capture = (level: Parameters<typeof Logger.prototype.setLogLevel>[0]) => {
+    const logger = new Logger({ serviceName: 'test', logLevel: level });
+    const lines: [string, string, Record<string, unknown>][] = [];
+    const failures = {
+      error: (message: string, extra: Record<string, unknown>) => lines.push(['ERROR', message, extra]),
+      warn: (message: string, extra: Record<string, unknown>) => lines.push(['WARN', message, extra]),
+    };
+    jest.spyOn(logger, 'info').mockImplementation(() => undefined);
+    return { logger, lines, failures: failures as unknown as RequestLogOptions['failures'] };
+  };
+
+  it.each(['DEBUG', 'INFO', 'WARN', 'ERROR', 'CRITICAL'] as const)(
+    'writes every 5xx at LOG_LEVEL=%s: ERROR with request id, execution, error and cause; WARN for a 503',
+    (level) => {
+      const { logger, lines, failures } = capture(level);
+      const log = new RequestLog(logger, { failures });
+      log.record(failing(500, 'States.TaskFailed', 'a', 'FAILED'));
+      log.record(failing(503, 'Service Unavailable', 'b'));
+      log.record(failing(503, 'States.Timeout', 'c', 'TIMED_OUT'));
+      log.close();
+
+      expect(lines).toEqual([
+        [
+          'ERROR',
+          'execution failed, answered 500',
+          expect.objectContaining({
+            requestId: 'a',
+            executionName: 'a',
+            executionStatus: 'FAILED',
+            error: 'States.TaskFailed',
+            cause: 'States.TaskFailed because',
+            status: 500,
+          }),
+        ],
+        ['WARN', 'answered 503', expect.objectContaining({ requestId: 'b', error: 'Service Unavailable' })],
+        ['ERROR', 'execution failed, answered 503', expect.objectContaining({ executionStatus: 'TIMED_OUT' })],
+      ]);
+    },
+  );
+
+  it('at SILENT, by default, writes nothing', () => {
+    const silent = new Logger({ serviceName: 'test', logLevel: 'SILENT' });
+    const createChild = jest.spyOn(silent, 'createChild');
+    const log = new RequestLog(silent);
+    log.record(failing(500, 'States.TaskFailed'));
+    log.close();
+    expect(createChild).not.toHaveBeenCalled();
+  });
+
+  it('folds a storm into one line per second and kind, and never folds the first of a kind', () => {
+    jest.useFakeTimers({ now: 0 });
+    const { logger, lines, failures } = capture('INFO');
+    const log = new RequestLog(logger, { failures });
+    /** `count` failures of one kind, 10 a millisecond (the faults suite's rate is about 2 a millisecond). */
+    const storm = (count: number, prefix: string) => {
+      for (let i = 0; i < count; i += 1) {
+        log.record(failing(500, 'Lambda.Unknown', `${prefix}${i}`, 'FAILED'));
+        if (i % 10 === 9) jest.advanceTimersByTime(1);
+      }
+    };
+
+    storm(5000, 'a'); // 500 ms
+    log.record(failing(500, 'States.Runtime', 'other', 'FAILED'));
+    expect(lines.map(([, , extra]) => extra.requestId)).toEqual(['a0', 'other']);
+
+    jest.advanceTimersByTime(500);
+    expect(lines).toHaveLength(3);
+    expect(lines[2]).toEqual([
+      'ERROR',
+      'failures folded under load',
+      { repeats: 4999, latest: expect.objectContaining({ requestId: 'a4999', error: 'Lambda.Unknown' }) },
+    ]);
+
+    // Still storming: the next second's repeats are one more counted line, not a whole line each.
+    storm(3000, 'b');
+    jest.advanceTimersByTime(1000);
+    expect(lines).toHaveLength(4);
+    expect(lines[3]?.[2]).toMatchObject({ repeats: 3000 });
+
+    // After a quiet second the kind is new again: its first failure is written whole.
+    jest.advanceTimersByTime(2000);
+    log.record(failing(500, 'Lambda.Unknown', 'c0', 'FAILED'));
+    expect(lines).toHaveLength(5);
+    expect(lines[4]?.[1]).toBe('execution failed, answered 500');
+    log.close();
+    jest.useRealTimers();
   });
 });

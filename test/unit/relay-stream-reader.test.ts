@@ -81,7 +81,7 @@ describe('the stream relay', () => {
 
     expect(all()).toEqual([1, 2, 3, 4, 5].map(seq));
     expect(seen[0]).toEqual([1, 2, 3].map(seq));
-    // The checkpoint of a batch commits after the handler returned (in the turn's group commit).
+    // The checkpoint of a batch commits after the handler returned.
     const checkpoints = () =>
       db
         .prepare('SELECT shard_id, sequence_number, finished FROM stream_checkpoints')

@@ -265,7 +265,11 @@ describe('a handler behind its SQS queue', () => {
     await delivery.stop();
 
     expect(listDeadLetters(db).map((letter) => [letter.origin, letter.reference, letter.reason])).toEqual([
-      ['rule:subscriber-hung', stuck?.id, expect.stringContaining('Task timed out after 0.10 seconds')],
+      [
+        { kind: 'rule', ruleName: 'subscriber-hung' },
+        stuck?.id,
+        expect.stringContaining('Task timed out after 0.10 seconds'),
+      ],
     ]);
     expect(logs).toContainEqual(
       expect.objectContaining({

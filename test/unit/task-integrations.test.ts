@@ -17,7 +17,7 @@ import {
   type LocalFunction,
   type TaskIntegration,
 } from '../../local/stepfunctions/task-integrations.js';
-import { LOCAL_RESOURCES } from '../../local/service.js';
+import { LOCAL_RESOURCES } from '../../local/local-account.js';
 import { deployedAuthorizers } from '../support/iam.js';
 import { RecordingBus } from '../support/recording-bus.js';
 

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { DatabaseSync } from 'node:sqlite';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { apiDestinationTarget } from '../../local/eventbridge/api-destination.js';
-import { openEventsDatabase } from '../../local/eventbridge/events-database.js';
+import { listDeadLetters, openEventsDatabase } from '../../local/eventbridge/events-database.js';
 import { LocalEventBus, type EventEnvelope } from '../../local/eventbridge/local-event-bus.js';
 import { RuleDelivery, type LocalRule, type RetryPolicy } from '../../local/eventbridge/rule-delivery.js';
 import { orderAcceptedEntry, orderAcceptedPattern } from '../../src/events/order-accepted.js';
@@ -127,10 +127,9 @@ const attemptsOf = (rule: string, orderId: string) =>
     .all(rule, eventIdOf(orderId))
     .map((row) => ({ ...row }));
 const deadLetters = () =>
-  db
-    .prepare('SELECT origin, reference, reason FROM dead_letters ORDER BY id')
-    .all()
-    .map((row) => ({ ...row }));
+  listDeadLetters(db)
+    .reverse()
+    .map(({ origin, reference, reason }) => ({ origin, reference, reason }));
 const caughtUp = (delivery: RuleDelivery, rule: string) => () =>
   delivery.cursorOf(rule) === bus.storedEvents().at(-1)?.seq;
 
@@ -191,7 +190,7 @@ describe('a webhook subscriber (an API destination)', () => {
 
     expect(deadLetters()).toEqual([
       {
-        origin: 'rule:hook',
+        origin: { kind: 'rule', ruleName: 'hook' },
         reference: eventIdOf(stuck),
         reason: expect.stringMatching(
           new RegExp(`^not delivered within 1.5 s of the first failure \\(\\d+ attempts\\); last: no answer within`),
@@ -237,7 +236,7 @@ describe('a webhook subscriber (an API destination)', () => {
     ]);
     expect(deadLetters()).toEqual([
       {
-        origin: 'rule:hook',
+        origin: { kind: 'rule', ruleName: 'hook' },
         reference: eventIdOf(orderId),
         reason: `refused by the target, not retried; last: HTTP ${status}`,
       },

@@ -15,7 +15,8 @@ import { freshOrdersTable, testDynamoDbClient } from '../support/dynamodb.js';
 import { eventually } from '../support/eventually.js';
 import { validOrder, workflowInput } from '../support/order-samples.js';
 import { deployedAuthorizers } from '../support/iam.js';
-import { LOCAL_RESOURCES, startLocalEvents, type LocalEvents } from '../../local/service.js';
+import { startLocalEvents, type LocalEvents } from '../../local/eventbridge/local-events.js';
+import { LOCAL_RESOURCES } from '../../local/local-account.js';
 
 const VALIDATE_ARN = 'arn:aws:lambda:local:000000000000:function:order-intake-validate';
 const BUS = 'order-intake-test';

@@ -16,7 +16,7 @@ import { handler as validateHandler } from '../../lambdas/validate/handler.js';
 import { localEventBridgeClient } from '../../local/eventbridge/local-eventbridge-client.js';
 import { authorizersFor, type CallerAuthorizers } from '../../local/iam/index.js';
 import { deployedIamSource, type CallerRole, type DeployedIamSource } from '../../local/iam/deployed-roles.js';
-import { LOCAL_RESOURCES } from '../../local/service.js';
+import { LOCAL_RESOURCES } from '../../local/local-account.js';
 import { loadApiMappingTemplates } from '../../local/apigateway/vtl/api-templates.js';
 import { createOrderWorkflow } from '../../local/stepfunctions/order-workflow.js';
 import { orderKey } from '../../src/store/orders-table.js';

@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, expect } from '@jest/globals';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { startService, type Fault, type RunningService } from '../../../local/service.js';
+import type { Fault } from '../../../local/faults.js';
+import { startService, type RunningService } from '../../../local/service.js';
 import { OpenApiConformance } from './openapi-conformance.js';
 // Its hook synthesizes the stack (for the deployed IAM) before the service's start, which then need not carry it.
 import '../../support/iam.js';
@@ -30,15 +31,17 @@ export const removeDataDir = (dataDir: string): Promise<void> => rm(dataDir, { r
 export interface StartOptions {
   faults?: Fault[];
   timing?: 'short' | 'asl';
+  /** Default 0: a free port. */
+  port?: number;
 }
 
 export async function startLocalService(
   dataDir: string,
-  { faults = [], timing = 'short' }: StartOptions = {},
+  { faults = [], timing = 'short', port = 0 }: StartOptions = {},
 ): Promise<RunningService> {
   return startService({
     dataDir,
-    port: 0,
+    port,
     faults,
     // LOG_LEVEL=INFO (or DEBUG) shows the service's logs while the tests run.
     logger: new Logger({ serviceName: 'order-intake', ...(process.env.LOG_LEVEL ? {} : { logLevel: 'SILENT' }) }),
