@@ -192,7 +192,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
         dynamodb: newClient(),
         tableName: LOCAL_RESOURCES.tableName,
         archiveDir: events.archiveDir,
-        states: (loadOrderIntakeDefinition(workflowResources) as { States: OpsConsoleOptions['states'] }).States,
+        definition: loadOrderIntakeDefinition(workflowResources) as OpsConsoleOptions['definition'],
         redriveDeadLetter: (id) => events.redriveDeadLetter(id),
         hosts: LOOPBACK_HOSTS.has(host) ? 'loopback' : 'any',
       });

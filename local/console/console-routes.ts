@@ -9,6 +9,7 @@
  * - GET  /console/executions/{requestId}              one execution (rejections, failures: executions without order),
  *                                                     or an exchange API Gateway answered itself (415, 404, 405)
  * - GET  /console/executions/{requestId}/history.json the execution in GetExecutionHistory's shape
+ * - GET  /console/definition                          the workflow's definition: its state graph and its ASL
  * - GET  /console/dead-letters, /console/dead-letters/{id}
  * - POST /console/dead-letters/{id}/redrive, POST /console/dead-letters/redrive (all)
  * - GET  /console/assets/console.js, console.css
@@ -23,10 +24,12 @@ import type { RedriveResult } from '../eventbridge/events-database.js';
 import { readDeadLetter } from '../eventbridge/events-database.js';
 import { toExecutionHistory } from '../stepfunctions/execution-history.js';
 import { ConsoleData, exchangeEntries, executionTimeline, type ConsoleDataOptions } from './console-data.js';
+import type { StateMachineDefinition } from './state-graph.js';
 import { OUTCOMES, type ExecutionFilter, type ExecutionSummary, type Outcome } from './console-store.js';
 import {
   deadLetterPage,
   deadLettersPage,
+  definitionPage,
   exchangePage,
   executionPage,
   listPage,
@@ -55,8 +58,8 @@ export interface ConsoleRequest {
 export type ConsoleResponse = Pick<ApiResponse, 'status' | 'headers' | 'body'>;
 
 export interface OpsConsoleOptions extends ConsoleDataOptions {
-  /** The workflow definition's states, for the history export (task resources). */
-  states: Record<string, { Type: string; Resource?: string }>;
+  /** The workflow's definition (the ASL): its state graph, the history export's task resources. */
+  definition: StateMachineDefinition;
   redriveDeadLetter(id: number): Promise<RedriveResult>;
   /**
    * The Host names the console answers to: `loopback` (localhost, 127.0.0.1, [::1] on its port; a page of another
@@ -231,14 +234,21 @@ export function createOpsConsole(options: OpsConsoleOptions): OpsConsole {
       }
       const execution = store.execution(id);
       if (extra === 'history.json') {
-        const events = execution ? toExecutionHistory(execution, options.states) : [];
+        const events = execution ? toExecutionHistory(execution, options.definition.States) : [];
         return answer(200, JSON.stringify({ events }, null, 2), 'application/json; charset=utf-8', {
           'Content-Disposition': `attachment; filename="execution-history-${id.replace(/[^A-Za-z0-9._-]/g, '_')}.json"`,
         });
       }
       if (extra !== undefined) return problem(404, 'Not found', path);
-      return answer(200, executionPage(summary, execution, executionTimeline(store, id)));
+      return answer(
+        200,
+        executionPage(summary, execution, executionTimeline(store, id), {
+          definition: options.definition,
+          exchange: store.exchange(id),
+        }),
+      );
     }
+    if (section === 'definition' && id === undefined) return answer(200, definitionPage(options.definition));
     if (section === 'dead-letters' && extra === undefined) {
       if (id === undefined || id === '') return answer(200, deadLettersPage(data.deadLetters()));
       const letter = /^\d+$/.test(id) ? readDeadLetter(options.events, Number(id)) : undefined;

@@ -15,6 +15,7 @@ import type { HttpExchange } from '../apigateway/server.js';
 import { OUTCOMES, type ExecutionFilter, type ExecutionPage, type ExecutionSummary } from './console-store.js';
 import { pathOf, publisherName, type OrderView, type TimelineEntry } from './console-data.js';
 import { html, prettyJson, type SafeHtml } from './html.js';
+import { stateAnchor, stateGraphSvg, type StateMachineDefinition } from './state-graph.js';
 
 export const STATUSES = ['SUCCEEDED', 'FAILED', 'TIMED_OUT'] as const;
 
@@ -225,7 +226,10 @@ function timeline(entries: TimelineEntry[]): SafeHtml {
   return html`<ol class="timeline">
     ${entries.map(
       (entry) =>
-        html`<li class="hop-${entry.hop} tone-${entry.tone ?? 'plain'}">
+        html`<li
+          class="hop-${entry.hop} tone-${entry.tone ?? 'plain'}"
+          ${entry.anchor ? html`id="${entry.anchor}"` : ''}
+        >
           <time>${time(entry.at)}</time> <span class="offset">+${Math.round(entry.at - first)} ms</span>
           <span class="hop">${entry.hop}</span>
           <span class="title">${entry.link ? html`<a href="${entry.link}">${entry.title}</a>` : entry.title}</span>
@@ -247,7 +251,7 @@ function summaryList(summary: ExecutionSummary): SafeHtml {
     <dt>Outcome</dt>
     <dd class="outcome-${summary.outcome}">${summary.outcome}</dd>
     <dt>HTTP answer</dt>
-    <dd>${summary.httpStatus ?? '(none from the workflow: the response template answered)'}</dd>
+    <dd>${summary.httpStatus ?? '—'}</dd>
     <dt>orderId</dt>
     <dd>${summary.orderId ? html`<a href="${rowLink(summary)}">${summary.orderId}</a>` : '—'}</dd>
     <dt>Idempotency key</dt>
@@ -259,25 +263,96 @@ function summaryList(summary: ExecutionSummary): SafeHtml {
   </dl>`;
 }
 
+/** What went wrong and what the client got, for an execution that did not succeed: the first thing on its page. */
+export interface Failure {
+  error: string;
+  cause: string;
+  /** The state whose failure ended the execution (for a timeout, the last one entered). */
+  state: string | undefined;
+}
+
+export function failureOf(execution: RecordedExecution): Failure | undefined {
+  if (execution.status === 'SUCCEEDED') return undefined;
+  const text = (value: unknown): string => (typeof value === 'string' ? value : prettyJson(value));
+  const ended = execution.events.findLast((event) => event.type === 'ExecutionFailed');
+  // The state that failed first and was not followed by a successful one: where the trouble started.
+  const failedStates = execution.events.filter((event) => event.type === 'StateFailed');
+  const origin = failedStates.find((event) => text(event.Cause) === text(ended?.Cause)) ?? failedStates[0];
+  if (execution.status === 'TIMED_OUT') {
+    const last = execution.events.findLast((event) => event.type === 'StateEntered');
+    return {
+      error: 'States.Timeout',
+      cause: `The execution ran out of time after ${execution.stoppedAt - execution.startedAt} ms${last ? ` in ${last.state.name}` : ''}.`,
+      state: last?.state.name,
+    };
+  }
+  return {
+    error: ended?.Error ?? origin?.Error ?? 'unknown',
+    cause: text(ended?.Cause ?? origin?.Cause ?? ''),
+    state: origin?.state.name,
+  };
+}
+
+function failureBanner(failure: Failure, summary: ExecutionSummary, exchange: HttpExchange | undefined): SafeHtml {
+  const status = exchange?.status ?? summary.httpStatus;
+  return html`<section class="banner failure" role="alert">
+    <h2>${summary.status}: ${failure.error}</h2>
+    <p class="cause">${failure.cause}</p>
+    ${failure.state ? html`<p>Failed in state <a href="#${stateAnchor(failure.state)}">${failure.state}</a>.</p>` : ''}
+    <p class="client-answer">
+      The client got <strong>HTTP ${status ?? '(unknown)'}</strong>
+      ${exchange ? html`: <code>${exchange.responseBody}</code>` : ' (from the response template; the exchange is not recorded)'}
+    </p>
+  </section>`;
+}
+
+export interface ExecutionContext {
+  definition: StateMachineDefinition;
+  exchange: HttpExchange | undefined;
+}
+
 export function executionPage(
   summary: ExecutionSummary,
   execution: RecordedExecution | undefined,
   entries: TimelineEntry[],
+  context: ExecutionContext,
 ): string {
   const history = `/console/executions/${encodeURIComponent(summary.name)}/history.json`;
+  const failure = execution ? failureOf(execution) : undefined;
   return layout(
     `Execution ${summary.name}`,
-    html`<h1>Execution <code>${summary.name}</code></h1>
+    html`${failure ? failureBanner(failure, summary, context.exchange) : ''}
+      <h1>Execution <code>${summary.name}</code></h1>
       ${summaryList(summary)}
       ${
         execution
-          ? html`<h2>Path through the state graph</h2>
+          ? html`<h2>State graph</h2>
+              <p class="note">
+                The path taken is drawn bold; ×n: entered n times; ↻n: retried n times; red: the state that failed. A
+                state opens its input and what it changed below. <a href="/console/definition">The definition</a>
+              </p>
+              <div class="scroll graph">${stateGraphSvg(context.definition, execution)}</div>
+              <h2>Path through the state graph</h2>
               ${statePath(execution)}`
           : ''
       }
       <p><a href="${history}" download>Export the execution history (GetExecutionHistory JSON)</a></p>
       <h2>Timeline</h2>
       ${timeline(entries)}`,
+  );
+}
+
+export function definitionPage(definition: StateMachineDefinition): string {
+  return layout(
+    'Definition',
+    html`<h1>The workflow’s definition</h1>
+      <p class="note">
+        The state machine the service runs, as Amazon States Language (asl/order-intake.asl.json with this run’s
+        resources), the same text deployed to Step Functions.
+      </p>
+      <div class="scroll graph">${stateGraphSvg(definition)}</div>
+      <h2>ASL</h2>
+      <pre id="definition">${prettyJson(definition)}</pre>`,
   );
 }
 

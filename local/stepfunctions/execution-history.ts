@@ -6,6 +6,7 @@
  */
 import type { HistoryEvent, HistoryEventType } from '@aws-sdk/client-sfn';
 import type { StateMachine } from 'aws-local-stepfunctions';
+import { describeError } from '../../src/json-value.js';
 
 /** One entry of an execution's event log (the package does not export the type by name). */
 export type EventLog = ReturnType<StateMachine['run']>['eventLogs'] extends AsyncGenerator<infer Event> ? Event : never;
@@ -21,6 +22,13 @@ export interface RecordedExecution {
   stoppedAt: number;
   events: EventLog[];
 }
+
+/**
+ * An event as it can be stored: a state's failure carries the thrown Error itself as its Cause, which JSON writes
+ * as `{}`; it is kept as its text (`Error: message`, what the execution's own failure says).
+ */
+export const recordable = (event: EventLog): EventLog =>
+  'Cause' in event && event.Cause instanceof Error ? { ...event, Cause: describeError(event.Cause) } : event;
 
 type StateResources = Record<string, { Type: string; Resource?: string }>;
 

@@ -13,7 +13,7 @@ import {
 import { loadOrderIntakeDefinition, type WorkflowResources, type WorkflowSettings } from '../../asl/order-intake.js';
 import { localIntegrations, type LocalBackends, type TaskIntegration } from './task-integrations.js';
 import { localArn } from '../local-account.js';
-import type { EventLog, RecordedExecution } from './execution-history.js';
+import { recordable, type EventLog, type RecordedExecution } from './execution-history.js';
 
 /**
  * The part of a StartSyncExecution response that the API Gateway response template reads, typed by the SDK's own
@@ -100,7 +100,7 @@ export function createOrderWorkflow(options: OrderWorkflowOptions): OrderWorkflo
       const events: EventLog[] = [];
       // The log is a record, never a reason for the execution to fail: a broken log is recorded as far as it got.
       const collected = (async () => {
-        for await (const event of execution.eventLogs) events.push(event);
+        for await (const event of execution.eventLogs) events.push(recordable(event));
       })().catch(() => undefined);
       const result = await run(execution, executionArn);
       await collected;

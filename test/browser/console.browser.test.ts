@@ -243,6 +243,51 @@ describe('the ops console in a browser', () => {
     await page.close();
   });
 
+  it('puts a failed execution’s error, cause and HTTP answer in a banner, and its failing state in red on the graph', async () => {
+    service.setFault('validate', true);
+    let failed;
+    try {
+      failed = await postOrder(JSON.stringify({ ...ORDER, clientReference: `fail-${Date.now()}` }));
+    } finally {
+      service.setFault('validate', false);
+    }
+    expect(failed.status).toBe(500);
+    const page = await newPage();
+    await page.goto(`${consoleUrl}?outcome=failed`);
+    const row = page.locator('#executions tbody tr', { hasText: failed.requestId });
+    await expect(row.locator('td.http').textContent()).resolves.toBe('500');
+    await row.locator('a.open').click();
+    await page.waitForURL(`**/console/executions/${failed.requestId}`);
+
+    const banner = page.locator('.banner.failure');
+    // First on the page, before the heading.
+    await expect(page.locator('main > *').first().getAttribute('class')).resolves.toContain('banner');
+    await expect(banner.textContent()).resolves.toContain('Validate failed (fault switch validate)');
+    await expect(banner.locator('.client-answer').textContent()).resolves.toMatch(/HTTP 500[\s\S]*internal-error/);
+    await expect(page.locator('ol.timeline').textContent()).resolves.not.toContain('{}');
+
+    const validate = page.locator('svg.state-graph g[data-state="Validate"]');
+    await expect(validate.getAttribute('class')).resolves.toBe('state failed');
+    await expect(
+      page
+        .locator('svg.state-graph g[data-state="Validate"] rect')
+        .evaluate(
+          (rect) =>
+            (globalThis as unknown as { getComputedStyle(node: unknown): { stroke: string } }).getComputedStyle(rect)
+              .stroke,
+        ),
+    ).resolves.toBe('rgb(207, 34, 46)');
+    await expect(page.locator('svg.state-graph g[data-state="Persist"]').getAttribute('class')).resolves.toBe(
+      'state not-visited',
+    );
+    await shoot(page, '6-failed-execution');
+    // A state on the graph opens its visit: input and what it changed.
+    await validate.locator('a').click();
+    await page.waitForURL(/#state-Validate$/);
+    await expect(page.locator('#state-Validate details').first().getAttribute('open')).resolves.toBe('');
+    await page.close();
+  });
+
   describe('dead letters', () => {
     let attacker: Server;
     let orderId: string;

@@ -106,7 +106,7 @@ describe('the live list over HTTP', () => {
         dynamodb: new DynamoDBClient({ region: 'local' }),
         tableName: 'orders',
         archiveDir: join(folder, 'archive'),
-        states: {},
+        definition: { StartAt: 'Validate', States: {} },
         redriveDeadLetter: async () => ({ outcome: 'not-found', detail: 'none' }),
         hosts: 'loopback',
       }),

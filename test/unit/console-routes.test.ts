@@ -45,7 +45,13 @@ beforeEach(async () => {
     dynamodb: new DynamoDBClient({ region: 'local' }),
     tableName: 'orders',
     archiveDir: join(folder, 'archive'),
-    states: { Validate: { Type: 'Task', Resource: 'arn:aws:states:::lambda:invoke' }, Reject: { Type: 'Pass' } },
+    definition: {
+      StartAt: 'Validate',
+      States: {
+        Validate: { Type: 'Task', Resource: 'arn:aws:states:::lambda:invoke', Next: 'Reject' },
+        Reject: { Type: 'Pass', End: true },
+      },
+    },
     redriveDeadLetter: redrive,
     hosts: 'loopback',
   });

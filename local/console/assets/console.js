@@ -73,3 +73,16 @@
     while (rows.rows.length > MAX_ROWS) rows.deleteRow(-1);
   });
 })();
+
+// A state clicked on the graph (or any #state-… link) opens that visit's input and changes.
+(function openTarget() {
+  'use strict';
+  const open = () => {
+    const id = decodeURIComponent(globalThis.location.hash.slice(1));
+    const target = id ? document.getElementById(id) : null;
+    if (!target) return;
+    for (const details of target.querySelectorAll('details')) details.open = true;
+  };
+  globalThis.addEventListener('hashchange', open);
+  open();
+})();
