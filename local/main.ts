@@ -13,6 +13,7 @@ import { SERVICE_NAME } from '../src/service-name.js';
 import type { RunningService } from './service.js';
 import { logFormat, TerminalLogger } from './terminal-logger.js';
 import type { Subscriber } from './subscriptions.js';
+import { withoutUrlSecrets } from './secrets.js';
 import { errorMessage } from '../src/json-value.js';
 
 // The service's own modules take seconds to load on a loaded machine: they are loaded (below) once the port is known
@@ -59,8 +60,9 @@ function consoleSettings(host: string, loopbackHosts: ReadonlySet<string>) {
     },
   };
 }
+/** A webhook's URL is printed without its query string, which may hold a key (local/secrets.ts). */
 const describeSubscriber = (subscriber: Subscriber): string =>
-  `  OrderAccepted -> ${subscriber.kind === 'webhook' ? subscriber.url : `handler ${subscriber.name}`}` +
+  `  OrderAccepted -> ${subscriber.kind === 'webhook' ? withoutUrlSecrets(subscriber.url) : `handler ${subscriber.name}`}` +
   ` (rule ${subscriber.ruleName})`;
 
 const SAMPLE_ORDER = '{"customerId":"CUST-7Q2K9M4X","items":[{"sku":"SKU-00012345","quantity":3}]}';
@@ -105,7 +107,7 @@ async function main(): Promise<void> {
   try {
     const [{ startService }, { LOOPBACK_HOSTS }, { WEBHOOK_RETRY_POLICY }, { parseFaults }] = await Promise.all([
       import('./service.js'),
-      import('./apigateway/server.js'),
+      import('./browser-guard.js'),
       import('./eventbridge/local-events.js'),
       import('./faults.js'),
     ]);
@@ -144,7 +146,9 @@ async function main(): Promise<void> {
       `Order Intake listening on ${url} (started in ${seconds} s; data in ${dataDir}; Ctrl-C stops it)`,
       `  curl -i ${url}/orders -H 'Content-Type: application/json' -d '${SAMPLE_ORDER}'`,
       `  curl -i ${url}/orders/<orderId>        OpenAPI: ${url}/openapi.json  AsyncAPI: ${url}/asyncapi.json`,
-      service.consoleUrl ? `  Ops console: ${url}/console` : '  Ops console: off (ORDER_INTAKE_CONSOLE=on turns it on)',
+      service.consoleUrl
+        ? `  Ops console: ${service.consoleUrl.replace(service.url, url)}`
+        : '  Ops console: off (ORDER_INTAKE_CONSOLE=on turns it on)',
       ...subscribers.map(describeSubscriber),
       '',
     ].join('\n'),

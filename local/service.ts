@@ -25,7 +25,8 @@ import { SERVICE_NAME } from '../src/service-name.js';
 import { createApiGateway } from './apigateway/api-gateway.js';
 import { loadAsyncApiDocument, loadOpenApiDocument } from './apigateway/openapi.js';
 import { RequestLog } from './apigateway/request-log.js';
-import { LOOPBACK_HOSTS, startHttpServer } from './apigateway/server.js';
+import { startHttpServer } from './apigateway/server.js';
+import { hostNamesFor } from './browser-guard.js';
 import { loadApiMappingTemplates } from './apigateway/vtl/api-templates.js';
 import { DYNAMODB_FOLDER, startDynamoDbLocal, type DynamoDbLocal } from './dynamodb/dynamodb-local.js';
 import { ensureOrdersTable } from './dynamodb/orders-table.js';
@@ -39,6 +40,7 @@ import { createOrderWorkflow } from './stepfunctions/order-workflow.js';
 import { CONSOLE_DATABASE_FILE, ConsoleStore, type ConsoleRetention } from './console/console-store.js';
 import { consoleRoutes } from './console/console-http.js';
 import { CONSOLE_PATH, createOpsConsole, type OpsConsoleOptions } from './console/console-routes.js';
+import { newConsoleToken } from './console/console-token.js';
 import type { Subscriber } from './subscriptions.js';
 
 export interface ServiceOptions {
@@ -84,7 +86,10 @@ export interface RunningService {
   events: LocalEvents;
   /** What the ops console shows; undefined when recording is off. */
   console: ConsoleStore | undefined;
-  /** The ops console (served on the same port), when it is on. */
+  /**
+   * The ops console (served on the same port), when it is on; on a HOST open to the network, with this start's
+   * token (`?token=…`), which the console asks for.
+   */
   consoleUrl: string | undefined;
   /** Turns a fault switch on or off while the service runs. */
   setFault(fault: Fault, on: boolean): void;
@@ -114,6 +119,8 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     );
     // A first synthesis (nothing kept yet for this code) is CPU work in this process; the JVM boots meanwhile.
     const iam: CallerAuthorizers = authorizersFor(options.iam ?? (await deployedIam(LOCAL_RESOURCES)));
+    // Reaching an exposed console's port proves nothing: it asks for a token made at each start (console-token.ts).
+    const consoleToken = hostNamesFor(options.host ?? '127.0.0.1') === 'any' ? newConsoleToken() : undefined;
     const consoleStore =
       (options.console?.enabled ?? true)
         ? started.adopt(new ConsoleStore(join(dataDir, CONSOLE_DATABASE_FILE), options.console?.retention), (store) =>
@@ -194,7 +201,8 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
         archiveDir: events.archiveDir,
         definition: loadOrderIntakeDefinition(workflowResources) as OpsConsoleOptions['definition'],
         redriveDeadLetter: (id) => events.redriveDeadLetter(id),
-        hosts: LOOPBACK_HOSTS.has(host) ? 'loopback' : 'any',
+        hosts: hostNamesFor(host),
+        token: consoleToken,
       });
     const requestLog = started.adopt(new RequestLog(logger), (log) => log.close());
     const http = await startHttpServer({
@@ -217,7 +225,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       dataDir,
       events,
       console: consoleStore,
-      consoleUrl: consoleStore && `${http.url}${CONSOLE_PATH}`,
+      consoleUrl: consoleStore && `${http.url}${CONSOLE_PATH}${consoleToken ? `?token=${consoleToken}` : ''}`,
       setFault: (fault, on) => {
         faults.set(fault, on);
         logger.warn(`fault switch ${fault} ${on ? 'on' : 'off'}`, { fault, description: FAULT_DESCRIPTIONS[fault] });

@@ -16,6 +16,7 @@ import { errorMessage, isObject } from '../src/json-value.js';
 import type { SqsHandler } from './event-sources/sqs-queue.js';
 import { assertSupportedPattern, type EventPattern } from './eventbridge/event-pattern.js';
 import { cursorRuleNames, deleteCursor } from './eventbridge/events-database.js';
+import { withoutUrlSecrets } from './secrets.js';
 
 export const DEFAULT_SUBSCRIBERS_FILE = 'order-intake.subscribers.json';
 
@@ -47,15 +48,26 @@ const ENTRY_FIELDS = new Set(['name', 'handler', 'webhook', 'pattern', 'timeoutS
 /** Lambda's longest function timeout; its shortest is 1 s. */
 const MAX_FUNCTION_TIMEOUT_SECONDS = 900;
 
+/**
+ * A webhook's URL, checked. Said back without its query string, which may hold a key (local/secrets.ts). One with a
+ * user or password is refused: an API destination takes its credentials from a connection, not from the URL, Node's
+ * fetch refuses such a URL anyway (its error quoting the password), and the start line would print it.
+ */
 function webhookUrl(value: string, where: string): string {
   let url: URL;
   try {
     url = new URL(value);
   } catch {
-    throw new SubscriptionsConfigError(`${where}: "${value}" is not a URL`);
+    throw new SubscriptionsConfigError(`${where}: "${withoutUrlSecrets(value)}" is not a URL`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new SubscriptionsConfigError(`${where}: "${value}" is not an http or https URL`);
+    throw new SubscriptionsConfigError(`${where}: "${withoutUrlSecrets(value)}" is not an http or https URL`);
+  }
+  if (url.username !== '' || url.password !== '') {
+    throw new SubscriptionsConfigError(
+      `${where}: "${withoutUrlSecrets(url.href)}" carries a user or password (user:pass@): webhooks take no ` +
+        'credentials in the URL (an API destination takes them from its connection)',
+    );
   }
   return url.href;
 }
@@ -82,7 +94,9 @@ export function parseWebhooks(value: string | undefined): Subscriber[] {
     .filter((item) => item !== '')
     .map((item) => webhookUrl(item, 'ORDER_INTAKE_WEBHOOKS'));
   const repeated = urls.find((url, index) => urls.indexOf(url) !== index);
-  if (repeated !== undefined) throw new SubscriptionsConfigError(`ORDER_INTAKE_WEBHOOKS: ${repeated} is listed twice`);
+  if (repeated !== undefined) {
+    throw new SubscriptionsConfigError(`ORDER_INTAKE_WEBHOOKS: ${withoutUrlSecrets(repeated)} is listed twice`);
+  }
   return urls.map((url) => ({
     kind: 'webhook',
     url,

@@ -3,6 +3,7 @@
  * defined here once, with its default and its parser; docs/deploy.md documents the same keys (a test holds it to
  * this list). Values given with `-c` arrive as strings, so every parser accepts the string form too.
  */
+import { isIP } from 'node:net';
 import type { Node } from 'constructs';
 
 export type ApiAuthorization = 'IAM' | 'NONE';
@@ -18,6 +19,10 @@ export interface DeploymentConfig {
   readonly apiThrottlingRateLimit: number;
   readonly apiThrottlingBurstLimit: number;
   readonly apiAuthorization: ApiAuthorization;
+  /** The source IP ranges (CIDR) the API answers; undefined: no such limit. */
+  readonly apiAllowedSourceIps: readonly string[] | undefined;
+  /** The VPC endpoints (vpce-…) the API answers through, which makes it a private API; undefined: no such limit. */
+  readonly apiAllowedVpcEndpoints: readonly string[] | undefined;
   readonly apiCloudWatchRole: boolean;
   readonly workflowLogLevel: WorkflowLogLevel;
   readonly workflowLogIncludeExecutionData: boolean;
@@ -104,6 +109,40 @@ const stackName: Parser<string> = (raw, key) => {
   return raw;
 };
 
+/** A list: a JSON array in cdk.json, or a comma list as `-c key=a,b` passes it; each item parsed on its own. */
+const listOf =
+  (item: Parser<string>): Parser<readonly string[]> =>
+  (raw, key) => {
+    const items = Array.isArray(raw)
+      ? (raw as unknown[])
+      : typeof raw === 'string'
+        ? raw
+            .split(',')
+            .map((part) => part.trim())
+            .filter((part) => part !== '')
+        : undefined;
+    if (items === undefined) throw new ContextValueError(key, raw, 'a list (a JSON array, or a comma list)');
+    return items.map((value) => item(value, key));
+  };
+
+/** An IPv4 or IPv6 range in CIDR notation; `/0` is refused, since it limits nobody. */
+const cidr: Parser<string> = (raw, key) => {
+  const [address = '', prefix = '', ...rest] = typeof raw === 'string' ? raw.split('/') : [];
+  const version = isIP(address);
+  const bits = Number(prefix);
+  if (version === 0 || rest.length > 0 || !/^\d+$/.test(prefix) || bits < 1 || bits > (version === 4 ? 32 : 128)) {
+    throw new ContextValueError(key, raw, 'IP ranges in CIDR notation, such as 203.0.113.0/24 (not /0)');
+  }
+  return raw as string;
+};
+
+const vpcEndpointId: Parser<string> = (raw, key) => {
+  if (typeof raw !== 'string' || !/^vpce-[0-9a-f]{8,17}$/.test(raw)) {
+    throw new ContextValueError(key, raw, 'VPC endpoint ids, such as vpce-0123456789abcdef0');
+  }
+  return raw;
+};
+
 /** CloudWatch Logs accepts only these retention periods. */
 export const LOG_RETENTION_DAYS = [
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
@@ -181,6 +220,8 @@ export const CONTEXT_KEYS: { readonly [K in keyof DeploymentConfig]: ContextKey<
   apiThrottlingRateLimit: key(BURST_REQUESTS_PER_SECOND, integer(1)),
   apiThrottlingBurstLimit: key(BURST_REQUESTS_PER_SECOND, integer(0)),
   apiAuthorization: key<ApiAuthorization>('IAM', oneOf('IAM', 'NONE')),
+  apiAllowedSourceIps: key<readonly string[] | undefined>(undefined, optional(listOf(cidr))),
+  apiAllowedVpcEndpoints: key<readonly string[] | undefined>(undefined, optional(listOf(vpcEndpointId))),
   apiCloudWatchRole: key(true, boolean),
   workflowLogLevel: key<WorkflowLogLevel>('ALL', oneOf('ALL', 'ERROR', 'FATAL', 'OFF')),
   workflowLogIncludeExecutionData: key(false, boolean),

@@ -14,7 +14,7 @@ import {
   RestApi,
 } from 'aws-cdk-lib/aws-apigateway';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
-import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { AnyPrincipal, Effect, PolicyDocument, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
@@ -62,6 +62,13 @@ export interface OrderApiProps {
   readonly stateMachine: IStateMachine;
   readonly table: ITable;
   readonly authorization: ApiAuthorization;
+  /**
+   * The source IP ranges (CIDR) allowed to call, in the API's resource policy. With `authorization: 'NONE'` this or
+   * `allowedVpcEndpoints` is required. @default no limit by address
+   */
+  readonly allowedSourceIps?: readonly string[];
+  /** The VPC endpoints allowed to call through; the API is then private. @default no limit by endpoint */
+  readonly allowedVpcEndpoints?: readonly string[];
   readonly throttlingRateLimit: number;
   readonly throttlingBurstLimit: number;
   readonly logRetention: RetentionDays;
@@ -70,6 +77,56 @@ export interface OrderApiProps {
    * false: the account already has one (another stack set it), and execution logging stays off.
    */
   readonly cloudWatchRole: boolean;
+}
+
+/** Thrown at synth: the API would answer callers nobody meant to let in. */
+export class UnlimitedCallersError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UnlimitedCallersError';
+  }
+}
+
+/**
+ * The API's resource policy: who may call it at all, before its methods' authorization. Without authorization
+ * (apiAuthorization=NONE) anyone who reaches the API reads any order whose id they have, so the stack is refused
+ * unless the callers are limited by source IP ranges (a regional API) or by VPC endpoints (a private API: an
+ * endpoint's requests carry `aws:SourceVpce` only to a private API, and their source address is the VPC's, so the
+ * two limits do not combine). With IAM, a limit given is a Deny on top of the callers' own permissions; the Allow
+ * to anyone is added only without authorization, where the resource policy is the one that allows.
+ * https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-resource-policies-examples.html
+ */
+function callerLimit(props: OrderApiProps): { policy?: PolicyDocument; endpoint: EndpointType } {
+  const sourceIps = props.allowedSourceIps ?? [];
+  const vpcEndpoints = props.allowedVpcEndpoints ?? [];
+  if (sourceIps.length > 0 && vpcEndpoints.length > 0) {
+    throw new UnlimitedCallersError(
+      'apiAllowedSourceIps and apiAllowedVpcEndpoints do not combine: VPC endpoints reach a private API, whose ' +
+        'callers have no public source address; give one or the other',
+    );
+  }
+  if (sourceIps.length === 0 && vpcEndpoints.length === 0) {
+    if (props.authorization === 'NONE') {
+      throw new UnlimitedCallersError(
+        "apiAuthorization=NONE needs a resource policy that limits who can call the API: give the callers' " +
+          'source IP ranges (-c apiAllowedSourceIps=203.0.113.0/24,...) or the VPC endpoints they call through ' +
+          '(-c apiAllowedVpcEndpoints=vpce-...,..., which makes the API private). Without one, anyone on the ' +
+          'internet could create orders and read any order by its id.',
+      );
+    }
+    return { endpoint: EndpointType.REGIONAL };
+  }
+  const invoke = { principals: [new AnyPrincipal()], actions: ['execute-api:Invoke'], resources: ['execute-api:/*'] };
+  const outside =
+    sourceIps.length > 0
+      ? { NotIpAddress: { 'aws:SourceIp': [...sourceIps] } }
+      : { StringNotEquals: { 'aws:SourceVpce': [...vpcEndpoints] } };
+  const statements = [new PolicyStatement({ ...invoke, effect: Effect.DENY, conditions: outside })];
+  if (props.authorization === 'NONE') statements.unshift(new PolicyStatement({ ...invoke, effect: Effect.ALLOW }));
+  return {
+    policy: new PolicyDocument({ statements }),
+    endpoint: vpcEndpoints.length > 0 ? EndpointType.PRIVATE : EndpointType.REGIONAL,
+  };
 }
 
 export class OrderApi extends Construct {
@@ -89,13 +146,15 @@ export class OrderApi extends Construct {
         OrdersTableName: props.table.tableName,
       });
 
+    const callers = callerLimit(props);
     this.accessLogs = new StackLogGroup(this, 'AccessLogs', { retention: props.logRetention });
 
     this.api = new RestApi(this, 'Api', {
       // Metrics are per API name: one name per stack keeps two deployments in one account apart.
       restApiName: Stack.of(this).stackName,
       description: 'Order Intake v1',
-      endpointConfiguration: { types: [EndpointType.REGIONAL] },
+      endpointConfiguration: { types: [callers.endpoint] },
+      ...(callers.policy && { policy: callers.policy }),
       // API Gateway refuses to create a stage with access (or execution) logging unless the account's API Gateway
       // settings, one per account and Region, name a CloudWatch role. When asked, the stack creates that role and sets
       // it (AWS::ApiGateway::Account), and retains both: the setting belongs to the account, every API there logs
@@ -194,7 +253,9 @@ export class OrderApi extends Construct {
     if (authorization === 'NONE') {
       Validations.of(this.api).acknowledge({
         id: 'AwsSolutions-APIG4',
-        reason: 'The operator set apiAuthorization=NONE (for example behind a private network or a test stage).',
+        reason:
+          'The operator set apiAuthorization=NONE; the resource policy limits callers to the source IP ranges or VPC ' +
+          'endpoints given (apiAllowedSourceIps, apiAllowedVpcEndpoints), and synth fails without one.',
       });
     }
   }

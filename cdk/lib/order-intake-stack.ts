@@ -51,6 +51,8 @@ export class OrderIntakeStack extends Stack {
       stateMachine: this.workflow.stateMachine,
       table: this.table.table,
       authorization: config.apiAuthorization,
+      allowedSourceIps: config.apiAllowedSourceIps,
+      allowedVpcEndpoints: config.apiAllowedVpcEndpoints,
       cloudWatchRole: config.apiCloudWatchRole,
       throttlingRateLimit: config.apiThrottlingRateLimit,
       throttlingBurstLimit: config.apiThrottlingBurstLimit,

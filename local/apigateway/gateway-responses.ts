@@ -29,6 +29,20 @@ export const requestTooLargeProblem = (requestId: string): ProblemDetails => ({
   requestId,
 });
 
+/**
+ * A request a web page elsewhere made (local/browser-guard.ts): local only, since in AWS IAM refuses it (403, a
+ * browser cannot sign it). Nothing was read or stored.
+ */
+export const crossSiteRequestProblem = (reason: string, requestId: string): ProblemDetails => ({
+  type: problemType('cross-site-request'),
+  title: 'Refused: a request from another site',
+  status: 403,
+  detail:
+    `Nothing was read or stored: ${reason}. The local API answers curl, SDKs and the pages of its own origin ` +
+    '(http://localhost:<port>) only; see docs/local.md.',
+  requestId,
+});
+
 /** API Gateway's DEFAULT_5XX: a mapping template or the gateway itself failed. */
 export const gatewayErrorProblem = (requestId: string): ProblemDetails => ({
   type: problemType('internal-error'),

@@ -8,11 +8,10 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { problemResponse, withRequestIdHeaders, type ApiGateway, type ApiResponse } from './api-gateway.js';
-import { MAX_REQUEST_BODY_BYTES, requestTooLargeProblem } from './gateway-responses.js';
+import { hostNamesFor, refusesCrossSite, refusesHost, type HostNames } from '../browser-guard.js';
+import { crossSiteRequestProblem, MAX_REQUEST_BODY_BYTES, requestTooLargeProblem } from './gateway-responses.js';
+import { redactHeaders } from '../secrets.js';
 import type { RequestLog } from './request-log.js';
-
-/** The addresses that answer this machine only: the ops console serves them, and their names, alone. */
-export const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(['127.0.0.1', 'localhost', '::1']);
 
 /** One exchange as the client saw it: what it sent and what it was answered (for the ops console). */
 export interface HttpExchange {
@@ -21,6 +20,7 @@ export interface HttpExchange {
   durationMs: number;
   method: string;
   path: string;
+  /** Secrets redacted (local/secrets.ts): a recorded exchange is shown in a page. */
   requestHeaders: Record<string, string>;
   /** UTF-8, at most the first 64 KB: the contract's own limit is 1 KB. */
   requestBody: string;
@@ -29,15 +29,6 @@ export interface HttpExchange {
   responseBody: string;
 }
 
-/** Credentials are never kept: a recorded exchange is shown in a page. */
-const REDACTED_HEADERS = new Set(['authorization', 'cookie', 'x-amz-security-token']);
-const recordableHeaders = (headers: Record<string, string>): Record<string, string> =>
-  Object.fromEntries(
-    Object.entries(headers).map(([name, value]) => [
-      name,
-      REDACTED_HEADERS.has(name.toLowerCase()) ? '(redacted)' : value,
-    ]),
-  );
 const RECORDED_BODY_BYTES = 64 * 1024;
 
 /** Routes the local server answers itself, before the API Gateway emulation (the ops console). */
@@ -59,6 +50,8 @@ export interface HttpServerOptions {
   /** 0 picks a free port. */
   port: number;
   host: string;
+  /** The Host names the API answers to (local/browser-guard.ts); default: this machine's on a loopback `host`. */
+  hostNames?: HostNames;
 }
 
 export interface RunningHttpServer {
@@ -94,16 +87,42 @@ function headersOf(request: IncomingMessage): Record<string, string> {
 
 export async function startHttpServer(options: HttpServerOptions): Promise<RunningHttpServer> {
   const { gateway, logger, requestLog, onExchange } = options;
+  const hostNames = options.hostNames ?? hostNamesFor(options.host);
+
+  /** A page elsewhere's request is answered before its body is read, and neither run nor recorded. */
+  function refuseCrossSite(request: IncomingMessage, response: ServerResponse, reason: string, started: number): void {
+    const requestId = randomUUID();
+    const answer = withRequestIdHeaders(problemResponse(crossSiteRequestProblem(reason, requestId)), requestId);
+    const body = Buffer.from(answer.body, 'utf8');
+    // Connection: close, so that the rest of an unread body is not read either.
+    response.writeHead(answer.status, {
+      ...answer.headers,
+      'Content-Length': String(body.byteLength),
+      Connection: 'close',
+    });
+    response.end(body);
+    const path = new URL(request.url ?? '/', 'http://localhost').pathname;
+    requestLog.record({
+      method: request.method ?? 'GET',
+      path,
+      status: answer.status,
+      durationMs: Math.round((performance.now() - started) * 10) / 10,
+      requestId,
+    });
+  }
 
   async function serve(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const started = performance.now();
     const startedAt = Date.now();
-    const requestId = randomUUID();
     const url = new URL(request.url ?? '/', 'http://localhost');
     const method = request.method ?? 'GET';
+    const headers = headersOf(request);
+    const site = { method, headers, port: request.socket.localPort ?? 0 };
+    const refusal = refusesHost(site, hostNames) ?? refusesCrossSite(site, { names: hostNames, ownPagesOnly: false });
+    if (refusal !== undefined) return refuseCrossSite(request, response, refusal, started);
+    const requestId = randomUUID();
     let answer: ApiResponse;
     const read = await readBody(request);
-    const headers = headersOf(request);
     if (read.tooLarge) {
       answer = withRequestIdHeaders(problemResponse(requestTooLargeProblem(requestId)), requestId);
     } else {
@@ -135,10 +154,10 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
       durationMs,
       method,
       path: url.pathname,
-      requestHeaders: recordableHeaders(headers),
+      requestHeaders: redactHeaders(headers),
       requestBody: read.body.subarray(0, RECORDED_BODY_BYTES).toString('utf8'),
       status: answer.status,
-      responseHeaders: answer.headers,
+      responseHeaders: redactHeaders(answer.headers),
       responseBody: answer.body,
     });
   }

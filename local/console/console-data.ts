@@ -24,6 +24,7 @@ import {
 } from '../eventbridge/events-database.js';
 import { PUBLISHERS } from '../eventbridge/local-event-bus.js';
 import type { RecordedExecution } from '../stepfunctions/execution-history.js';
+import { redactHeaders } from '../secrets.js';
 import type { ConsoleStore, ExecutionSummary } from './console-store.js';
 import { stateAnchor } from './state-graph.js';
 
@@ -198,6 +199,7 @@ export function stateVisits(execution: RecordedExecution): TimelineEntry[] {
 export const pathOf = (execution: RecordedExecution): string[] =>
   execution.events.flatMap((event) => (event.type === 'StateEntered' ? [event.state.name] : []));
 
+/** Headers are redacted again as shown: an exchange recorded by an older version may carry a secret. */
 export function exchangeEntries(exchange: HttpExchange): TimelineEntry[] {
   return [
     {
@@ -205,7 +207,7 @@ export function exchangeEntries(exchange: HttpExchange): TimelineEntry[] {
       hop: 'http',
       title: `${exchange.method} ${exchange.path}`,
       details: [
-        { label: 'request headers', value: exchange.requestHeaders },
+        { label: 'request headers', value: redactHeaders(exchange.requestHeaders) },
         { label: 'request body', value: exchange.requestBody },
       ],
     },
@@ -215,7 +217,7 @@ export function exchangeEntries(exchange: HttpExchange): TimelineEntry[] {
       title: `answered ${exchange.status} in ${exchange.durationMs} ms`,
       tone: exchange.status < 300 ? 'ok' : exchange.status < 500 ? 'warn' : 'error',
       details: [
-        { label: 'response headers', value: exchange.responseHeaders },
+        { label: 'response headers', value: redactHeaders(exchange.responseHeaders) },
         { label: 'response body', value: exchange.responseBody },
       ],
     },

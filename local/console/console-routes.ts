@@ -13,12 +13,16 @@
  * - GET  /console/dead-letters, /console/dead-letters/{id}
  * - POST /console/dead-letters/{id}/redrive, POST /console/dead-letters/redrive (all)
  * - GET  /console/assets/console.js, console.css
- * GET never changes anything. A POST is refused (403) unless the browser says it comes from the console's own origin
- * (`refusesCrossSite`), so no other site open in the same browser can act through the console. Every answer
+ * On a HOST open to the network, every route asks for this start's token first (console-token.ts).
+ * GET never changes anything. A POST is refused (403) unless the browser says it comes from the console's own pages
+ * (local/browser-guard.ts, the rule the API follows too), so no other site open in the same browser can act through
+ * the console. Every answer
  * carries a Content-Security-Policy without inline script, and headers that keep it out of frames and referrers.
  */
 import { readFileSync } from 'node:fs';
-import { headerValue, type ApiResponse } from '../apigateway/api-gateway.js';
+import type { ApiResponse } from '../apigateway/api-gateway.js';
+import { refusesCrossSite, refusesHost, type HostNames } from '../browser-guard.js';
+import { presentedToken, tokenCookie } from './console-token.js';
 import { isOrderId } from '../../src/contract/order.js';
 import type { RedriveResult } from '../eventbridge/events-database.js';
 import { readDeadLetter } from '../eventbridge/events-database.js';
@@ -62,11 +66,16 @@ export interface OpsConsoleOptions extends ConsoleDataOptions {
   definition: StateMachineDefinition;
   redriveDeadLetter(id: number): Promise<RedriveResult>;
   /**
-   * The Host names the console answers to: `loopback` (localhost, 127.0.0.1, [::1] on its port; a page of another
-   * name that resolves to this machine, DNS rebinding, is refused) or `any` when the service listens beyond this
-   * machine and the console was turned on for it.
+   * The Host names the console answers to (local/browser-guard.ts): `loopback` (this machine's names on its port; a
+   * page of another name that resolves to this machine, DNS rebinding, is refused) or `any` when the service listens
+   * beyond this machine and the console was turned on for it.
    */
-  hosts: 'loopback' | 'any';
+  hosts: HostNames;
+  /**
+   * Asked of every request when set (console-token.ts): required with `hosts: 'any'`, where reaching the port is not
+   * proof of being on this machine.
+   */
+  token?: string;
 }
 
 export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
@@ -94,39 +103,7 @@ const answer = (status: number, body: string, type = HTML, headers: Record<strin
 const problem = (status: number, title: string, detail: string, headers: Record<string, string> = {}) =>
   answer(status, problemPage(status, title, detail), HTML, headers);
 
-const notThisHost = (): ConsoleResponse =>
-  problem(403, 'Not this host', 'The console answers on localhost, 127.0.0.1 and [::1] only.');
-
-const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '[::1]'];
-
-/** The console's own origin for this request, or undefined when its Host is not one the console answers to. */
-export function ownOrigin(request: Pick<ConsoleRequest, 'headers' | 'port'>, hosts: 'loopback' | 'any') {
-  const host = headerValue(request.headers, 'Host')?.toLowerCase();
-  if (!host) return undefined;
-  if (hosts === 'loopback' && !LOOPBACK_NAMES.some((name) => host === `${name}:${request.port}`)) return undefined;
-  return `http://${host}`;
-}
-
-/**
- * Why a state-changing request is refused as cross-site, or undefined when it comes from the console's own pages.
- * Browsers send Sec-Fetch-Site with every request (same-origin only from the console's own pages); an older browser
- * sends no Sec-Fetch-Site but an Origin with every POST. So: Sec-Fetch-Site, when present, must be `same-origin`;
- * absent, Origin must be present and the console's own; and Origin, when present, must be the console's own.
- * One exception, because the pages are served with `Referrer-Policy: no-referrer`: a browser then sends a form's POST
- * with `Origin: null` (the Fetch standard's rule for no-referrer), so `null` counts as no Origin, and is accepted only
- * with `Sec-Fetch-Site: same-origin`, which no page can forge. (A sandboxed frame's `null` comes with `cross-site`.)
- */
-export function refusesCrossSite(headers: Record<string, string>, origin: string): string | undefined {
-  const site = headerValue(headers, 'Sec-Fetch-Site');
-  const sent = headerValue(headers, 'Origin');
-  const from = sent === 'null' ? undefined : sent;
-  if (from !== undefined && from !== origin) return `the request comes from ${from}, not from the console (${origin})`;
-  if (site !== undefined && site !== 'same-origin') return `the browser says the request is ${site}`;
-  if (site === undefined && from === undefined) {
-    return 'the request says neither where it comes from (Origin) nor that it is same-origin (Sec-Fetch-Site)';
-  }
-  return undefined;
-}
+const notThisHost = (reason: string): ConsoleResponse => problem(403, 'Not this host', `${reason}.`);
 
 /** A time of the list's range: a form's datetime-local (read as UTC, as the page says) or any ISO 8601 time. */
 export function timeOf(value: string | null): number | undefined {
@@ -181,8 +158,38 @@ export interface OpsConsole {
 }
 
 export function createOpsConsole(options: OpsConsoleOptions): OpsConsole {
+  if (options.hosts === 'any' && !options.token) {
+    throw new Error('a console that answers any Host needs a token: whoever reaches the port would reach it');
+  }
   const data = new ConsoleData(options);
   const { store } = options;
+
+  /**
+   * The answer that keeps a request out (a Host not this machine's, no token where one is asked), or undefined. A
+   * first visit with the token in its query is answered with the cookie and sent on to the same page without it.
+   */
+  function gate(request: ConsoleRequest): ConsoleResponse | undefined {
+    const wrongHost = refusesHost(request, options.hosts);
+    if (wrongHost) return notThisHost(wrongHost);
+    if (options.token === undefined) return undefined;
+    const shown = presentedToken(request, options.token);
+    if (shown === 'cookie') return undefined;
+    if (shown === 'query' && (request.method === 'GET' || request.method === 'HEAD')) {
+      const query = new URLSearchParams(request.query);
+      query.delete('token');
+      const rest = query.toString();
+      return answer(303, '', 'text/plain; charset=utf-8', {
+        Location: `${request.path}${rest ? `?${rest}` : ''}`,
+        'Set-Cookie': tokenCookie(options.token, request.port, CONSOLE_PATH),
+      });
+    }
+    return problem(
+      403,
+      'Token required',
+      'This console is open to the network, so it asks for the token of this start: open the console URL with ' +
+        '?token=… that the start line printed.',
+    );
+  }
 
   async function redrive(ids: number[]): Promise<ConsoleResponse> {
     const reports: RedriveReport[] = [];
@@ -270,20 +277,21 @@ export function createOpsConsole(options: OpsConsoleOptions): OpsConsole {
 
   return {
     async handle(request) {
-      const origin = ownOrigin(request, options.hosts);
-      if (!origin) return notThisHost();
+      const refused = gate(request);
+      if (refused) return refused;
       if (request.method === 'GET' || request.method === 'HEAD') return get(request.path, request.query);
       if (request.method !== 'POST') {
         return problem(405, 'Method not allowed', `${request.method} is not a console method.`, {
           Allow: 'GET, HEAD, POST',
         });
       }
-      const refusal = refusesCrossSite(request.headers, origin);
+      const refusal = refusesCrossSite(request, { names: options.hosts, ownPagesOnly: true });
       if (refusal) return problem(403, 'Refused: not from the console', `Nothing was changed: ${refusal}.`);
       return post(request.path);
     },
     liveFilter(request) {
-      if (!ownOrigin(request, options.hosts)) return { refused: notThisHost() };
+      const refused = gate(request);
+      if (refused) return { refused };
       return { filter: filterOf(request.query) };
     },
     onExecution: (listener) => store.onExecution(listener),

@@ -7,6 +7,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { withoutUrlSecrets } from '../secrets.js';
 import type { EventEnvelope, StoredEvent } from './local-event-bus.js';
 
 /** The event log's file, under the data folder (`npm run events` reads it beside a running service). */
@@ -389,7 +390,8 @@ export function attemptsOf(db: DatabaseSync, eventIds: readonly string[]): Deliv
       startedAt: String(row.started_at),
       durationMs: Number(row.duration_ms),
       outcome: String(row.outcome) as AttemptOutcome,
-      detail: optional(row.detail),
+      // Stored by an older version, a detail may quote a URL's query string.
+      detail: row.detail === null ? undefined : withoutUrlSecrets(String(row.detail)),
     }));
 }
 
@@ -566,7 +568,8 @@ export function recordDeadLetter(
     letter.origin.kind === 'rule' ? letter.origin.ruleName : letter.origin.shardId,
     letter.reference,
     letter.payload,
-    letter.reason,
+    // A reason quotes what a target answered; a URL in it keeps no query string or password.
+    withoutUrlSecrets(letter.reason),
     new Date().toISOString(),
   );
 }
@@ -590,7 +593,8 @@ const deadLetterOf = (row: Record<string, unknown>): DeadLetter => ({
       : { kind: 'rule', ruleName: String(row.origin_name) },
   reference: String(row.reference),
   payload: String(row.payload),
-  reason: String(row.reason),
+  // Stored by an older version, a reason may quote a URL's query string.
+  reason: withoutUrlSecrets(String(row.reason)),
   failedAt: String(row.failed_at),
 });
 

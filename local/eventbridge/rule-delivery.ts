@@ -32,6 +32,7 @@ import {
 import { assertSupportedPattern, matchesPattern, type EventPattern } from './event-pattern.js';
 import type { EventEnvelope, LocalEventBus } from './local-event-bus.js';
 import { describeError } from '../../src/json-value.js';
+import { withoutUrlSecrets } from '../secrets.js';
 import { backoff, pause, Wakeup, type LogSink } from '../waiting.js';
 
 export interface DeliveryResult {
@@ -85,6 +86,20 @@ interface Attempt {
 }
 
 const SCAN_LIMIT = 100;
+
+/**
+ * What a target says about a delivery is stored (delivery_attempts, dead letters), logged and shown in the console:
+ * a URL in it keeps no query string or password (local/secrets.ts; a webhook's error may quote its URL).
+ */
+const toldSafely = (result: DeliveryResult): DeliveryResult =>
+  result.details === undefined
+    ? result
+    : {
+        ...result,
+        details: Object.fromEntries(
+          Object.entries(result.details).map(([id, detail]) => [id, withoutUrlSecrets(detail)]),
+        ),
+      };
 
 export class RuleDelivery {
   private readonly controller = new AbortController();
@@ -173,10 +188,10 @@ export class RuleDelivery {
       let result: DeliveryResult;
       let error: string | undefined;
       try {
-        result = await rule.target.deliver([envelope], { signal: this.controller.signal });
+        result = toldSafely(await rule.target.deliver([envelope], { signal: this.controller.signal }));
       } catch (thrown) {
         result = { failedEventIds: [envelope.id] };
-        error = describeError(thrown);
+        error = withoutUrlSecrets(describeError(thrown));
       }
       const durationMs = Math.round((performance.now() - started) * 10) / 10;
       const taken = !result.failedEventIds.includes(envelope.id) && !result.rejectedEventIds?.includes(envelope.id);
@@ -260,13 +275,15 @@ export class RuleDelivery {
       let result: DeliveryResult;
       let error: string | undefined;
       try {
-        result = await rule.target.deliver(
-          batch.map((item) => item.envelope),
-          { signal },
+        result = toldSafely(
+          await rule.target.deliver(
+            batch.map((item) => item.envelope),
+            { signal },
+          ),
         );
       } catch (thrown) {
         result = { failedEventIds: batch.map((item) => item.envelope.id) };
-        error = describeError(thrown);
+        error = withoutUrlSecrets(describeError(thrown));
       }
       const durationMs = performance.now() - started;
       // A delivery cut short by stop() is no attempt of the target's: what it did not take is simply delivered again.

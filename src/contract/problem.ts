@@ -55,6 +55,7 @@ export const PROBLEM_SLUGS = [
   'gateway-error',
   'route-not-found',
   'method-not-allowed',
+  'cross-site-request',
 ] as const;
 export type ProblemSlug = (typeof PROBLEM_SLUGS)[number];
 

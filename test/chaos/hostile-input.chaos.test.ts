@@ -43,6 +43,8 @@ interface Probe {
 /** POST /orders (a query string is ignored), JSON or no media type, and a body the contract accepts. */
 function inContract(probe: Probe): boolean {
   if (probe.method !== 'POST' || probe.path.split('?')[0] !== '/orders') return false;
+  // A Host of the probe's own is not a name of this machine: refused as DNS rebinding (local/browser-guard.ts).
+  if (Object.keys(probe.headers).some((name) => name.toLowerCase() === 'host')) return false;
   const contentTypes = Object.entries(probe.headers)
     .filter(([name]) => name.toLowerCase() === 'content-type')
     .flatMap(([, value]) => value);

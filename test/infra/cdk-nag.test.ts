@@ -39,7 +39,14 @@ function acknowledgementsIn(scope: IConstruct): Acknowledgement[] {
 }
 
 /** The settings that switch a control off on purpose: each must come with its own acknowledgement. */
-const LOWERED_CONTROLS = { apiAuthorization: 'NONE', apiCloudWatchRole: 'false', workflowLogLevel: 'ERROR' };
+const LOWERED_CONTROLS = {
+  apiAuthorization: 'NONE',
+  apiAllowedSourceIps: '203.0.113.0/24',
+  apiCloudWatchRole: 'false',
+  workflowLogLevel: 'ERROR',
+};
+/** An API without authorization synthesizes only with its callers limited. */
+const OPEN = { apiAuthorization: 'NONE', apiAllowedSourceIps: '203.0.113.0/24' };
 
 afterEach(() => {
   jest.restoreAllMocks();
@@ -81,19 +88,19 @@ describe('acknowledgements whose reason depends on a setting', () => {
 
   it('COG4 (no Cognito user pool) names IAM (SigV4) only when the methods use it', () => {
     expect(reasonFor('AwsSolutions-COG4', {})).toMatch(/IAM \(SigV4\) authorization/);
-    const open = reasonFor('AwsSolutions-COG4', { apiAuthorization: 'NONE' });
+    const open = reasonFor('AwsSolutions-COG4', OPEN);
     expect(open).toMatch(/apiAuthorization=NONE/);
     expect(open).not.toMatch(/IAM|SigV4/);
   });
 
   it('APIG3 (no WAF) mentions SigV4 callers only when the methods require SigV4', () => {
     expect(reasonFor('AwsSolutions-APIG3', {})).toMatch(/signing with SigV4/);
-    expect(reasonFor('AwsSolutions-APIG3', { apiAuthorization: 'NONE' })).not.toMatch(/SigV4/);
+    expect(reasonFor('AwsSolutions-APIG3', OPEN)).not.toMatch(/SigV4/);
   });
 
   it('APIG4 (no authorization) is acknowledged only with apiAuthorization=NONE', () => {
     expect(reasonFor('AwsSolutions-APIG4', {})).toBeUndefined();
-    expect(reasonFor('AwsSolutions-APIG4', { apiAuthorization: 'NONE' })).toMatch(/apiAuthorization=NONE/);
+    expect(reasonFor('AwsSolutions-APIG4', OPEN)).toMatch(/apiAuthorization=NONE/);
   });
 });
 

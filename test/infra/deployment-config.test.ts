@@ -28,6 +28,8 @@ describe('readDeploymentConfig', () => {
       apiThrottlingRateLimit: 5000,
       apiThrottlingBurstLimit: 5000,
       apiAuthorization: 'IAM',
+      apiAllowedSourceIps: undefined,
+      apiAllowedVpcEndpoints: undefined,
       apiCloudWatchRole: true,
       workflowLogLevel: 'ALL',
       workflowLogIncludeExecutionData: false,
@@ -108,8 +110,53 @@ describe('readDeploymentConfig', () => {
     ['relayReservedConcurrency', 'unlimited'],
     ['logRetentionDays', '42'],
     ['alarmEmail', 'ops'],
+    ['apiAllowedSourceIps', '0.0.0.0/0'],
+    ['apiAllowedSourceIps', '203.0.113.7'],
+    ['apiAllowedSourceIps', '203.0.113.0/33'],
+    ['apiAllowedVpcEndpoints', 'vpc-0123456789abcdef0'],
   ])('fails the synth on %s=%s, naming the key', (key, value) => {
     expect(() => configOf({ [key]: value })).toThrow(new RegExp(`context ${key}=`));
+  });
+});
+
+describe('apiAuthorization=NONE: an API nobody meant to open', () => {
+  it('fails the synth without a limit on who can call, saying why and what to give', () => {
+    expect(() => synthOrderIntake({ context: { apiAuthorization: 'NONE' } })).toThrow(
+      /apiAuthorization=NONE needs a resource policy that limits who can call the API: .*apiAllowedSourceIps.*apiAllowedVpcEndpoints/,
+    );
+  });
+
+  it('fails the synth given both limits, which cannot combine', () => {
+    const context = {
+      apiAuthorization: 'NONE',
+      apiAllowedSourceIps: '203.0.113.0/24',
+      apiAllowedVpcEndpoints: 'vpce-0123456789abcdef0',
+    };
+    expect(() => synthOrderIntake({ context })).toThrow(/do not combine/);
+  });
+
+  it('makes the API private behind the given VPC endpoints, and answers those alone', () => {
+    const { stack, template } = synthOrderIntake({
+      context: { apiAuthorization: 'NONE', apiAllowedVpcEndpoints: ['vpce-0123456789abcdef0'] },
+    });
+    const api = propertiesOf(template, stack.api.api);
+    expect(api.EndpointConfiguration).toEqual({ Types: ['PRIVATE'] });
+    expect((api.Policy as { Statement: Json[] }).Statement).toEqual([
+      expect.objectContaining({ Effect: 'Allow', Principal: { AWS: '*' } }),
+      expect.objectContaining({
+        Effect: 'Deny',
+        Condition: { StringNotEquals: { 'aws:SourceVpce': ['vpce-0123456789abcdef0'] } },
+      }),
+    ]);
+  });
+
+  it('adds only a Deny with IAM authorization: a limit given narrows the signed callers, never widens them', () => {
+    const { stack, template } = synthOrderIntake({ context: { apiAllowedSourceIps: '198.51.100.0/24' } });
+    const api = propertiesOf(template, stack.api.api);
+    expect(api.EndpointConfiguration).toEqual({ Types: ['REGIONAL'] });
+    expect((api.Policy as { Statement: Json[] }).Statement).toEqual([
+      expect.objectContaining({ Effect: 'Deny', Condition: { NotIpAddress: { 'aws:SourceIp': ['198.51.100.0/24'] } } }),
+    ]);
   });
 });
 
@@ -123,6 +170,8 @@ describe('a deployment with every key set', () => {
         apiThrottlingRateLimit: 100,
         apiThrottlingBurstLimit: 50,
         apiAuthorization: 'NONE',
+        apiAllowedSourceIps: '203.0.113.0/24, 2001:db8::/32', // as `-c apiAllowedSourceIps=…` passes it
+        apiAllowedVpcEndpoints: [],
         apiCloudWatchRole: false,
         workflowLogLevel: 'ERROR',
         workflowLogIncludeExecutionData: true,
@@ -146,6 +195,22 @@ describe('a deployment with every key set', () => {
       '/aws/vendedlogs/states/OrderIntakeStaging-order-intake',
     );
     expect(propertiesOf(template, stack.api.api).Name).toBe('OrderIntakeStaging');
+  });
+
+  it('lets only the given source IP ranges call the open API, by its resource policy', () => {
+    expect(propertiesOf(template, stack.api.api).Policy).toEqual({
+      Version: '2012-10-17',
+      Statement: [
+        { Effect: 'Allow', Principal: { AWS: '*' }, Action: 'execute-api:Invoke', Resource: 'execute-api:/*' },
+        {
+          Effect: 'Deny',
+          Principal: { AWS: '*' },
+          Action: 'execute-api:Invoke',
+          Resource: 'execute-api:/*',
+          Condition: { NotIpAddress: { 'aws:SourceIp': ['203.0.113.0/24', '2001:db8::/32'] } },
+        },
+      ],
+    });
   });
 
   it('throttles the stage and leaves the methods open as asked', () => {

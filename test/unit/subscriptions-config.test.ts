@@ -59,6 +59,20 @@ describe('ORDER_INTAKE_WEBHOOKS', () => {
   ])('refuses %s', (_what, value, message) => {
     expect(() => parseWebhooks(value)).toThrow(message);
   });
+
+  it.each([
+    ['a user and password', 'https://ops:hunter2@hooks.example/in?key=k3y'],
+    ['a user alone', 'https://hunter2@hooks.example/in'],
+  ])('refuses a URL with %s, without saying the credential or the query', (_what, value) => {
+    expect(() => parseWebhooks(value)).toThrow(/"https:\/\/hooks.example\/in(\?…)?" carries a user or password/);
+    expect(() => parseWebhooks(value)).not.toThrow(/hunter2|k3y/);
+  });
+
+  it('says a refused URL back without its query string', () => {
+    expect(() => parseWebhooks('ftp://hooks.example/in?key=k3y')).toThrow(
+      /"ftp:\/\/hooks.example\/in\?…" is not an http/,
+    );
+  });
 });
 
 describe('the subscribers file', () => {

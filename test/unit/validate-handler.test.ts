@@ -1,6 +1,10 @@
-import { describe, expect, it } from '@jest/globals';
+import { describe, expect, it, jest } from '@jest/globals';
 import { handler } from '../../lambdas/validate/handler.js';
 import { validOrder, workflowInput } from '../support/order-samples.js';
+
+const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+const crockford = (text: string): bigint =>
+  [...text].reduce((value, char) => value * 32n + BigInt(CROCKFORD.indexOf(char)), 0n);
 
 describe('validate handler', () => {
   it('decodes the base64 body the request template sends and validates it', async () => {
@@ -16,14 +20,30 @@ describe('validate handler', () => {
     expect(problem).toMatchObject({ errors: [{ path: '/clientReference', code: 'pattern' }] });
   });
 
-  it('issues orderIds that sort in acceptance order, also within one millisecond', async () => {
-    const outcomes = await Promise.all(
-      Array.from({ length: 50 }, (_, i) =>
-        handler(workflowInput(JSON.stringify({ ...validOrder, clientReference: `ref-${i}` }))),
-      ),
-    );
-    const orderIds = outcomes.map((outcome) => (outcome.outcome === 'VALID' ? outcome.orderId : ''));
-    expect(new Set(orderIds).size).toBe(50);
-    expect([...orderIds].sort()).toEqual(orderIds);
+  it('issues orderIds that sort by acceptance millisecond, none guessable from another of the same millisecond', async () => {
+    const issue = async (count: number): Promise<string[]> => {
+      const outcomes = await Promise.all(
+        Array.from({ length: count }, (_, i) =>
+          handler(workflowInput(JSON.stringify({ ...validOrder, clientReference: `ref-${i}` }))),
+        ),
+      );
+      return outcomes.map((outcome) => (outcome.outcome === 'VALID' ? outcome.orderId : ''));
+    };
+    jest.useFakeTimers({ now: Date.parse('2026-12-07T01:00:00.000Z') });
+    try {
+      const sameMillisecond = await issue(50);
+      jest.setSystemTime(Date.parse('2026-12-07T01:00:00.001Z'));
+      const next = await issue(1);
+
+      expect(new Set(sameMillisecond).size).toBe(50);
+      expect(new Set(sameMillisecond.map((id) => id.slice(0, 10))).size).toBe(1);
+      expect(sameMillisecond.every((id) => (next[0] ?? '') > id)).toBe(true);
+      // A monotonic factory would issue the previous id plus one: no two ids here may be neighbours.
+      const randomParts = sameMillisecond.map((id) => crockford(id.slice(10))).sort((a, b) => (a < b ? -1 : 1));
+      const gaps = randomParts.slice(1).map((part, i) => part - (randomParts[i] as bigint));
+      expect(gaps.filter((gap) => gap <= 1n)).toEqual([]);
+    } finally {
+      jest.useRealTimers();
+    }
   });
 });

@@ -258,6 +258,33 @@ describe('a webhook subscriber (an API destination)', () => {
     ]);
   });
 
+  it('keeps no URL’s password or query string in its attempts, dead letters or logs', async () => {
+    const quoting: LocalRule = {
+      name: 'quoting',
+      eventPattern: orderAcceptedPattern,
+      // A target whose errors quote its URL, as Node's fetch does for one with a password.
+      target: {
+        async deliver(events) {
+          const ids = events.map((event) => event.id);
+          const detail = 'TypeError: cannot fetch https://ops:hunter2@hooks.example/in?key=k3y';
+          return {
+            failedEventIds: [],
+            rejectedEventIds: ids,
+            details: Object.fromEntries(ids.map((id) => [id, detail])),
+          };
+        },
+      },
+    };
+    const delivery = deliver(quoting);
+    const orderId = await publishOrder();
+    await eventually('the cursor passes the event', caughtUp(delivery, 'quoting'));
+    await delivery.stop();
+
+    const stored = JSON.stringify([attemptsOf('quoting', orderId), deadLetters(), logs]);
+    expect(stored).not.toMatch(/hunter2|k3y/);
+    expect(attemptsOf('quoting', orderId)[0]?.detail).toBe('TypeError: cannot fetch https://hooks.example/in?…');
+  });
+
   it('is held up by neither a slow webhook beside it nor the attempts of another rule', async () => {
     const slow = await startWebhook();
     const fast = await startWebhook();
