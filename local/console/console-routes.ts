@@ -212,7 +212,7 @@ export function createOpsConsole(options: OpsConsoleOptions): OpsConsole {
       const gateway = filter.search ? store.gatewayExchanges(filter.search) : [];
       const asked = Number(query.get('limit'));
       const limit = Number.isInteger(asked) && asked >= 1 && asked <= MAX_PAGE_SIZE ? asked : LIST_PAGE_SIZE;
-      return answer(200, listPage(store.page({ ...filter, limit }), filter, query, live, gateway));
+      return answer(200, listPage(store.page({ ...filter, limit }), filter, query, live, gateway, store.stats()));
     }
     const segments = path.slice(CONSOLE_PATH.length + 1).split('/');
     const [section, rawId, extra, ...rest] = segments;

@@ -13,6 +13,7 @@ import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { HttpExchange } from '../apigateway/server.js';
 import type { RecordedExecution } from '../stepfunctions/execution-history.js';
 import { isObject } from '../../src/json-value.js';
+import { bucketOf, COUNT_IN_MINUTE, minuteOf, readStats, STATS_SCHEMA, type ExecutionStats } from './console-stats.js';
 
 export const CONSOLE_DATABASE_FILE = 'console.sqlite';
 
@@ -246,6 +247,7 @@ export class ConsoleStore {
   private readonly insertExecution: StatementSync;
   private readonly insertExchange: StatementSync;
   private readonly answeredWith: StatementSync;
+  private readonly countInMinute: StatementSync;
   private pending: (() => void)[] = [];
   private flushScheduled = false;
   private readonly listeners = new Set<(summary: ExecutionSummary) => void>();
@@ -270,6 +272,8 @@ export class ConsoleStore {
       if (!columns.has(column)) this.db.exec(`ALTER TABLE executions ADD COLUMN ${column} ${type}`);
     }
     this.db.exec(INDEXES);
+    const counted = this.db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'execution_minutes'").get();
+    this.db.exec(STATS_SCHEMA);
     this.insertExecution = this.db.prepare(
       `INSERT OR REPLACE INTO executions
          (name, status, outcome, http_status, order_id, idempotency_key, customer_id, client_reference, started_at,
@@ -280,6 +284,9 @@ export class ConsoleStore {
       'INSERT OR REPLACE INTO http_exchanges (request_id, started_at, record) VALUES (?, ?, ?)',
     );
     this.answeredWith = this.db.prepare('UPDATE executions SET http_status = ? WHERE name = ?');
+    this.countInMinute = this.db.prepare(COUNT_IN_MINUTE);
+    // A console.sqlite from before the per-minute counts: counted once from what it holds.
+    if (!counted) this.countKeptExecutions();
     this.maxAgeMs = retention.maxAgeMs ?? 24 * 60 * 60 * 1000;
     this.maxExecutions = retention.maxExecutions ?? 100_000;
     this.prune();
@@ -303,6 +310,7 @@ export class ConsoleStore {
         summary.durationMs,
         deflateRawSync(JSON.stringify(execution), { level: 1 }),
       );
+      this.countInMinute.run(minuteOf(summary.startedAt), summary.outcome, bucketOf(summary.durationMs));
     });
     for (const listener of this.listeners) listener(summary);
   }
@@ -383,10 +391,37 @@ export class ConsoleStore {
     return row ? (JSON.parse(String(row.record)) as HttpExchange) : undefined;
   }
 
-  /** Drops what is older than the retention age, then the oldest beyond the retention count. */
+  /** Counts by outcome and latency percentiles of the last 15 minutes, hour and day, and the last hour by minute. */
+  stats(now = Date.now()): ExecutionStats {
+    this.flush();
+    return readStats(this.db, now);
+  }
+
+  private countKeptExecutions(): void {
+    this.db.exec('BEGIN');
+    try {
+      for (const row of this.db.prepare('SELECT started_at, outcome, duration_ms FROM executions').iterate()) {
+        this.countInMinute.run(
+          minuteOf(Number(row.started_at)),
+          String(row.outcome),
+          bucketOf(Number(row.duration_ms)),
+        );
+      }
+      this.db.exec('COMMIT');
+    } catch (error) {
+      this.db.exec('ROLLBACK');
+      throw error;
+    }
+  }
+
+  /**
+   * Drops what is older than the retention age, then the oldest beyond the retention count. The per-minute counts
+   * are kept for the retention age alone: they tell what happened, whether or not each execution is still kept.
+   */
   prune(now = Date.now()): void {
     this.flush();
     const cutoff = now - this.maxAgeMs;
+    this.db.prepare('DELETE FROM execution_minutes WHERE minute < ?').run(minuteOf(cutoff));
     this.db.prepare('DELETE FROM executions WHERE started_at < ?').run(cutoff);
     this.db.prepare('DELETE FROM http_exchanges WHERE started_at < ?').run(cutoff);
     this.db

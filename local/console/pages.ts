@@ -12,6 +12,7 @@ import {
 } from '../eventbridge/events-database.js';
 import type { RecordedExecution } from '../stepfunctions/execution-history.js';
 import type { HttpExchange } from '../apigateway/server.js';
+import type { ExecutionStats, MinuteStats } from './console-stats.js';
 import { OUTCOMES, type ExecutionFilter, type ExecutionPage, type ExecutionSummary } from './console-store.js';
 import { pathOf, publisherName, type OrderView, type TimelineEntry } from './console-data.js';
 import { html, prettyJson, type SafeHtml } from './html.js';
@@ -127,12 +128,103 @@ const gatewayTable = (exchanges: HttpExchange[]): SafeHtml =>
       </table>
     </div>`;
 
+const ms = (value: number | undefined): string =>
+  value === undefined ? '—' : Number.isFinite(value) ? `≤ ${value} ms` : '> 60 s';
+
+/** The last hour minute by minute: one bar a minute, stacked by outcome, drawn on the server. */
+function minuteChart(minutes: MinuteStats[]): SafeHtml {
+  const barWidth = 8;
+  const gap = 2;
+  const height = 60;
+  const highest = Math.max(1, ...minutes.map((minute) => Object.values(minute.byOutcome).reduce((a, b) => a + b, 0)));
+  const bars = minutes.map((minute, index) => {
+    const x = index * (barWidth + gap);
+    let top = height;
+    const segments = OUTCOMES.flatMap((outcome) => {
+      const count = minute.byOutcome[outcome];
+      if (count === 0) return [];
+      const segment = (count / highest) * height;
+      top -= segment;
+      return [
+        html`<rect
+          class="bar-${outcome}"
+          x="${x}"
+          y="${top.toFixed(1)}"
+          width="${barWidth}"
+          height="${segment.toFixed(1)}"
+        />`,
+      ];
+    });
+    const described = OUTCOMES.filter((outcome) => minute.byOutcome[outcome] > 0)
+      .map((outcome) => `${minute.byOutcome[outcome]} ${outcome}`)
+      .join(', ');
+    return html`<g data-minute="${time(minute.at)}">
+      <title>${time(minute.at).slice(11, 16)} UTC: ${described || 'none'}</title>
+      <rect class="slot" x="${x}" y="0" width="${barWidth}" height="${height}" />${segments}
+    </g>`;
+  });
+  const width = minutes.length * (barWidth + gap) - gap;
+  return html`<svg
+    id="minute-chart"
+    class="minute-chart"
+    xmlns="http://www.w3.org/2000/svg"
+    viewBox="0 0 ${width} ${height}"
+    width="${width * 1.5}"
+    height="${height * 1.5}"
+    role="img"
+    aria-label="Executions per minute, the last hour, by outcome (highest: ${highest})"
+  >
+    ${bars}
+  </svg>`;
+}
+
+/** At the top of the list: what the last 15 minutes, hour and day looked like (every execution, no filter). */
+function statsPanel(stats: ExecutionStats): SafeHtml {
+  return html`<section class="stats">
+    <div class="scroll">
+      <table id="stats">
+        <thead>
+          <tr>
+            <th></th>
+            <th>all</th>
+            ${OUTCOMES.map((outcome) => html`<th class="outcome-${outcome}">${outcome}</th>`)}
+            <th>p50</th>
+            <th>p95</th>
+          </tr>
+        </thead>
+        <tbody>
+          ${stats.windows.map(
+            (window) =>
+              html`<tr data-window="${window.label}">
+                <th>${window.label}</th>
+                <td class="number">${window.total}</td>
+                ${OUTCOMES.map(
+                  (outcome) =>
+                    html`<td class="number outcome-${outcome}" data-outcome="${outcome}">
+                      ${window.byOutcome[outcome]}
+                    </td>`,
+                )}
+                <td class="number">${ms(window.p50)}</td>
+                <td class="number">${ms(window.p95)}</td>
+              </tr>`,
+          )}
+        </tbody>
+      </table>
+    </div>
+    <figure>
+      ${minuteChart(stats.minutes)}
+      <figcaption>Executions per minute, the last hour (UTC), by outcome.</figcaption>
+    </figure>
+  </section>`;
+}
+
 export function listPage(
   page: ExecutionPage,
   filter: ExecutionFilter,
   query: URLSearchParams,
   liveUrl: string | undefined,
-  gateway: HttpExchange[] = [],
+  gateway: HttpExchange[],
+  stats: ExecutionStats,
 ): string {
   const summaries = page.executions;
   const filtered = Boolean(filter.search || filter.status || filter.outcome || filter.from || filter.to);
@@ -140,6 +232,7 @@ export function listPage(
   return layout(
     'Executions',
     html`<h1>Executions</h1>
+      ${statsPanel(stats)}
       <form class="filters" method="get" action="/console">
         <label
           >Status

@@ -288,6 +288,25 @@ describe('the ops console in a browser', () => {
     await page.close();
   });
 
+  it('shows counts by outcome, p50/p95 and a per-minute chart at the top of the list', async () => {
+    const page = await newPage();
+    await page.goto(consoleUrl);
+    const quarter = page.locator('#stats tr[data-window="last 15 min"]');
+    // Every execution this file made is in the last 15 minutes: the accepted ones and the failed one at least.
+    const accepted = Number(await quarter.locator('td[data-outcome="accepted"]').textContent());
+    expect(accepted).toBeGreaterThanOrEqual(5);
+    await expect(quarter.locator('td[data-outcome="failed"]').textContent()).resolves.toMatch(/[1-9]/);
+    await expect(quarter.locator('td').nth(-2).textContent()).resolves.toMatch(/≤ \d+ ms/);
+    // This file's executions fall in the last minute or two (a minute may have turned since): bars that high.
+    const heights = await page
+      .locator('#minute-chart rect.bar-accepted')
+      .evaluateAll((rects) => rects.map((rect) => Number(rect.getAttribute('height'))));
+    expect(heights.length).toBeGreaterThanOrEqual(1);
+    expect(Math.max(...heights)).toBeGreaterThan(0);
+    await shoot(page, '7-stats-chart');
+    await page.close();
+  });
+
   describe('dead letters', () => {
     let attacker: Server;
     let orderId: string;

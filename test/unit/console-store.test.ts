@@ -264,3 +264,63 @@ describe('finding executions in the console store', () => {
     }
   });
 });
+
+describe('counts and latency per minute, kept as executions are recorded', () => {
+  const now = Date.UTC(2026, 11, 7, 3, 0, 30);
+  const at = (minutesAgo: number): number => now - minutesAgo * 60_000;
+  const record = (store: ConsoleStore, name: string, startedAt: number, statusCode: number, durationMs: number) =>
+    store.recordExecution({ ...answered(name, startedAt, statusCode), stoppedAt: startedAt + durationMs });
+
+  it('counts each outcome in the last 15 minutes, hour and day, with p50 and p95 from the latency buckets', () => {
+    const store = new ConsoleStore(':memory:');
+    // 20 accepted in the last 15 minutes: 19 fast (40 ms) and one slow (900 ms).
+    for (let i = 0; i < 20; i += 1) record(store, `fast-${i}`, at(i % 10), 202, i === 0 ? 900 : 40);
+    record(store, 'dup', at(30), 409, 70);
+    record(store, 'bad', at(120), 400, 10);
+    record(store, 'too-old', at(25 * 60), 202, 10);
+    const [quarter, hour, day] = store.stats(now).windows;
+    expect(quarter).toMatchObject({ total: 20, p50: 40, p95: 40 });
+    expect(quarter?.byOutcome).toEqual({ accepted: 20, duplicate: 0, rejected: 0, unavailable: 0, failed: 0 });
+    expect(hour).toMatchObject({ total: 21, byOutcome: expect.objectContaining({ duplicate: 1 }) });
+    expect(day).toMatchObject({ total: 22, byOutcome: expect.objectContaining({ rejected: 1 }) });
+    // p99 would be the slow one: the percentile reads the bucket bound.
+    expect(store.stats(now).windows[0]?.p95).toBeLessThan(900);
+    store.close();
+  });
+
+  it('gives the last hour minute by minute, oldest first', () => {
+    const store = new ConsoleStore(':memory:');
+    record(store, 'a', at(0), 202, 10);
+    record(store, 'b', at(0), 500, 10);
+    record(store, 'c', at(59), 409, 10);
+    record(store, 'd', at(61), 202, 10);
+    const { minutes } = store.stats(now);
+    expect(minutes).toHaveLength(60);
+    expect(minutes[59]?.at).toBe(Date.UTC(2026, 11, 7, 3, 0, 0));
+    expect(minutes[59]?.byOutcome).toMatchObject({ accepted: 1, failed: 1 });
+    expect(minutes[0]?.byOutcome).toMatchObject({ duplicate: 1, accepted: 0 });
+    expect(minutes.reduce((sum, minute) => sum + Object.values(minute.byOutcome).reduce((a, b) => a + b), 0)).toBe(3);
+    store.close();
+  });
+
+  it('counts what an older console.sqlite holds, once, when it is opened', async () => {
+    const folder = await mkdtemp(join(tmpdir(), 'console-stats-'));
+    const path = join(folder, 'console.sqlite');
+    try {
+      const first = new ConsoleStore(path);
+      record(first, 'kept', Date.now() - 60_000, 202, 30);
+      first.close();
+      const old = new DatabaseSync(path);
+      old.exec('DROP TABLE execution_minutes');
+      old.close();
+      const reopened = new ConsoleStore(path);
+      expect(reopened.stats().windows[0]?.total).toBe(1);
+      reopened.close();
+      const again = new ConsoleStore(path);
+      expect(again.stats().windows[0]?.total).toBe(1);
+      again.close();
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
+  });
+});
