@@ -201,6 +201,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
         archiveDir: events.archiveDir,
         definition: loadOrderIntakeDefinition(workflowResources) as OpsConsoleOptions['definition'],
         redriveDeadLetter: (id) => events.redriveDeadLetter(id),
+        ruleNames: events.ruleNames,
         hosts: hostNamesFor(host),
         token: consoleToken,
       });

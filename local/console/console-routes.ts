@@ -11,7 +11,12 @@
  * - GET  /console/executions/{requestId}/history.json the execution in GetExecutionHistory's shape
  * - GET  /console/definition                          the workflow's definition: its state graph and its ASL
  * - GET  /console/dead-letters, /console/dead-letters/{id}
- * - POST /console/dead-letters/{id}/redrive, POST /console/dead-letters/redrive (all)
+ * - POST /console/dead-letters/{id}/redrive           one letter, at once
+ * - POST /console/dead-letters/{id}/discard[?confirm=yes], /console/dead-letters/{redrive|discard}?group=…[&confirm=yes]
+ *                                                     (group: rule:NAME, stream, removed); asked first (GET the
+ *                                                     same path: the confirmation) unless nothing is lost
+ * - GET  /console/actions, /console/actions/{id}      the audit: what was done from the console, each action's result
+ * Every POST answers 303 to the action's record (POST-redirect-GET: a reload never repeats it).
  * - GET  /console/assets/console.js, console.css
  * On a HOST open to the network, every route asks for this start's token first (console-token.ts).
  * GET never changes anything. A POST is refused (403) unless the browser says it comes from the console's own pages
@@ -24,13 +29,22 @@ import type { ApiResponse } from '../apigateway/api-gateway.js';
 import { refusesCrossSite, refusesHost, type HostNames } from '../browser-guard.js';
 import { presentedToken, tokenCookie } from './console-token.js';
 import { isOrderId } from '../../src/contract/order.js';
-import type { RedriveResult } from '../eventbridge/events-database.js';
-import { readDeadLetter } from '../eventbridge/events-database.js';
+import {
+  commitsOf,
+  deleteDeadLetter,
+  readDeadLetter,
+  type DeadLetter,
+  type RedriveResult,
+} from '../eventbridge/events-database.js';
+import { consequenceOf, describeGroup, inGroup, parseGroup, type LetterGroup } from './dead-letter-actions.js';
 import { toExecutionHistory } from '../stepfunctions/execution-history.js';
 import { ConsoleData, exchangeEntries, executionTimeline, type ConsoleDataOptions } from './console-data.js';
 import type { StateMachineDefinition } from './state-graph.js';
 import { OUTCOMES, type ExecutionFilter, type ExecutionSummary, type Outcome } from './console-store.js';
 import {
+  actionPage,
+  actionsPage,
+  confirmPage,
   deadLetterPage,
   deadLettersPage,
   definitionPage,
@@ -39,7 +53,6 @@ import {
   listPage,
   orderPage,
   problemPage,
-  redrivePage,
   STATUSES,
   type RedriveReport,
 } from './pages.js';
@@ -65,6 +78,8 @@ export interface OpsConsoleOptions extends ConsoleDataOptions {
   /** The workflow's definition (the ASL): its state graph, the history export's task resources. */
   definition: StateMachineDefinition;
   redriveDeadLetter(id: number): Promise<RedriveResult>;
+  /** The rules on the running bus: a dead letter of any other rule can no longer be delivered. */
+  ruleNames: readonly string[];
   /**
    * The Host names the console answers to (local/browser-guard.ts): `loopback` (this machine's names on its port; a
    * page of another name that resolves to this machine, DNS rebinding, is refused) or `any` when the service listens
@@ -191,7 +206,14 @@ export function createOpsConsole(options: OpsConsoleOptions): OpsConsole {
     );
   }
 
-  async function redrive(ids: number[]): Promise<ConsoleResponse> {
+  const liveRules = (): readonly string[] => options.ruleNames;
+  /** The letters a group query names (all of them without one). */
+  const lettersOf = (group: LetterGroup | undefined): DeadLetter[] =>
+    data.deadLetters().filter((letter) => group === undefined || inGroup(letter, group, liveRules()));
+  /** After an action: the answer is a redirect to its record, so a reload shows it again and never repeats it. */
+  const seeOther = (location: string): ConsoleResponse => answer(303, '', HTML, { Location: location });
+
+  async function redrive(ids: number[], scope: string): Promise<ConsoleResponse> {
     const reports: RedriveReport[] = [];
     // One at a time: a redrive is a delivery to a consumer, and a consumer takes one batch at a time.
     for (const id of ids) {
@@ -200,8 +222,36 @@ export function createOpsConsole(options: OpsConsoleOptions): OpsConsole {
       const eventId = letter?.origin.kind === 'rule' ? letter.reference : undefined;
       reports.push({ id, letter, result, attempts: eventId ? data.deliveryAttempts([eventId]).slice(-1) : [] });
     }
-    const status = ids.length === 1 && reports[0]?.result.outcome === 'not-found' ? 404 : 200;
-    return answer(status, redrivePage(reports));
+    const delivered = reports.filter((report) => report.result.outcome === 'delivered').length;
+    const action = store.recordAction({
+      action: 'redrive',
+      summary: `redrive of ${scope}: ${delivered} of ${reports.length} delivered`,
+      detail: reports,
+    });
+    return seeOther(`${CONSOLE_PATH}/actions/${action.id}`);
+  }
+
+  async function discard(letters: DeadLetter[], scope: string): Promise<ConsoleResponse> {
+    await commitsOf(options.events).commit(() => {
+      for (const letter of letters) deleteDeadLetter(options.events, letter.id);
+    });
+    const action = store.recordAction({
+      action: 'discard',
+      summary: `discard of ${scope}: ${letters.length} letter(s)`,
+      detail: { letters, consequences: letters.map((letter) => consequenceOf(letter, liveRules()) ?? null) },
+    });
+    return seeOther(`${CONSOLE_PATH}/actions/${action.id}`);
+  }
+
+  /** The letter a path's id names, or the 404 that says there is none. */
+  const letterOr404 = (id: string): DeadLetter | ConsoleResponse =>
+    (/^\d+$/.test(id) ? readDeadLetter(options.events, Number(id)) : undefined) ??
+    problem(404, 'No such dead letter', `There is no dead letter ${id} (redriven or discarded already?).`);
+  const isResponse = (value: DeadLetter | ConsoleResponse): value is ConsoleResponse => 'status' in value;
+
+  function confirmation(verb: 'redrive' | 'discard', letters: DeadLetter[], action: string, scope: string) {
+    const consequences = [...new Set(letters.flatMap((letter) => consequenceOf(letter, liveRules()) ?? []))];
+    return answer(200, confirmPage({ verb, letters, action, consequences, scope }));
   }
 
   async function get(path: string, query: URLSearchParams): Promise<ConsoleResponse> {
@@ -256,8 +306,30 @@ export function createOpsConsole(options: OpsConsoleOptions): OpsConsole {
       );
     }
     if (section === 'definition' && id === undefined) return answer(200, definitionPage(options.definition));
+    if (section === 'actions' && extra === undefined) {
+      if (id === undefined || id === '') return answer(200, actionsPage(store.actions()));
+      const action = /^\d+$/.test(id) ? store.action(Number(id)) : undefined;
+      return action ? answer(200, actionPage(action)) : problem(404, 'No such action', `No action ${id} is recorded.`);
+    }
+    if (section === 'dead-letters' && (id === 'redrive' || id === 'discard') && extra === undefined) {
+      const group = parseGroup(query.get('group'));
+      if (id === 'discard' && !group) return problem(404, 'Not found', 'A discard names its group (?group=).');
+      const scope = group ? `the dead letters of ${describeGroup(group)}` : 'every dead letter';
+      const action = `${CONSOLE_PATH}/dead-letters/${id}${group ? `?group=${encodeURIComponent(group)}` : ''}`;
+      return confirmation(id, lettersOf(group), action, scope);
+    }
+    if (section === 'dead-letters' && id && extra === 'discard') {
+      const letter = letterOr404(id);
+      if (isResponse(letter)) return letter;
+      return confirmation(
+        'discard',
+        [letter],
+        `${CONSOLE_PATH}/dead-letters/${letter.id}/discard`,
+        `dead letter #${letter.id}`,
+      );
+    }
     if (section === 'dead-letters' && extra === undefined) {
-      if (id === undefined || id === '') return answer(200, deadLettersPage(data.deadLetters()));
+      if (id === undefined || id === '') return answer(200, deadLettersPage(data.deadLetters(), liveRules()));
       const letter = /^\d+$/.test(id) ? readDeadLetter(options.events, Number(id)) : undefined;
       if (!letter) return problem(404, 'No such dead letter', `There is no dead letter ${id} (redriven already?).`);
       const attempts = letter.origin.kind === 'rule' ? data.deliveryAttempts([letter.reference]) : [];
@@ -266,12 +338,38 @@ export function createOpsConsole(options: OpsConsoleOptions): OpsConsole {
     return problem(404, 'Not found', path);
   }
 
-  async function post(path: string): Promise<ConsoleResponse> {
-    if (path === `${CONSOLE_PATH}/dead-letters/redrive`) {
-      return redrive(data.deadLetters().map((letter) => letter.id));
+  /**
+   * Every POST answers 303 See Other: to the record of what it did, or to the question it must ask first (a redrive
+   * of many, a discard that loses something), whose form posts again with confirm=yes.
+   */
+  async function post(path: string, query: URLSearchParams): Promise<ConsoleResponse> {
+    const confirmed = query.get('confirm') === 'yes';
+    const one = /^\/console\/dead-letters\/(\d+)\/(redrive|discard)$/.exec(path);
+    if (one?.[1] && one[2]) {
+      const letter = letterOr404(one[1]);
+      if (isResponse(letter)) return letter;
+      if (one[2] === 'redrive') return redrive([letter.id], `dead letter #${letter.id}`);
+      if (!confirmed && consequenceOf(letter, liveRules()) !== undefined) return seeOther(path);
+      return discard([letter], `dead letter #${letter.id}`);
     }
-    const one = /^\/console\/dead-letters\/(\d+)\/redrive$/.exec(path);
-    if (one) return redrive([Number(one[1])]);
+    const many = /^\/console\/dead-letters\/(redrive|discard)$/.exec(path);
+    if (many?.[1]) {
+      const group = parseGroup(query.get('group'));
+      const asked = `${path}${group ? `?group=${encodeURIComponent(group)}` : ''}`;
+      const letters = lettersOf(group);
+      const scope = group ? `the dead letters of ${describeGroup(group)}` : 'every dead letter';
+      if (many[1] === 'redrive') {
+        return confirmed
+          ? redrive(
+              letters.map((letter) => letter.id),
+              scope,
+            )
+          : seeOther(asked);
+      }
+      if (!group) return problem(404, 'Not found', 'A discard names its group (?group=).');
+      const losesSomething = letters.some((letter) => consequenceOf(letter, liveRules()) !== undefined);
+      return confirmed || !losesSomething ? discard(letters, scope) : seeOther(asked);
+    }
     return problem(404, 'Not found', path);
   }
 
@@ -287,7 +385,7 @@ export function createOpsConsole(options: OpsConsoleOptions): OpsConsole {
       }
       const refusal = refusesCrossSite(request, { names: options.hosts, ownPagesOnly: true });
       if (refusal) return problem(403, 'Refused: not from the console', `Nothing was changed: ${refusal}.`);
-      return post(request.path);
+      return post(request.path, request.query);
     },
     liveFilter(request) {
       const refused = gate(request);

@@ -89,7 +89,27 @@ const SCHEMA = `
     record TEXT NOT NULL
   );
   CREATE INDEX IF NOT EXISTS http_exchanges_by_start ON http_exchanges (started_at);
+  CREATE TABLE IF NOT EXISTS console_actions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at INTEGER NOT NULL,
+    action TEXT NOT NULL,
+    summary TEXT NOT NULL,
+    detail TEXT NOT NULL
+  );
 `;
+
+/**
+ * What someone did from the console (a redrive, a discard, a request sent again), kept as the audit of who changed
+ * what: the letters a discard threw away stay readable here, payload and all. Not pruned with the executions.
+ */
+export interface ConsoleAction {
+  id: number;
+  at: number;
+  action: 'redrive' | 'discard' | 'send-again';
+  /** One line for a person. */
+  summary: string;
+  detail: unknown;
+}
 
 /** Columns added since the first console.sqlite: a file written by an older version gets them (empty) at open. */
 const ADDED_COLUMNS = { customer_id: 'TEXT', client_reference: 'TEXT' } as const;
@@ -202,6 +222,14 @@ const summaryOf = (row: Row): ExecutionSummary => ({
   clientReference: optionalText(row.client_reference),
   startedAt: Number(row.started_at),
   durationMs: Number(row.duration_ms),
+});
+
+const actionOf = (row: Row): ConsoleAction => ({
+  id: Number(row.id),
+  at: Number(row.at),
+  action: String(row.action) as ConsoleAction['action'],
+  summary: String(row.summary),
+  detail: JSON.parse(String(row.detail)) as unknown,
 });
 
 interface Query {
@@ -389,6 +417,25 @@ export class ConsoleStore {
     this.flush();
     const row = this.db.prepare('SELECT record FROM http_exchanges WHERE request_id = ?').get(requestId);
     return row ? (JSON.parse(String(row.record)) as HttpExchange) : undefined;
+  }
+
+  /** Keeps an action in the audit, at once (not batched): the answer that follows links to it. */
+  recordAction(action: Omit<ConsoleAction, 'id' | 'at'>, at = Date.now()): ConsoleAction {
+    this.flush();
+    const { lastInsertRowid } = this.db
+      .prepare('INSERT INTO console_actions (at, action, summary, detail) VALUES (?, ?, ?, ?)')
+      .run(at, action.action, action.summary, JSON.stringify(action.detail));
+    return { ...action, id: Number(lastInsertRowid), at };
+  }
+
+  action(id: number): ConsoleAction | undefined {
+    const row = this.db.prepare('SELECT * FROM console_actions WHERE id = ?').get(id);
+    return row ? actionOf(row) : undefined;
+  }
+
+  /** The newest first. */
+  actions(limit = 100): ConsoleAction[] {
+    return this.db.prepare('SELECT * FROM console_actions ORDER BY id DESC LIMIT ?').all(limit).map(actionOf);
   }
 
   /** Counts by outcome and latency percentiles of the last 15 minutes, hour and day, and the last hour by minute. */

@@ -13,9 +13,16 @@ import {
 import type { RecordedExecution } from '../stepfunctions/execution-history.js';
 import type { HttpExchange } from '../apigateway/server.js';
 import type { ExecutionStats, MinuteStats } from './console-stats.js';
-import { OUTCOMES, type ExecutionFilter, type ExecutionPage, type ExecutionSummary } from './console-store.js';
+import {
+  OUTCOMES,
+  type ConsoleAction,
+  type ExecutionFilter,
+  type ExecutionPage,
+  type ExecutionSummary,
+} from './console-store.js';
 import { pathOf, publisherName, type OrderView, type TimelineEntry } from './console-data.js';
 import { html, prettyJson, type SafeHtml } from './html.js';
+import { describeGroup, groupOf, isOfRemovedRule, type LetterGroup } from './dead-letter-actions.js';
 import { stateAnchor, stateGraphSvg, type StateMachineDefinition } from './state-graph.js';
 
 export const STATUSES = ['SUCCEEDED', 'FAILED', 'TIMED_OUT'] as const;
@@ -538,37 +545,145 @@ const letterLink = (letter: DeadLetter): SafeHtml =>
 const orderLink = (orderId: string | undefined): SafeHtml | string =>
   orderId ? html`<a href="/console/orders/${encodeURIComponent(orderId)}">${orderId}</a>` : '—';
 
-export function deadLettersPage(letters: DeadLetter[]): string {
+const postForm = (action: string, label: string, className = 'redrive'): SafeHtml =>
+  html`<form class="${className}" method="post" action="${action}"><button type="submit">${label}</button></form>`;
+
+const groupQuery = (group: LetterGroup): string => `group=${encodeURIComponent(group)}`;
+
+/** The letters by origin, each group with its own redrive and discard (both confirmed first). */
+function groupsTable(letters: DeadLetter[], liveRules: readonly string[]): SafeHtml {
+  const groups = new Map<LetterGroup, number>();
+  for (const letter of letters) groups.set(groupOf(letter), (groups.get(groupOf(letter)) ?? 0) + 1);
+  const removed = letters.filter((letter) => isOfRemovedRule(letter, liveRules)).length;
+  return html`<table id="letter-groups">
+      <tbody>
+        ${[...groups].map(
+          ([group, count]) =>
+            html`<tr data-group="${group}">
+              <th>${describeGroup(group)}</th>
+              <td class="number">${count}</td>
+              <td>
+                ${
+                  group.startsWith('rule:') && !liveRules.includes(group.slice(5))
+                    ? html`no longer on the bus: nothing can deliver these`
+                    : html`<a class="redrive-group" href="/console/dead-letters/redrive?${groupQuery(group)}"
+                        >Redrive these ${count}…</a
+                      >`
+                }
+                <a class="discard-group" href="/console/dead-letters/discard?${groupQuery(group)}"
+                  >Discard these ${count}…</a
+                >
+              </td>
+            </tr>`,
+        )}
+      </tbody>
+    </table>
+    ${
+      removed > 0
+        ? postForm(
+            `/console/dead-letters/discard?${groupQuery('removed')}`,
+            `Discard the ${removed} letter(s) of rules no longer on the bus`,
+            'discard-removed',
+          )
+        : ''
+    }`;
+}
+
+export function deadLettersPage(letters: DeadLetter[], liveRules: readonly string[]): string {
   return layout(
     'Dead letters',
     html`<h1>Dead letters</h1>
-      ${REDRIVE_IS_SAFE}
-      ${letters.length === 0 ? html`<p class="empty">No dead letters.</p>` : redriveForm('/console/dead-letters/redrive', `Redrive all ${letters.length}`)}
-      <table id="dead-letters">
-        <thead>
-          <tr>
-            <th>#</th>
-            <th>Failed at</th>
-            <th>Origin</th>
-            <th>orderId</th>
-            <th>Reason</th>
-            <th></th>
-          </tr>
-        </thead>
-        <tbody>
-          ${letters.map(
+      ${REDRIVE_IS_SAFE} ${DISCARD_IS_NOT}
+      ${
+        letters.length === 0
+          ? html`<p class="empty">No dead letters.</p>`
+          : html`<p><a class="redrive-all" href="/console/dead-letters/redrive">Redrive all ${letters.length}…</a></p>
+              ${groupsTable(letters, liveRules)}`
+      }
+      <div class="scroll">
+        <table id="dead-letters">
+          <thead>
+            <tr>
+              <th>#</th>
+              <th>Failed at</th>
+              <th>Origin</th>
+              <th>orderId</th>
+              <th>Reason</th>
+              <th></th>
+            </tr>
+          </thead>
+          <tbody>
+            ${letters.map(
+              (letter) =>
+                html`<tr data-id="${letter.id}">
+                  <td>${letterLink(letter)}</td>
+                  <td><time>${letter.failedAt}</time></td>
+                  <td>${describeOrigin(letter.origin)}</td>
+                  <td>${orderLink(orderIdOfLetter(letter))}</td>
+                  <td>${letter.reason}</td>
+                  <td>
+                    ${redriveForm(`/console/dead-letters/${letter.id}/redrive`, 'Redrive')}
+                    ${postForm(`/console/dead-letters/${letter.id}/discard`, 'Discard', 'discard')}
+                  </td>
+                </tr>`,
+            )}
+          </tbody>
+        </table>
+      </div>
+      <p><a href="/console/actions">What was done from the console (audit)</a></p>`,
+  );
+}
+
+const DISCARD_IS_NOT = html`<p class="note">
+  Discard is not safe: a dead letter of a rule still on the bus is a delivery not yet made, and discarding it means it
+  is never made. The console names what is lost and asks first, and keeps the discarded letters in its audit. Letters of
+  rules no longer on the bus (a removed subscriber) go without asking: nothing could deliver them.
+</p>`;
+
+/** The question asked before a redrive of many letters or before a discard: what will be done, and what it costs. */
+export function confirmPage(options: {
+  verb: 'redrive' | 'discard';
+  letters: DeadLetter[];
+  /** Where the confirmed POST goes (with confirm=yes added). */
+  action: string;
+  consequences: string[];
+  scope: string;
+}): string {
+  const { verb, letters, consequences, scope } = options;
+  const separator = options.action.includes('?') ? '&' : '?';
+  return layout(
+    `Confirm ${verb}`,
+    html`<h1>${verb === 'redrive' ? 'Redrive' : 'Discard'} ${letters.length} dead letter(s)?</h1>
+      <p>${scope}</p>
+      ${
+        verb === 'redrive'
+          ? REDRIVE_IS_SAFE
+          : consequences.length > 0
+            ? html`<section class="banner failure consequence">
+                <h2>What is lost for good</h2>
+                <ul>
+                  ${consequences.map((text) => html`<li>${text}</li>`)}
+                </ul>
+              </section>`
+            : html`<p class="note">Nothing can deliver these any more: discarding them loses nothing.</p>`
+      }
+      <ul class="letters">
+        ${letters
+          .slice(0, 50)
+          .map(
             (letter) =>
-              html`<tr data-id="${letter.id}">
-                <td>${letterLink(letter)}</td>
-                <td><time>${letter.failedAt}</time></td>
-                <td>${describeOrigin(letter.origin)}</td>
-                <td>${orderLink(orderIdOfLetter(letter))}</td>
-                <td>${letter.reason}</td>
-                <td>${redriveForm(`/console/dead-letters/${letter.id}/redrive`, 'Redrive')}</td>
-              </tr>`,
+              html`<li>
+                ${letterLink(letter)} ${describeOrigin(letter.origin)}, order ${orderLink(orderIdOfLetter(letter))}
+              </li>`,
           )}
-        </tbody>
-      </table>`,
+        ${letters.length > 50 ? html`<li>… and ${letters.length - 50} more</li>` : ''}
+      </ul>
+      ${
+        letters.length === 0
+          ? html`<p class="empty">There is nothing to ${verb}.</p>`
+          : postForm(`${options.action}${separator}confirm=yes`, `Yes, ${verb} ${letters.length}`, `confirm-${verb}`)
+      }
+      <p><a href="/console/dead-letters">No, back to the dead letters</a></p>`,
   );
 }
 
@@ -634,11 +749,11 @@ export interface RedriveReport {
   attempts: DeliveryAttempt[];
 }
 
-export function redrivePage(reports: RedriveReport[]): string {
+export function redrivePage(reports: RedriveReport[], heading: SafeHtml | string = ''): string {
   return layout(
     'Redrive',
     html`<h1>Redrive</h1>
-      ${reports.length === 0 ? html`<p class="empty">There was nothing to redrive.</p>` : ''}
+      ${heading} ${reports.length === 0 ? html`<p class="empty">There was nothing to redrive.</p>` : ''}
       <ul class="redrive-results">
         ${reports.map(
           ({ id, letter, result }) =>
@@ -657,6 +772,60 @@ export function redrivePage(reports: RedriveReport[]): string {
           : ''
       }
       <p><a href="/console/dead-letters">Back to the dead letters</a></p>`,
+  );
+}
+
+/** One action of the audit, as its answer was: a redrive's results, a discard's letters. */
+export function actionPage(action: ConsoleAction): string {
+  const heading = html`<p class="action-done" data-action="${action.action}">
+    Action #${action.id}, ${when(action.at)}: ${action.summary}. Reloading this page shows it again; it does not repeat
+    it.
+  </p>`;
+  if (action.action === 'redrive') {
+    return redrivePage(action.detail as RedriveReport[], heading);
+  }
+  const letters = (
+    isObject(action.detail) && Array.isArray(action.detail.letters) ? action.detail.letters : []
+  ) as DeadLetter[];
+  return layout(
+    `Action ${action.id}`,
+    html`<h1>${action.action === 'discard' ? 'Discarded' : action.action}</h1>
+      ${heading}
+      ${
+        action.action === 'discard'
+          ? html`<ul class="discarded">
+              ${letters.map(
+                (letter) =>
+                  html`<li>
+                    #${letter.id} ${describeOrigin(letter.origin)}, order ${orderLink(orderIdOfLetter(letter))}:
+                    ${letter.reason}
+                    <details>
+                      <summary>payload (kept here)</summary>
+                      <pre>${prettyJson(letter.payload)}</pre>
+                    </details>
+                  </li>`,
+              )}
+            </ul>`
+          : html`<pre>${prettyJson(action.detail)}</pre>`
+      }
+      <p><a href="/console/dead-letters">The dead letters</a> · <a href="/console/actions">the audit</a></p>`,
+  );
+}
+
+export function actionsPage(actions: ConsoleAction[]): string {
+  return layout(
+    'Audit',
+    html`<h1>What was done from the console</h1>
+      ${actions.length === 0 ? html`<p class="empty">Nothing yet.</p>` : ''}
+      <ol class="actions" reversed>
+        ${actions.map(
+          (action) =>
+            html`<li>
+              ${when(action.at)} <a href="/console/actions/${action.id}">#${action.id} ${action.action}</a>:
+              ${action.summary}
+            </li>`,
+        )}
+      </ol>`,
   );
 }
 

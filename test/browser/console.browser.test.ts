@@ -284,7 +284,7 @@ describe('the ops console in a browser', () => {
     // A state on the graph opens its visit: input and what it changed.
     await validate.locator('a').click();
     await page.waitForURL(/#state-Validate$/);
-    await expect(page.locator('#state-Validate details').first().getAttribute('open')).resolves.toBe('');
+    await page.locator('#state-Validate details[open]').first().waitFor();
     await page.close();
   });
 
@@ -367,18 +367,46 @@ describe('the ops console in a browser', () => {
     it('redrives one from the console: delivered again, recorded, the letter gone', async () => {
       const page = await newPage();
       await page.goto(`${consoleUrl}/dead-letters`);
-      await expect(page.locator('.note').textContent()).resolves.toContain('Redrive is safe');
+      await expect(page.locator('.note').first().textContent()).resolves.toContain('Redrive is safe');
       await shoot(page, '4-dead-letters');
       await page.locator(`#dead-letters tr[data-id="${letterId}"] button`, { hasText: 'Redrive' }).click();
-      await page.waitForURL(`**/console/dead-letters/${letterId}/redrive`);
+      // POST-redirect-GET: the browser lands on the action's record.
+      await page.waitForURL(/\/console\/actions\/\d+$/);
       await expect(page.locator('.redrive-results').textContent()).resolves.toMatch(/delivered[\s\S]*removed/);
       await shoot(page, '4-redriven');
+      expect(redriveAttempts()).toBe(1);
+      // A reload shows the result again and redrives nothing.
+      await page.reload();
+      await expect(page.locator('.action-done').textContent()).resolves.toMatch(/does\s+not\s+repeat\s+it/);
       await page.close();
 
       const left = listDeadLetters(service.events.database, { containing: orderId });
       expect(left.map((letter) => letter.id)).not.toContain(letterId);
       expect(left).toHaveLength(1);
       expect(redriveAttempts()).toBe(1);
+    });
+
+    it('discards one only after a confirmation that names what is lost, and keeps it in the audit', async () => {
+      const [last] = listDeadLetters(service.events.database, { containing: orderId });
+      if (!last) throw new Error('no dead letter left to discard');
+      const page = await newPage();
+      await page.goto(`${consoleUrl}/dead-letters`);
+      await page.locator(`#dead-letters tr[data-id="${last.id}"] button`, { hasText: 'Discard' }).click();
+      await page.waitForURL(`**/console/dead-letters/${last.id}/discard`);
+      await expect(page.locator('.consequence').textContent()).resolves.toContain(
+        'rule subscriber-flaky never gets this event',
+      );
+      expect(listDeadLetters(service.events.database, { containing: orderId })).toHaveLength(1);
+      await shoot(page, '8-discard-confirmation');
+      await page.locator('form.confirm-discard button').click();
+      await page.waitForURL(/\/console\/actions\/\d+$/);
+      await expect(page.locator('.discarded').textContent()).resolves.toContain(orderId);
+      expect(listDeadLetters(service.events.database, { containing: orderId })).toHaveLength(0);
+      await page.reload();
+      await page.goto(`${consoleUrl}/actions`);
+      await expect(page.locator('ol.actions li', { hasText: 'discard' }).count()).resolves.toBe(1);
+      await shoot(page, '8-audit');
+      await page.close();
     });
   });
 });

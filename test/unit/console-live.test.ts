@@ -108,6 +108,7 @@ describe('the live list over HTTP', () => {
         archiveDir: join(folder, 'archive'),
         definition: { StartAt: 'Validate', States: {} },
         redriveDeadLetter: async () => ({ outcome: 'not-found', detail: 'none' }),
+        ruleNames: ['archive'],
         hosts: 'loopback',
       }),
     );

@@ -55,6 +55,7 @@ beforeAll(async () => {
     archiveDir: join(dir, 'archive'),
     definition: loadOrderIntakeDefinition(resources) as OpsConsoleOptions['definition'],
     redriveDeadLetter: async () => ({ outcome: 'not-found', detail: '' }),
+    ruleNames: ['archive'],
     hosts: 'loopback',
   });
 });
