@@ -26,6 +26,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { ApiResponse } from '../apigateway/api-gateway.js';
+import type { HttpExchange } from '../apigateway/server.js';
 import { refusesCrossSite, refusesHost, type HostNames } from '../browser-guard.js';
 import { presentedToken, tokenCookie } from './console-token.js';
 import { isOrderId } from '../../src/contract/order.js';
@@ -53,11 +54,27 @@ import {
   listPage,
   orderPage,
   problemPage,
+  sendAgainPage,
   STATUSES,
   type RedriveReport,
 } from './pages.js';
 
 export const CONSOLE_PATH = '/console';
+
+/** A request the console sends again: the original's method, path, body and the headers that shape its answer. */
+export interface ResentRequest {
+  method: string;
+  path: string;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** The header that labels a request the console sent again, with the request id of the one it repeats. */
+export const SENT_AGAIN_HEADER = 'X-Console-Sent-Again-From';
+/** The original's headers that are sent again: those that decide how the API reads the request. */
+const RESENT_HEADERS = ['content-type', 'idempotency-key'];
+/** Only these are sent again: a failure to reproduce, never an accepted order or a duplicate. */
+const SENDABLE_OUTCOMES: readonly Outcome[] = ['failed', 'rejected', 'unavailable'];
 export const LIST_PAGE_SIZE = 100;
 const MAX_PAGE_SIZE = 500;
 
@@ -78,6 +95,11 @@ export interface OpsConsoleOptions extends ConsoleDataOptions {
   /** The workflow's definition (the ASL): its state graph, the history export's task resources. */
   definition: StateMachineDefinition;
   redriveDeadLetter(id: number): Promise<RedriveResult>;
+  /**
+   * Sends a recorded request to the API again, as a new request (its own request id, the same idempotency rules);
+   * absent, the console offers no "send again".
+   */
+  sendAgain?: (request: ResentRequest) => Promise<{ status: number; requestId: string | undefined }>;
   /** The rules on the running bus: a dead letter of any other rule can no longer be delivered. */
   ruleNames: readonly string[];
   /**
@@ -243,6 +265,35 @@ export function createOpsConsole(options: OpsConsoleOptions): OpsConsole {
     return seeOther(`${CONSOLE_PATH}/actions/${action.id}`);
   }
 
+  /** Why this execution's request cannot be sent again, or undefined when it can. */
+  function cannotSendAgain(summary: ExecutionSummary, exchange: HttpExchange | undefined): string | undefined {
+    if (!options.sendAgain) return 'This console does not send requests.';
+    if (!SENDABLE_OUTCOMES.includes(summary.outcome)) {
+      return `Only a failed, rejected or unavailable request is sent again (to reproduce it); this one was ${summary.outcome}.`;
+    }
+    if (!exchange) return 'Its HTTP request is not recorded (pruned, or recorded by an older version).';
+    return undefined;
+  }
+
+  async function sendAgain(exchange: HttpExchange): Promise<ConsoleResponse> {
+    const headers: Record<string, string> = { [SENT_AGAIN_HEADER]: exchange.requestId };
+    for (const [name, value] of Object.entries(exchange.requestHeaders)) {
+      if (RESENT_HEADERS.includes(name.toLowerCase())) headers[name] = value;
+    }
+    const sent = await options.sendAgain?.({
+      method: exchange.method,
+      path: exchange.path,
+      headers,
+      body: exchange.requestBody,
+    });
+    const action = store.recordAction({
+      action: 'send-again',
+      summary: `${exchange.method} ${exchange.path} of ${exchange.requestId} sent again: HTTP ${sent?.status ?? '?'}`,
+      detail: { original: exchange.requestId, requestId: sent?.requestId ?? null, status: sent?.status ?? null },
+    });
+    return seeOther(`${CONSOLE_PATH}/actions/${action.id}`);
+  }
+
   /** The letter a path's id names, or the 404 that says there is none. */
   const letterOr404 = (id: string): DeadLetter | ConsoleResponse =>
     (/^\d+$/.test(id) ? readDeadLetter(options.events, Number(id)) : undefined) ??
@@ -296,12 +347,18 @@ export function createOpsConsole(options: OpsConsoleOptions): OpsConsole {
           'Content-Disposition': `attachment; filename="execution-history-${id.replace(/[^A-Za-z0-9._-]/g, '_')}.json"`,
         });
       }
+      if (extra === 'send-again') {
+        const refusal = cannotSendAgain(summary, store.exchange(id));
+        if (refusal) return problem(409, 'Not sent again', refusal);
+        return answer(200, sendAgainPage(summary, store.exchange(id) as HttpExchange));
+      }
       if (extra !== undefined) return problem(404, 'Not found', path);
       return answer(
         200,
         executionPage(summary, execution, executionTimeline(store, id), {
           definition: options.definition,
           exchange: store.exchange(id),
+          canSendAgain: cannotSendAgain(summary, store.exchange(id)) === undefined,
         }),
       );
     }
@@ -351,6 +408,16 @@ export function createOpsConsole(options: OpsConsoleOptions): OpsConsole {
       if (one[2] === 'redrive') return redrive([letter.id], `dead letter #${letter.id}`);
       if (!confirmed && consequenceOf(letter, liveRules()) !== undefined) return seeOther(path);
       return discard([letter], `dead letter #${letter.id}`);
+    }
+    const again = /^\/console\/executions\/([^/]+)\/send-again$/.exec(path);
+    if (again?.[1]) {
+      const name = decode(again[1]) ?? '';
+      const summary = store.summary(name);
+      const exchange = store.exchange(name);
+      const refusal = summary ? cannotSendAgain(summary, exchange) : `No execution named ${name} is recorded.`;
+      if (refusal || !exchange || !options.sendAgain) return problem(409, 'Not sent again', refusal ?? 'Not offered.');
+      if (!confirmed) return seeOther(path);
+      return sendAgain(exchange);
     }
     const many = /^\/console\/dead-letters\/(redrive|discard)$/.exec(path);
     if (many?.[1]) {

@@ -409,6 +409,30 @@ function failureBanner(failure: Failure, summary: ExecutionSummary, exchange: Ht
 export interface ExecutionContext {
   definition: StateMachineDefinition;
   exchange: HttpExchange | undefined;
+  /** Whether its request may be sent again (failed, rejected or unavailable, with the request recorded). */
+  canSendAgain?: boolean;
+}
+
+const sendAgainPath = (name: string): string => `${executionPath(name)}/send-again`;
+
+/** The question asked before a request is sent again, with what it will send. */
+export function sendAgainPage(summary: ExecutionSummary, exchange: HttpExchange): string {
+  return layout(
+    'Send again',
+    html`<h1>Send request <code>${summary.name}</code> again?</h1>
+      <p>
+        The console will send this ${summary.outcome} request to the API again, as a <strong>new request</strong> with
+        its own request id, labelled with the header <code>X-Console-Sent-Again-From: ${summary.name}</code>. It is read
+        as any request is: the same validation and the same idempotency rules (the same body is the same order: if an
+        earlier one was accepted, this one is a duplicate). Use it to reproduce a failure.
+      </p>
+      <pre>
+${exchange.method} ${exchange.path}
+
+${prettyJson(exchange.requestBody)}</pre>
+      ${postForm(`${sendAgainPath(summary.name)}?confirm=yes`, 'Yes, send it again', 'confirm-send-again')}
+      <p><a href="${executionPath(summary.name)}">No, back to the execution</a></p>`,
+  );
 }
 
 export function executionPage(
@@ -424,6 +448,7 @@ export function executionPage(
     html`${failure ? failureBanner(failure, summary, context.exchange) : ''}
       <h1>Execution <code>${summary.name}</code></h1>
       ${summaryList(summary)}
+      ${context.canSendAgain ? html`<p><a class="send-again" href="${sendAgainPath(summary.name)}">Send this request again…</a></p>` : ''}
       ${
         execution
           ? html`<h2>State graph</h2>
@@ -789,8 +814,15 @@ export function actionPage(action: ConsoleAction): string {
   ) as DeadLetter[];
   return layout(
     `Action ${action.id}`,
-    html`<h1>${action.action === 'discard' ? 'Discarded' : action.action}</h1>
+    html`<h1>${action.action === 'discard' ? 'Discarded' : 'Sent again'}</h1>
       ${heading}
+      ${
+        action.action === 'send-again' && isObject(action.detail) && typeof action.detail.requestId === 'string'
+          ? html`<p class="sent-again">
+              The new request: <a href="${executionPath(action.detail.requestId)}">${action.detail.requestId}</a>
+            </p>`
+          : ''
+      }
       ${
         action.action === 'discard'
           ? html`<ul class="discarded">

@@ -10,7 +10,12 @@ import type { DatabaseSync } from 'node:sqlite';
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { createOpsConsole, type ConsoleRequest, type OpsConsole } from '../../local/console/console-routes.js';
+import {
+  createOpsConsole,
+  type ResentRequest,
+  type ConsoleRequest,
+  type OpsConsole,
+} from '../../local/console/console-routes.js';
 import { ConsoleStore } from '../../local/console/console-store.js';
 import { escapeHtml, html } from '../../local/console/html.js';
 import {
@@ -30,6 +35,7 @@ let folder: string;
 let store: ConsoleStore;
 let events: DatabaseSync;
 let redrive: jest.Mock<(id: number) => Promise<RedriveResult>>;
+let sendAgain: jest.Mock<(request: ResentRequest) => Promise<{ status: number; requestId: string | undefined }>>;
 let opsConsole: OpsConsole;
 
 beforeEach(async () => {
@@ -39,6 +45,7 @@ beforeEach(async () => {
   dynamodb.reset();
   dynamodb.on(GetItemCommand).resolves({});
   redrive = jest.fn(async () => ({ outcome: 'delivered', detail: 'taken' }) as RedriveResult);
+  sendAgain = jest.fn(async () => ({ status: 400, requestId: 'req-new' }));
   opsConsole = createOpsConsole({
     store,
     events,
@@ -54,6 +61,7 @@ beforeEach(async () => {
     },
     redriveDeadLetter: redrive,
     ruleNames: ['archive'],
+    sendAgain,
     hosts: 'loopback',
   });
 });
@@ -313,6 +321,45 @@ describe('discarding dead letters', () => {
 });
 
 const orderIdOf = (payload: string): unknown => (JSON.parse(payload) as { detail: { orderId: string } }).detail.orderId;
+
+describe('sending a request again', () => {
+  const sameOrigin = { 'sec-fetch-site': 'same-origin', origin: ORIGIN };
+
+  it('asks first, then sends the original request as a new, labelled one, and keeps it in the audit', async () => {
+    recordRejection('req-bad');
+    const page = await get('/console/executions/req-bad');
+    expect(page.body).toContain('href="/console/executions/req-bad/send-again"');
+    const asked = await post('/console/executions/req-bad/send-again', sameOrigin);
+    expect(asked.headers.Location).toBe('/console/executions/req-bad/send-again');
+    expect(sendAgain).not.toHaveBeenCalled();
+    expect((await get(asked.headers.Location ?? '')).body).toContain('new request');
+
+    const done = await post('/console/executions/req-bad/send-again?confirm=yes', sameOrigin);
+    expect(done.status).toBe(303);
+    expect(sendAgain).toHaveBeenCalledWith({
+      method: 'POST',
+      path: '/orders',
+      headers: { 'X-Console-Sent-Again-From': 'req-bad', 'Content-Type': 'application/json' },
+      body: JSON.stringify({ customerId: HOSTILE, items: [] }),
+    });
+    expect((await get(done.headers.Location ?? '')).body).toContain('href="/console/executions/req-new"');
+  });
+
+  it('never sends again an accepted order', async () => {
+    store.recordExecution({
+      name: 'req-ok',
+      arn: 'arn:aws:states:local:000000000000:express:order-intake:req-ok',
+      stateMachineArn: 'arn:aws:states:local:000000000000:stateMachine:order-intake',
+      status: 'SUCCEEDED',
+      startedAt: Date.now(),
+      stoppedAt: Date.now() + 10,
+      events: [{ type: 'ExecutionSucceeded', timestamp: Date.now(), output: { statusCode: 202, body: '{}' } }],
+    });
+    expect((await post('/console/executions/req-ok/send-again?confirm=yes', sameOrigin)).status).toBe(409);
+    expect((await get('/console/executions/req-ok')).body).not.toContain('send-again');
+    expect(sendAgain).not.toHaveBeenCalled();
+  });
+});
 
 describe('the history export', () => {
   it('answers GetExecutionHistory’s shape: { events } numbered from 1, each linked to the one before', async () => {
