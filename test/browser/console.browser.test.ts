@@ -203,6 +203,14 @@ describe('the ops console in a browser', () => {
     await page.waitForURL(/q=CUST-/);
     await expect(page.locator('#total strong').textContent()).resolves.toBe('3');
     await expect(page.locator('#executions tbody tr').count()).resolves.toBe(3);
+    // Usable on a phone: the page itself never scrolls sideways (wide tables scroll inside their own box).
+    await expect(
+      page.evaluate(
+        () =>
+          (globalThis as unknown as { document: { documentElement: { scrollWidth: number } } }).document.documentElement
+            .scrollWidth,
+      ),
+    ).resolves.toBeLessThanOrEqual(390);
     await shoot(page, '5-customer-search-390px');
 
     const orderId = String(answers[1]?.json.orderId);
