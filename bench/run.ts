@@ -193,7 +193,9 @@ async function bareHttpCeiling(): Promise<PhaseResult> {
 
 /** Ceiling 2: the workflow's own transaction, straight at DynamoDB Local on disk, 50 at a time. */
 async function storeCeiling(dir: string, folder: string, when = ''): Promise<PhaseResult> {
+  // The service's own launcher, loopback shim included, so that the baseline runs the JVM as the service does.
   const dynamodb = await startDynamoDbLocal({ dataDir: join(dir, folder) });
+  if (dynamodb.exposure) process.stderr.write(`  WARNING: ${dynamodb.exposure}\n`);
   const client = dynamodb.client();
   const tableName = 'bench-store-ceiling';
   try {

@@ -43,17 +43,14 @@ function positiveNumber(name: string): number | undefined {
 const hoursInMs = (hours: number | undefined): number | undefined =>
   hours === undefined ? undefined : hours * 60 * 60 * 1000;
 
-/**
- * The console records every order's data and acts on dead letters with no login, so it serves this machine only:
- * on by default on a loopback address, off when HOST opens the service to others unless ORDER_INTAKE_CONSOLE=on.
- */
-function consoleSettings(host: string, loopbackHosts: ReadonlySet<string>) {
+/** ORDER_INTAKE_CONSOLE=on|off; unset, startService's default holds (on for a loopback HOST only). */
+function consoleSettings() {
   const asked = process.env.ORDER_INTAKE_CONSOLE;
   if (asked !== undefined && asked !== '' && asked !== 'on' && asked !== 'off') {
     throw new StartError(`ORDER_INTAKE_CONSOLE must be on or off, not ${asked}`);
   }
   return {
-    enabled: asked ? asked === 'on' : loopbackHosts.has(host),
+    ...(asked ? { enabled: asked === 'on' } : {}),
     retention: {
       maxAgeMs: hoursInMs(positiveNumber('ORDER_INTAKE_CONSOLE_RETENTION_HOURS')),
       maxExecutions: positiveNumber('ORDER_INTAKE_CONSOLE_MAX_EXECUTIONS'),
@@ -105,9 +102,8 @@ async function main(): Promise<void> {
   let service: RunningService;
   let subscribers: Subscriber[];
   try {
-    const [{ startService }, { LOOPBACK_HOSTS }, { WEBHOOK_RETRY_POLICY }, { parseFaults }] = await Promise.all([
+    const [{ startService }, { WEBHOOK_RETRY_POLICY }, { parseFaults }] = await Promise.all([
       import('./service.js'),
-      import('./browser-guard.js'),
       import('./eventbridge/local-events.js'),
       import('./faults.js'),
     ]);
@@ -126,7 +122,7 @@ async function main(): Promise<void> {
       port,
       host,
       faults: parseFaults(process.env.ORDER_INTAKE_FAULTS),
-      console: consoleSettings(host, LOOPBACK_HOSTS),
+      console: consoleSettings(),
       eventLogRetentionMs: hoursInMs(positiveNumber('ORDER_INTAKE_EVENTS_RETENTION_HOURS')),
       subscribers,
       webhooks: { retryPolicy: { ...WEBHOOK_RETRY_POLICY, maximumRetryMs: retrySeconds * 1000 } },
@@ -150,6 +146,7 @@ async function main(): Promise<void> {
         ? `  Ops console: ${service.consoleUrl.replace(service.url, url)}`
         : '  Ops console: off (ORDER_INTAKE_CONSOLE=on turns it on)',
       ...subscribers.map(describeSubscriber),
+      ...(service.exposure ? [`  WARNING: ${service.exposure}`] : []),
       '',
     ].join('\n'),
   );

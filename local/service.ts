@@ -14,7 +14,6 @@
  * - faults.ts: the fault switches, and where they act.
  * Everything is built once here and shared by every request.
  */
-import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -26,7 +25,8 @@ import { createApiGateway } from './apigateway/api-gateway.js';
 import { loadAsyncApiDocument, loadOpenApiDocument } from './apigateway/openapi.js';
 import { RequestLog } from './apigateway/request-log.js';
 import { startHttpServer } from './apigateway/server.js';
-import { hostNamesFor } from './browser-guard.js';
+import { hostNamesFor, LOOPBACK_HOSTS } from './browser-guard.js';
+import { makePrivateDataFolder } from './private-files.js';
 import { loadApiMappingTemplates } from './apigateway/vtl/api-templates.js';
 import { DYNAMODB_FOLDER, startDynamoDbLocal, type DynamoDbLocal } from './dynamodb/dynamodb-local.js';
 import { ensureOrdersTable } from './dynamodb/orders-table.js';
@@ -62,10 +62,10 @@ export interface ServiceOptions {
    */
   iam?: DeployedIamSource;
   /**
-   * The ops console's recording of every execution and HTTP exchange (console.sqlite in the data folder); default
-   * on. Off, nothing is recorded (the benchmark compares both).
+   * The ops console's recording of every execution and HTTP exchange (console.sqlite in the data folder). `enabled`
+   * defaults as `npm start`'s does (consoleEnabled). Off, nothing is recorded (the benchmark compares both).
    */
-  console?: { enabled: boolean; retention?: ConsoleRetention };
+  console?: { enabled?: boolean; retention?: ConsoleRetention };
   /** Local subscribers (local/subscriptions.ts loads them from the environment and the subscribers file). */
   subscribers?: readonly Subscriber[];
   webhooks?: LocalEventsOptions['webhooks'];
@@ -91,11 +91,25 @@ export interface RunningService {
    * token (`?token=…`), which the console asks for.
    */
   consoleUrl: string | undefined;
+  /**
+   * Undefined when every socket but the API's answers this machine only; otherwise what else answers other machines,
+   * for the start line (DynamoDB Local, where its loopback shim cannot be used: see local/dynamodb/dynamodb-local.ts).
+   */
+  exposure: string | undefined;
   /** Turns a fault switch on or off while the service runs. */
   setFault(fault: Fault, on: boolean): void;
   /** Stops HTTP first (no new work), then the event runtime, then DynamoDB Local. Idempotent. */
   stop(): Promise<void>;
 }
+
+const DEFAULT_HOST = '127.0.0.1';
+
+/**
+ * The console records every order's data and acts on dead letters with no login, so unless asked it serves this
+ * machine only: on when the service listens on a loopback host, off otherwise.
+ */
+export const consoleEnabled = (options: Pick<ServiceOptions, 'host' | 'console'>): boolean =>
+  options.console?.enabled ?? LOOPBACK_HOSTS.has(options.host ?? DEFAULT_HOST);
 
 /**
  * Starts each part once the parts it calls are up. Whatever has started is stopped in the reverse order, by
@@ -105,7 +119,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   const dataDir = resolve(options.dataDir);
   const faults = new FaultSwitches(options.faults);
   const logger = options.logger ?? new Logger({ serviceName: SERVICE_NAME });
-  mkdirSync(dataDir, { recursive: true });
+  makePrivateDataFolder(dataDir);
   const started = new AsyncDisposableStack();
 
   try {
@@ -120,13 +134,12 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     // A first synthesis (nothing kept yet for this code) is CPU work in this process; the JVM boots meanwhile.
     const iam: CallerAuthorizers = authorizersFor(options.iam ?? (await deployedIam(LOCAL_RESOURCES)));
     // Reaching an exposed console's port proves nothing: it asks for a token made at each start (console-token.ts).
-    const consoleToken = hostNamesFor(options.host ?? '127.0.0.1') === 'any' ? newConsoleToken() : undefined;
-    const consoleStore =
-      (options.console?.enabled ?? true)
-        ? started.adopt(new ConsoleStore(join(dataDir, CONSOLE_DATABASE_FILE), options.console?.retention), (store) =>
-            store.close(),
-          )
-        : undefined;
+    const consoleToken = hostNamesFor(options.host ?? DEFAULT_HOST) === 'any' ? newConsoleToken() : undefined;
+    const consoleStore = consoleEnabled(options)
+      ? started.adopt(new ConsoleStore(join(dataDir, CONSOLE_DATABASE_FILE), options.console?.retention), (store) =>
+          store.close(),
+        )
+      : undefined;
     const dynamodb = await starting;
     const newClient = (): DynamoDBClient => started.adopt(dynamodb.client(), (client) => client.destroy());
     await ensureOrdersTable(newClient(), LOCAL_RESOURCES.tableName);
@@ -186,9 +199,8 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       iam: iam.api,
       openApi: loadOpenApiDocument(),
       asyncApi: loadAsyncApiDocument(),
-      logger,
     });
-    const host = options.host ?? '127.0.0.1';
+    const host = options.host ?? DEFAULT_HOST;
     // The ops console reads what the console store recorded and the rest on demand; it changes nothing but dead
     // letters, and only on a same-origin POST.
     const api: { url?: string } = {};
@@ -222,7 +234,6 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       localRoutes: opsConsole && consoleRoutes(opsConsole),
       onExchange: consoleStore && ((exchange) => consoleStore.recordExchange(exchange)),
       gateway,
-      logger,
       requestLog,
       port: options.port,
       host,
@@ -240,6 +251,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       events,
       console: consoleStore,
       consoleUrl: consoleStore && `${http.url}${CONSOLE_PATH}${consoleToken ? `?token=${consoleToken}` : ''}`,
+      exposure: dynamodb.exposure,
       setFault: (fault, on) => {
         faults.set(fault, on);
         logger.warn(`fault switch ${fault} ${on ? 'on' : 'off'}`, { fault, description: FAULT_DESCRIPTIONS[fault] });

@@ -7,7 +7,7 @@
  */
 import { readBack, runOpenLoad, tableRow } from './open-load.js';
 import { cliArguments } from './cli-arguments.js';
-import { apiFetchFor } from './signed-fetch.js';
+import { apiFetchOrExit } from './signed-fetch.js';
 
 const USAGE = 'usage: npm run loadtest -- --url <ApiUrl> --rate <rps> --duration <s> [--auth iam|none] [--region <r>]';
 
@@ -23,17 +23,12 @@ async function main(): Promise<number> {
   });
   const rate = Number(values.rate);
   const duration = Number(values.duration);
-  if (!values.url || !(rate > 0) || !(duration > 0)) {
+  if (!(rate > 0) || !(duration > 0)) {
     console.error(USAGE);
     return 2;
   }
-  const opened = await apiFetchFor('loadtest', values.url, values);
-  if ('problem' in opened) {
-    console.error(opened.problem);
-    return 2;
-  }
-  const { api, auth } = opened;
-  console.log(`loadtest: ${values.url} (auth ${auth}), ${rate} orders/s for ${duration} s, open model`);
+  const { api, auth, url } = await apiFetchOrExit('loadtest', USAGE, values);
+  console.log(`loadtest: ${url} (auth ${auth}), ${rate} orders/s for ${duration} s, open model`);
   const run = `${Date.now().toString(36)}`;
   const result = await runOpenLoad({
     api,

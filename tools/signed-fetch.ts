@@ -94,21 +94,26 @@ export async function signedFetch(baseUrl: string, { auth, region }: SignedFetch
 }
 
 /**
- * The API's fetch as a tool's flags ask for it: `--auth`, by default SigV4 for an execute-api URL (a deployed API
- * requires it unless deployed with apiAuthorization=NONE) and none otherwise (npm start). When it cannot be had, a
- * line for the user saying why, prefixed with the tool's name.
+ * The API's fetch as a tool's flags ask for it: `--url`, and `--auth`, by default SigV4 for an execute-api URL (a
+ * deployed API requires it unless deployed with apiAuthorization=NONE) and none otherwise (npm start). When it
+ * cannot be had, the tool ends with exit 2 and a line saying why (its usage when `--url` is missing).
  */
-export async function apiFetchFor(
+export async function apiFetchOrExit(
   tool: string,
-  url: string,
-  { auth: authFlag, region }: { auth?: string; region?: string },
-): Promise<{ api: ApiFetch; auth: Auth } | { problem: string }> {
+  usage: string,
+  { url, auth: authFlag, region }: { url?: string; auth?: string; region?: string },
+): Promise<{ api: ApiFetch; auth: Auth; url: string }> {
+  const refuse = (line: string): never => {
+    console.error(line);
+    process.exit(2);
+  };
+  if (!url) return refuse(usage);
   const auth = authFlag ?? (regionOf(new URL(url)) ? 'iam' : 'none');
-  if (auth !== 'iam' && auth !== 'none') return { problem: `--auth must be iam or none, not ${auth}` };
+  if (auth !== 'iam' && auth !== 'none') return refuse(`--auth must be iam or none, not ${auth}`);
   try {
-    return { api: await signedFetch(url, { auth, region }), auth };
+    return { api: await signedFetch(url, { auth, region }), auth, url };
   } catch (error) {
     if (!(error instanceof MissingCredentialsError)) throw error;
-    return { problem: `${tool}: ${error.message}` };
+    return refuse(`${tool}: ${error.message}`);
   }
 }

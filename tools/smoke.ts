@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { isOrderId } from '../src/contract/order.js';
 import { cliArguments } from './cli-arguments.js';
-import { apiFetchFor, type ApiFetch } from './signed-fetch.js';
+import { apiFetchOrExit, type ApiFetch } from './signed-fetch.js';
 
 const PROBLEM = 'application/problem+json';
 
@@ -225,18 +225,9 @@ async function main(): Promise<number> {
   const { values } = cliArguments(USAGE, {
     options: { url: { type: 'string' }, auth: { type: 'string' }, region: { type: 'string' } },
   });
-  if (!values.url) {
-    console.error(USAGE);
-    return 2;
-  }
-  const opened = await apiFetchFor('smoke', values.url, values);
-  if ('problem' in opened) {
-    console.error(opened.problem);
-    return 2;
-  }
-  const { auth } = opened;
-  const api = new Api(opened.api, values.url);
-  console.log(`smoke: ${values.url} (auth ${auth})`);
+  const opened = await apiFetchOrExit('smoke', USAGE, values);
+  const api = new Api(opened.api, opened.url);
+  console.log(`smoke: ${opened.url} (auth ${opened.auth})`);
   let failed = 0;
   for (const check of CHECKS) {
     try {

@@ -13,7 +13,6 @@
  * gateway's own 500.
  */
 import { GetItemCommand, type DynamoDBClient, type GetItemCommandInput } from '@aws-sdk/client-dynamodb';
-import type { Logger } from '@aws-lambda-powertools/logger';
 import { ORDER_REQUEST_CONTENT_TYPE } from '../../api/templates.js';
 import { REQUEST_ID_HEADER } from '../../src/contract/order.js';
 import { PROBLEM_CONTENT_TYPE, type ProblemDetails } from '../../src/contract/problem.js';
@@ -81,11 +80,6 @@ export interface ApiGatewayOptions {
   openApi: OpenApiDocument;
   /** Served at /asyncapi.json for downstream teams; the gateway routes by the OpenAPI document alone. */
   asyncApi?: Record<string, unknown>;
-  /**
-   * Not written to: a failure travels with its answer (`failure`) to the request log, which writes its one line
-   * (request-log.ts). Optional, so that callers that pass one need not change.
-   */
-  logger?: Logger;
 }
 
 export interface ApiGateway {

@@ -12,6 +12,9 @@
  * Under a storm (a fault makes thousands of 500s a second), repeats of one kind (status and error) within a second of
  * the last fold into one line per second with their count and the latest of them; the first of a kind after a quiet
  * second is always written whole.
+ *
+ * Abandoned requests (the client went away mid-request) are one short WARN line each through the same writer, with
+ * the reason and no stack, folded by reason past `linesPerSecond` in a second.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 
@@ -37,6 +40,15 @@ export interface RequestSummary {
   orderId?: string;
   /** Present on every 5xx answer and every answer of a failed execution. */
   failure?: FailureTrace;
+}
+
+/** A request the client gave up on (it went away mid-body, reset the connection): nothing broke on our side. */
+export interface AbandonedRequest {
+  method: string;
+  path: string;
+  requestId: string;
+  /** The socket error's code (ECONNRESET) or its message's first line: a client's leaving needs no stack. */
+  reason: string;
 }
 
 /** Where failure lines go: a logger that writes WARN and ERROR whatever the service's level. */
@@ -67,6 +79,9 @@ export class RequestLog {
   #lines = 0;
   #folded = 0;
   #foldedByStatus: Record<string, number> = {};
+  #abandonedWindowStart = 0;
+  #abandonedLines = 0;
+  #abandonedFolded: Record<string, number> = {};
 
   constructor(logger: Logger, options: RequestLogOptions = {}) {
     this.#logger = logger;
@@ -76,6 +91,7 @@ export class RequestLog {
     // The folded counts of a burst's last second must not wait for the next request.
     this.#timer = setInterval(() => {
       if (Date.now() - this.#windowStart >= 1000) this.flush();
+      if (Date.now() - this.#abandonedWindowStart >= 1000) this.#flushAbandoned();
       this.#flushFailures();
     }, 1000);
     this.#timer.unref();
@@ -109,9 +125,38 @@ export class RequestLog {
     this.#foldedByStatus = {};
   }
 
+  /**
+   * One short warn line per abandoned request (at every level but SILENT, like a failure): its reason, no stack. Past
+   * `linesPerSecond` in a second, the rest fold into one line per second counted by reason.
+   */
+  abandoned(request: AbandonedRequest): void {
+    if (!this.#failures) return;
+    const now = Date.now();
+    if (now - this.#abandonedWindowStart >= 1000) {
+      this.#flushAbandoned();
+      this.#abandonedWindowStart = now;
+      this.#abandonedLines = 0;
+    }
+    if (this.#abandonedLines < this.#linesPerSecond) {
+      this.#abandonedLines += 1;
+      this.#failures.warn('request abandoned', { ...request });
+      return;
+    }
+    this.#abandonedFolded[request.reason] = (this.#abandonedFolded[request.reason] ?? 0) + 1;
+  }
+
+  #flushAbandoned(): void {
+    const byReason = this.#abandonedFolded;
+    const requests = Object.values(byReason).reduce((sum, count) => sum + count, 0);
+    if (requests === 0) return;
+    this.#failures?.warn('abandoned requests folded', { requests, byReason });
+    this.#abandonedFolded = {};
+  }
+
   close(): void {
     clearInterval(this.#timer);
     this.flush();
+    this.#flushAbandoned();
     this.#flushFailures(Number.POSITIVE_INFINITY);
   }
 

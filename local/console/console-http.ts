@@ -6,7 +6,7 @@
  * one batch per turn of the event loop.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { LocalRoutes } from '../apigateway/server.js';
+import { headerMap, type LocalRoutes } from '../apigateway/server.js';
 import { CONSOLE_PATH, matchesFilter, SECURITY_HEADERS, type OpsConsole } from './console-routes.js';
 import type { ExecutionFilter, ExecutionSummary } from './console-store.js';
 import { rowLink } from './pages.js';
@@ -15,16 +15,32 @@ import { errorMessage } from '../../src/json-value.js';
 const LIVE_PATH = `${CONSOLE_PATH}/live`;
 const HEARTBEAT_MS = 15_000;
 
+/**
+ * A live list is one open connection per console tab, so a few dozen are plenty; past that a new one is refused
+ * (503, the browser's EventSource retries). A stream whose reader does not keep up (its unsent bytes past
+ * `maxBufferedBytes`, once the socket's own buffers are full) is dropped rather than buffered without end; a real
+ * tab reconnects and reloads the list.
+ */
+export interface LiveLimits {
+  maxStreams: number;
+  maxBufferedBytes: number;
+}
+export const LIVE_LIMITS: LiveLimits = { maxStreams: 32, maxBufferedBytes: 256 * 1024 };
+
 const headersOf = (request: IncomingMessage): Record<string, string> => {
-  const headers: Record<string, string> = {};
+  const headers = headerMap();
   for (const [name, value] of Object.entries(request.headers)) {
     if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
   }
   return headers;
 };
 
-export function consoleRoutes(opsConsole: OpsConsole): LocalRoutes {
+export function consoleRoutes(opsConsole: OpsConsole, limits: LiveLimits = LIVE_LIMITS): LocalRoutes {
   const streams = new Map<ServerResponse, ExecutionFilter>();
+  const send = (stream: ServerResponse, text: string): void => {
+    stream.write(text);
+    if (stream.writableLength > limits.maxBufferedBytes) stream.destroy();
+  };
   let pending: ExecutionSummary[] = [];
   const broadcast = (): void => {
     const summaries = pending;
@@ -33,7 +49,7 @@ export function consoleRoutes(opsConsole: OpsConsole): LocalRoutes {
       const lines = summaries
         .filter((summary) => matchesFilter(summary, filter))
         .map((summary) => `event: execution\ndata: ${JSON.stringify({ ...summary, link: rowLink(summary) })}\n\n`);
-      if (lines.length > 0) stream.write(lines.join(''));
+      if (lines.length > 0) send(stream, lines.join(''));
     }
   };
   let unsubscribe: (() => void) | undefined;
@@ -43,11 +59,21 @@ export function consoleRoutes(opsConsole: OpsConsole): LocalRoutes {
     });
   };
   const heartbeat = setInterval(() => {
-    for (const stream of streams.keys()) stream.write(': keep-alive\n\n');
+    for (const stream of streams.keys()) send(stream, ': keep-alive\n\n');
   }, HEARTBEAT_MS);
   heartbeat.unref();
 
   function live(filter: ExecutionFilter, response: ServerResponse): void {
+    if (streams.size >= limits.maxStreams) {
+      const body = `At most ${limits.maxStreams} live lists are open at once; close a console tab, or wait.`;
+      response.writeHead(503, {
+        ...SECURITY_HEADERS,
+        'Content-Type': 'text/plain; charset=utf-8',
+        'Retry-After': '10',
+      });
+      response.end(body);
+      return;
+    }
     response.writeHead(200, {
       ...SECURITY_HEADERS,
       'Content-Type': 'text/event-stream; charset=utf-8',

@@ -126,10 +126,11 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
 };
 
 const asset = (name: string): string => readFileSync(new URL(`./assets/${name}`, import.meta.url), 'utf8');
-const ASSETS: Record<string, { type: string; body: () => string }> = {
-  'console.js': { type: 'text/javascript; charset=utf-8', body: () => asset('console.js') },
-  'console.css': { type: 'text/css; charset=utf-8', body: () => asset('console.css') },
-};
+// A Map, not an object literal: the name comes from the URL, and /console/assets/constructor must find nothing.
+const ASSETS = new Map<string, { type: string; body: () => string }>([
+  ['console.js', { type: 'text/javascript; charset=utf-8', body: () => asset('console.js') }],
+  ['console.css', { type: 'text/css; charset=utf-8', body: () => asset('console.css') }],
+]);
 
 const HTML = 'text/html; charset=utf-8';
 const answer = (status: number, body: string, type = HTML, headers: Record<string, string> = {}): ConsoleResponse => ({
@@ -321,7 +322,7 @@ export function createOpsConsole(options: OpsConsoleOptions): OpsConsole {
     if (rest.length > 0 || (rawId !== undefined && id === undefined)) return problem(404, 'Not found', path);
 
     if (section === 'assets' && id && extra === undefined) {
-      const file = ASSETS[id];
+      const file = ASSETS.get(id);
       if (!file) return problem(404, 'Not found', path);
       return answer(200, file.body(), file.type, { 'Cache-Control': 'no-cache' });
     }

@@ -6,7 +6,6 @@
  * an OS crash may lose the last records, which are a log, not orders.
  * Retention is bounded by age and by count, whichever comes first.
  */
-import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
@@ -14,6 +13,7 @@ import type { HttpExchange } from '../apigateway/server.js';
 import type { RecordedExecution } from '../stepfunctions/execution-history.js';
 import { isObject } from '../../src/json-value.js';
 import { bucketOf, COUNT_IN_MINUTE, minuteOf, readStats, STATS_SCHEMA, type ExecutionStats } from './console-stats.js';
+import { createPrivateFile } from '../private-files.js';
 
 export const CONSOLE_DATABASE_FILE = 'console.sqlite';
 
@@ -284,7 +284,7 @@ export class ConsoleStore {
   private readonly pruneTimer: NodeJS.Timeout;
 
   constructor(path: string, retention: ConsoleRetention = {}) {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    if (path !== ':memory:') createPrivateFile(path, dirname(path));
     this.db = new DatabaseSync(path);
     this.db.exec('PRAGMA journal_mode = WAL');
     this.db.exec('PRAGMA synchronous = NORMAL');

@@ -1,15 +1,22 @@
 /**
  * AWS's own DynamoDB Local, from the jar that the npm package amplify-dynamodb-simulator ships (the package's
  * launcher looks for the jar under ~/.amplify, so the jar is started here directly). Needs Java 17+.
+ *
+ * The jar has no bind option: it listens on every interface, with no authentication. It runs here unchanged, as its
+ * README starts it, with one library preloaded into the JVM (loopback-bind.c) that makes its listening socket
+ * loopback-only; the start checks the socket it got, and says so when it answers other machines.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { dirname, join, resolve } from 'node:path';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { canInspectListeners, listenersOf, processTree } from '../listening-sockets.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../local-account.js';
+import { makePrivateFolder } from '../private-files.js';
+import { loopbackBind } from './loopback-bind.js';
 
 const require = createRequire(import.meta.url);
 const EMULATOR_DIR = join(dirname(require.resolve('amplify-dynamodb-simulator/package.json')), 'emulator');
@@ -29,6 +36,11 @@ export interface DynamoDbLocal {
   port: number;
   /** A client for this instance, with the dummy credentials DynamoDB Local accepts. */
   client: (overrides?: { maxAttempts?: number }) => DynamoDBClient;
+  /**
+   * Undefined when its port was checked to answer this machine only; otherwise who else it may answer and why, for
+   * the start line.
+   */
+  exposure: string | undefined;
   stop: () => Promise<void>;
 }
 
@@ -113,6 +125,8 @@ async function waitUntilServing(endpoint: string, child: ChildProcess): Promise<
  * files.
  */
 const WATCHDOG = [
+  // What the JVM writes (the database, its journal) and the pid file are the user's alone, as the data folder is.
+  'umask 077',
   'exec 3<&0',
   '"$@" <&- & jvm=$!',
   'if [ -n "$PID_FILE" ]; then echo "$jvm" > "$PID_FILE"; fi',
@@ -171,20 +185,38 @@ async function awaitEarlierJvm(pidFile: string): Promise<void> {
   }
 }
 
+/** Why the JVM under `watchdogPid` answers beyond this machine, or undefined when it answers loopback only. */
+function exposureOf(watchdogPid: number | undefined, port: number, shimUnavailable: string | undefined) {
+  const everywhere = `DynamoDB Local (port ${port}, no authentication) answers every network interface`;
+  if (shimUnavailable) return `${everywhere}: ${shimUnavailable}`;
+  if (watchdogPid === undefined || !canInspectListeners()) return `${everywhere} unless the loopback shim held`;
+  const listeners = listenersOf(processTree(watchdogPid));
+  const open = listeners.filter((listener) => !listener.loopback);
+  if (listeners.length === 0) return `${everywhere} unless the loopback shim held (its socket was not found)`;
+  if (open.length === 0) return undefined;
+  const addresses = open.map((listener) => `${listener.address}:${listener.port}`).join(', ');
+  return `${everywhere}: it listens on ${addresses} (the loopback shim did not hold)`;
+}
+
 export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Promise<DynamoDbLocal> {
+  const shim = await loopbackBind();
   const port = options.port || (await freePort());
   const dataDir = options.dataDir ? resolve(options.dataDir) : undefined;
   const storage = dataDir ? ['-dbPath', dataDir] : ['-inMemory'];
   // In memory there are no files to hold, so no pid file either.
   const pidFile = dataDir ? join(dataDir, PID_FILE_NAME) : '';
   if (dataDir) {
-    mkdirSync(dataDir, { recursive: true });
+    makePrivateFolder(dataDir);
     await awaitEarlierJvm(pidFile);
   }
   // -sharedDb: one database whatever the client's credentials and Region, as a single local service expects.
-  const java = ['java', '-Djava.library.path=./DynamoDBLocal_lib', '-jar', 'DynamoDBLocal.jar'];
-  java.push('-port', String(port), ...storage, '-sharedDb', '-disableTelemetry');
-  const child = spawn('sh', ['-c', WATCHDOG, 'dynamodb-local', ...java], {
+  // IPv4 sockets only: the shim's wildcard-to-127.0.0.1 rewrite is then the whole story.
+  const java = ['java', '-Djava.net.preferIPv4Stack=true', '-Djava.library.path=./DynamoDBLocal_lib'];
+  java.push('-jar', 'DynamoDBLocal.jar', '-port', String(port), ...storage, '-sharedDb', '-disableTelemetry');
+  // Preloaded by the JVM only (`env` execs it, keeping the pid the watchdog waits for), ahead of any of the user's.
+  const preload = 'library' in shim ? [shim.library, process.env.LD_PRELOAD].filter(Boolean).join(':') : undefined;
+  const command = preload ? ['env', `LD_PRELOAD=${preload}`, ...java] : java;
+  const child = spawn('sh', ['-c', WATCHDOG, 'dynamodb-local', ...command], {
     cwd: EMULATOR_DIR,
     stdio: ['pipe', 'ignore', 'pipe'],
     env: { ...process.env, PID_FILE: pidFile },
@@ -203,5 +235,6 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
     await stop();
     throw error;
   }
-  return { endpoint, port, client: clientFor(endpoint), stop };
+  const exposure = exposureOf(child.pid, port, 'unavailable' in shim ? shim.unavailable : undefined);
+  return { endpoint, port, client: clientFor(endpoint), exposure, stop };
 }

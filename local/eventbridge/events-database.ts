@@ -4,9 +4,9 @@
  * it commit to the same durable place. Every statement on that file is here; the bus, the rules, the relay, the
  * retention, the console and `npm run events` call these functions (each write in a transaction, `commitsOf`).
  */
-import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { createPrivateFile } from '../private-files.js';
 import { withoutUrlSecrets } from '../secrets.js';
 import type { EventEnvelope, StoredEvent } from './local-event-bus.js';
 
@@ -128,7 +128,7 @@ function migrate(db: DatabaseSync): void {
 }
 
 export function openEventsDatabase(path: string): DatabaseSync {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  if (path !== ':memory:') createPrivateFile(path, dirname(path));
   const db = new DatabaseSync(path);
   try {
     prepare(db);

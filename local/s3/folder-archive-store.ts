@@ -3,6 +3,7 @@ import { link, mkdir, open, readdir, rm } from 'node:fs/promises';
 import { basename, dirname, relative, resolve, sep } from 'node:path';
 import type { ArchiveOutcome, ArchiveStore } from '../../src/archive/archive-order.js';
 import { ArchiveStoreError } from '../../src/archive/errors.js';
+import { PRIVATE_FILE_MODE, PRIVATE_FOLDER_MODE } from '../private-files.js';
 
 const TEMPORARY_SUFFIX = '.tmp';
 const TEMPORARY_FILE = /^\..+\.[0-9a-f-]{36}\.tmp$/;
@@ -12,7 +13,7 @@ const hasCode = (error: unknown, code: string): boolean =>
   typeof error === 'object' && error !== null && (error as NodeJS.ErrnoException).code === code;
 
 async function fsyncPath(path: string, flags: 'r' | 'wx', data?: string): Promise<void> {
-  const handle = await open(path, flags);
+  const handle = await open(path, flags, PRIVATE_FILE_MODE);
   try {
     if (data !== undefined) await handle.writeFile(data, 'utf8');
     await handle.sync();
@@ -60,7 +61,7 @@ export class FolderArchiveStore implements ArchiveStore {
     const folder = dirname(target);
     const temporary = resolve(folder, `.${basename(target)}.${randomUUID()}${TEMPORARY_SUFFIX}`);
     try {
-      await mkdir(folder, { recursive: true });
+      await mkdir(folder, { recursive: true, mode: PRIVATE_FOLDER_MODE });
       await fsyncPath(temporary, 'wx', body);
       try {
         await link(temporary, target);

@@ -2,7 +2,7 @@
  * The HTTP contract (DESIGN.md section 2), row by row, against the local service as `npm start` runs it. Every answer
  * to a documented operation is checked against api/openapi.json as it arrives (support/local-service.ts).
  */
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it, jest } from '@jest/globals';
 import { archiveKeyOf } from '../../src/archive/archive-order.js';
@@ -162,5 +162,36 @@ describe('OrderAccepted', () => {
     expect(JSON.parse(await readFile(join(local.dataDir, 'archive', key), 'utf8'))).toEqual(
       orderAcceptedDetail(document),
     );
+  });
+});
+
+describe('the data folder', () => {
+  it("is its user's alone: every folder in it 0700, every file 0600 (DynamoDB Local's, the console's included)", async () => {
+    // An archived order, so that every kind of file has been written; both deliveries done, so that no temporary
+    // archive file comes and goes while the folder is read.
+    const accepted = await postOrder(local.service, JSON.stringify(order('private-files')));
+    await eventually('the archive has it', async () =>
+      (await archivedFiles(local.service.events.archiveDir)).some((file) =>
+        file.includes(String(accepted.json.orderId)),
+      ),
+    );
+    await eventually('the archive rule has delivered everything', () => local.service.events.archiveBacklog() === 0);
+
+    const entries = ['', ...(await readdir(local.dataDir, { recursive: true, encoding: 'utf8' }))];
+    const modes = (
+      await Promise.all(
+        entries.map(async (entry) => {
+          // A file can still go between the listing and its stat (a SQLite journal): only what exists is judged.
+          const found = await stat(join(local.dataDir, entry)).catch(() => undefined);
+          return found ? [{ entry, folder: found.isDirectory(), mode: (found.mode & 0o777).toString(8) }] : [];
+        }),
+      )
+    ).flat();
+    const names = modes.map(({ entry }) => entry);
+    expect(names).toEqual(
+      expect.arrayContaining(['console.sqlite', 'events.sqlite', 'events.sqlite-wal', 'dynamodb', 'archive']),
+    );
+    expect(names.some((name) => name.startsWith('dynamodb/') && name.endsWith('.db'))).toBe(true);
+    expect(modes.filter(({ folder, mode }) => mode !== (folder ? '700' : '600'))).toEqual([]);
   });
 });

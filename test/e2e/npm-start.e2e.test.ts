@@ -4,11 +4,12 @@
  * the DynamoDB Local JVM included.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, jest } from '@jest/globals';
 import { DYNAMODB_FOLDER } from '../../local/dynamodb/dynamodb-local.js';
+import { listenersOf, processTree, type Listener } from '../../local/listening-sockets.js';
 import { launchService, type ServiceProcess } from '../../local/service-process.js';
 import { validOrder } from '../support/order-samples.js';
 import { eventually } from '../support/eventually.js';
@@ -48,6 +49,30 @@ async function killGroup(pgid: number | undefined): Promise<void> {
   });
 }
 
+const commandOf = (pid: number): string => {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+  } catch {
+    return '';
+  }
+};
+
+/**
+ * Every TCP socket `npm start`'s process tree listens on, sorted into the API's own (on the port it printed) and the
+ * rest; each listener is found by its socket inode among the tree's open files, so no other process on the machine
+ * (a DynamoDB Local JVM of another test project, say) counts.
+ */
+function serviceListeners(started: ServiceProcess): { api: Listener[]; others: (Listener & { command: string })[] } {
+  const apiPort = Number(new URL(started.url).port);
+  const listeners = listenersOf(processTree(started.child.pid as number));
+  return {
+    api: listeners.filter((listener) => listener.port === apiPort),
+    others: listeners
+      .filter((listener) => listener.port !== apiPort)
+      .map((listener) => ({ ...listener, command: commandOf(listener.pid) })),
+  };
+}
+
 let running: ServiceProcess | undefined;
 afterEach(async () => {
   // A failed test must not leave a service behind either.
@@ -74,6 +99,15 @@ describe('npm start', () => {
       processesInGroup(pgid).some((line) => line.includes('DynamoDBLocal.jar') && line.includes(folder.dataDir)),
     ).toBe(true);
 
+    // Every socket answers this machine only, DynamoDB Local's JVM (which has no bind option) included.
+    const { api, others } = serviceListeners(running);
+    expect(api.map(({ address, loopback }) => ({ address, loopback }))).toEqual([
+      { address: '127.0.0.1', loopback: true },
+    ]);
+    expect(others.filter((listener) => listener.command.includes('DynamoDBLocal.jar'))).not.toHaveLength(0);
+    expect(others.filter((listener) => !listener.loopback)).toEqual([]);
+    expect(running.output()).not.toContain('WARNING');
+
     process.kill(-pgid, 'SIGINT');
     await running.exited;
     await eventually('every process of the group has ended', () => processesInGroup(pgid).length === 0, {
@@ -82,6 +116,32 @@ describe('npm start', () => {
     });
     expect(running.output()).toContain('SIGINT: stopping');
     expect(running.output()).not.toMatch(/stop failed|exiting anyway/);
+  });
+
+  it('with HOST=0.0.0.0 opens the API alone to other machines: DynamoDB Local still answers loopback only', async () => {
+    // A listener on every interface outside the service's tree, as another program's would be: it must not count.
+    const foreign = createServer();
+    await new Promise<void>((listening) => foreign.listen(0, '0.0.0.0', listening));
+    try {
+      running = await npmStart(folder.dataDir, { HOST: '0.0.0.0' });
+      expect((await postOrder(running, JSON.stringify(validOrder))).status).toBe(202);
+
+      const { api, others } = serviceListeners(running);
+      const foreignPort = (foreign.address() as { port: number }).port;
+      expect(api.map(({ address, loopback }) => ({ address, loopback }))).toEqual([
+        { address: '0.0.0.0', loopback: false },
+      ]);
+      const jvm = others.filter((listener) => listener.command.includes('DynamoDBLocal.jar'));
+      expect(jvm).not.toHaveLength(0);
+      expect(jvm.every((listener) => listener.command.includes(folder.dataDir))).toBe(true);
+      expect(others.filter((listener) => !listener.loopback)).toEqual([]);
+      expect(others.map((listener) => listener.port)).not.toContain(foreignPort);
+      expect(running.output()).not.toContain('WARNING');
+      // Open to others, the console (no login) is off unless asked for.
+      expect(running.output()).toContain('Ops console: off');
+    } finally {
+      foreign.close();
+    }
   });
 
   it('reads ORDER_INTAKE_FAULTS; a SIGTERM to the service alone also stops the DynamoDB Local it started', async () => {

@@ -12,8 +12,8 @@ import type { DatabaseSync } from 'node:sqlite';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import fc from 'fast-check';
-import { consoleRoutes } from '../../local/console/console-http.js';
-import { createOpsConsole, matchesFilter } from '../../local/console/console-routes.js';
+import { consoleRoutes, LIVE_LIMITS, type LiveLimits } from '../../local/console/console-http.js';
+import { createOpsConsole, matchesFilter, type OpsConsole } from '../../local/console/console-routes.js';
 import { ConsoleStore, OUTCOMES, type ExecutionFilter } from '../../local/console/console-store.js';
 import { openEventsDatabase } from '../../local/eventbridge/events-database.js';
 import type { LocalRoutes } from '../../local/apigateway/server.js';
@@ -91,6 +91,12 @@ describe('the live list over HTTP', () => {
   let store: ConsoleStore;
   let events: DatabaseSync;
   let routes: LocalRoutes;
+  let opsConsole: OpsConsole;
+  /** The routes again, with other limits. */
+  const withLimits = (limits: LiveLimits): void => {
+    routes.close();
+    routes = consoleRoutes(opsConsole, limits);
+  };
   let server: Server;
   let port: number;
   const streams: IncomingMessage[] = [];
@@ -99,19 +105,18 @@ describe('the live list over HTTP', () => {
     folder = await mkdtemp(join(tmpdir(), 'console-live-'));
     store = new ConsoleStore(':memory:');
     events = openEventsDatabase(':memory:');
-    routes = consoleRoutes(
-      createOpsConsole({
-        store,
-        events,
-        dynamodb: new DynamoDBClient({ region: 'local' }),
-        tableName: 'orders',
-        archiveDir: join(folder, 'archive'),
-        definition: { StartAt: 'Validate', States: {} },
-        redriveDeadLetter: async () => ({ outcome: 'not-found', detail: 'none' }),
-        ruleNames: ['archive'],
-        hosts: 'loopback',
-      }),
-    );
+    opsConsole = createOpsConsole({
+      store,
+      events,
+      dynamodb: new DynamoDBClient({ region: 'local' }),
+      tableName: 'orders',
+      archiveDir: join(folder, 'archive'),
+      definition: { StartAt: 'Validate', States: {} },
+      redriveDeadLetter: async () => ({ outcome: 'not-found', detail: 'none' }),
+      ruleNames: ['archive'],
+      hosts: 'loopback',
+    });
+    routes = consoleRoutes(opsConsole);
     server = createServer((request, response) => {
       if (!routes.serve(request, response)) response.writeHead(404).end();
     });
@@ -170,4 +175,42 @@ describe('the live list over HTTP', () => {
     expect(foreign.status).toBe(403);
     expect(foreign.contentType).not.toMatch(/event-stream/);
   });
+
+  it('refuses a stream past the cap with 503 and Retry-After, and takes one again once a stream closes', async () => {
+    expect(LIVE_LIMITS.maxStreams).toBeGreaterThanOrEqual(8);
+    withLimits({ ...LIVE_LIMITS, maxStreams: 2 });
+    await openLive('');
+    await openLive('?q=A');
+    const refused = await openLive('?q=B');
+    expect(refused.status).toBe(503);
+
+    streams[0]?.destroy();
+    await eventually('a stream is open again', async () => (await openLive('')).status === 200);
+  });
+
+  it('drops a stream whose reader does not keep up, and keeps the others', async () => {
+    withLimits({ ...LIVE_LIMITS, maxBufferedBytes: 64 * 1024 });
+    const slow = await openLive('');
+    const reading = await openLive('');
+    // The slow reader stops reading: the kernel's socket buffers fill (a few MB), then the server's own.
+    streams[0]?.pause();
+    const padding = 'x'.repeat(32 * 1024);
+    const recorded = 400;
+    for (let i = 0; i < recorded; i += 1) {
+      store.recordExecution(execution(`run-${i}-${padding}`, 'SUCCEEDED', 202, { orderId: 'A' }));
+      // A turn of the event loop after each, so that the stream that reads keeps up (its reader is this process too).
+      await new Promise((wake) => setImmediate(wake));
+    }
+    await eventually('the reading stream has them all', () => reading.names().length === recorded, {
+      timeoutMs: 30_000,
+    });
+    // A paused reader sees its stream's end only once it reads again.
+    let ended = false;
+    streams[0]?.once('close', () => (ended = true)).resume();
+    await eventually('the slow reader was dropped', () => ended);
+    // Cut off mid-event: what it got whole is less than what was recorded.
+    expect(slow.text().match(/^data: .*\n\n/gm)?.length ?? 0).toBeLessThan(recorded);
+    store.recordExecution(execution('after', 'SUCCEEDED', 202, { orderId: 'A' }));
+    await eventually('the reading stream still gets new ones', () => reading.names().includes('after'));
+  }, 60_000);
 });

@@ -85,8 +85,7 @@ const get = (path: string, headers?: Record<string, string>) => opsConsole.handl
 const post = (path: string, headers?: Record<string, string>) => opsConsole.handle(request('POST', path, headers));
 
 /** A rejected order's execution, as the workflow records it: the hostile body in, a 400 problem out. */
-function recordRejection(name: string): void {
-  const body = JSON.stringify({ customerId: HOSTILE, items: [] });
+function recordRejection(name: string, body = JSON.stringify({ customerId: HOSTILE, items: [] })): void {
   const input = { requestId: name, body: Buffer.from(body).toString('base64') };
   const problem = { statusCode: 400, body: JSON.stringify({ title: 'invalid', detail: HOSTILE }) };
   const execution: RecordedExecution = {
@@ -141,6 +140,31 @@ describe('the console’s escaping', () => {
     );
   });
 
+  it('keeps the execution page under 100 KB whatever 8 KB body was sent (nesting, quotes, long arrays)', async () => {
+    const size = 8 * 1024;
+    const bodies = {
+      'nested arrays': `${'['.repeat(size / 2)}${']'.repeat(size / 2)}`,
+      'nested objects': `${'{"a":'.repeat(Math.floor(size / 6))}0${'}'.repeat(Math.floor(size / 6))}`,
+      'arrays in an array': `[${Array(Math.floor(size / 3))
+        .fill('[]')
+        .join(',')}]`,
+      'a long array': `[${Array(size / 2)
+        .fill('0')
+        .join(',')}]`,
+      quotes: JSON.stringify('"'.repeat(size / 2 - 1)),
+      'not JSON': '"&<'.repeat(Math.floor(size / 3)),
+    };
+    const sizes: Record<string, number> = {};
+    for (const [kind, body] of Object.entries(bodies)) {
+      const name = `req-${kind.replace(/ /g, '-')}`;
+      recordRejection(name, body);
+      const page = await get(`/console/executions/${name}`);
+      expect(page.status).toBe(200);
+      sizes[kind] = page.body.length;
+    }
+    expect(Object.entries(sizes).filter(([, length]) => length >= 100 * 1024)).toEqual([]);
+  });
+
   it('shows a hostile request body and hostile header values as text on the execution page', async () => {
     recordRejection('req-hostile');
     const page = await get('/console/executions/req-hostile');
@@ -172,6 +196,9 @@ describe('the console’s escaping', () => {
     }
     const script = await get('/console/assets/console.js');
     expect(script).toMatchObject({ status: 200, headers: { 'Content-Type': 'text/javascript; charset=utf-8' } });
+    for (const inherited of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) {
+      expect((await get(`/console/assets/${inherited}`)).status).toBe(404);
+    }
     expect((await get('/console')).body).not.toMatch(/<script>(?!<\/script>)|style="/);
   });
 

@@ -30,7 +30,8 @@ const answered = (
   ],
 });
 
-const exchangeOf = (requestId: string, startedAt: number) => ({
+/** A POST /orders answered 202, as the HTTP server records it. */
+const exchange = (requestId: string, startedAt: number) => ({
   requestId,
   startedAt,
   durationMs: 60,
@@ -65,7 +66,7 @@ describe('the console store', () => {
     // The exchange, recorded as the answer leaves, is what the client got: it wins over what was derived.
     const store = new ConsoleStore(':memory:');
     store.recordExecution({ ...answered('req-f', Date.now(), 202), status: 'FAILED' });
-    store.recordExchange({ ...exchangeOf('req-f', Date.now()), status: 502 });
+    store.recordExchange({ ...exchange('req-f', Date.now()), status: 502 });
     expect(store.summary('req-f')?.httpStatus).toBe(502);
     store.close();
   });
@@ -81,18 +82,6 @@ describe('the console store', () => {
   it('keeps the HTTP exchange of the oldest execution, whose request arrived before the execution started', () => {
     const store = new ConsoleStore(':memory:', { maxExecutions: 2 });
     const now = Date.now();
-    const exchange = (requestId: string, startedAt: number) => ({
-      requestId,
-      startedAt,
-      durationMs: 60,
-      method: 'POST',
-      path: '/orders',
-      requestHeaders: {},
-      requestBody: '{}',
-      status: 202,
-      responseHeaders: {},
-      responseBody: '{}',
-    });
     for (const [n, at] of [
       [1, now - 3_000],
       [2, now - 2_000],
@@ -117,23 +106,8 @@ describe('the console store', () => {
     const now = Date.now();
     store.recordExecution(answered('old', now - 120_000, 202));
     store.recordExecution(answered('new', now - 1_000, 202));
-    for (const [requestId, startedAt] of [
-      ['old', now - 120_000],
-      ['new', now - 1_000],
-    ] as const) {
-      store.recordExchange({
-        requestId,
-        startedAt,
-        durationMs: 1,
-        method: 'POST',
-        path: '/orders',
-        requestHeaders: {},
-        requestBody: '{}',
-        status: 202,
-        responseHeaders: {},
-        responseBody: '{}',
-      });
-    }
+    store.recordExchange(exchange('old', now - 120_000));
+    store.recordExchange(exchange('new', now - 1_000));
     store.prune(now);
     expect(store.executions().map((execution) => execution.name)).toEqual(['new']);
     expect(store.exchange('old')).toBeUndefined();
@@ -229,8 +203,8 @@ describe('finding executions in the console store', () => {
 
   it('finds the request ids API Gateway answered itself, which have no execution', () => {
     const store = new ConsoleStore(':memory:');
-    store.recordExchange({ ...exchangeOf('gw-415-abc', now), status: 415 });
-    store.recordExchange(exchangeOf('req-1', now));
+    store.recordExchange({ ...exchange('gw-415-abc', now), status: 415 });
+    store.recordExchange(exchange('req-1', now));
     store.recordExecution(answered('req-1', now, 202));
     expect(store.gatewayExchanges('gw-4').map((exchange) => exchange.status)).toEqual([415]);
     expect(store.gatewayExchanges('req-')).toEqual([]);

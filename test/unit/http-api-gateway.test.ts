@@ -5,7 +5,6 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { DynamoDBClient, GetItemCommand, ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
-import { Logger } from '@aws-lambda-powertools/logger';
 import { mockClient } from 'aws-sdk-client-mock';
 import { createApiGateway, type ApiRequest, type ApiResponse } from '../../local/apigateway/api-gateway.js';
 import { loadOpenApiDocument } from '../../local/apigateway/openapi.js';
@@ -20,7 +19,6 @@ const ORDER_ID = '01JD8Q6ZK3M4N5P6Q7R8S9T0VW';
 const templates = loadApiMappingTemplates({ StateMachineArn: STATE_MACHINE_ARN, OrdersTableName: TABLE });
 const iam = deployedAuthorizers({ tableName: TABLE, stateMachineArn: STATE_MACHINE_ARN }).api;
 const openApi = loadOpenApiDocument();
-const logger = new Logger({ serviceName: 'test', logLevel: 'SILENT' });
 
 /** Records each execution it is asked for and answers what it is told to. */
 class StubWorkflow implements OrderWorkflow {
@@ -58,7 +56,7 @@ const dynamodb = new DynamoDBClient({ region: 'local' });
 const dynamodbMock = mockClient(dynamodb);
 let workflow: StubWorkflow;
 const gateway = (run: StubWorkflow = workflow) =>
-  createApiGateway({ templates, stateMachineArn: STATE_MACHINE_ARN, workflow: run, dynamodb, iam, openApi, logger });
+  createApiGateway({ templates, stateMachineArn: STATE_MACHINE_ARN, workflow: run, dynamodb, iam, openApi });
 const json = (response: ApiResponse) => JSON.parse(response.body) as Record<string, unknown>;
 
 /**

@@ -1,15 +1,24 @@
 /** The node:http front: body buffering and its cap, request ids, the per-request log line and its folding. */
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { createApiGateway } from '../../local/apigateway/api-gateway.js';
 import { MAX_REQUEST_BODY_BYTES } from '../../local/apigateway/gateway-responses.js';
 import { loadOpenApiDocument } from '../../local/apigateway/openapi.js';
 import { RequestLog, type RequestLogOptions, type RequestSummary } from '../../local/apigateway/request-log.js';
-import { startHttpServer, type RunningHttpServer } from '../../local/apigateway/server.js';
+import {
+  HTTP_LIMITS,
+  startHttpServer,
+  type HttpExchange,
+  type HttpLimits,
+  type RunningHttpServer,
+} from '../../local/apigateway/server.js';
+import type { ApiGateway } from '../../local/apigateway/api-gateway.js';
 import { loadApiMappingTemplates } from '../../local/apigateway/vtl/api-templates.js';
 import type { OrderWorkflow, SyncExecutionResult } from '../../local/stepfunctions/order-workflow.js';
+import { eventually } from '../support/eventually.js';
 import { deployedAuthorizers } from '../support/iam.js';
 
 const STATE_MACHINE_ARN = 'arn:aws:states:local:000000000000:stateMachine:order-intake';
@@ -34,6 +43,8 @@ const workflow: OrderWorkflow = {
 
 const logger = new Logger({ serviceName: 'test', logLevel: 'INFO' });
 const logged: RequestSummary[] = [];
+const exchanges: HttpExchange[] = [];
+const warned: [string, Record<string, unknown>][] = [];
 const dynamodb = new DynamoDBClient({ region: 'local' });
 let server: RunningHttpServer;
 let requestLog: RequestLog;
@@ -42,7 +53,11 @@ beforeAll(async () => {
   jest.spyOn(logger, 'info').mockImplementation((_message, ...extra) => {
     logged.push(extra[0] as unknown as RequestSummary);
   });
-  requestLog = new RequestLog(logger);
+  jest.spyOn(logger, 'warn').mockImplementation((message, ...extra) => {
+    warned.push([String(message), extra[0] as Record<string, unknown>]);
+  });
+  // Failure and abandon lines go to the logger itself, so that its spied warn sees them.
+  requestLog = new RequestLog(logger, { failures: logger });
   const gateway = createApiGateway({
     templates: loadApiMappingTemplates({ StateMachineArn: STATE_MACHINE_ARN, OrdersTableName: 'orders' }),
     stateMachineArn: STATE_MACHINE_ARN,
@@ -50,9 +65,14 @@ beforeAll(async () => {
     dynamodb,
     iam: deployedAuthorizers({ tableName: 'orders', stateMachineArn: STATE_MACHINE_ARN }).api,
     openApi: loadOpenApiDocument(),
-    logger,
   });
-  server = await startHttpServer({ gateway, logger, requestLog, port: 0, host: '127.0.0.1' });
+  server = await startHttpServer({
+    gateway,
+    requestLog,
+    port: 0,
+    host: '127.0.0.1',
+    onExchange: (exchange) => exchanges.push(exchange),
+  });
 });
 afterAll(async () => {
   await server.close();
@@ -104,6 +124,270 @@ describe('request bodies', () => {
   });
 });
 
+/** `Host: localhost` with the server's port, as curl or a browser sends it: the API refuses other names. */
+const withOwnHost = (text: string, port: number): string =>
+  text.replace('Host: localhost\r\n', `Host: localhost:${port}\r\n`);
+
+/** Sends raw HTTP/1.1 (header names no HTTP client would let through as object keys) and reads the whole answer. */
+const rawExchange = (port: number, text: string): Promise<string> =>
+  new Promise((done, failed) => {
+    let answer = '';
+    const socket = connect(port, '127.0.0.1', () => socket.end(withOwnHost(text, port)));
+    socket.setEncoding('utf8').on('data', (part: string) => (answer += part));
+    socket.on('end', () => done(answer)).on('error', failed);
+  });
+
+describe('recorded headers', () => {
+  it('keeps headers named toString, constructor and __proto__ as the client sent them', async () => {
+    const port = Number(new URL(server.url).port);
+    const answer = await rawExchange(
+      port,
+      'GET /nowhere HTTP/1.1\r\nHost: localhost\r\ntoString: x\r\n__proto__: y\r\nconstructor: z\r\n' +
+        'Connection: close\r\n\r\n',
+    );
+    const requestId = /x-amzn-requestid: (\S+)/i.exec(answer)?.[1];
+    const recorded = exchanges.find((exchange) => exchange.requestId === requestId)?.requestHeaders ?? {};
+
+    expect(Object.entries(recorded)).toEqual(
+      expect.arrayContaining([
+        ['toString', 'x'],
+        ['__proto__', 'y'],
+        ['constructor', 'z'],
+      ]),
+    );
+    // As the console stores and reads it back.
+    expect(Object.entries(JSON.parse(JSON.stringify(recorded)) as object)).toEqual(Object.entries(recorded));
+  });
+});
+
+describe('what is not an API exchange', () => {
+  it('serves /favicon.ico to a browser, and neither logs nor records it', async () => {
+    const [exchangesBefore, loggedBefore] = [exchanges.length, logged.length];
+    const icon = await fetch(`${server.url}/favicon.ico`);
+
+    expect(icon.status).toBe(200);
+    expect(icon.headers.get('content-type')).toBe('image/svg+xml');
+    expect(await icon.text()).toMatch(/^<svg /);
+    expect(exchanges.length).toBe(exchangesBefore);
+    expect(logged.length).toBe(loggedBefore);
+  });
+
+  it('tells a request the client abandoned mid-body in one short warn line: its reason, no stack', async () => {
+    const port = Number(new URL(server.url).port);
+    await new Promise<void>((done) => {
+      const socket = connect(port, '127.0.0.1', () => {
+        socket.write(
+          withOwnHost('POST /orders HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\n{"part', port),
+        );
+        setTimeout(() => socket.destroy(), 50);
+      });
+      socket.on('close', () => done()).on('error', () => undefined);
+    });
+    await eventually('the abandoned request is logged', () =>
+      warned.some(([message]) => message === 'request abandoned'),
+    );
+
+    const line = warned.find(([message]) => message === 'request abandoned')?.[1];
+    expect(line).toEqual({
+      method: 'POST',
+      path: '/orders',
+      requestId: expect.stringMatching(UUID),
+      reason: 'ECONNRESET',
+    });
+    expect(JSON.stringify(warned)).not.toMatch(/stack|\bat \S+ \(/);
+  });
+});
+
+/** What a raw client saw: the answer's status line, whether the server closed the connection, how much was sent. */
+interface RawOutcome {
+  statusLine: string;
+  closedByServer: boolean;
+  bytesSent: number;
+}
+
+/**
+ * Sends `head`, then body bytes (`chunk` at a time, every `everyMs`, or as fast as the socket takes them) until
+ * `bodyBytes` are sent or the server answers or closes; `keepOpenMs` after the answer, the client gives up itself.
+ */
+function rawClient(
+  port: number,
+  head: string,
+  {
+    bodyBytes,
+    chunk,
+    everyMs = 0,
+    keepOpenMs = 5_000,
+  }: { bodyBytes: number; chunk: Buffer; everyMs?: number; keepOpenMs?: number },
+): Promise<RawOutcome> {
+  return new Promise((done) => {
+    let answer = '';
+    let bytesSent = 0;
+    let closedByServer = false;
+    const socket = connect(port, '127.0.0.1');
+    const finish = (): void => done({ statusLine: answer.split('\r\n')[0] ?? '', closedByServer, bytesSent });
+    const send = (): void => {
+      while (!socket.destroyed && !answer && bytesSent < bodyBytes) {
+        bytesSent += chunk.byteLength;
+        const more = socket.write(chunk);
+        if (everyMs > 0) return void setTimeout(send, everyMs);
+        if (!more) return void socket.once('drain', send);
+      }
+    };
+    socket.on('connect', () => {
+      socket.write(withOwnHost(head, port));
+      send();
+    });
+    socket.setEncoding('utf8').on('data', (part: string) => {
+      if (!answer) setTimeout(() => socket.destroy(), keepOpenMs).unref();
+      answer += part;
+    });
+    socket.on('end', () => (closedByServer = true));
+    socket.on('error', () => (closedByServer = true));
+    socket.on('close', finish);
+  });
+}
+
+describe('limits', () => {
+  it('are bounded: requests within 10-30 s, checked often, and room for the races test and the bench burst', () => {
+    const { headersTimeoutMs, requestTimeoutMs, checkIntervalMs, maxConnections } = HTTP_LIMITS;
+    for (const timeout of [headersTimeoutMs, requestTimeoutMs]) {
+      expect(timeout).toBeGreaterThanOrEqual(10_000);
+      expect(timeout).toBeLessThanOrEqual(30_000);
+    }
+    expect(headersTimeoutMs).toBeLessThanOrEqual(requestTimeoutMs);
+    expect(checkIntervalMs).toBeLessThanOrEqual(headersTimeoutMs / 5);
+    // The races chaos test sends 1,000 requests at once; the bench's burst uses 500 connections.
+    expect(maxConnections).toBeGreaterThan(1_000);
+  });
+
+  it('answers a body declared over 10 MB with 413 and closes the connection without reading the rest', async () => {
+    const port = Number(new URL(server.url).port);
+    const declared = 60 * 1024 * 1024;
+    const outcome = await rawClient(
+      port,
+      `POST /orders HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${declared}\r\n\r\n`,
+      { bodyBytes: declared, chunk: Buffer.alloc(64 * 1024, 'a') },
+    );
+
+    expect(outcome.statusLine).toBe('HTTP/1.1 413 Payload Too Large');
+    expect(outcome.closedByServer).toBe(true);
+    // What the kernel's buffers took before the close, not the 60 MB.
+    expect(outcome.bytesSent).toBeLessThan(declared / 2);
+  });
+
+  it('stops reading a chunked body once it passes 10 MB: 413, then the connection closes', async () => {
+    const port = Number(new URL(server.url).port);
+    const chunk = Buffer.from(`10000\r\n${'b'.repeat(0x10000)}\r\n`);
+    const outcome = await rawClient(
+      port,
+      'POST /orders HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n',
+      { bodyBytes: 60 * 1024 * 1024, chunk },
+    );
+
+    expect(outcome.statusLine).toBe('HTTP/1.1 413 Payload Too Large');
+    expect(outcome.closedByServer).toBe(true);
+    expect(outcome.bytesSent).toBeLessThan(30 * 1024 * 1024);
+  });
+
+  describe('with shortened timeouts and cap', () => {
+    const short: HttpLimits = {
+      headersTimeoutMs: 600,
+      requestTimeoutMs: 1_200,
+      checkIntervalMs: 100,
+      maxConnections: 3,
+    };
+    let limited: RunningHttpServer;
+    let limitedLog: RequestLog;
+    const answerAfterMs = 2_000;
+    // Answers after longer than the request timeout: the timeouts bound receiving a request, not answering it.
+    const slowGateway: ApiGateway = {
+      handle: async (request) => {
+        await new Promise((wake) => setTimeout(wake, request.path === '/slow' ? answerAfterMs : 0));
+        return { status: 200, headers: { 'Content-Type': 'text/plain' }, body: 'answered' };
+      },
+    };
+    beforeAll(async () => {
+      limitedLog = new RequestLog(new Logger({ serviceName: 'test', logLevel: 'SILENT' }));
+      limited = await startHttpServer({
+        gateway: slowGateway,
+        requestLog: limitedLog,
+        port: 0,
+        host: '127.0.0.1',
+        limits: short,
+      });
+    });
+    afterAll(async () => {
+      await limited.close();
+      limitedLog.close();
+    });
+    const port = (): number => Number(new URL(limited.url).port);
+
+    it('answers 408 to a body that trickles in, at the request timeout, not minutes later', async () => {
+      const started = Date.now();
+      const outcome = await rawClient(
+        port(),
+        'POST /orders HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\n',
+        {
+          bodyBytes: 100,
+          chunk: Buffer.from('a'),
+          everyMs: 200,
+          keepOpenMs: 0,
+        },
+      );
+
+      expect(outcome.statusLine).toBe('HTTP/1.1 408 Request Timeout');
+      expect(Date.now() - started).toBeGreaterThanOrEqual(short.requestTimeoutMs - 50);
+      // Well before the 100 bytes' 20 s: the check runs every 100 ms (Node's default 30 s would let it finish).
+      expect(outcome.bytesSent).toBeLessThan(100);
+    });
+
+    it('answers 408 to headers that never end, at the headers timeout', async () => {
+      const outcome = await rawClient(port(), 'GET /orders HTTP/1.1\r\nHost: localhost\r\n', {
+        bodyBytes: 50,
+        chunk: Buffer.from('X'),
+        everyMs: 100,
+        keepOpenMs: 0,
+      });
+      expect(outcome.statusLine).toBe('HTTP/1.1 408 Request Timeout');
+      expect(outcome.bytesSent).toBeLessThan(50);
+    });
+
+    it('does not cut an answer that takes longer than the request timeout', async () => {
+      const response = await fetch(`${limited.url}/slow`);
+      expect([response.status, await response.text()]).toEqual([200, 'answered']);
+    });
+
+    it('closes a connection past the cap at once, and takes new ones when one is free again', async () => {
+      const held = await Promise.all(
+        Array.from({ length: short.maxConnections }, async () => {
+          const socket = connect(port(), '127.0.0.1');
+          await new Promise((opened) => socket.once('connect', opened));
+          return socket;
+        }),
+      );
+      try {
+        const refused = await rawClient(port(), 'GET /fast HTTP/1.1\r\nHost: localhost\r\n\r\n', {
+          bodyBytes: 0,
+          chunk: Buffer.alloc(0),
+        });
+        expect(refused).toMatchObject({ statusLine: '', closedByServer: true });
+      } finally {
+        for (const socket of held) socket.destroy();
+      }
+      // The server counts a connection as gone once it has seen its close.
+      for (let attempt = 0; attempt < 50; attempt += 1) {
+        const answered = await fetch(`${limited.url}/fast`).then(
+          (response) => response.status,
+          () => 0,
+        );
+        if (answered === 200) return;
+        await new Promise((wake) => setTimeout(wake, 50));
+      }
+      throw new Error('no connection was taken after the held ones closed');
+    });
+  });
+});
+
 describe('request ids and the log', () => {
   it('gives each request a fresh UUID, sent as x-amzn-RequestId and used as the execution name', async () => {
     const responses = await Promise.all([post('{}'), post('{}'), fetch(`${server.url}/nowhere`)]);
@@ -145,13 +429,19 @@ describe('RequestLog under load', () => {
     requestId: 'r',
   });
 
-  it('writes the first lines of each second and folds the rest into one counted line', () => {
-    jest.useFakeTimers({ now: 0 });
-    const quiet = new Logger({ serviceName: 'test', logLevel: 'INFO' });
+  /** A logger at `level` whose `method` lines are kept, as [message, attributes], instead of printed. */
+  const linesAt = (level: 'INFO' | 'WARN', method: 'info' | 'warn') => {
+    const logger = new Logger({ serviceName: 'test', logLevel: level });
     const lines: [string, unknown][] = [];
-    jest.spyOn(quiet, 'info').mockImplementation((message, ...extra) => {
+    jest.spyOn(logger, method).mockImplementation((message, ...extra) => {
       lines.push([String(message), extra[0]]);
     });
+    return { logger, lines };
+  };
+
+  it('writes the first lines of each second and folds the rest into one counted line', () => {
+    jest.useFakeTimers({ now: 0 });
+    const { logger: quiet, lines } = linesAt('INFO', 'info');
     const log = new RequestLog(quiet, { linesPerSecond: 3 });
 
     for (let i = 0; i < 10; i += 1) log.record(summary(i < 8 ? 202 : 409));
@@ -162,6 +452,23 @@ describe('RequestLog under load', () => {
 
     log.record(summary(202));
     expect(lines).toHaveLength(5);
+    log.close();
+    jest.useRealTimers();
+  });
+
+  it('folds abandoned requests the same way, by reason, at WARN', () => {
+    jest.useFakeTimers({ now: 0 });
+    const { logger: warnOnly, lines } = linesAt('WARN', 'warn');
+    const log = new RequestLog(warnOnly, { linesPerSecond: 2, failures: warnOnly });
+    const abandoned = (reason: string) => ({ method: 'POST', path: '/orders', requestId: 'r', reason });
+
+    for (let i = 0; i < 10; i += 1) log.abandoned(abandoned(i < 7 ? 'ECONNRESET' : 'aborted'));
+    expect(lines).toEqual([
+      ['request abandoned', abandoned('ECONNRESET')],
+      ['request abandoned', abandoned('ECONNRESET')],
+    ]);
+    jest.advanceTimersByTime(1000);
+    expect(lines[2]).toEqual(['abandoned requests folded', { requests: 8, byReason: { ECONNRESET: 5, aborted: 3 } }]);
     log.close();
     jest.useRealTimers();
   });

@@ -86,7 +86,6 @@ async function startFront(hostNames: HostNames, token?: string) {
   });
   const server = await startHttpServer({
     gateway,
-    logger,
     requestLog,
     localRoutes: consoleRoutes(opsConsole),
     onExchange: (exchange) => {

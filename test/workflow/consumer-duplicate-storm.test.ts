@@ -21,6 +21,7 @@ import type { OrderAcceptedEvent } from '../../src/events/order-accepted-event.j
 import { FolderArchiveStore } from '../../local/s3/folder-archive-store.js';
 import example from '../../src/events/examples/order-accepted.json' with { type: 'json' };
 import { testDynamoDbClient } from '../support/dynamodb.js';
+import { eventually } from '../support/eventually.js';
 
 const silent = new Logger({ serviceName: 'duplicate-storm', logLevel: 'SILENT' });
 const dynamodb = testDynamoDbClient();
@@ -53,9 +54,14 @@ type Handler = (event: SQSEvent, context: Context) => Promise<{ batchItemFailure
 interface Consumer {
   /** Whether a copy that meets another in progress is refused for a while (true) or settles at once (false). */
   refusesWhileInProgress: boolean;
-  /** The handler; while `hang` holds for an order, its side effect never finishes (a function that timed out). */
+  /**
+   * The handler; an order's side effect waits for its hold, if it has one: `never` for a function that timed out
+   * mid-way, or a promise the test settles once the copies it wants in flight together are.
+   */
   handler: Handler;
-  hangFor: Set<string>;
+  holds: Map<string, Promise<unknown>>;
+  /** The orders whose side effect has begun (then waits for its hold, if any). */
+  begun: Set<string>;
   sideEffects(orderId: string): Promise<number>;
 }
 
@@ -70,12 +76,17 @@ async function invoke(consumer: Consumer, events: OrderAcceptedEvent[], remainin
  * SQS redelivering what was refused until every copy is acknowledged; fails if one is still refused at the end.
  * Answers how many deliveries were refused on the way.
  */
-async function untilAcknowledged(consumer: Consumer, events: OrderAcceptedEvent[]): Promise<number> {
+async function untilAcknowledged(
+  consumer: Consumer,
+  events: OrderAcceptedEvent[],
+  onRefused: () => void = () => undefined,
+): Promise<number> {
   let pending = events;
   let refusals = 0;
   for (let round = 0; pending.length > 0 && round < 50; round += 1) {
     const refused = new Set(await invoke(consumer, pending));
     refusals += refused.size;
+    if (refused.size > 0) onRefused();
     pending = pending.filter((event) => refused.has(event.id));
     if (pending.length > 0) await sleep(50);
   }
@@ -100,17 +111,18 @@ beforeAll(async () => {
   archiveDir = await mkdtemp(join(tmpdir(), 'duplicate-storm-'));
 
   const kitEffects = new Map<string, number>();
-  const kitHangs = new Set<string>();
+  const kitHolds = new Map<string, Promise<unknown>>();
+  const kitBegun = new Set<string>();
   consumers.push({
     refusesWhileInProgress: true,
-    hangFor: kitHangs,
+    holds: kitHolds,
+    begun: kitBegun,
     handler: createOrderAcceptedConsumer({
       persistenceStore: new DynamoDBPersistenceLayer({ tableName: idempotencyTable, awsSdkV3Client: dynamodb }),
       logger: silent,
       sideEffect: async (detail) => {
-        // Slow enough that copies handled at the same time overlap.
-        await sleep(30);
-        if (kitHangs.has(detail.orderId)) await never;
+        kitBegun.add(detail.orderId);
+        await kitHolds.get(detail.orderId);
         kitEffects.set(detail.orderId, (kitEffects.get(detail.orderId) ?? 0) + 1);
       },
     }),
@@ -118,17 +130,19 @@ beforeAll(async () => {
   });
 
   const folder = new FolderArchiveStore(archiveDir);
-  const archiveHangs = new Set<string>();
+  const archiveHolds = new Map<string, Promise<unknown>>();
+  const archiveBegun = new Set<string>();
   const store: ArchiveStore = {
     async createIfAbsent(key, body) {
-      await sleep(30);
-      if ([...archiveHangs].some((orderId) => key.includes(orderId))) await never;
+      archiveBegun.add(key);
+      await Promise.all([...archiveHolds].filter(([orderId]) => key.includes(orderId)).map(([, hold]) => hold));
       return folder.createIfAbsent(key, body);
     },
   };
   consumers.push({
     refusesWhileInProgress: false,
-    hangFor: archiveHangs,
+    holds: archiveHolds,
+    begun: archiveBegun,
     handler: createArchiveHandler({ store, logger: silent }),
     sideEffects: async (orderId) => {
       const files = await readdir(archiveDir, { recursive: true }).catch(() => []);
@@ -156,11 +170,20 @@ describe.each([
 
   it('both publications at the same instant, in two invocations and in one batch: one side effect', async () => {
     const first = newOrder();
+    // The side effect that starts first waits until a copy has been refused (the kit), or a while (the archive,
+    // which refuses none): the copies meet it in progress however slow the machine, not by chance.
+    let release = (): void => undefined;
+    const hold = new Promise<void>((settle) => {
+      release = settle;
+      if (!consumer().refusesWhileInProgress) setTimeout(settle, 1_000);
+    });
+    consumer().holds.set(first.detail.orderId, hold);
     const refusals = await Promise.all([
-      untilAcknowledged(consumer(), [first]),
-      untilAcknowledged(consumer(), [copyOf(first)]),
-      untilAcknowledged(consumer(), [copyOf(first), copyOf(first)]),
+      untilAcknowledged(consumer(), [first], release),
+      untilAcknowledged(consumer(), [copyOf(first)], release),
+      untilAcknowledged(consumer(), [copyOf(first), copyOf(first)], release),
     ]);
+    consumer().holds.delete(first.detail.orderId);
     expect(await consumer().sideEffects(first.detail.orderId)).toBe(1);
     // The kit refuses a copy while another is in progress (SQS redelivers it later); none was lost on the way.
     const refused = refusals.reduce((sum, count) => sum + count, 0);
@@ -177,11 +200,13 @@ describe.each([
 
   it('after the first handler timed out mid-way: the redelivered copy takes over, one side effect', async () => {
     const first = newOrder();
-    consumer().hangFor.add(first.detail.orderId);
+    consumer().holds.set(first.detail.orderId, never);
     // The invocation is frozen by its timeout: it never answers, and its side effect never happens.
     void invoke(consumer(), [first], 300);
-    await sleep(100);
-    consumer().hangFor.delete(first.detail.orderId);
+    await eventually('the first side effect has begun', () =>
+      [...consumer().begun].some((begun) => begun.includes(first.detail.orderId)),
+    );
+    consumer().holds.delete(first.detail.orderId);
     await untilAcknowledged(consumer(), [copyOf(first)]);
     expect(await consumer().sideEffects(first.detail.orderId)).toBe(1);
   });
