@@ -58,17 +58,38 @@ export interface PlacedState {
 
 const BOX = { width: 150, height: 34, gapX: 16, gapY: 30, margin: 8 };
 
-/** Each state in the layer of its shortest distance from StartAt (BFS), in definition order within a layer. */
+/**
+ * Each state in the layer of its longest distance from StartAt, loops set aside (a transition back to a state on the
+ * current depth-first path, PauseBeforePersist -> Persist, is drawn but not counted): a state is always below every
+ * state that leads to it, so arrows point down, and a shared handler (InternalError, reached from the first state and
+ * from deep in the graph) sits at the bottom rather than beside the first state. In definition order within a layer.
+ */
 export function layout(definition: StateMachineDefinition): { states: PlacedState[]; width: number; height: number } {
   const transitions = transitionsOf(definition);
-  const layerOf = new Map<string, number>([[definition.StartAt, 0]]);
-  const queue = [definition.StartAt];
-  for (let name = queue.shift(); name !== undefined; name = queue.shift()) {
-    for (const { to } of transitions.filter((transition) => transition.from === name)) {
-      if (layerOf.has(to)) continue;
-      layerOf.set(to, (layerOf.get(name) ?? 0) + 1);
-      queue.push(to);
+  const back = new Set<Transition>();
+  const visiting = new Set<string>();
+  const done = new Set<string>();
+  const finished: string[] = [];
+  const visit = (name: string): void => {
+    visiting.add(name);
+    for (const transition of transitions.filter((candidate) => candidate.from === name)) {
+      if (visiting.has(transition.to)) back.add(transition);
+      else if (!done.has(transition.to)) visit(transition.to);
     }
+    visiting.delete(name);
+    done.add(name);
+    finished.push(name);
+  };
+  visit(definition.StartAt);
+  // Reverse post-order is a topological order of the graph without its back transitions.
+  const layerOf = new Map<string, number>();
+  for (const name of finished.reverse()) {
+    const before = transitions.filter((transition) => transition.to === name && !back.has(transition));
+    const layers = before.flatMap((transition) => {
+      const layer = layerOf.get(transition.from);
+      return layer === undefined ? [] : [layer + 1];
+    });
+    layerOf.set(name, Math.max(0, ...layers));
   }
   // A state nothing reaches is still drawn, below the rest.
   const deepest = Math.max(...layerOf.values());

@@ -65,6 +65,15 @@ describe('the state graph, drawn from the ASL', () => {
     expect(states.find((state) => state.name === definition.StartAt)?.layer).toBe(0);
   });
 
+  it('draws every arrow downwards but the loop back to Persist, so a shared handler sits below what leads to it', () => {
+    const layer = new Map(layout(definition).states.map((state) => [state.name, state.layer]));
+    const upwards = transitionsOf(definition).filter(
+      (transition) => (layer.get(transition.to) ?? 0) <= (layer.get(transition.from) ?? 0),
+    );
+    expect(upwards.map(({ from, to }) => `${from} -> ${to}`)).toEqual(['PauseBeforePersist -> Persist']);
+    expect(layer.get('InternalError')).toBeGreaterThan(layer.get('WasCancelled') ?? Infinity);
+  });
+
   it('draws every transition of the definition: Next, Choices, Default and Catch', () => {
     const transitions = transitionsOf(definition);
     expect(transitions).toContainEqual({ from: 'Validate', to: 'IsValid', kind: 'next' });
