@@ -10,7 +10,7 @@ import {
 } from '@aws-sdk/client-eventbridge';
 import type { EventPublisher, PutEventsEntry } from '../../src/events/event-publisher.js';
 import { eventBusArn } from '../iam/deployed-roles.js';
-import { AccessDeniedError, type RoleAuthorizer } from '../iam/role-authorizer.js';
+import type { RoleAuthorizer } from '../iam/role-authorizer.js';
 import { eventBridgeAccessDenied } from '../stepfunctions/task-integrations.js';
 import { LocalEventsError } from './errors.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../local-account.js';
@@ -26,13 +26,13 @@ export function localEventBridgeClient(bus: EventPublisher, iam: RoleAuthorizer)
         throw new LocalEventsError(`the local event bus implements PutEvents only, not ${context.commandName}`);
       }
       const { Entries = [] } = args.input as PutEventsCommandInput;
-      try {
-        for (const entry of Entries) {
-          await iam.authorize({ action: 'events:PutEvents', resource: eventBusArn(entry.EventBusName ?? 'default') });
-        }
-      } catch (error) {
-        throw error instanceof AccessDeniedError ? eventBridgeAccessDenied(error) : error;
-      }
+      await iam.authorizeAs(
+        Entries.map((entry) => ({
+          action: 'events:PutEvents',
+          resource: eventBusArn(entry.EventBusName ?? 'default'),
+        })),
+        eventBridgeAccessDenied,
+      );
       const result = await bus.putEvents(Entries as PutEventsEntry[]);
       const output: PutEventsCommandOutput = { ...result, $metadata: { httpStatusCode: 200 } };
       return { output, response: {} };

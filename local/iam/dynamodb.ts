@@ -8,12 +8,7 @@
 import { DynamoDBServiceException, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { ORDERS_TABLE } from '../../src/store/orders-table.js';
 import { tableArn } from './deployed-roles.js';
-import {
-  AccessDeniedError,
-  AuthorizationError,
-  type AuthorizationRequest,
-  type RoleAuthorizer,
-} from './role-authorizer.js';
+import { AuthorizationError, type AuthorizationRequest, type RoleAuthorizer } from './role-authorizer.js';
 
 type Item = Record<string, AttributeValue | undefined>;
 type ItemOperation = { TableName?: string; Key?: Item; Item?: Item };
@@ -63,15 +58,14 @@ export async function authorizeDynamoDbCall(
   operation: string,
   input: Record<string, unknown>,
 ): Promise<void> {
-  try {
-    for (const request of dynamoDbAuthorizationRequests(operation, input)) await authorizer.authorize(request);
-  } catch (error) {
-    if (!(error instanceof AccessDeniedError)) throw error;
-    throw new DynamoDBServiceException({
-      name: 'AccessDeniedException',
-      $fault: 'client',
-      $metadata: { httpStatusCode: 400 },
-      message: error.message,
-    });
-  }
+  await authorizer.authorizeAs(
+    dynamoDbAuthorizationRequests(operation, input),
+    (denial) =>
+      new DynamoDBServiceException({
+        name: 'AccessDeniedException',
+        $fault: 'client',
+        $metadata: { httpStatusCode: 400 },
+        message: denial.message,
+      }),
+  );
 }

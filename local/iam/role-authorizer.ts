@@ -89,6 +89,21 @@ export class RoleAuthorizer {
     throw new AccessDeniedError(request, this.principal, decision === 'ExplicitlyDenied');
   }
 
+  /**
+   * Authorizes each request in turn; a denial is thrown as `denied` makes it: the service's own error, as its SDK or
+   * integration raises it.
+   */
+  async authorizeAs(
+    requests: Iterable<AuthorizationRequest>,
+    denied: (denial: AccessDeniedError) => Error,
+  ): Promise<void> {
+    try {
+      for (const request of requests) await this.authorize(request);
+    } catch (error) {
+      throw error instanceof AccessDeniedError ? denied(error) : error;
+    }
+  }
+
   private async simulate(request: AuthorizationRequest): Promise<Decision> {
     const simulation: Simulation = {
       request: {

@@ -5,7 +5,7 @@
 import { S3ServiceException } from '@aws-sdk/client-s3';
 import type { ArchiveOutcome, ArchiveStore } from '../../src/archive/archive-order.js';
 import { s3ObjectArn } from '../iam/deployed-roles.js';
-import { AccessDeniedError, type RoleAuthorizer } from '../iam/role-authorizer.js';
+import type { RoleAuthorizer } from '../iam/role-authorizer.js';
 import { FolderArchiveStore } from './folder-archive-store.js';
 
 /** The archive bucket's folder, under the data folder. */
@@ -19,17 +19,16 @@ class AuthorizedArchiveStore implements ArchiveStore {
   ) {}
 
   async createIfAbsent(key: string, body: string): Promise<ArchiveOutcome> {
-    try {
-      await this.iam.authorize({ action: 's3:PutObject', resource: s3ObjectArn(this.bucketName, key) });
-    } catch (error) {
-      if (!(error instanceof AccessDeniedError)) throw error;
-      throw new S3ServiceException({
-        name: 'AccessDenied',
-        $fault: 'client',
-        $metadata: { httpStatusCode: 403 },
-        message: error.message,
-      });
-    }
+    await this.iam.authorizeAs(
+      [{ action: 's3:PutObject', resource: s3ObjectArn(this.bucketName, key) }],
+      (denial) =>
+        new S3ServiceException({
+          name: 'AccessDenied',
+          $fault: 'client',
+          $metadata: { httpStatusCode: 403 },
+          message: denial.message,
+        }),
+    );
     return this.store.createIfAbsent(key, body);
   }
 }

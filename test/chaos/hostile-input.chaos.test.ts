@@ -18,7 +18,9 @@ import { serviceForFile } from '../e2e/support/local-service.js';
 import {
   bodyInContract,
   code8,
-  PROTOTYPE_KEYS,
+  hostileJsonText,
+  hostileNumberText,
+  prototypeKey,
   strictUtf8,
   validOrderArbitrary,
   type Order,
@@ -73,27 +75,6 @@ const orderArb = validOrderArbitrary;
 let uniqueSeq = 0;
 const distinct = (order: Order): Order => ({ ...order, clientReference: `hostile-${(uniqueSeq += 1)}` });
 
-const prototypeKey = fc.constantFrom(...PROTOTYPE_KEYS);
-
-const numberText = fc.oneof(
-  fc.double().map((n) => JSON.stringify(n)),
-  fc.bigInt({ min: -(10n ** 40n), max: 10n ** 40n }).map(String),
-  fc.constantFrom('1e400', '-1e400', '1e-400', '-0', '0', '0.5', '100.5', '101', '-1', '1e2', '99.99', '2e0', '3.0'),
-);
-
-/** JSON text of arbitrary shape: nesting, huge numbers, prototype keys (written as text, so never a prototype). */
-const jsonText: fc.Arbitrary<string> = fc.letrec<{ value: string }>((tie) => ({
-  value: fc.oneof(
-    { depthSize: 'small' },
-    fc.jsonValue({ maxDepth: 3 }).map((value) => JSON.stringify(value)),
-    numberText,
-    fc.array(tie('value'), { maxLength: 4 }).map((values) => `[${values.join(',')}]`),
-    fc
-      .array(fc.tuple(fc.oneof(prototypeKey, fc.string({ maxLength: 8 })), tie('value')), { maxLength: 4 })
-      .map((entries) => `{${entries.map(([key, value]) => `${JSON.stringify(key)}:${value}`).join(',')}}`),
-  ),
-})).value;
-
 const objectText = (entries: [string, string][]): string =>
   `{${entries.map(([key, value]) => `${JSON.stringify(key)}:${value}`).join(',')}}`;
 const lineEntries = (line: Line): [string, string][] => [
@@ -115,7 +96,7 @@ const mutatedOrderText: fc.Arbitrary<string> = fc
     orderArb.map(distinct),
     fc.nat(),
     fc.constantFrom('drop', 'add', 'retype', 'quantity', 'pattern', 'duplicate', 'count', 'line-member', 'line-shape'),
-    jsonText,
+    hostileJsonText,
     fc.oneof(prototypeKey, fc.string({ maxLength: 8 })),
     fc.oneof(
       code8.map((code) => code.toLowerCase()),
@@ -172,7 +153,7 @@ const mutatedOrderText: fc.Arbitrary<string> = fc
   });
 
 const numberProbe = fc
-  .tuple(orderArb.map(distinct), numberText)
+  .tuple(orderArb.map(distinct), hostileNumberText)
   .map(([order, quantity]) =>
     post(
       'numbers',
@@ -195,7 +176,7 @@ const deepNestingProbe = fc
 
 /** A valid order with a prototype-named member, at the top, in a line, or nested one level down in a field. */
 const prototypeProbe = fc
-  .tuple(orderArb.map(distinct), prototypeKey, fc.constantFrom('top', 'line', 'nested'), jsonText)
+  .tuple(orderArb.map(distinct), prototypeKey, fc.constantFrom('top', 'line', 'nested'), hostileJsonText)
   .map(([order, key, where, value]) => {
     const entries = orderEntries(order);
     if (where === 'top') entries.push([key, value]);
@@ -307,7 +288,7 @@ const longHeaderProbe = fc
     post('long-header', validBody ? JSON.stringify(order) : '{}', { ...JSON_TYPE, [name]: unit.repeat(8192) }),
   );
 
-const randomJsonProbe = jsonText.map((text) => post('random-json', text));
+const randomJsonProbe = hostileJsonText.map((text) => post('random-json', text));
 const mutatedProbe = mutatedOrderText.map((text) => post('mutated-order', text));
 const randomBytesProbe = fc.uint8Array({ maxLength: 1100 }).map((bytes) => post('random-bytes', Buffer.from(bytes)));
 const validProbe = orderArb.map(distinct).map((order) => post('valid', JSON.stringify(order)));

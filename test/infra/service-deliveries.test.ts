@@ -73,19 +73,22 @@ function deliveriesOf(template: CloudFormationTemplate): Delivery[] {
   const resolve = (value: unknown) => resolveIntrinsics(value, standIns);
   const policyOf = (id: string) => resolve(resourcePolicyOf(template, id)) as PolicyDocument;
   const deliveries: Delivery[] = [];
+  /** A service that, on behalf of the stack's resource `from`, acts on the stack's resource `to`. */
+  const delivery = (name: string, service: string, action: string, from: string, to: string): Delivery => ({
+    name,
+    service,
+    action,
+    resource: standIns[to]?.arn ?? '',
+    sourceArn: standIns[from]?.arn,
+    policy: policyOf(to),
+  });
   for (const [id, { Type, Properties = {} }] of Object.entries(template.Resources)) {
     if (Type === 'AWS::CloudWatch::Alarm') {
       for (const action of (Properties.AlarmActions ?? []) as unknown[]) {
         const topic = ref(action);
         if (!topic) throw new Error(`${id}: an alarm action that is not a topic of the stack`);
-        deliveries.push({
-          name: `CloudWatch alarm ${id} -> topic ${topic}`,
-          service: 'cloudwatch.amazonaws.com',
-          action: 'sns:Publish',
-          resource: standIns[topic]?.arn ?? '',
-          sourceArn: standIns[id]?.arn,
-          policy: policyOf(topic),
-        });
+        const name = `CloudWatch alarm ${id} -> topic ${topic}`;
+        deliveries.push(delivery(name, 'cloudwatch.amazonaws.com', 'sns:Publish', id, topic));
       }
     }
     if (Type === 'AWS::Events::Rule') {
@@ -93,14 +96,8 @@ function deliveriesOf(template: CloudFormationTemplate): Delivery[] {
         const queues = [target.Arn, (target.DeadLetterConfig as Json | undefined)?.Arn].map(arnOf);
         for (const queue of queues.filter((q): q is string => q !== undefined)) {
           if (template.Resources[queue]?.Type !== 'AWS::SQS::Queue') throw new Error(`${id}: target ${queue}?`);
-          deliveries.push({
-            name: `EventBridge rule ${id} -> queue ${queue}`,
-            service: 'events.amazonaws.com',
-            action: 'sqs:SendMessage',
-            resource: standIns[queue]?.arn ?? '',
-            sourceArn: standIns[id]?.arn,
-            policy: policyOf(queue),
-          });
+          const name = `EventBridge rule ${id} -> queue ${queue}`;
+          deliveries.push(delivery(name, 'events.amazonaws.com', 'sqs:SendMessage', id, queue));
         }
       }
     }

@@ -61,3 +61,29 @@ export const PROTOTYPE_KEYS = [
   'valueOf',
   'hasOwnProperty',
 ] as const;
+
+export const prototypeKey = fc.constantFrom(...PROTOTYPE_KEYS);
+
+/** Numbers JSON can write but the contract does not want: huge, tiny, negative, fractional, beyond a double. */
+export const hostileNumberText = fc.oneof(
+  fc.double().map((n) => JSON.stringify(n)),
+  fc.integer().map(String),
+  fc.bigInt({ min: -(10n ** 40n), max: 10n ** 40n }).map(String),
+  fc.constantFrom('1e400', '-1e400', '1e-400', '0', '-0', '0.5', '100.5', '101', '1.5e2', '99.99', '-1', '1e2', '3.0'),
+);
+
+/**
+ * The JSON text of an arbitrary value, often with nesting, huge numbers or prototype keys in it (written as text, so
+ * never a prototype).
+ */
+export const hostileJsonText: fc.Arbitrary<string> = fc.letrec<{ value: string }>((tie) => ({
+  value: fc.oneof(
+    { depthSize: 'small', withCrossShrink: true },
+    fc.jsonValue({ maxDepth: 3 }).map((value) => JSON.stringify(value)),
+    hostileNumberText,
+    fc.array(tie('value'), { maxLength: 4 }).map((values) => `[${values.join(',')}]`),
+    fc
+      .array(fc.tuple(fc.oneof(prototypeKey, fc.string({ maxLength: 8 })), tie('value')), { maxLength: 4 })
+      .map((entries) => `{${entries.map(([key, value]) => `${JSON.stringify(key)}:${value}`).join(',')}}`),
+  ),
+})).value;
