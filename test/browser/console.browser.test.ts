@@ -293,6 +293,19 @@ describe('the ops console in a browser', () => {
     await validate.locator('a').click();
     await page.waitForURL(/#state-Validate$/);
     await page.locator('#state-Validate details[open]').first().waitFor();
+
+    // Sent again, after a confirmation, as a new request labelled with this one's id (the fault is off now: accepted).
+    await page.locator('a.send-again').click();
+    await page.waitForURL(`**/console/executions/${failed.requestId}/send-again`);
+    await page.locator('form.confirm-send-again button').click();
+    await page.waitForURL(/\/console\/actions\/\d+$/);
+    const sentAgain = page.locator('.sent-again a');
+    const newRequestId = (await sentAgain.textContent()) ?? '';
+    expect(newRequestId).not.toBe(failed.requestId);
+    expect(service.console?.exchange(newRequestId)?.requestHeaders).toMatchObject({
+      'X-Console-Sent-Again-From': failed.requestId,
+    });
+    await shoot(page, '6-sent-again');
     await page.close();
   });
 
