@@ -145,14 +145,37 @@ export function runOf(execution: RecordedExecution): { states: Map<string, State
 /** The page anchor of a state's first visit (the timeline entry carries the same id). */
 export const stateAnchor = (name: string): string => `state-${name.replace(/[^A-Za-z0-9_-]/g, '_')}`;
 
-const edgePath = (from: PlacedState, to: PlacedState): string => {
+/**
+ * A downward edge that skips layers passes each layer between through the gap between two boxes nearest its straight
+ * line (as a layered drawing's dummy nodes would), not over the boxes.
+ */
+const edgePath = (from: PlacedState, to: PlacedState, rows: ReadonlyMap<number, PlacedState[]>): string => {
   const x1 = from.x + BOX.width / 2;
   const x2 = to.x + BOX.width / 2;
   if (to.layer > from.layer) {
-    const y1 = from.y + BOX.height;
-    const y2 = to.y;
-    const bend = (y2 - y1) / 2;
-    return `M${x1},${y1} C${x1},${y1 + bend} ${x2},${y2 - bend} ${x2},${y2}`;
+    const points: { x: number; top: number }[] = [];
+    for (let layer = from.layer + 1; layer < to.layer; layer += 1) {
+      const row = rows.get(layer) ?? [];
+      const ideal = x1 + ((x2 - x1) * (layer - from.layer)) / (to.layer - from.layer);
+      const gaps = [
+        (row[0]?.x ?? ideal + BOX.gapX / 2) - BOX.gapX / 2,
+        ...row.map((box) => box.x + BOX.width + BOX.gapX / 2),
+      ];
+      const x = gaps.reduce((best, gap) => (Math.abs(gap - ideal) < Math.abs(best - ideal) ? gap : best));
+      points.push({ x, top: row[0]?.y ?? from.y + (layer - from.layer) * (BOX.height + BOX.gapY) });
+    }
+    let path = `M${x1},${from.y + BOX.height}`;
+    let at = { x: x1, y: from.y + BOX.height };
+    for (const point of [...points, { x: x2, top: to.y }]) {
+      const bend = (point.top - at.y) / 2;
+      path += ` C${at.x},${at.y + bend} ${point.x},${point.top - bend} ${point.x},${point.top}`;
+      at = { x: point.x, y: point.top };
+      if (point.top !== to.y) {
+        path += ` L${point.x},${point.top + BOX.height}`;
+        at = { x: point.x, y: point.top + BOX.height };
+      }
+    }
+    return path;
   }
   // Back or sideways (a loop: PauseBeforePersist -> Persist): out of the side, around, into the side.
   const side = x2 <= x1 ? -1 : 1;
@@ -171,6 +194,8 @@ const edgePath = (from: PlacedState, to: PlacedState): string => {
 export function stateGraphSvg(definition: StateMachineDefinition, execution?: RecordedExecution): SafeHtml {
   const { states, width, height } = layout(definition);
   const placed = new Map(states.map((state) => [state.name, state]));
+  const rows = new Map<number, PlacedState[]>();
+  for (const state of states) rows.set(state.layer, [...(rows.get(state.layer) ?? []), state]);
   const run = execution ? runOf(execution) : undefined;
   const succeeded = execution?.status === 'SUCCEEDED';
   const edges = transitionsOf(definition).flatMap((transition) => {
@@ -181,7 +206,7 @@ export function stateGraphSvg(definition: StateMachineDefinition, execution?: Re
     return [
       html`<path
         class="edge edge-${transition.kind}${taken ? ' taken' : ''}"
-        d="${edgePath(from, to)}"
+        d="${edgePath(from, to, rows)}"
         marker-end="url(#arrow${taken ? '-taken' : ''})"
       />`,
     ];
