@@ -4,16 +4,20 @@
  * - recording: the time ConsoleStore takes per execution (summary, compressed record, indexes, per-minute count),
  *   writes committed in groups as the service does;
  * - the list: each query the list page makes (the page, its total, the stats), by filter, median of 20 runs, with
- *   SQLite's plan (EXPLAIN QUERY PLAN) to show they read indexes, not the table.
+ *   SQLite's plan (EXPLAIN QUERY PLAN) to show they read indexes, not the table; then GET /console whole (route,
+ *   queries, stats and HTML) for a few filters.
  * The executions have the accepted path's shape and size (12 states, inputs as the workflow builds them); one in
  * ten is a rejection, one in a hundred a failure; they are spread over the last 24 hours. Figures are for this
  * machine; it prints them, it asserts nothing (a loaded machine would make a timed test lie).
  */
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { createOpsConsole, type OpsConsoleOptions } from '../local/console/console-routes.js';
 import { ConsoleStore, type ExecutionFilter } from '../local/console/console-store.js';
+import { openEventsDatabase } from '../local/eventbridge/events-database.js';
 import type { RecordedExecution } from '../local/stepfunctions/execution-history.js';
 
 const COUNT = Number(process.argv[2] ?? 100_000);
@@ -145,6 +149,41 @@ try {
   console.log(
     `  ${median(statsTimes).toFixed(2).padStart(7)} ms  stats (15 min / hour / day, the last hour by minute)`,
   );
+
+  // The whole answer, as a browser gets it: the route, its queries, the stats and the page's HTML.
+  const events = openEventsDatabase(':memory:');
+  const dynamodb = new DynamoDBClient({ region: 'local', endpoint: 'http://127.0.0.1:9' });
+  const opsConsole = createOpsConsole({
+    store,
+    events,
+    dynamodb,
+    tableName: 'unused',
+    archiveDir: dir,
+    definition: JSON.parse(readFileSync('asl/order-intake.asl.json', 'utf8')) as OpsConsoleOptions['definition'],
+    redriveDeadLetter: async () => ({ outcome: 'not-found', detail: '' }),
+    ruleNames: [],
+    hosts: 'loopback',
+  });
+  console.log('\nGET /console, the whole answer (route, queries, stats, HTML), median of 20 runs:');
+  for (const query of ['', `?q=${summary?.customerId ?? ''}`, '?outcome=failed', `?before=${olderCursor ?? ''}`]) {
+    const times: number[] = [];
+    let bytes = 0;
+    for (let run = 0; run < 20; run += 1) {
+      const start = performance.now();
+      const answer = await opsConsole.handle({
+        method: 'GET',
+        path: '/console',
+        query: new URLSearchParams(query),
+        headers: { host: 'localhost:3000' },
+        port: 3000,
+      });
+      times.push(performance.now() - start);
+      bytes = answer.body.length;
+    }
+    console.log(`  ${median(times).toFixed(2).padStart(7)} ms  /console${query} (${(bytes / 1000).toFixed(0)} kB)`);
+  }
+  dynamodb.destroy();
+  events.close();
   store.close();
 } finally {
   rmSync(dir, { recursive: true, force: true });
