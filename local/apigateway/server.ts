@@ -134,7 +134,8 @@ function readBody(request: IncomingMessage): Promise<BodyRead> {
  * How long a connection ended for a body too large stays half-open after the answer. Closing a socket whose
  * unread input is still queued makes the kernel reset the connection, and a reset can reach the client before it has
  * read the 413. So the answer is followed by a FIN, the input stays unread (the client, its window full, stops
- * sending), and the socket is destroyed after this delay or as soon as the client closes its side.
+ * sending), and the socket is destroyed after this delay or as soon as the client closes its side. A refused
+ * cross-site request, answered before its body is read, ends the same way.
  */
 const LINGER_AFTER_TOO_LARGE_MS = 2_000;
 
@@ -195,7 +196,9 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
     const requestId = randomUUID();
     const answer = withRequestIdHeaders(problemResponse(crossSiteRequestProblem(reason, requestId)), requestId);
     const body = Buffer.from(answer.body, 'utf8');
-    // Connection: close, so that the rest of an unread body is not read either.
+    // Connection: close, so that the rest of an unread body is not read either; it lingers as after a 413, so that
+    // the refusal reaches the client before a reset could.
+    lingerAfterAnswer(request);
     response.writeHead(answer.status, {
       ...answer.headers,
       'Content-Length': String(body.byteLength),
