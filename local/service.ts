@@ -203,6 +203,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     const host = options.host ?? DEFAULT_HOST;
     // The ops console reads what the console store recorded and the rest on demand; it changes nothing but dead
     // letters, and only on a same-origin POST.
+    const api: { url?: string } = {};
     const opsConsole =
       consoleStore &&
       createOpsConsole({
@@ -211,8 +212,20 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
         dynamodb: newClient(),
         tableName: LOCAL_RESOURCES.tableName,
         archiveDir: events.archiveDir,
-        states: (loadOrderIntakeDefinition(workflowResources) as { States: OpsConsoleOptions['states'] }).States,
+        definition: loadOrderIntakeDefinition(workflowResources) as OpsConsoleOptions['definition'],
         redriveDeadLetter: (id) => events.redriveDeadLetter(id),
+        ruleNames: events.ruleNames,
+        // Through the API itself, as any client's request: recorded, validated and deduplicated the same way.
+        sendAgain: async (request) => {
+          if (!api.url) throw new Error('the API is not listening yet');
+          const response = await fetch(new URL(request.path, api.url), {
+            method: request.method,
+            headers: request.headers,
+            body: request.body,
+          });
+          await response.body?.cancel();
+          return { status: response.status, requestId: response.headers.get('x-amzn-requestid') ?? undefined };
+        },
         hosts: hostNamesFor(host),
         token: consoleToken,
       });
@@ -226,6 +239,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       host,
     });
     started.defer(() => http.close());
+    api.url = http.url;
 
     if (faults.active().length > 0) logger.warn('fault switches on', { faults: faults.active() });
     const running = started.move();

@@ -26,6 +26,7 @@ import { PUBLISHERS } from '../eventbridge/local-event-bus.js';
 import type { RecordedExecution } from '../stepfunctions/execution-history.js';
 import { redactHeaders } from '../secrets.js';
 import type { ConsoleStore, ExecutionSummary } from './console-store.js';
+import { stateAnchor } from './state-graph.js';
 
 export type Hop = 'http' | 'execution' | 'state' | 'store' | 'bus' | 'delivery' | 'archive' | 'dead-letter';
 
@@ -38,6 +39,8 @@ export interface TimelineEntry {
   tone?: 'ok' | 'warn' | 'error';
   /** A console page about this entry. */
   link?: string;
+  /** The entry's id on its page (a state's first visit: the state graph links to it). */
+  anchor?: string;
   details: { label: string; value: unknown }[];
 }
 
@@ -60,10 +63,33 @@ export const publisherName = (publishedBy: string | undefined): string =>
 /** The request body as API Gateway's request template passed it: base64 of the raw bytes. */
 const decodedBody = (base64: string): string => Buffer.from(base64, 'base64').toString('utf8');
 
-/** The execution's path through the state graph, and each state visit with its input and output. */
+const pathOfKey = (path: string, key: string): string =>
+  /^[A-Za-z_][A-Za-z0-9_]*$/.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`;
+
+/**
+ * What a state changed: each JSONPath whose value was added, removed or changed from its input to its output, the
+ * deepest object that differs (arrays and other values are compared whole). Empty when the output is the input.
+ */
+export function changesOf(input: unknown, output: unknown, path = '$'): Record<string, unknown> {
+  if (isObject(input) && isObject(output)) {
+    const changes: Record<string, unknown> = {};
+    for (const key of new Set([...Object.keys(input), ...Object.keys(output)])) {
+      const at = pathOfKey(path, key);
+      if (!(key in output)) changes[`removed ${at}`] = input[key];
+      else if (!(key in input)) changes[`added ${at}`] = output[key];
+      else Object.assign(changes, changesOf(input[key], output[key], at));
+    }
+    return changes;
+  }
+  return JSON.stringify(input) === JSON.stringify(output) ? {} : { [`changed ${path}`]: { from: input, to: output } };
+}
+
+/** The execution's path through the state graph, and each state visit with its input and what it changed. */
 export function stateVisits(execution: RecordedExecution): TimelineEntry[] {
   const entries: TimelineEntry[] = [];
   const open = new Map<string, TimelineEntry>();
+  const anchored = new Set<string>();
+  const inputs = new Map<string, unknown>();
   for (const event of execution.events) {
     switch (event.type) {
       case 'ExecutionStarted':
@@ -103,8 +129,11 @@ export function stateVisits(execution: RecordedExecution): TimelineEntry[] {
           at: event.timestamp,
           hop: 'state',
           title: `${event.state.name} (${event.state.type})`,
+          ...(anchored.has(event.state.name) ? {} : { anchor: stateAnchor(event.state.name) }),
           details: [{ label: 'input', value: event.state.input }],
         };
+        anchored.add(event.state.name);
+        inputs.set(event.state.name, event.state.input);
         open.set(event.state.name, entry);
         entries.push(entry);
         break;
@@ -114,7 +143,13 @@ export function stateVisits(execution: RecordedExecution): TimelineEntry[] {
         open.delete(event.state.name);
         if (!entry) break;
         entry.title += ` — ${event.timestamp - entry.at} ms`;
-        entry.details.push({ label: 'output', value: event.state.output });
+        // The output in full is the next state's input: here, only what this state changed.
+        const changes = changesOf(inputs.get(event.state.name), event.state.output);
+        entry.details.push(
+          Object.keys(changes).length === 0
+            ? { label: 'output: the input, unchanged', value: '(no change)' }
+            : { label: `output: ${Object.keys(changes).length} change(s) from the input`, value: changes },
+        );
         break;
       }
       case 'StateRetried':
@@ -232,7 +267,7 @@ export class ConsoleData {
 
   /** The order and every hop it took, or undefined when nothing anywhere knows the order. */
   async order(orderId: string): Promise<OrderView | undefined> {
-    const executions = this.store.executions({ search: orderId, limit: 50 }).reverse();
+    const executions = this.store.executions({ orderId, limit: 50 }).reverse();
     const events = this.busEvents(orderId);
     const deadLetters = this.deadLetters(orderId);
     const item = await this.getItem(orderKey(orderId));

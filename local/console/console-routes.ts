@@ -1,13 +1,22 @@
 /**
  * The ops console's routes, under /console on the service's own port, as plain request -> response functions (the
  * live list's Server-Sent Events are console-http.ts's):
- * - GET  /console                                     recent executions; ?status= &outcome= &q= (orderId, requestId
- *                                                     or idempotency key)
+ * - GET  /console                                     recent executions, newest first, a page at a time; ?status=
+ *                                                     &outcome= &from= &to= (UTC) &before= (the next page's cursor) &limit=
+ *                                                     &q= (a prefix of orderId, requestId, idempotency key,
+ *                                                     customerId or clientReference)
  * - GET  /console/orders/{orderId}                    one order's timeline across every hop
- * - GET  /console/executions/{requestId}              one execution (rejections, failures: executions without order)
+ * - GET  /console/executions/{requestId}              one execution (rejections, failures: executions without order),
+ *                                                     or an exchange API Gateway answered itself (415, 404, 405)
  * - GET  /console/executions/{requestId}/history.json the execution in GetExecutionHistory's shape
+ * - GET  /console/definition                          the workflow's definition: its state graph and its ASL
  * - GET  /console/dead-letters, /console/dead-letters/{id}
- * - POST /console/dead-letters/{id}/redrive, POST /console/dead-letters/redrive (all)
+ * - POST /console/dead-letters/{id}/redrive           one letter, at once
+ * - POST /console/dead-letters/{id}/discard[?confirm=yes], /console/dead-letters/{redrive|discard}?group=…[&confirm=yes]
+ *                                                     (group: rule:NAME, stream, removed); asked first (GET the
+ *                                                     same path: the confirmation) unless nothing is lost
+ * - GET  /console/actions, /console/actions/{id}      the audit: what was done from the console, each action's result
+ * Every POST answers 303 to the action's record (POST-redirect-GET: a reload never repeats it).
  * - GET  /console/assets/console.js, console.css
  * On a HOST open to the network, every route asks for this start's token first (console-token.ts).
  * GET never changes anything. A POST is refused (403) unless the browser says it comes from the console's own pages
@@ -17,27 +26,57 @@
  */
 import { readFileSync } from 'node:fs';
 import type { ApiResponse } from '../apigateway/api-gateway.js';
+import type { HttpExchange } from '../apigateway/server.js';
 import { refusesCrossSite, refusesHost, type HostNames } from '../browser-guard.js';
 import { presentedToken, tokenCookie } from './console-token.js';
 import { isOrderId } from '../../src/contract/order.js';
-import type { RedriveResult } from '../eventbridge/events-database.js';
-import { readDeadLetter } from '../eventbridge/events-database.js';
+import {
+  commitsOf,
+  deleteDeadLetter,
+  readDeadLetter,
+  type DeadLetter,
+  type RedriveResult,
+} from '../eventbridge/events-database.js';
+import { consequenceOf, describeGroup, inGroup, parseGroup, type LetterGroup } from './dead-letter-actions.js';
 import { toExecutionHistory } from '../stepfunctions/execution-history.js';
-import { ConsoleData, executionTimeline, type ConsoleDataOptions } from './console-data.js';
+import { ConsoleData, exchangeEntries, executionTimeline, type ConsoleDataOptions } from './console-data.js';
+import type { StateMachineDefinition } from './state-graph.js';
 import { OUTCOMES, type ExecutionFilter, type ExecutionSummary, type Outcome } from './console-store.js';
 import {
+  actionPage,
+  actionsPage,
+  confirmPage,
   deadLetterPage,
   deadLettersPage,
+  definitionPage,
+  exchangePage,
   executionPage,
   listPage,
   orderPage,
   problemPage,
-  redrivePage,
+  sendAgainPage,
   STATUSES,
   type RedriveReport,
 } from './pages.js';
 
 export const CONSOLE_PATH = '/console';
+
+/** A request the console sends again: the original's method, path, body and the headers that shape its answer. */
+export interface ResentRequest {
+  method: string;
+  path: string;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** The header that labels a request the console sent again, with the request id of the one it repeats. */
+export const SENT_AGAIN_HEADER = 'X-Console-Sent-Again-From';
+/** The original's headers that are sent again: those that decide how the API reads the request. */
+const RESENT_HEADERS = ['content-type', 'idempotency-key'];
+/** Only these are sent again: a failure to reproduce, never an accepted order or a duplicate. */
+const SENDABLE_OUTCOMES: readonly Outcome[] = ['failed', 'rejected', 'unavailable'];
+export const LIST_PAGE_SIZE = 100;
+const MAX_PAGE_SIZE = 500;
 
 export interface ConsoleRequest {
   method: string;
@@ -53,9 +92,16 @@ export interface ConsoleRequest {
 export type ConsoleResponse = Pick<ApiResponse, 'status' | 'headers' | 'body'>;
 
 export interface OpsConsoleOptions extends ConsoleDataOptions {
-  /** The workflow definition's states, for the history export (task resources). */
-  states: Record<string, { Type: string; Resource?: string }>;
+  /** The workflow's definition (the ASL): its state graph, the history export's task resources. */
+  definition: StateMachineDefinition;
   redriveDeadLetter(id: number): Promise<RedriveResult>;
+  /**
+   * Sends a recorded request to the API again, as a new request (its own request id, the same idempotency rules);
+   * absent, the console offers no "send again".
+   */
+  sendAgain?: (request: ResentRequest) => Promise<{ status: number; requestId: string | undefined }>;
+  /** The rules on the running bus: a dead letter of any other rule can no longer be delivered. */
+  ruleNames: readonly string[];
   /**
    * The Host names the console answers to (local/browser-guard.ts): `loopback` (this machine's names on its port; a
    * page of another name that resolves to this machine, DNS rebinding, is refused) or `any` when the service listens
@@ -97,14 +143,28 @@ const problem = (status: number, title: string, detail: string, headers: Record<
 
 const notThisHost = (reason: string): ConsoleResponse => problem(403, 'Not this host', `${reason}.`);
 
-function filterOf(query: URLSearchParams): ExecutionFilter {
+/** A time of the list's range: a form's datetime-local (read as UTC, as the page says) or any ISO 8601 time. */
+export function timeOf(value: string | null): number | undefined {
+  const text = (value ?? '').trim();
+  if (!text) return undefined;
+  const at = Date.parse(/^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?$/.test(text) ? `${text}Z` : text);
+  return Number.isFinite(at) ? at : undefined;
+}
+
+export function filterOf(query: URLSearchParams): ExecutionFilter {
   const status = query.get('status') ?? '';
   const outcome = query.get('outcome') ?? '';
   const search = (query.get('q') ?? '').trim();
+  const from = timeOf(query.get('from'));
+  const to = timeOf(query.get('to'));
+  const before = query.get('before') ?? '';
   return {
     ...((STATUSES as readonly string[]).includes(status) ? { status: status as ExecutionFilter['status'] } : {}),
     ...((OUTCOMES as readonly string[]).includes(outcome) ? { outcome: outcome as Outcome } : {}),
     ...(search ? { search } : {}),
+    ...(from === undefined ? {} : { from }),
+    ...(to === undefined ? {} : { to }),
+    ...(/^\d{1,15}$/.test(before) ? { before: Number(before) } : {}),
   };
 }
 
@@ -112,7 +172,13 @@ function filterOf(query: URLSearchParams): ExecutionFilter {
 export const matchesFilter = (summary: ExecutionSummary, filter: ExecutionFilter): boolean =>
   (!filter.status || summary.status === filter.status) &&
   (!filter.outcome || summary.outcome === filter.outcome) &&
-  (!filter.search || [summary.orderId, summary.name, summary.idempotencyKey].includes(filter.search));
+  (!filter.orderId || summary.orderId === filter.orderId) &&
+  (filter.from === undefined || summary.startedAt >= filter.from) &&
+  (filter.to === undefined || summary.startedAt < filter.to) &&
+  (!filter.search ||
+    [summary.orderId, summary.name, summary.idempotencyKey, summary.customerId, summary.clientReference].some(
+      (value) => value?.startsWith(filter.search ?? '') === true,
+    ));
 
 const decode = (segment: string): string | undefined => {
   try {
@@ -163,7 +229,14 @@ export function createOpsConsole(options: OpsConsoleOptions): OpsConsole {
     );
   }
 
-  async function redrive(ids: number[]): Promise<ConsoleResponse> {
+  const liveRules = (): readonly string[] => options.ruleNames;
+  /** The letters a group query names (all of them without one). */
+  const lettersOf = (group: LetterGroup | undefined): DeadLetter[] =>
+    data.deadLetters().filter((letter) => group === undefined || inGroup(letter, group, liveRules()));
+  /** After an action: the answer is a redirect to its record, so a reload shows it again and never repeats it. */
+  const seeOther = (location: string): ConsoleResponse => answer(303, '', HTML, { Location: location });
+
+  async function redrive(ids: number[], scope: string): Promise<ConsoleResponse> {
     const reports: RedriveReport[] = [];
     // One at a time: a redrive is a delivery to a consumer, and a consumer takes one batch at a time.
     for (const id of ids) {
@@ -172,15 +245,76 @@ export function createOpsConsole(options: OpsConsoleOptions): OpsConsole {
       const eventId = letter?.origin.kind === 'rule' ? letter.reference : undefined;
       reports.push({ id, letter, result, attempts: eventId ? data.deliveryAttempts([eventId]).slice(-1) : [] });
     }
-    const status = ids.length === 1 && reports[0]?.result.outcome === 'not-found' ? 404 : 200;
-    return answer(status, redrivePage(reports));
+    const delivered = reports.filter((report) => report.result.outcome === 'delivered').length;
+    const action = store.recordAction({
+      action: 'redrive',
+      summary: `redrive of ${scope}: ${delivered} of ${reports.length} delivered`,
+      detail: reports,
+    });
+    return seeOther(`${CONSOLE_PATH}/actions/${action.id}`);
+  }
+
+  async function discard(letters: DeadLetter[], scope: string): Promise<ConsoleResponse> {
+    await commitsOf(options.events).commit(() => {
+      for (const letter of letters) deleteDeadLetter(options.events, letter.id);
+    });
+    const action = store.recordAction({
+      action: 'discard',
+      summary: `discard of ${scope}: ${letters.length} letter(s)`,
+      detail: { letters, consequences: letters.map((letter) => consequenceOf(letter, liveRules()) ?? null) },
+    });
+    return seeOther(`${CONSOLE_PATH}/actions/${action.id}`);
+  }
+
+  /** Why this execution's request cannot be sent again, or undefined when it can. */
+  function cannotSendAgain(summary: ExecutionSummary, exchange: HttpExchange | undefined): string | undefined {
+    if (!options.sendAgain) return 'This console does not send requests.';
+    if (!SENDABLE_OUTCOMES.includes(summary.outcome)) {
+      return `Only a failed, rejected or unavailable request is sent again (to reproduce it); this one was ${summary.outcome}.`;
+    }
+    if (!exchange) return 'Its HTTP request is not recorded (pruned, or recorded by an older version).';
+    return undefined;
+  }
+
+  async function sendAgain(exchange: HttpExchange): Promise<ConsoleResponse> {
+    const headers: Record<string, string> = { [SENT_AGAIN_HEADER]: exchange.requestId };
+    for (const [name, value] of Object.entries(exchange.requestHeaders)) {
+      if (RESENT_HEADERS.includes(name.toLowerCase())) headers[name] = value;
+    }
+    const sent = await options.sendAgain?.({
+      method: exchange.method,
+      path: exchange.path,
+      headers,
+      body: exchange.requestBody,
+    });
+    const action = store.recordAction({
+      action: 'send-again',
+      summary: `${exchange.method} ${exchange.path} of ${exchange.requestId} sent again: HTTP ${sent?.status ?? '?'}`,
+      detail: { original: exchange.requestId, requestId: sent?.requestId ?? null, status: sent?.status ?? null },
+    });
+    return seeOther(`${CONSOLE_PATH}/actions/${action.id}`);
+  }
+
+  /** The letter a path's id names, or the 404 that says there is none. */
+  const letterOr404 = (id: string): DeadLetter | ConsoleResponse =>
+    (/^\d+$/.test(id) ? readDeadLetter(options.events, Number(id)) : undefined) ??
+    problem(404, 'No such dead letter', `There is no dead letter ${id} (redriven or discarded already?).`);
+  const isResponse = (value: DeadLetter | ConsoleResponse): value is ConsoleResponse => 'status' in value;
+
+  function confirmation(verb: 'redrive' | 'discard', letters: DeadLetter[], action: string, scope: string) {
+    const consequences = [...new Set(letters.flatMap((letter) => consequenceOf(letter, liveRules()) ?? []))];
+    return answer(200, confirmPage({ verb, letters, action, consequences, scope }));
   }
 
   async function get(path: string, query: URLSearchParams): Promise<ConsoleResponse> {
     if (path === CONSOLE_PATH || path === `${CONSOLE_PATH}/`) {
       const filter = filterOf(query);
-      const live = `${CONSOLE_PATH}/live?${query.toString()}`;
-      return answer(200, listPage(store.executions({ ...filter, limit: 200 }), filter, live));
+      // An older page stays as it is; only the newest one takes new executions live.
+      const live = filter.before === undefined ? `${CONSOLE_PATH}/live?${query.toString()}` : undefined;
+      const gateway = filter.search ? store.gatewayExchanges(filter.search) : [];
+      const asked = Number(query.get('limit'));
+      const limit = Number.isInteger(asked) && asked >= 1 && asked <= MAX_PAGE_SIZE ? asked : LIST_PAGE_SIZE;
+      return answer(200, listPage(store.page({ ...filter, limit }), filter, query, live, gateway, store.stats()));
     }
     const segments = path.slice(CONSOLE_PATH.length + 1).split('/');
     const [section, rawId, extra, ...rest] = segments;
@@ -201,19 +335,59 @@ export function createOpsConsole(options: OpsConsoleOptions): OpsConsole {
     }
     if (section === 'executions' && id) {
       const summary = store.summary(id);
-      if (!summary) return problem(404, 'No such execution', `No execution named ${id} is recorded.`);
+      if (!summary) {
+        // A request API Gateway answered itself (415, 404, 405) has an exchange and no execution.
+        const exchange = extra === undefined ? store.exchange(id) : undefined;
+        if (exchange) return answer(200, exchangePage(exchange, exchangeEntries(exchange)));
+        return problem(404, 'No such execution', `No execution or HTTP exchange with request id ${id} is recorded.`);
+      }
       const execution = store.execution(id);
       if (extra === 'history.json') {
-        const events = execution ? toExecutionHistory(execution, options.states) : [];
+        const events = execution ? toExecutionHistory(execution, options.definition.States) : [];
         return answer(200, JSON.stringify({ events }, null, 2), 'application/json; charset=utf-8', {
           'Content-Disposition': `attachment; filename="execution-history-${id.replace(/[^A-Za-z0-9._-]/g, '_')}.json"`,
         });
       }
+      if (extra === 'send-again') {
+        const refusal = cannotSendAgain(summary, store.exchange(id));
+        if (refusal) return problem(409, 'Not sent again', refusal);
+        return answer(200, sendAgainPage(summary, store.exchange(id) as HttpExchange));
+      }
       if (extra !== undefined) return problem(404, 'Not found', path);
-      return answer(200, executionPage(summary, execution, executionTimeline(store, id)));
+      return answer(
+        200,
+        executionPage(summary, execution, executionTimeline(store, id), {
+          definition: options.definition,
+          exchange: store.exchange(id),
+          canSendAgain: cannotSendAgain(summary, store.exchange(id)) === undefined,
+        }),
+      );
+    }
+    if (section === 'definition' && id === undefined) return answer(200, definitionPage(options.definition));
+    if (section === 'actions' && extra === undefined) {
+      if (id === undefined || id === '') return answer(200, actionsPage(store.actions()));
+      const action = /^\d+$/.test(id) ? store.action(Number(id)) : undefined;
+      return action ? answer(200, actionPage(action)) : problem(404, 'No such action', `No action ${id} is recorded.`);
+    }
+    if (section === 'dead-letters' && (id === 'redrive' || id === 'discard') && extra === undefined) {
+      const group = parseGroup(query.get('group'));
+      if (id === 'discard' && !group) return problem(404, 'Not found', 'A discard names its group (?group=).');
+      const scope = group ? `the dead letters of ${describeGroup(group)}` : 'every dead letter';
+      const action = `${CONSOLE_PATH}/dead-letters/${id}${group ? `?group=${encodeURIComponent(group)}` : ''}`;
+      return confirmation(id, lettersOf(group), action, scope);
+    }
+    if (section === 'dead-letters' && id && extra === 'discard') {
+      const letter = letterOr404(id);
+      if (isResponse(letter)) return letter;
+      return confirmation(
+        'discard',
+        [letter],
+        `${CONSOLE_PATH}/dead-letters/${letter.id}/discard`,
+        `dead letter #${letter.id}`,
+      );
     }
     if (section === 'dead-letters' && extra === undefined) {
-      if (id === undefined || id === '') return answer(200, deadLettersPage(data.deadLetters()));
+      if (id === undefined || id === '') return answer(200, deadLettersPage(data.deadLetters(), liveRules()));
       const letter = /^\d+$/.test(id) ? readDeadLetter(options.events, Number(id)) : undefined;
       if (!letter) return problem(404, 'No such dead letter', `There is no dead letter ${id} (redriven already?).`);
       const attempts = letter.origin.kind === 'rule' ? data.deliveryAttempts([letter.reference]) : [];
@@ -222,12 +396,48 @@ export function createOpsConsole(options: OpsConsoleOptions): OpsConsole {
     return problem(404, 'Not found', path);
   }
 
-  async function post(path: string): Promise<ConsoleResponse> {
-    if (path === `${CONSOLE_PATH}/dead-letters/redrive`) {
-      return redrive(data.deadLetters().map((letter) => letter.id));
+  /**
+   * Every POST answers 303 See Other: to the record of what it did, or to the question it must ask first (a redrive
+   * of many, a discard that loses something), whose form posts again with confirm=yes.
+   */
+  async function post(path: string, query: URLSearchParams): Promise<ConsoleResponse> {
+    const confirmed = query.get('confirm') === 'yes';
+    const one = /^\/console\/dead-letters\/(\d+)\/(redrive|discard)$/.exec(path);
+    if (one?.[1] && one[2]) {
+      const letter = letterOr404(one[1]);
+      if (isResponse(letter)) return letter;
+      if (one[2] === 'redrive') return redrive([letter.id], `dead letter #${letter.id}`);
+      if (!confirmed && consequenceOf(letter, liveRules()) !== undefined) return seeOther(path);
+      return discard([letter], `dead letter #${letter.id}`);
     }
-    const one = /^\/console\/dead-letters\/(\d+)\/redrive$/.exec(path);
-    if (one) return redrive([Number(one[1])]);
+    const again = /^\/console\/executions\/([^/]+)\/send-again$/.exec(path);
+    if (again?.[1]) {
+      const name = decode(again[1]) ?? '';
+      const summary = store.summary(name);
+      const exchange = store.exchange(name);
+      const refusal = summary ? cannotSendAgain(summary, exchange) : `No execution named ${name} is recorded.`;
+      if (refusal || !exchange || !options.sendAgain) return problem(409, 'Not sent again', refusal ?? 'Not offered.');
+      if (!confirmed) return seeOther(path);
+      return sendAgain(exchange);
+    }
+    const many = /^\/console\/dead-letters\/(redrive|discard)$/.exec(path);
+    if (many?.[1]) {
+      const group = parseGroup(query.get('group'));
+      const asked = `${path}${group ? `?group=${encodeURIComponent(group)}` : ''}`;
+      const letters = lettersOf(group);
+      const scope = group ? `the dead letters of ${describeGroup(group)}` : 'every dead letter';
+      if (many[1] === 'redrive') {
+        return confirmed
+          ? redrive(
+              letters.map((letter) => letter.id),
+              scope,
+            )
+          : seeOther(asked);
+      }
+      if (!group) return problem(404, 'Not found', 'A discard names its group (?group=).');
+      const losesSomething = letters.some((letter) => consequenceOf(letter, liveRules()) !== undefined);
+      return confirmed || !losesSomething ? discard(letters, scope) : seeOther(asked);
+    }
     return problem(404, 'Not found', path);
   }
 
@@ -243,7 +453,7 @@ export function createOpsConsole(options: OpsConsoleOptions): OpsConsole {
       }
       const refusal = refusesCrossSite(request, { names: options.hosts, ownPagesOnly: true });
       if (refusal) return problem(403, 'Refused: not from the console', `Nothing was changed: ${refusal}.`);
-      return post(request.path);
+      return post(request.path, request.query);
     },
     liveFilter(request) {
       const refused = gate(request);

@@ -12,6 +12,7 @@ import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { HttpExchange } from '../apigateway/server.js';
 import type { RecordedExecution } from '../stepfunctions/execution-history.js';
 import { isObject } from '../../src/json-value.js';
+import { bucketOf, COUNT_IN_MINUTE, minuteOf, readStats, STATS_SCHEMA, type ExecutionStats } from './console-stats.js';
 import { createPrivateFile } from '../private-files.js';
 
 export const CONSOLE_DATABASE_FILE = 'console.sqlite';
@@ -26,6 +27,9 @@ export interface ExecutionSummary {
   httpStatus: number | undefined;
   orderId: string | undefined;
   idempotencyKey: string | undefined;
+  /** From the request body, when it was JSON that named them. */
+  customerId: string | undefined;
+  clientReference: string | undefined;
   startedAt: number;
   durationMs: number;
 }
@@ -33,12 +37,29 @@ export interface ExecutionSummary {
 export interface ExecutionFilter {
   status?: RecordedExecution['status'];
   outcome?: Outcome;
-  /** An orderId, a requestId (the execution's name) or an idempotency key. */
+  /** The start of an orderId, requestId (the execution's name), idempotency key, customerId or clientReference. */
   search?: string;
+  /** Exactly this orderId (an order's own executions). */
+  orderId?: string;
+  /** Started at or after (epoch ms). */
+  from?: number;
+  /** Started before (epoch ms). */
+  to?: number;
+  /** Paging: only executions recorded before this cursor (a `next` of an earlier page). */
+  before?: number;
   limit?: number;
-  /** Only executions started after this one (for live updates). */
-  after?: number;
 }
+
+export interface ExecutionPage {
+  executions: ExecutionSummary[];
+  /** How many executions match the filter, on every page (NaN when not counted). */
+  total: number;
+  /** The cursor of the next (older) page, when there is one. */
+  next: number | undefined;
+}
+
+/** The searchable columns: each has an index, searched by prefix as a range on it. */
+const SEARCHED = ['order_id', 'name', 'idempotency_key', 'customer_id', 'client_reference'] as const;
 
 export interface ConsoleRetention {
   /** Default 24 h. */
@@ -58,17 +79,53 @@ const SCHEMA = `
     idempotency_key TEXT,
     started_at INTEGER NOT NULL,
     duration_ms INTEGER NOT NULL,
-    record BLOB NOT NULL
+    record BLOB NOT NULL,
+    customer_id TEXT,
+    client_reference TEXT
   );
-  CREATE INDEX IF NOT EXISTS executions_by_order ON executions (order_id);
-  CREATE INDEX IF NOT EXISTS executions_by_key ON executions (idempotency_key);
-  CREATE INDEX IF NOT EXISTS executions_by_start ON executions (started_at);
   CREATE TABLE IF NOT EXISTS http_exchanges (
     request_id TEXT PRIMARY KEY,
     started_at INTEGER NOT NULL,
     record TEXT NOT NULL
   );
   CREATE INDEX IF NOT EXISTS http_exchanges_by_start ON http_exchanges (started_at);
+  CREATE TABLE IF NOT EXISTS console_actions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at INTEGER NOT NULL,
+    action TEXT NOT NULL,
+    summary TEXT NOT NULL,
+    detail TEXT NOT NULL
+  );
+`;
+
+/**
+ * What someone did from the console (a redrive, a discard, a request sent again), kept as the audit of who changed
+ * what: the letters a discard threw away stay readable here, payload and all. Not pruned with the executions.
+ */
+export interface ConsoleAction {
+  id: number;
+  at: number;
+  action: 'redrive' | 'discard' | 'send-again';
+  /** One line for a person. */
+  summary: string;
+  detail: unknown;
+}
+
+/** Columns added since the first console.sqlite: a file written by an older version gets them (empty) at open. */
+const ADDED_COLUMNS = { customer_id: 'TEXT', client_reference: 'TEXT' } as const;
+
+/**
+ * After the columns exist. An index on one column also orders its equal values by seq (the rowid), so
+ * `status = ? ORDER BY seq DESC` and a prefix range read in index order, never the table with its records.
+ */
+const INDEXES = `
+  CREATE INDEX IF NOT EXISTS executions_by_order ON executions (order_id);
+  CREATE INDEX IF NOT EXISTS executions_by_key ON executions (idempotency_key);
+  CREATE INDEX IF NOT EXISTS executions_by_start ON executions (started_at);
+  CREATE INDEX IF NOT EXISTS executions_by_customer ON executions (customer_id);
+  CREATE INDEX IF NOT EXISTS executions_by_reference ON executions (client_reference);
+  CREATE INDEX IF NOT EXISTS executions_by_status ON executions (status);
+  CREATE INDEX IF NOT EXISTS executions_by_outcome ON executions (outcome);
 `;
 
 /** The answer the workflow gave API Gateway, from the execution's last event. */
@@ -99,8 +156,32 @@ function validatedKeyOf(execution: RecordedExecution): string | undefined {
   return undefined;
 }
 
+/** The request body the execution started with (API Gateway passes it base64), when it is a JSON object. */
+function requestBodyOf(execution: RecordedExecution): Record<string, unknown> | undefined {
+  const started = execution.events[0];
+  if (started?.type !== 'ExecutionStarted' || !isObject(started.input)) return undefined;
+  const { body } = started.input;
+  if (typeof body !== 'string') return undefined;
+  try {
+    const parsed: unknown = JSON.parse(Buffer.from(body, 'base64').toString('utf8'));
+    return isObject(parsed) ? parsed : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * What the client got: the workflow's statusCode, or for an execution that did not succeed what the response
+ * template (api/post-orders.response.vtl) answers for it: 503 for TIMED_OUT, 500 for FAILED.
+ */
+const httpStatusOf = (status: RecordedExecution['status'], statusCode: number | undefined): number | undefined =>
+  status === 'TIMED_OUT' ? 503 : status === 'FAILED' ? 500 : statusCode;
+
+const textOf = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
+
 export function summarize(execution: RecordedExecution): Omit<ExecutionSummary, 'name' | 'startedAt'> {
   const { statusCode, body } = answerOf(execution);
+  const request = requestBodyOf(execution);
   const outcome: Outcome =
     execution.status !== 'SUCCEEDED' || statusCode === undefined
       ? 'failed'
@@ -116,31 +197,85 @@ export function summarize(execution: RecordedExecution): Omit<ExecutionSummary, 
   return {
     status: execution.status,
     outcome,
-    // FAILED and TIMED_OUT executions are answered by the response template (500, 503), not by the workflow.
-    httpStatus: statusCode,
-    orderId: typeof body?.orderId === 'string' ? body.orderId : undefined,
-    idempotencyKey: typeof body?.idempotencyKey === 'string' ? body.idempotencyKey : validatedKeyOf(execution),
+    httpStatus: httpStatusOf(execution.status, statusCode),
+    orderId: textOf(body?.orderId),
+    idempotencyKey: textOf(body?.idempotencyKey) ?? validatedKeyOf(execution),
+    customerId: textOf(request?.customerId),
+    clientReference: textOf(request?.clientReference),
     durationMs: execution.stoppedAt - execution.startedAt,
   };
 }
 
 type Row = Record<string, unknown>;
-const SUMMARY_COLUMNS = 'name, status, outcome, http_status, order_id, idempotency_key, started_at, duration_ms';
+const SUMMARY_COLUMNS =
+  'seq, name, status, outcome, http_status, order_id, idempotency_key, customer_id, client_reference, started_at, ' +
+  'duration_ms';
+const optionalText = (value: unknown): string | undefined => (value === null ? undefined : String(value));
 const summaryOf = (row: Row): ExecutionSummary => ({
   name: String(row.name),
   status: String(row.status) as ExecutionSummary['status'],
   outcome: String(row.outcome) as Outcome,
   httpStatus: row.http_status === null ? undefined : Number(row.http_status),
-  orderId: row.order_id === null ? undefined : String(row.order_id),
-  idempotencyKey: row.idempotency_key === null ? undefined : String(row.idempotency_key),
+  orderId: optionalText(row.order_id),
+  idempotencyKey: optionalText(row.idempotency_key),
+  customerId: optionalText(row.customer_id),
+  clientReference: optionalText(row.client_reference),
   startedAt: Number(row.started_at),
   durationMs: Number(row.duration_ms),
 });
+
+const actionOf = (row: Row): ConsoleAction => ({
+  id: Number(row.id),
+  at: Number(row.at),
+  action: String(row.action) as ConsoleAction['action'],
+  summary: String(row.summary),
+  detail: JSON.parse(String(row.detail)) as unknown,
+});
+
+interface Query {
+  sql: string;
+  values: (string | number)[];
+}
+
+/** The list's count and page queries for a filter (one page: `limit` rows, and one more to tell there is a next). */
+function listQueries(filter: ExecutionFilter, limit: number): { count: Query; rows: Query } {
+  const where: string[] = [];
+  const values: (string | number)[] = [];
+  const condition = (sql: string, ...bound: (string | number)[]): void => {
+    where.push(sql);
+    values.push(...bound);
+  };
+  if (filter.status) condition('status = ?', filter.status);
+  if (filter.outcome) condition('outcome = ?', filter.outcome);
+  if (filter.orderId) condition('order_id = ?', filter.orderId);
+  if (filter.from !== undefined) condition('started_at >= ?', filter.from);
+  if (filter.to !== undefined) condition('started_at < ?', filter.to);
+  const { search } = filter;
+  if (search) {
+    // A prefix is a range on each column's index (LIKE would read every row): one range per column, their union.
+    const ranges = SEARCHED.map(
+      (column) => `SELECT seq FROM executions WHERE ${column} >= ? AND ${column} < ? || char(0x10FFFF)`,
+    );
+    condition(`seq IN (${ranges.join(' UNION ')})`, ...SEARCHED.flatMap(() => [search, search]));
+  }
+  const matching = where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '';
+  const before = filter.before;
+  const page = before === undefined ? matching : `${matching ? `${matching} AND` : ' WHERE'} seq < ?`;
+  return {
+    count: { sql: `SELECT COUNT(*) AS n FROM executions${matching}`, values },
+    rows: {
+      sql: `SELECT ${SUMMARY_COLUMNS} FROM executions${page} ORDER BY seq DESC LIMIT ?`,
+      values: [...values, ...(before === undefined ? [] : [before]), limit + 1],
+    },
+  };
+}
 
 export class ConsoleStore {
   private readonly db: DatabaseSync;
   private readonly insertExecution: StatementSync;
   private readonly insertExchange: StatementSync;
+  private readonly answeredWith: StatementSync;
+  private readonly countInMinute: StatementSync;
   private pending: (() => void)[] = [];
   private flushScheduled = false;
   private readonly listeners = new Set<(summary: ExecutionSummary) => void>();
@@ -155,14 +290,31 @@ export class ConsoleStore {
     this.db.exec('PRAGMA synchronous = NORMAL');
     this.db.exec('PRAGMA busy_timeout = 5000');
     this.db.exec(SCHEMA);
+    const columns = new Set(
+      this.db
+        .prepare('PRAGMA table_info(executions)')
+        .all()
+        .map((row) => String(row.name)),
+    );
+    for (const [column, type] of Object.entries(ADDED_COLUMNS)) {
+      if (!columns.has(column)) this.db.exec(`ALTER TABLE executions ADD COLUMN ${column} ${type}`);
+    }
+    this.db.exec(INDEXES);
+    const counted = this.db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'execution_minutes'").get();
+    this.db.exec(STATS_SCHEMA);
     this.insertExecution = this.db.prepare(
       `INSERT OR REPLACE INTO executions
-         (name, status, outcome, http_status, order_id, idempotency_key, started_at, duration_ms, record)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         (name, status, outcome, http_status, order_id, idempotency_key, customer_id, client_reference, started_at,
+          duration_ms, record)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.insertExchange = this.db.prepare(
       'INSERT OR REPLACE INTO http_exchanges (request_id, started_at, record) VALUES (?, ?, ?)',
     );
+    this.answeredWith = this.db.prepare('UPDATE executions SET http_status = ? WHERE name = ?');
+    this.countInMinute = this.db.prepare(COUNT_IN_MINUTE);
+    // A console.sqlite from before the per-minute counts: counted once from what it holds.
+    if (!counted) this.countKeptExecutions();
     this.maxAgeMs = retention.maxAgeMs ?? 24 * 60 * 60 * 1000;
     this.maxExecutions = retention.maxExecutions ?? 100_000;
     this.prune();
@@ -180,10 +332,13 @@ export class ConsoleStore {
         summary.httpStatus ?? null,
         summary.orderId ?? null,
         summary.idempotencyKey ?? null,
+        summary.customerId ?? null,
+        summary.clientReference ?? null,
         summary.startedAt,
         summary.durationMs,
         deflateRawSync(JSON.stringify(execution), { level: 1 }),
       );
+      this.countInMinute.run(minuteOf(summary.startedAt), summary.outcome, bucketOf(summary.durationMs));
     });
     for (const listener of this.listeners) listener(summary);
   }
@@ -191,6 +346,8 @@ export class ConsoleStore {
   recordExchange(exchange: HttpExchange): void {
     this.enqueue(() => {
       this.insertExchange.run(exchange.requestId, exchange.startedAt, JSON.stringify(exchange));
+      // The status the client actually got, over the one derived from the execution (the exchange ends after it).
+      this.answeredWith.run(exchange.status, exchange.requestId);
     });
   }
 
@@ -200,28 +357,47 @@ export class ConsoleStore {
     return () => this.listeners.delete(listener);
   }
 
+  /** The newest executions that match (one page: `limit`, default 100). */
   executions(filter: ExecutionFilter = {}): ExecutionSummary[] {
+    return this.query(filter, false).executions;
+  }
+
+  /** The newest executions that match, a page at a time, with how many match in all. */
+  page(filter: ExecutionFilter = {}): ExecutionPage {
+    return this.query(filter, true);
+  }
+
+  private query(filter: ExecutionFilter, counted: boolean): ExecutionPage {
     this.flush();
-    const where: string[] = [];
-    const values: (string | number)[] = [];
-    const condition = (sql: string, ...bound: (string | number)[]): void => {
-      where.push(sql);
-      values.push(...bound);
-    };
-    if (filter.status) condition('status = ?', filter.status);
-    if (filter.outcome) condition('outcome = ?', filter.outcome);
-    if (filter.after !== undefined) condition('started_at > ?', filter.after);
-    if (filter.search) {
-      condition('(order_id = ? OR name = ? OR idempotency_key = ?)', filter.search, filter.search, filter.search);
-    }
-    const sql =
-      `SELECT ${SUMMARY_COLUMNS} FROM executions` +
-      (where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '') +
-      ' ORDER BY seq DESC LIMIT ?';
+    const limit = filter.limit ?? 100;
+    const { count, rows: list } = listQueries(filter, limit);
+    const total = counted ? Number(this.db.prepare(count.sql).get(...count.values)?.n ?? 0) : Number.NaN;
+    const rows = this.db.prepare(list.sql).all(...list.values);
+    const next = rows.length > limit ? Number(rows[limit - 1]?.seq) : undefined;
+    return { executions: rows.slice(0, limit).map(summaryOf), total, next };
+  }
+
+  /** How SQLite reads the list's two queries for this filter (EXPLAIN QUERY PLAN): they must go through indexes. */
+  queryPlans(filter: ExecutionFilter = {}): string[] {
+    return Object.values(listQueries(filter, 100)).flatMap(({ sql, values }) =>
+      this.db
+        .prepare(`EXPLAIN QUERY PLAN ${sql}`)
+        .all(...values)
+        .map((row) => String(row.detail)),
+    );
+  }
+
+  /** HTTP exchanges API Gateway answered itself (415, 404, 405: no execution) whose request id starts so. */
+  gatewayExchanges(requestIdPrefix: string, limit = 20): HttpExchange[] {
+    this.flush();
     return this.db
-      .prepare(sql)
-      .all(...values, filter.limit ?? 100)
-      .map(summaryOf);
+      .prepare(
+        `SELECT record FROM http_exchanges WHERE request_id >= ? AND request_id < ? || char(0x10FFFF)
+         AND NOT EXISTS (SELECT 1 FROM executions WHERE executions.name = http_exchanges.request_id)
+         ORDER BY started_at DESC LIMIT ?`,
+      )
+      .all(requestIdPrefix, requestIdPrefix, limit)
+      .map((row) => JSON.parse(String(row.record)) as HttpExchange);
   }
 
   execution(name: string): RecordedExecution | undefined {
@@ -243,10 +419,56 @@ export class ConsoleStore {
     return row ? (JSON.parse(String(row.record)) as HttpExchange) : undefined;
   }
 
-  /** Drops what is older than the retention age, then the oldest beyond the retention count. */
+  /** Keeps an action in the audit, at once (not batched): the answer that follows links to it. */
+  recordAction(action: Omit<ConsoleAction, 'id' | 'at'>, at = Date.now()): ConsoleAction {
+    this.flush();
+    const { lastInsertRowid } = this.db
+      .prepare('INSERT INTO console_actions (at, action, summary, detail) VALUES (?, ?, ?, ?)')
+      .run(at, action.action, action.summary, JSON.stringify(action.detail));
+    return { ...action, id: Number(lastInsertRowid), at };
+  }
+
+  action(id: number): ConsoleAction | undefined {
+    const row = this.db.prepare('SELECT * FROM console_actions WHERE id = ?').get(id);
+    return row ? actionOf(row) : undefined;
+  }
+
+  /** The newest first. */
+  actions(limit = 100): ConsoleAction[] {
+    return this.db.prepare('SELECT * FROM console_actions ORDER BY id DESC LIMIT ?').all(limit).map(actionOf);
+  }
+
+  /** Counts by outcome and latency percentiles of the last 15 minutes, hour and day, and the last hour by minute. */
+  stats(now = Date.now()): ExecutionStats {
+    this.flush();
+    return readStats(this.db, now);
+  }
+
+  private countKeptExecutions(): void {
+    this.db.exec('BEGIN');
+    try {
+      for (const row of this.db.prepare('SELECT started_at, outcome, duration_ms FROM executions').iterate()) {
+        this.countInMinute.run(
+          minuteOf(Number(row.started_at)),
+          String(row.outcome),
+          bucketOf(Number(row.duration_ms)),
+        );
+      }
+      this.db.exec('COMMIT');
+    } catch (error) {
+      this.db.exec('ROLLBACK');
+      throw error;
+    }
+  }
+
+  /**
+   * Drops what is older than the retention age, then the oldest beyond the retention count. The per-minute counts
+   * are kept for the retention age alone: they tell what happened, whether or not each execution is still kept.
+   */
   prune(now = Date.now()): void {
     this.flush();
     const cutoff = now - this.maxAgeMs;
+    this.db.prepare('DELETE FROM execution_minutes WHERE minute < ?').run(minuteOf(cutoff));
     this.db.prepare('DELETE FROM executions WHERE started_at < ?').run(cutoff);
     this.db.prepare('DELETE FROM http_exchanges WHERE started_at < ?').run(cutoff);
     this.db

@@ -35,6 +35,32 @@ const networkError = (error: unknown): string => {
   return messageOf(cause) ?? messageOf(error) ?? String(error);
 };
 
+/** How much of a failed answer's body an attempt keeps. */
+export const ANSWER_KEPT_BYTES = 1024;
+
+/** The first ANSWER_KEPT_BYTES of an answer's body, as text (the rest is not read; the connection is freed). */
+async function answerStart(response: Response): Promise<string> {
+  const reader = response.body?.getReader();
+  if (!reader) return '';
+  const chunks: Uint8Array[] = [];
+  let kept = 0;
+  try {
+    while (kept < ANSWER_KEPT_BYTES) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      kept += value.byteLength;
+    }
+  } catch {
+    // A body cut short: what arrived is what it said.
+  } finally {
+    await reader.cancel().catch(() => undefined);
+  }
+  const bytes = Buffer.concat(chunks).subarray(0, ANSWER_KEPT_BYTES);
+  const truncated = kept > ANSWER_KEPT_BYTES ? ' …(cut at 1 KB)' : '';
+  return `${bytes.toString('utf8').trim()}${truncated}`;
+}
+
 export function apiDestinationTarget({
   url,
   timeoutMs = API_DESTINATION_TIMEOUT_MS,
@@ -49,10 +75,14 @@ export function apiDestinationTarget({
         redirect: 'manual',
         signal: AbortSignal.any([timeout, stop]),
       });
-      // The answer's body is not read; dropping it frees the connection.
-      await response.body?.cancel();
-      const detail = `HTTP ${response.status}`;
-      if (response.status >= 200 && response.status < 300) return { outcome: 'delivered', detail };
+      if (response.status >= 200 && response.status < 300) {
+        // A success's body is not read; dropping it frees the connection.
+        await response.body?.cancel();
+        return { outcome: 'delivered', detail: `HTTP ${response.status}` };
+      }
+      // What the target said, for whoever reads the attempt or the dead letter: its status and the start of its answer.
+      const said = await answerStart(response);
+      const detail = `HTTP ${response.status}${said ? `: ${said}` : ''}`;
       if (response.status >= 500 || RETRIED_STATUSES.has(response.status)) return { outcome: 'failed', detail };
       return { outcome: 'rejected', detail };
     } catch (error) {

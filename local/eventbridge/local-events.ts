@@ -95,6 +95,8 @@ export interface LocalEvents {
    * to the outbox relay. The letter is removed once delivered.
    */
   redriveDeadLetter(id: number): Promise<RedriveResult>;
+  /** The rules on the bus (the archive's, each subscriber's): a dead letter of any other can no longer be delivered. */
+  ruleNames: readonly string[];
   /** Ends the loops after their current step and closes the database. */
   stop(): Promise<void>;
 }
@@ -208,6 +210,7 @@ export async function startLocalEvents(options: LocalEventsOptions): Promise<Loc
       archiveBacklog: () => delivery.backlogOf(ARCHIVE_RULE_NAME),
       backlogOf: (ruleName) => delivery.backlogOf(ruleName),
       database: db,
+      ruleNames: rules.map((rule) => rule.name),
       redriveDeadLetter: (id) =>
         readDeadLetter(db, id)?.origin.kind === 'stream' ? relay.redrive(id) : delivery.redrive(id),
       stop: () => (stopped ??= running.disposeAsync()),

@@ -6,6 +6,7 @@
  */
 import type { HistoryEvent, HistoryEventType } from '@aws-sdk/client-sfn';
 import type { StateMachine } from 'aws-local-stepfunctions';
+import { describeError } from '../../src/json-value.js';
 
 /** One entry of an execution's event log (the package does not export the type by name). */
 export type EventLog = ReturnType<StateMachine['run']>['eventLogs'] extends AsyncGenerator<infer Event> ? Event : never;
@@ -20,7 +21,27 @@ export interface RecordedExecution {
   startedAt: number;
   stoppedAt: number;
   events: EventLog[];
+  /**
+   * Each call of a Task state's service integration, in call order: the parameters as resolved and sent (after
+   * InputPath and Parameters) and the service's answer (before ResultSelector and ResultPath), which the event log
+   * does not carry. Absent from executions recorded before it was kept.
+   */
+  taskCalls?: TaskCall[];
 }
+
+export interface TaskCall {
+  state: string;
+  parameters: unknown;
+  /** The service's answer; absent when the call failed. */
+  result?: unknown;
+}
+
+/**
+ * An event as it can be stored: a state's failure carries the thrown Error itself as its Cause, which JSON writes
+ * as `{}`; it is kept as its text (`Error: message`, what the execution's own failure says).
+ */
+export const recordable = (event: EventLog): EventLog =>
+  'Cause' in event && event.Cause instanceof Error ? { ...event, Cause: describeError(event.Cause) } : event;
 
 type StateResources = Record<string, { Type: string; Resource?: string }>;
 
@@ -41,6 +62,15 @@ export function toExecutionHistory(execution: RecordedExecution, states: StateRe
     history.push({ timestamp: new Date(timestamp), type, id, previousEventId: id - 1, ...details });
   };
   const caught = new Set<string>();
+  // Each Task state's calls, taken in order as the log enters (or retries) the state: what was sent, what came back.
+  const pending = new Map<string, TaskCall[]>();
+  for (const call of execution.taskCalls ?? []) pending.set(call.state, [...(pending.get(call.state) ?? []), call]);
+  const current = new Map<string, TaskCall | undefined>();
+  const nextCall = (state: string): TaskCall | undefined => {
+    const call = pending.get(state)?.shift();
+    current.set(state, call);
+    return call;
+  };
   for (const event of execution.events) {
     switch (event.type) {
       case 'ExecutionStarted':
@@ -74,12 +104,18 @@ export function toExecutionHistory(execution: RecordedExecution, states: StateRe
           stateEnteredEventDetails: { name, input: json(input), inputDetails: payload() },
         });
         const resource = states[name]?.Resource;
-        if (type === 'Task' && resource) scheduleTask(add, event.timestamp, taskResourceOf(resource), input);
+        if (type === 'Task' && resource) {
+          const call = nextCall(name);
+          scheduleTask(add, event.timestamp, taskResourceOf(resource), call ? call.parameters : input);
+        }
         break;
       }
       case 'StateRetried': {
         const resource = states[event.state.name]?.Resource;
-        if (resource) scheduleTask(add, event.timestamp, taskResourceOf(resource), event.state.input);
+        if (resource) {
+          const call = nextCall(event.state.name);
+          scheduleTask(add, event.timestamp, taskResourceOf(resource), call ? call.parameters : event.state.input);
+        }
         break;
       }
       case 'StateFailed': {
@@ -97,10 +133,12 @@ export function toExecutionHistory(execution: RecordedExecution, states: StateRe
         const { name, type, output } = event.state;
         const resource = states[name]?.Resource;
         if (type === 'Task' && resource && !caught.delete(name)) {
+          const call = current.get(name);
           add(event.timestamp, 'TaskSucceeded', {
             taskSucceededEventDetails: {
               ...taskResourceOf(resource),
-              output: json(output),
+              // The service's answer, as AWS records it; an older record without calls has the state's output.
+              output: json(call && 'result' in call ? call.result : output),
               outputDetails: payload(),
             },
           });

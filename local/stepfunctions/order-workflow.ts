@@ -2,6 +2,7 @@
  * The order-intake workflow, run locally: the same ASL file as in AWS, executed by aws-local-stepfunctions, its
  * Task states bound to local integrations. Build it once per process; execute it per request.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { StartSyncExecutionOutput, SyncExecutionStatus } from '@aws-sdk/client-sfn';
 import {
   ExecutionError,
@@ -13,7 +14,7 @@ import {
 import { loadOrderIntakeDefinition, type WorkflowResources, type WorkflowSettings } from '../../asl/order-intake.js';
 import { localIntegrations, type LocalBackends, type TaskIntegration } from './task-integrations.js';
 import { localArn } from '../local-account.js';
-import type { EventLog, RecordedExecution } from './execution-history.js';
+import { recordable, type EventLog, type RecordedExecution, type TaskCall } from './execution-history.js';
 
 /**
  * The part of a StartSyncExecution response that the API Gateway response template reads, typed by the SDK's own
@@ -52,12 +53,23 @@ export function createOrderWorkflow(options: OrderWorkflowOptions): OrderWorkflo
   const integrations = localIntegrations(options.backends);
   const states = Object.entries(definition.States as Record<string, StateDefinition>);
 
+  // The task calls of the execution being recorded, found through the async context its run started in (the
+  // handlers are shared by every execution): what each Task state sent its service and what the service answered.
+  const recording = new AsyncLocalStorage<TaskCall[]>();
   const taskResourceLocalHandlers: Record<string, TaskIntegration> = {};
   for (const [name, state] of states) {
     if (state.Type !== 'Task') continue;
     const integration = state.Resource ? integrations[state.Resource] : undefined;
     if (!integration) throw new Error(`state ${name}: no local integration for ${String(state.Resource)}`);
-    taskResourceLocalHandlers[name] = integration;
+    taskResourceLocalHandlers[name] = async (parameters) => {
+      const calls = recording.getStore();
+      if (!calls) return integration(parameters);
+      const call: TaskCall = { state: name, parameters };
+      calls.push(call);
+      const result = await integration(parameters);
+      call.result = result;
+      return result;
+    };
   }
   const overrideFor = (applies: (state: StateDefinition) => boolean) =>
     options.retryIntervalMs === undefined
@@ -92,15 +104,20 @@ export function createOrderWorkflow(options: OrderWorkflowOptions): OrderWorkflo
     async startSyncExecution(input, executionName) {
       const executionArn = localArn('states', `express:order-intake:${executionName}`);
       const startedAt = Date.now();
-      const execution = machine.run(input as Parameters<StateMachine['run']>[0], {
-        ...runOptions,
-        context: { Execution: { Id: executionArn, Name: executionName, StartTime: new Date(startedAt).toISOString() } },
-      });
-      if (!onExecutionEnd) return run(execution, executionArn);
+      const start = () =>
+        machine.run(input as Parameters<StateMachine['run']>[0], {
+          ...runOptions,
+          context: {
+            Execution: { Id: executionArn, Name: executionName, StartTime: new Date(startedAt).toISOString() },
+          },
+        });
+      if (!onExecutionEnd) return run(start(), executionArn);
+      const taskCalls: TaskCall[] = [];
+      const execution = recording.run(taskCalls, start);
       const events: EventLog[] = [];
       // The log is a record, never a reason for the execution to fail: a broken log is recorded as far as it got.
       const collected = (async () => {
-        for await (const event of execution.eventLogs) events.push(event);
+        for await (const event of execution.eventLogs) events.push(recordable(event));
       })().catch(() => undefined);
       const result = await run(execution, executionArn);
       await collected;
@@ -112,6 +129,7 @@ export function createOrderWorkflow(options: OrderWorkflowOptions): OrderWorkflo
         startedAt,
         stoppedAt: Date.now(),
         events,
+        taskCalls,
       });
       return result;
     },

@@ -122,7 +122,10 @@ describe('the ops console in a browser', () => {
   it('opens the order and shows every state it passed, its items, both events and their deliveries', async () => {
     const page = await newPage();
     await page.goto(consoleUrl);
-    await page.locator('#executions tbody tr', { hasText: accepted.orderId }).locator('a.open').click();
+    // The orderId opens the order; the request id its execution.
+    const row = page.locator('#executions tbody tr', { hasText: accepted.orderId });
+    await expect(row.locator('a.open').getAttribute('href')).resolves.toBe(`/console/executions/${accepted.requestId}`);
+    await row.locator('a.order', { hasText: accepted.orderId }).click();
     await page.waitForURL(`**/console/orders/${accepted.orderId}`);
     await expect(page.locator('ol.path').first().locator('li').allTextContents()).resolves.toEqual(ACCEPTED_STATE_PATH);
     for (const state of ACCEPTED_STATE_PATH) {
@@ -186,6 +189,145 @@ describe('the ops console in a browser', () => {
     await page.close();
   });
 
+  it('finds executions by the start of an orderId and by customerId, a page at a time, with the total', async () => {
+    const customerId = `CUST-${Date.now().toString(36).toUpperCase()}`;
+    const answers = [];
+    for (let i = 0; i < 3; i += 1) {
+      answers.push(await postOrder(JSON.stringify({ ...ORDER, customerId, clientReference: `find-${i}` })));
+    }
+    const page = await newPage();
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.goto(consoleUrl);
+    await page.locator('input[name="q"]').fill(customerId);
+    await page.locator('form.filters button[type="submit"]').click();
+    await page.waitForURL(/q=CUST-/);
+    await expect(page.locator('#total strong').textContent()).resolves.toBe('3');
+    await expect(page.locator('#executions tbody tr').count()).resolves.toBe(3);
+    // Usable on a phone: the page itself never scrolls sideways (wide tables scroll inside their own box).
+    await expect(
+      page.evaluate(
+        () =>
+          (globalThis as unknown as { document: { documentElement: { scrollWidth: number } } }).document.documentElement
+            .scrollWidth,
+      ),
+    ).resolves.toBeLessThanOrEqual(390);
+    await shoot(page, '5-customer-search-390px');
+
+    const orderId = String(answers[1]?.json.orderId);
+    await page.goto(`${consoleUrl}?q=${orderId.slice(0, 20)}`);
+    await expect(page.locator('#executions tbody tr', { hasText: orderId }).count()).resolves.toBe(1);
+
+    // Two at a time: three pages, each older than the one before, none repeated.
+    await page.goto(`${consoleUrl}?q=${customerId}&limit=2`);
+    const seen = await page
+      .locator('#executions tbody tr')
+      .evaluateAll((rows) => rows.map((row) => row.getAttribute('data-name')));
+    expect(seen).toHaveLength(2);
+    await page.locator('a.older').click();
+    await page.waitForURL(/before=/);
+    await expect(page.locator('#total strong').textContent()).resolves.toBe('3');
+    const older = await page
+      .locator('#executions tbody tr')
+      .evaluateAll((rows) => rows.map((row) => row.getAttribute('data-name')));
+    expect(older).toEqual([answers[0]?.requestId]);
+    await expect(page.locator('a.older').count()).resolves.toBe(0);
+    await shoot(page, '5-older-page');
+    await page.close();
+  });
+
+  it('finds a request API Gateway answered itself (415), which has no execution', async () => {
+    const response = await fetch(`${service.url}/orders`, {
+      method: 'POST',
+      body: 'not json',
+      headers: { 'Content-Type': 'text/plain' },
+    });
+    expect(response.status).toBe(415);
+    const requestId = response.headers.get('x-amzn-requestid') ?? '';
+    const page = await newPage();
+    await page.goto(`${consoleUrl}?q=${requestId.slice(0, 12)}`);
+    await page.locator('#gateway-exchanges a', { hasText: requestId }).click();
+    await page.waitForURL(`**/console/executions/${requestId}`);
+    await expect(page.locator('dl.summary').textContent()).resolves.toContain('415');
+    await page.close();
+  });
+
+  it('puts a failed execution’s error, cause and HTTP answer in a banner, and its failing state in red on the graph', async () => {
+    service.setFault('validate', true);
+    let failed;
+    try {
+      failed = await postOrder(JSON.stringify({ ...ORDER, clientReference: `fail-${Date.now()}` }));
+    } finally {
+      service.setFault('validate', false);
+    }
+    expect(failed.status).toBe(500);
+    const page = await newPage();
+    await page.goto(`${consoleUrl}?outcome=failed`);
+    const row = page.locator('#executions tbody tr', { hasText: failed.requestId });
+    await expect(row.locator('td.http').textContent()).resolves.toBe('500');
+    await row.locator('a.open').click();
+    await page.waitForURL(`**/console/executions/${failed.requestId}`);
+
+    const banner = page.locator('.banner.failure');
+    // First on the page, before the heading.
+    await expect(page.locator('main > *').first().getAttribute('class')).resolves.toContain('banner');
+    await expect(banner.textContent()).resolves.toContain('Validate failed (fault switch validate)');
+    await expect(banner.locator('.client-answer').textContent()).resolves.toMatch(/HTTP 500[\s\S]*internal-error/);
+    await expect(page.locator('ol.timeline').textContent()).resolves.not.toContain('{}');
+
+    const validate = page.locator('svg.state-graph g[data-state="Validate"]');
+    await expect(validate.getAttribute('class')).resolves.toBe('state failed');
+    await expect(
+      page
+        .locator('svg.state-graph g[data-state="Validate"] rect')
+        .evaluate(
+          (rect) =>
+            (globalThis as unknown as { getComputedStyle(node: unknown): { stroke: string } }).getComputedStyle(rect)
+              .stroke,
+        ),
+    ).resolves.toBe('rgb(207, 34, 46)');
+    await expect(page.locator('svg.state-graph g[data-state="Persist"]').getAttribute('class')).resolves.toBe(
+      'state not-visited',
+    );
+    await shoot(page, '6-failed-execution');
+    // A state on the graph opens its visit: input and what it changed.
+    await validate.locator('a').click();
+    await page.waitForURL(/#state-Validate$/);
+    await page.locator('#state-Validate details[open]').first().waitFor();
+
+    // Sent again, after a confirmation, as a new request labelled with this one's id (the fault is off now: accepted).
+    await page.locator('a.send-again').click();
+    await page.waitForURL(`**/console/executions/${failed.requestId}/send-again`);
+    await page.locator('form.confirm-send-again button').click();
+    await page.waitForURL(/\/console\/actions\/\d+$/);
+    const sentAgain = page.locator('.sent-again a');
+    const newRequestId = (await sentAgain.textContent()) ?? '';
+    expect(newRequestId).not.toBe(failed.requestId);
+    expect(service.console?.exchange(newRequestId)?.requestHeaders).toMatchObject({
+      'X-Console-Sent-Again-From': failed.requestId,
+    });
+    await shoot(page, '6-sent-again');
+    await page.close();
+  });
+
+  it('shows counts by outcome, p50/p95 and a per-minute chart at the top of the list', async () => {
+    const page = await newPage();
+    await page.goto(consoleUrl);
+    const quarter = page.locator('#stats tr[data-window="last 15 min"]');
+    // Every execution this file made is in the last 15 minutes: the accepted ones and the failed one at least.
+    const accepted = Number(await quarter.locator('td[data-outcome="accepted"]').textContent());
+    expect(accepted).toBeGreaterThanOrEqual(5);
+    await expect(quarter.locator('td[data-outcome="failed"]').textContent()).resolves.toMatch(/[1-9]/);
+    await expect(quarter.locator('td').nth(-2).textContent()).resolves.toMatch(/≤ \d+ ms/);
+    // This file's executions fall in the last minute or two (a minute may have turned since): bars that high.
+    const heights = await page
+      .locator('#minute-chart rect.bar-accepted')
+      .evaluateAll((rects) => rects.map((rect) => Number(rect.getAttribute('height'))));
+    expect(heights.length).toBeGreaterThanOrEqual(1);
+    expect(Math.max(...heights)).toBeGreaterThan(0);
+    await shoot(page, '7-stats-chart');
+    await page.close();
+  });
+
   describe('dead letters', () => {
     let attacker: Server;
     let orderId: string;
@@ -246,18 +388,46 @@ describe('the ops console in a browser', () => {
     it('redrives one from the console: delivered again, recorded, the letter gone', async () => {
       const page = await newPage();
       await page.goto(`${consoleUrl}/dead-letters`);
-      await expect(page.locator('.note').textContent()).resolves.toContain('Redrive is safe');
+      await expect(page.locator('.note').first().textContent()).resolves.toContain('Redrive is safe');
       await shoot(page, '4-dead-letters');
       await page.locator(`#dead-letters tr[data-id="${letterId}"] button`, { hasText: 'Redrive' }).click();
-      await page.waitForURL(`**/console/dead-letters/${letterId}/redrive`);
+      // POST-redirect-GET: the browser lands on the action's record.
+      await page.waitForURL(/\/console\/actions\/\d+$/);
       await expect(page.locator('.redrive-results').textContent()).resolves.toMatch(/delivered[\s\S]*removed/);
       await shoot(page, '4-redriven');
+      expect(redriveAttempts()).toBe(1);
+      // A reload shows the result again and redrives nothing.
+      await page.reload();
+      await expect(page.locator('.action-done').textContent()).resolves.toMatch(/does\s+not\s+repeat\s+it/);
       await page.close();
 
       const left = listDeadLetters(service.events.database, { containing: orderId });
       expect(left.map((letter) => letter.id)).not.toContain(letterId);
       expect(left).toHaveLength(1);
       expect(redriveAttempts()).toBe(1);
+    });
+
+    it('discards one only after a confirmation that names what is lost, and keeps it in the audit', async () => {
+      const [last] = listDeadLetters(service.events.database, { containing: orderId });
+      if (!last) throw new Error('no dead letter left to discard');
+      const page = await newPage();
+      await page.goto(`${consoleUrl}/dead-letters`);
+      await page.locator(`#dead-letters tr[data-id="${last.id}"] button`, { hasText: 'Discard' }).click();
+      await page.waitForURL(`**/console/dead-letters/${last.id}/discard`);
+      await expect(page.locator('.consequence').textContent()).resolves.toContain(
+        'rule subscriber-flaky never gets this event',
+      );
+      expect(listDeadLetters(service.events.database, { containing: orderId })).toHaveLength(1);
+      await shoot(page, '8-discard-confirmation');
+      await page.locator('form.confirm-discard button').click();
+      await page.waitForURL(/\/console\/actions\/\d+$/);
+      await expect(page.locator('.discarded').textContent()).resolves.toContain(orderId);
+      expect(listDeadLetters(service.events.database, { containing: orderId })).toHaveLength(0);
+      await page.reload();
+      await page.goto(`${consoleUrl}/actions`);
+      await expect(page.locator('ol.actions li', { hasText: 'discard' }).count()).resolves.toBe(1);
+      await shoot(page, '8-audit');
+      await page.close();
     });
   });
 });

@@ -111,8 +111,9 @@ describe('the live list over HTTP', () => {
       dynamodb: new DynamoDBClient({ region: 'local' }),
       tableName: 'orders',
       archiveDir: join(folder, 'archive'),
-      states: {},
+      definition: { StartAt: 'Validate', States: {} },
       redriveDeadLetter: async () => ({ outcome: 'not-found', detail: 'none' }),
+      ruleNames: ['archive'],
       hosts: 'loopback',
     });
     routes = consoleRoutes(opsConsole);

@@ -10,7 +10,12 @@ import type { DatabaseSync } from 'node:sqlite';
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { createOpsConsole, type ConsoleRequest, type OpsConsole } from '../../local/console/console-routes.js';
+import {
+  createOpsConsole,
+  type ResentRequest,
+  type ConsoleRequest,
+  type OpsConsole,
+} from '../../local/console/console-routes.js';
 import { ConsoleStore } from '../../local/console/console-store.js';
 import { escapeHtml, html } from '../../local/console/html.js';
 import {
@@ -30,6 +35,7 @@ let folder: string;
 let store: ConsoleStore;
 let events: DatabaseSync;
 let redrive: jest.Mock<(id: number) => Promise<RedriveResult>>;
+let sendAgain: jest.Mock<(request: ResentRequest) => Promise<{ status: number; requestId: string | undefined }>>;
 let opsConsole: OpsConsole;
 
 beforeEach(async () => {
@@ -39,14 +45,23 @@ beforeEach(async () => {
   dynamodb.reset();
   dynamodb.on(GetItemCommand).resolves({});
   redrive = jest.fn(async () => ({ outcome: 'delivered', detail: 'taken' }) as RedriveResult);
+  sendAgain = jest.fn(async () => ({ status: 400, requestId: 'req-new' }));
   opsConsole = createOpsConsole({
     store,
     events,
     dynamodb: new DynamoDBClient({ region: 'local' }),
     tableName: 'orders',
     archiveDir: join(folder, 'archive'),
-    states: { Validate: { Type: 'Task', Resource: 'arn:aws:states:::lambda:invoke' }, Reject: { Type: 'Pass' } },
+    definition: {
+      StartAt: 'Validate',
+      States: {
+        Validate: { Type: 'Task', Resource: 'arn:aws:states:::lambda:invoke', Next: 'Reject' },
+        Reject: { Type: 'Pass', End: true },
+      },
+    },
     redriveDeadLetter: redrive,
+    ruleNames: ['archive'],
+    sendAgain,
     hosts: 'loopback',
   });
 });
@@ -233,9 +248,11 @@ describe('redrive, a state-changing request', () => {
       'sec-fetch-site': 'same-origin',
       origin: ORIGIN,
     });
-    expect(answer.status).toBe(200);
-    expect(answer.body).toContain('delivered');
-    await post('/console/dead-letters/redrive', { origin: ORIGIN });
+    // POST-redirect-GET: the answer sends the browser to the action's record, which shows the result.
+    expect(answer.status).toBe(303);
+    const record = await get(answer.headers.Location ?? '');
+    expect(record.body).toContain('delivered');
+    await post('/console/dead-letters/redrive?confirm=yes', { origin: ORIGIN });
     // A form's POST from a page served with Referrer-Policy: no-referrer carries Origin: null.
     await post(`/console/dead-letters/${letterId()}/redrive`, { 'sec-fetch-site': 'same-origin', origin: 'null' });
     expect(redrive.mock.calls).toEqual([[letterId()], [letterId()], [letterId()]]);
@@ -243,7 +260,9 @@ describe('redrive, a state-changing request', () => {
 
   it('never changes anything on GET', async () => {
     expect((await get(`/console/dead-letters/${letterId()}/redrive`)).status).toBe(404);
-    expect((await get('/console/dead-letters/redrive')).status).toBe(404);
+    // The question asked before a redrive of every letter, not the redrive.
+    expect((await get('/console/dead-letters/redrive')).body).toContain('Redrive 1 dead letter(s)?');
+    expect((await get(`/console/dead-letters/${letterId()}/discard`)).body).toContain('What is lost for good');
     expect((await opsConsole.handle(request('DELETE', `/console/dead-letters/${letterId()}`))).status).toBe(405);
     expect(redrive).not.toHaveBeenCalled();
   });
@@ -256,6 +275,116 @@ describe('redrive, a state-changing request', () => {
     expect(one.status).toBe(200);
     expect(one.body).toContain('rule archive');
     expect((await get('/console/dead-letters/999')).status).toBe(404);
+  });
+});
+
+describe('discarding dead letters', () => {
+  const sameOrigin = { 'sec-fetch-site': 'same-origin', origin: ORIGIN };
+  const letter = (ruleName: string, orderId: string) =>
+    recordDeadLetter(events, {
+      origin: { kind: 'rule', ruleName },
+      reference: `event-${orderId}`,
+      payload: JSON.stringify({ detail: { orderId } }),
+      reason: 'HTTP 500',
+    });
+  const ids = (): number[] => listDeadLetters(events).map((one) => one.id);
+
+  it('asks first when a discard loses a delivery, names what is lost, and keeps the letter until confirmed', async () => {
+    letter('archive', 'ORDER-A');
+    const [id] = ids();
+    const asked = await post(`/console/dead-letters/${id}/discard`, sameOrigin);
+    expect(asked).toMatchObject({
+      status: 303,
+      headers: expect.objectContaining({ Location: `/console/dead-letters/${id}/discard` }),
+    });
+    expect(ids()).toEqual([id]);
+    const question = await get(asked.headers.Location ?? '');
+    expect(question.body).toContain('never gets this event');
+    expect(question.body).toContain(`action="/console/dead-letters/${id}/discard?confirm=yes"`);
+
+    const done = await post(`/console/dead-letters/${id}/discard?confirm=yes`, sameOrigin);
+    expect(done.status).toBe(303);
+    expect(ids()).toEqual([]);
+    const record = await get(done.headers.Location ?? '');
+    expect(record.body).toContain('ORDER-A');
+    expect(record.body).toContain('Reloading this page shows it again');
+    expect(store.actions()).toEqual([
+      expect.objectContaining({ action: 'discard', summary: expect.stringContaining('1 letter') }),
+    ]);
+  });
+
+  it('lets the letters of a rule no longer on the bus go without asking, and only those', async () => {
+    letter('removed-subscriber', 'ORDER-R1');
+    letter('removed-subscriber', 'ORDER-R2');
+    letter('archive', 'ORDER-KEEP');
+    const list = await get('/console/dead-letters');
+    expect(list.body).toContain('Discard the 2 letter(s) of rules no longer on the bus');
+    const done = await post('/console/dead-letters/discard?group=removed', sameOrigin);
+    expect(done.status).toBe(303);
+    expect(listDeadLetters(events).map((one) => orderIdOf(one.payload))).toEqual(['ORDER-KEEP']);
+  });
+
+  it('discards all of one rule after a confirmation, leaving the other rules’ letters', async () => {
+    letter('archive', 'ORDER-1');
+    letter('archive', 'ORDER-2');
+    letter('subscriber-x', 'ORDER-3');
+    expect((await post('/console/dead-letters/discard?group=rule%3Aarchive', sameOrigin)).status).toBe(303);
+    expect(ids()).toHaveLength(3);
+    await post('/console/dead-letters/discard?group=rule%3Aarchive&confirm=yes', sameOrigin);
+    expect(listDeadLetters(events).map((one) => orderIdOf(one.payload))).toEqual(['ORDER-3']);
+  });
+
+  it('redrives all only after a confirmation, and can be limited to one rule', async () => {
+    letter('archive', 'ORDER-1');
+    letter('subscriber-x', 'ORDER-2');
+    expect((await post('/console/dead-letters/redrive', sameOrigin)).headers.Location).toBe(
+      '/console/dead-letters/redrive',
+    );
+    expect(redrive).not.toHaveBeenCalled();
+    const archiveOnly = ids().at(-1);
+    await post('/console/dead-letters/redrive?group=rule%3Aarchive&confirm=yes', sameOrigin);
+    expect(redrive.mock.calls).toEqual([[archiveOnly]]);
+  });
+});
+
+const orderIdOf = (payload: string): unknown => (JSON.parse(payload) as { detail: { orderId: string } }).detail.orderId;
+
+describe('sending a request again', () => {
+  const sameOrigin = { 'sec-fetch-site': 'same-origin', origin: ORIGIN };
+
+  it('asks first, then sends the original request as a new, labelled one, and keeps it in the audit', async () => {
+    recordRejection('req-bad');
+    const page = await get('/console/executions/req-bad');
+    expect(page.body).toContain('href="/console/executions/req-bad/send-again"');
+    const asked = await post('/console/executions/req-bad/send-again', sameOrigin);
+    expect(asked.headers.Location).toBe('/console/executions/req-bad/send-again');
+    expect(sendAgain).not.toHaveBeenCalled();
+    expect((await get(asked.headers.Location ?? '')).body).toContain('new request');
+
+    const done = await post('/console/executions/req-bad/send-again?confirm=yes', sameOrigin);
+    expect(done.status).toBe(303);
+    expect(sendAgain).toHaveBeenCalledWith({
+      method: 'POST',
+      path: '/orders',
+      headers: { 'X-Console-Sent-Again-From': 'req-bad', 'Content-Type': 'application/json' },
+      body: JSON.stringify({ customerId: HOSTILE, items: [] }),
+    });
+    expect((await get(done.headers.Location ?? '')).body).toContain('href="/console/executions/req-new"');
+  });
+
+  it('never sends again an accepted order', async () => {
+    store.recordExecution({
+      name: 'req-ok',
+      arn: 'arn:aws:states:local:000000000000:express:order-intake:req-ok',
+      stateMachineArn: 'arn:aws:states:local:000000000000:stateMachine:order-intake',
+      status: 'SUCCEEDED',
+      startedAt: Date.now(),
+      stoppedAt: Date.now() + 10,
+      events: [{ type: 'ExecutionSucceeded', timestamp: Date.now(), output: { statusCode: 202, body: '{}' } }],
+    });
+    expect((await post('/console/executions/req-ok/send-again?confirm=yes', sameOrigin)).status).toBe(409);
+    expect((await get('/console/executions/req-ok')).body).not.toContain('send-again');
+    expect(sendAgain).not.toHaveBeenCalled();
   });
 });
 

@@ -78,8 +78,9 @@ async function startFront(hostNames: HostNames, token?: string) {
     dynamodb: new DynamoDBClient({ region: 'local' }),
     tableName: 'orders',
     archiveDir: '/nonexistent',
-    states: {},
+    definition: { StartAt: 'Validate', States: {} },
     redriveDeadLetter: redrive,
+    ruleNames: ['archive'],
     hosts: hostNames,
     token,
   });
@@ -233,8 +234,9 @@ describe('an exposed console (a HOST open to the network, the console on)', () =
         dynamodb: new DynamoDBClient({ region: 'local' }),
         tableName: 'orders',
         archiveDir: '/nonexistent',
-        states: {},
+        definition: { StartAt: 'Validate', States: {} },
         redriveDeadLetter: front.redrive,
+        ruleNames: ['archive'],
         hosts: 'any',
       }),
     ).toThrow(/needs a token/);
@@ -275,7 +277,8 @@ describe('an exposed console (a HOST open to the network, the console on)', () =
     expect(front.redrive).not.toHaveBeenCalled();
 
     const fromItsPage = { host: lan(), cookie, 'sec-fetch-site': 'same-origin', origin: `http://${lan()}` };
-    expect((await send(front.server, 'POST', letterPath(), fromItsPage)).status).toBe(200);
+    // Done, and answered with a redirect to its record (POST-redirect-GET).
+    expect((await send(front.server, 'POST', letterPath(), fromItsPage)).status).toBe(303);
     expect(front.redrive).toHaveBeenCalledTimes(1);
   });
 

@@ -17,8 +17,8 @@ const BUS = 'order-intake-test';
 /** Long enough that a webhook that does answer is never taken for a hung one on a loaded machine. */
 const TIMEOUT_MS = 1_000;
 
-/** What the webhook answers to an order: a status, or no answer at all. */
-type Answer = number | 'hang';
+/** What the webhook answers to an order: a status (with a body), or no answer at all. */
+type Answer = number | { status: number; body: string } | 'hang';
 
 /** A webhook on a free port: records each request, answers as `answer` says. */
 class Webhook {
@@ -32,7 +32,8 @@ class Webhook {
       const orderId = String(body.detail.orderId);
       this.requests.push({ orderId, headers: request.headers, body });
       const answer = this.answer(orderId, this.received(orderId));
-      if (answer !== 'hang') response.writeHead(answer).end();
+      if (typeof answer === 'number') response.writeHead(answer).end();
+      else if (answer !== 'hang') response.writeHead(answer.status).end(answer.body);
     });
   });
 
@@ -174,6 +175,21 @@ describe('a webhook subscriber (an API destination)', () => {
       ['events not delivered, retrying', [`no answer within ${TIMEOUT_MS} ms`]],
     ]);
     expect(deadLetters()).toEqual([]);
+  });
+
+  it('records what a failing target said: its status and the first 1 KB of its answer', async () => {
+    const { webhook, url } = await startWebhook();
+    const refusal = JSON.stringify({ message: 'schema mismatch: items[0].sku', padding: 'x'.repeat(2_000) });
+    webhook.answer = (_orderId, received) =>
+      received === 1 ? { status: 503, body: 'upstream busy' } : received === 2 ? { status: 400, body: refusal } : 204;
+    const delivery = deliver(webhookRule('hook', url));
+    const orderId = await publishOrder();
+    await eventually('the cursor passes the event', caughtUp(delivery, 'hook'));
+
+    const [busy, refused] = attemptsOf('hook', orderId).map(({ detail }) => String(detail));
+    expect(busy).toBe('HTTP 503: upstream busy');
+    expect(refused).toBe(`HTTP 400: ${refusal.slice(0, 1024)} …(cut at 1 KB)`);
+    expect(deadLetters()).toEqual([expect.objectContaining({ reason: expect.stringContaining('schema mismatch') })]);
   });
 
   it('dead-letters an event still failing when the retry window is spent, and goes on with the next', async () => {

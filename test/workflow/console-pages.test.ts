@@ -10,7 +10,7 @@ import type { DatabaseSync } from 'node:sqlite';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { HistoryEventType } from '@aws-sdk/client-sfn';
 import { loadOrderIntakeDefinition } from '../../asl/order-intake.js';
-import { createOpsConsole, type OpsConsole } from '../../local/console/console-routes.js';
+import { createOpsConsole, type OpsConsole, type OpsConsoleOptions } from '../../local/console/console-routes.js';
 import { ConsoleStore } from '../../local/console/console-store.js';
 import { openEventsDatabase } from '../../local/eventbridge/events-database.js';
 import { recordingWorkflow } from '../support/recording-workflow.js';
@@ -53,8 +53,9 @@ beforeAll(async () => {
     dynamodb,
     tableName,
     archiveDir: join(dir, 'archive'),
-    states: (loadOrderIntakeDefinition(resources) as { States: Record<string, { Type: string }> }).States,
+    definition: loadOrderIntakeDefinition(resources) as OpsConsoleOptions['definition'],
     redriveDeadLetter: async () => ({ outcome: 'not-found', detail: '' }),
+    ruleNames: ['archive'],
     hosts: 'loopback',
   });
 });

@@ -99,6 +99,33 @@ describe('the execution recorder', () => {
     ]);
   });
 
+  it('exports what each Task sent its service and what the service answered, as GetExecutionHistory does', () => {
+    const execution = store.execution('req-accepted');
+    if (!execution) throw new Error('not recorded');
+    const history = toExecutionHistory(execution, definitionStates);
+    const scheduled = history.flatMap((event) =>
+      event.taskScheduledEventDetails
+        ? [JSON.parse(event.taskScheduledEventDetails.parameters ?? 'null') as Record<string, unknown>]
+        : [],
+    );
+    // Validate: the resolved Parameters (FunctionName and the whole input as Payload), not the state input alone.
+    expect(scheduled[0]).toMatchObject({ FunctionName: expect.any(String), Payload: { requestId: 'req-accepted' } });
+    // Persist: the transaction as sent, with its token resolved from the input.
+    expect(scheduled[1]).toMatchObject({
+      ClientRequestToken: expect.stringMatching(/^[0-9A-Z]{26}-\d+$/),
+      TransactItems: expect.arrayContaining([expect.objectContaining({ Put: expect.any(Object) })]),
+    });
+    expect(scheduled[1]).not.toHaveProperty('body');
+    const succeeded = history.flatMap((event) =>
+      event.taskSucceededEventDetails
+        ? [JSON.parse(event.taskSucceededEventDetails.output ?? 'null') as Record<string, unknown>]
+        : [],
+    );
+    // Validate's answer is the Lambda invoke's (before ResultSelector and ResultPath): not the state's output.
+    expect(succeeded[0]).toHaveProperty('Payload');
+    expect(succeeded[0]).not.toHaveProperty('requestId');
+  });
+
   it('survives a restart: what was recorded is there when the store is opened again', () => {
     store.close();
     store = new ConsoleStore(join(dir, 'console.sqlite'));

@@ -17,24 +17,39 @@
     return td;
   };
 
+  const link = (href, text, className) => {
+    const a = document.createElement('a');
+    a.href = href;
+    a.className = className;
+    a.textContent = text;
+    return a;
+  };
+
+  // The same cells as the server's rows (pages.ts summaryRow): the request id opens the execution, the orderId
+  // the order.
   const rowOf = (summary) => {
     const row = document.createElement('tr');
     row.dataset.name = summary.name;
     row.className = 'new';
+    const iso = new Date(summary.startedAt).toISOString();
     const started = document.createElement('time');
-    started.textContent = new Date(summary.startedAt).toISOString();
-    const link = document.createElement('a');
-    link.className = 'open';
-    // The server builds the link; only a console path is ever followed.
-    if (String(summary.link).startsWith('/console/')) link.href = summary.link;
-    link.textContent = summary.name;
+    started.dateTime = iso;
+    started.textContent = iso;
+    const ago = document.createElement('small');
+    ago.className = 'ago';
+    ago.textContent = 'just now';
+    const when = document.createElement('td');
+    when.append(started, ' ', ago);
     row.append(
-      cell(started),
-      cell(link),
+      when,
+      cell(link(`/console/executions/${encodeURIComponent(summary.name)}`, String(summary.name), 'open')),
       cell(String(summary.status)),
       cell(String(summary.outcome), `outcome-${summary.outcome}`),
-      cell(summary.httpStatus === undefined ? '' : String(summary.httpStatus)),
-      cell(summary.orderId === undefined ? '' : String(summary.orderId)),
+      cell(summary.httpStatus === undefined ? '' : String(summary.httpStatus), 'http'),
+      summary.orderId === undefined
+        ? cell('')
+        : cell(link(`/console/orders/${encodeURIComponent(summary.orderId)}`, String(summary.orderId), 'order')),
+      cell(summary.customerId === undefined ? '' : String(summary.customerId)),
       cell(`${summary.durationMs} ms`, 'number'),
     );
     return row;
@@ -57,4 +72,17 @@
     for (const empty of document.querySelectorAll('p.empty')) empty.remove();
     while (rows.rows.length > MAX_ROWS) rows.deleteRow(-1);
   });
+})();
+
+// A state clicked on the graph (or any #state-… link) opens that visit's input and changes.
+(function openTarget() {
+  'use strict';
+  const open = () => {
+    const id = decodeURIComponent(globalThis.location.hash.slice(1));
+    const target = id ? document.getElementById(id) : null;
+    if (!target) return;
+    for (const details of target.querySelectorAll('details')) details.open = true;
+  };
+  globalThis.addEventListener('hashchange', open);
+  open();
 })();
