@@ -4,14 +4,14 @@
  * and for a Task attempt what its service answered, to be mocked. The one place that reads the recorder's events
  * for replay, so the conformance tool does not depend on how the recorder keeps them.
  *
- * The service's answer is taken from the record's task calls when the recorder kept them (the parameters sent and
- * the answer before ResultSelector and ResultPath). A record without them holds only the state's output, from which
+ * The service's answer is taken from the record's task calls (the parameters sent and the answer before
+ * ResultSelector and ResultPath). A record made before the recorder kept them holds only the state's output, from which
  * the answer is reconstructed where the ASL allows it (ResultPath null: any answer; no ResultSelector: the value at
  * ResultPath; a ResultSelector of plain paths: inverted); such a step says so, since the ResultSelector and
  * ResultPath are then checked against an answer derived from their own local result.
  */
 import { isObject } from '../../src/json-value.js';
-import type { EventLog, RecordedExecution } from './execution-history.js';
+import type { EventLog, RecordedExecution, TaskCall } from './execution-history.js';
 
 /** The states of a definition, as far as replay reads them. */
 export interface ReplayedStateDefinition {
@@ -21,14 +21,6 @@ export interface ReplayedStateDefinition {
   ResultSelector?: Record<string, unknown>;
   Retry?: { ErrorEquals: string[] }[];
   Catch?: { ErrorEquals: string[]; ResultPath?: string | null }[];
-}
-
-/** One integration call as the recorder keeps it (absent from records made before it kept them). */
-interface RecordedTaskCall {
-  state: string;
-  parameters: unknown;
-  /** The service's answer; absent when the call failed. */
-  result?: unknown;
 }
 
 /** What TestState reports of one state: the same fields, read from the local run. */
@@ -108,9 +100,8 @@ export function recordedSteps(
   execution: RecordedExecution,
   states: Record<string, ReplayedStateDefinition>,
 ): RecordedStep[] {
-  const taskCalls = (execution as RecordedExecution & { taskCalls?: RecordedTaskCall[] }).taskCalls;
-  const callsOf = new Map<string, RecordedTaskCall[]>();
-  for (const call of taskCalls ?? []) callsOf.set(call.state, [...(callsOf.get(call.state) ?? []), call]);
+  const callsOf = new Map<string, TaskCall[]>();
+  for (const call of execution.taskCalls ?? []) callsOf.set(call.state, [...(callsOf.get(call.state) ?? []), call]);
 
   const steps: RecordedStep[] = [];
   let visit:
@@ -119,7 +110,7 @@ export function recordedSteps(
   // A step ended by StateExited learns its next state from the next StateEntered (or none: the execution ended).
   let awaitingNext: RecordedStep | undefined;
 
-  const attempt = (state: string): RecordedTaskCall | undefined => callsOf.get(state)?.shift();
+  const attempt = (state: string): TaskCall | undefined => callsOf.get(state)?.shift();
   const failureOf = (event: EventLog | undefined) =>
     event && 'Error' in event ? { error: event.Error, cause: causeText(event.Cause) } : undefined;
 

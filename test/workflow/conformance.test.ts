@@ -106,6 +106,7 @@ describe('a recorded execution that AWS runs the same way', () => {
     const { code, out } = await conformance('--execution', id, '--role-arn', ROLE);
     expect(out).not.toContain('DIFFERS');
     expect(out).toMatch(/conformance: (\d+) of \1 states agree with AWS$/);
+    expect(out).toMatch(/^AGREE {3}Validate \(Task, the service answer mocked as recorded\)/m);
     expect(code).toBe(0);
   });
 
@@ -174,7 +175,11 @@ describe('running it', () => {
       .filter((line) => line.startsWith('{'))
       .map((line) => JSON.parse(line) as TestStateInput);
     expect(requests.map((request) => request.stateName)).toEqual(['Validate', 'IsValid', 'RespondRejected']);
-    expect(JSON.parse(requests[0]?.mock?.result ?? '{}')).toMatchObject({ Payload: { outcome: 'REJECTED' } });
+    // The Lambda integration's whole answer, as the recorder kept it: not only what ResultSelector keeps of it.
+    expect(JSON.parse(requests[0]?.mock?.result ?? '{}')).toMatchObject({
+      StatusCode: 200,
+      Payload: { outcome: 'REJECTED' },
+    });
     expect(sfn.commandCalls(TestStateCommand)).toHaveLength(0);
     expect(code).toBe(0);
   });
