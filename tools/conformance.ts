@@ -76,15 +76,16 @@ export function testStateRequest(
   execution: RecordedExecution,
   target: ReplayTarget,
 ): TestStateInput {
-  const request: TestStateInput = {
-    definition: JSON.stringify(target.definition),
+  // The definition last, so that a printed request reads from the state it tests.
+  const request: Omit<TestStateInput, 'definition'> = {
     stateName: step.state,
     input: JSON.stringify(step.input ?? {}),
     inspectionLevel: 'DEBUG',
     ...(target.roleArn && { roleArn: target.roleArn }),
   };
   const mock = step.mock;
-  if (!mock) return request;
+  const definition = JSON.stringify(target.definition);
+  if (!mock) return { ...request, definition };
   request.mock =
     'result' in mock
       ? { result: JSON.stringify(mock.result ?? {}), fieldValidationMode: target.fieldValidation }
@@ -99,10 +100,10 @@ export function testStateRequest(
     State: {
       Name: step.state,
       EnteredTime: new Date(step.enteredAt).toISOString(),
-      RetryCount: 'error' in mock ? (mock.retrierRetryCount ?? 0) : 0,
+      RetryCount: step.retryCount,
     },
   });
-  return request;
+  return { ...request, definition };
 }
 
 const parsed = (text: string | undefined): unknown => (text === undefined ? undefined : JSON.parse(text));

@@ -40,8 +40,9 @@ export interface RecordedStep {
   state: string;
   type: string;
   input: unknown;
-  /** When the local run entered the state, for the Context object. */
+  /** When the local run entered the state, and how many retries preceded this attempt: the Context object's. */
   enteredAt: number;
+  retryCount: number;
   /** Task states only: what the service answered this attempt. */
   mock?: TaskMock;
   local: StepOutcome;
@@ -96,6 +97,8 @@ const causeText = (cause: unknown): string | undefined =>
         ? undefined
         : JSON.stringify(cause);
 
+const sum = (counts: number[]): number => counts.reduce((total, count) => total + count, 0);
+
 export function recordedSteps(
   execution: RecordedExecution,
   states: Record<string, ReplayedStateDefinition>,
@@ -143,6 +146,7 @@ export function recordedSteps(
           type: visit.type,
           input: visit.input,
           enteredAt: visit.enteredAt,
+          retryCount: sum(visit.retries),
           ...(failure && { mock: { ...failure, retrierRetryCount: visit.retries[rule] ?? 0 } }),
           local: { status: 'RETRIABLE' },
         });
@@ -161,6 +165,7 @@ export function recordedSteps(
           type: visit.type,
           input: visit.input,
           enteredAt: visit.enteredAt,
+          retryCount: sum(visit.retries),
           local: { status: failure ? 'CAUGHT_ERROR' : 'SUCCEEDED', output: event.state.output },
         };
         if (visit.type === 'Task') {
@@ -195,6 +200,7 @@ export function recordedSteps(
           type: visit.type,
           input: visit.input,
           enteredAt: visit.enteredAt,
+          retryCount: sum(visit.retries),
           local: { status: 'FAILED', ...failure },
         };
         if (visit.type === 'Task' && stateFailure) {

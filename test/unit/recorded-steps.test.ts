@@ -53,6 +53,7 @@ describe('recorded steps', () => {
       mock: { error: 'DynamoDB.ThrottlingException', cause: 'Rate exceeded', retrierRetryCount: 0 },
     });
     expect(read?.local).toEqual({ status: 'SUCCEEDED', output: { id: 1, read: { Item: item } }, nextState: 'Done' });
+    expect([retried?.retryCount, read?.retryCount]).toEqual([0, 1]);
     expect(done?.local).toEqual({ status: 'SUCCEEDED', output: { id: 1, read: { Item: item } } });
   });
 

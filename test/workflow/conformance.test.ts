@@ -219,7 +219,9 @@ describe('running it', () => {
   });
 
   it('--help prints the usage and exits 0', () => {
-    const help = spawnSync('node_modules/.bin/tsx', ['tools/conformance.ts', '--help'], { encoding: 'utf8' });
+    const help = spawnSync(process.execPath, ['--import', 'tsx', 'tools/conformance.ts', '--help'], {
+      encoding: 'utf8',
+    });
     expect(help.stdout).toMatch(/^usage: npm run conformance -- --execution <id>/);
     expect(help.status).toBe(0);
   });
