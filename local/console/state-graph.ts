@@ -32,6 +32,21 @@ export interface Transition {
   kind: 'next' | 'choice' | 'default' | 'catch';
 }
 
+/** An arrowhead for the edges, in their class's colour. */
+const arrowMarker = (id: string, className: string): SafeHtml =>
+  html`<marker
+    id="${id}"
+    viewBox="0 0 10 10"
+    refX="9"
+    refY="5"
+    markerWidth="8"
+    markerHeight="8"
+    markerUnits="userSpaceOnUse"
+    orient="auto"
+  >
+    <path d="M0,0 L10,5 L0,10 z" class="${className}" />
+  </marker>`;
+
 export function transitionsOf(definition: StateMachineDefinition): Transition[] {
   const transitions: Transition[] = [];
   const add = (from: string, to: string | undefined, kind: Transition['kind']): void => {
@@ -240,32 +255,7 @@ export function stateGraphSvg(definition: StateMachineDefinition, execution?: Re
     role="img"
     aria-label="The workflow's state graph"
   >
-    <defs>
-      <marker
-        id="arrow"
-        viewBox="0 0 10 10"
-        refX="9"
-        refY="5"
-        markerWidth="8"
-        markerHeight="8"
-        markerUnits="userSpaceOnUse"
-        orient="auto"
-      >
-        <path d="M0,0 L10,5 L0,10 z" class="arrow" />
-      </marker>
-      <marker
-        id="arrow-taken"
-        viewBox="0 0 10 10"
-        refX="9"
-        refY="5"
-        markerWidth="8"
-        markerHeight="8"
-        markerUnits="userSpaceOnUse"
-        orient="auto"
-      >
-        <path d="M0,0 L10,5 L0,10 z" class="arrow taken" />
-      </marker>
-    </defs>
+    <defs>${arrowMarker('arrow', 'arrow')} ${arrowMarker('arrow-taken', 'arrow taken')}</defs>
     ${edges} ${boxes}
   </svg>`;
 }

@@ -10,15 +10,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DatabaseSync } from 'node:sqlite';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import fc from 'fast-check';
 import { consoleRoutes, LIVE_LIMITS, type LiveLimits } from '../../local/console/console-http.js';
-import { createOpsConsole, matchesFilter, type OpsConsole } from '../../local/console/console-routes.js';
+import { matchesFilter, type OpsConsole } from '../../local/console/console-routes.js';
 import { ConsoleStore, OUTCOMES, type ExecutionFilter } from '../../local/console/console-store.js';
 import { openEventsDatabase } from '../../local/eventbridge/events-database.js';
 import type { LocalRoutes } from '../../local/apigateway/server.js';
 import type { RecordedExecution } from '../../local/stepfunctions/execution-history.js';
 import { eventually } from '../support/eventually.js';
+import { testOpsConsole } from '../support/ops-console.js';
 
 const STATUSES = ['SUCCEEDED', 'FAILED', 'TIMED_OUT'] as const;
 /** Few values, so that searches often hit an orderId, a name or an idempotency key of another execution. */
@@ -105,17 +105,7 @@ describe('the live list over HTTP', () => {
     folder = await mkdtemp(join(tmpdir(), 'console-live-'));
     store = new ConsoleStore(':memory:');
     events = openEventsDatabase(':memory:');
-    opsConsole = createOpsConsole({
-      store,
-      events,
-      dynamodb: new DynamoDBClient({ region: 'local' }),
-      tableName: 'orders',
-      archiveDir: join(folder, 'archive'),
-      definition: { StartAt: 'Validate', States: {} },
-      redriveDeadLetter: async () => ({ outcome: 'not-found', detail: 'none' }),
-      ruleNames: ['archive'],
-      hosts: 'loopback',
-    });
+    opsConsole = testOpsConsole(store, events, { archiveDir: join(folder, 'archive') });
     routes = consoleRoutes(opsConsole);
     server = createServer((request, response) => {
       if (!routes.serve(request, response)) response.writeHead(404).end();

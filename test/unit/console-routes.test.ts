@@ -10,12 +10,7 @@ import type { DatabaseSync } from 'node:sqlite';
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import {
-  createOpsConsole,
-  type ResentRequest,
-  type ConsoleRequest,
-  type OpsConsole,
-} from '../../local/console/console-routes.js';
+import { type ResentRequest, type ConsoleRequest, type OpsConsole } from '../../local/console/console-routes.js';
 import { ConsoleStore } from '../../local/console/console-store.js';
 import { escapeHtml, html } from '../../local/console/html.js';
 import {
@@ -25,6 +20,7 @@ import {
   type RedriveResult,
 } from '../../local/eventbridge/events-database.js';
 import type { RecordedExecution } from '../../local/stepfunctions/execution-history.js';
+import { testOpsConsole } from '../support/ops-console.js';
 
 const PORT = 3000;
 const ORIGIN = `http://localhost:${PORT}`;
@@ -46,11 +42,8 @@ beforeEach(async () => {
   dynamodb.on(GetItemCommand).resolves({});
   redrive = jest.fn(async () => ({ outcome: 'delivered', detail: 'taken' }) as RedriveResult);
   sendAgain = jest.fn(async () => ({ status: 400, requestId: 'req-new' }));
-  opsConsole = createOpsConsole({
-    store,
-    events,
+  opsConsole = testOpsConsole(store, events, {
     dynamodb: new DynamoDBClient({ region: 'local' }),
-    tableName: 'orders',
     archiveDir: join(folder, 'archive'),
     definition: {
       StartAt: 'Validate',
@@ -60,9 +53,7 @@ beforeEach(async () => {
       },
     },
     redriveDeadLetter: redrive,
-    ruleNames: ['archive'],
     sendAgain,
-    hosts: 'loopback',
   });
 });
 afterEach(async () => {

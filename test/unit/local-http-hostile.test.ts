@@ -19,6 +19,7 @@ import { ConsoleStore } from '../../local/console/console-store.js';
 import { isSecretHeader, withoutUrlSecrets } from '../../local/secrets.js';
 import type { RecordedExecution } from '../../local/stepfunctions/execution-history.js';
 import { listDeadLetters, openEventsDatabase, recordDeadLetter } from '../../local/eventbridge/events-database.js';
+import { testOpsConsole } from '../support/ops-console.js';
 
 const ORDER = '{"customerId":"CUST-7Q2K9M4X","items":[{"sku":"SKU-00012345","quantity":3}]}';
 
@@ -72,15 +73,9 @@ async function startFront(hostNames: HostNames, token?: string) {
   }
   const requestLog = new RequestLog(logger);
   const redrive = jest.fn(async () => ({ outcome: 'delivered' as const, detail: 'taken' }));
-  const opsConsole = createOpsConsole({
-    store,
-    events,
-    dynamodb: new DynamoDBClient({ region: 'local' }),
-    tableName: 'orders',
+  const opsConsole = testOpsConsole(store, events, {
     archiveDir: '/nonexistent',
-    definition: { StartAt: 'Validate', States: {} },
     redriveDeadLetter: redrive,
-    ruleNames: ['archive'],
     hosts: hostNames,
     token,
   });
