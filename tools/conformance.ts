@@ -197,7 +197,7 @@ function readRecordedExecution(dataDir: string, id: string): RecordedExecution {
       `No ${CONSOLE_DATABASE_FILE} in ${dataDir}: run \`npm start\`, send an order, then pass its id.`,
     );
   }
-  const store = new ConsoleStore(file);
+  const store = new ConsoleStore(file, 'kept');
   try {
     const execution = store.execution(id);
     if (!execution) throw new CannotRun(`No execution ${id} recorded in ${file} (the console keeps the last day).`);

@@ -9,11 +9,12 @@ import { APIGatewayClient, GetAccountCommand } from '@aws-sdk/client-api-gateway
 import { DescribeLimitsCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetAccountSettingsCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import { App } from 'aws-cdk-lib';
 import { parseArgs } from 'node:util';
 import { readDeploymentConfig, type DeploymentConfig } from '../cdk/lib/deployment-config.js';
 import { CDK_JSON } from '../cdk/lib/synthesize.js';
+import { awsClient } from './aws-credentials.js';
+import { MissingCredentialsError } from './signed-fetch.js';
 
 /**
  * What Lambda keeps unreserved for functions without a reservation: 100 on a standard account ("you can reserve up
@@ -233,7 +234,11 @@ export async function main(argv: string[], makeClients = defaultClients): Promis
     console.log(formatTable(checks, config.capacity));
     return checks.some(({ verdict }) => verdict === 'NO-GO') ? 1 : 0;
   } catch (error) {
-    if (error instanceof CannotRun || (error as Error).name === 'ContextValueError') {
+    if (
+      error instanceof CannotRun ||
+      error instanceof MissingCredentialsError ||
+      (error as Error).name === 'ContextValueError'
+    ) {
       console.error((error as Error).message);
       return 2;
     }
@@ -243,22 +248,12 @@ export async function main(argv: string[], makeClients = defaultClients): Promis
 
 /** The SDK clients, once credentials and a Region are found: without them, a plain sentence and exit code 2. */
 async function defaultClients(region: string | undefined): Promise<AccountClients> {
-  const credentials = fromNodeProviderChain();
-  try {
-    await credentials();
-  } catch {
-    throw new CannotRun(
-      'No AWS credentials found by the default chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, SSO, ' +
-        'instance or container roles): preflight reads the account, so it needs them.',
-    );
-  }
-  const settings = { credentials, ...(region && { region }) };
-  const lambda = new LambdaClient(settings);
-  try {
-    await lambda.config.region();
-  } catch {
-    throw new CannotRun('No AWS Region: set AWS_REGION, a region in your profile, or pass --region.');
-  }
+  const lambda = await awsClient(
+    (settings) => new LambdaClient(settings),
+    'preflight reads the account, so it needs them',
+    region,
+  );
+  const settings = { credentials: lambda.config.credentials, region: await lambda.config.region() };
   return {
     lambda,
     apiGateway: new APIGatewayClient(settings),

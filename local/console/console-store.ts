@@ -281,9 +281,13 @@ export class ConsoleStore {
   private readonly listeners = new Set<(summary: ExecutionSummary) => void>();
   private readonly maxAgeMs: number;
   private readonly maxExecutions: number;
-  private readonly pruneTimer: NodeJS.Timeout;
+  private readonly pruneTimer: NodeJS.Timeout | undefined;
 
-  constructor(path: string, retention: ConsoleRetention = {}) {
+  /**
+   * `retention: 'kept'` is for a reader beside the service (npm run conformance): it prunes nothing, whatever
+   * retention the service that records runs with.
+   */
+  constructor(path: string, retention: ConsoleRetention | 'kept' = {}) {
     if (path !== ':memory:') createPrivateFile(path, dirname(path));
     this.db = new DatabaseSync(path);
     this.db.exec('PRAGMA journal_mode = WAL');
@@ -315,8 +319,10 @@ export class ConsoleStore {
     this.countInMinute = this.db.prepare(COUNT_IN_MINUTE);
     // A console.sqlite from before the per-minute counts: counted once from what it holds.
     if (!counted) this.countKeptExecutions();
-    this.maxAgeMs = retention.maxAgeMs ?? 24 * 60 * 60 * 1000;
-    this.maxExecutions = retention.maxExecutions ?? 100_000;
+    const limits = retention === 'kept' ? {} : retention;
+    this.maxAgeMs = limits.maxAgeMs ?? 24 * 60 * 60 * 1000;
+    this.maxExecutions = limits.maxExecutions ?? 100_000;
+    if (retention === 'kept') return;
     this.prune();
     this.pruneTimer = setInterval(() => this.prune(), 60_000);
     this.pruneTimer.unref();

@@ -1,3 +1,4 @@
+import { mkdtempSync, rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -69,6 +70,20 @@ describe('the console store', () => {
     store.recordExchange({ ...exchange('req-f', Date.now()), status: 502 });
     expect(store.summary('req-f')?.httpStatus).toBe(502);
     store.close();
+  });
+
+  it('prunes nothing when opened by a reader beside the service, whatever the service keeps', () => {
+    const folder = mkdtempSync(join(tmpdir(), 'console-kept-'));
+    const file = join(folder, 'console.sqlite');
+    const recorder = new ConsoleStore(file, { maxAgeMs: 7 * 24 * 60 * 60 * 1000 });
+    recorder.recordExecution(answered('two-days-old', Date.now() - 2 * 24 * 60 * 60 * 1000, 202));
+    recorder.flush();
+
+    const reader = new ConsoleStore(file, 'kept');
+    expect(reader.execution('two-days-old')).toBeDefined();
+    reader.close();
+    recorder.close();
+    rmSync(folder, { recursive: true, force: true });
   });
 
   it('keeps no more than its retention count, dropping the oldest', () => {
