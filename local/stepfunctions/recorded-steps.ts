@@ -99,6 +99,26 @@ const causeText = (cause: unknown): string | undefined =>
 
 const sum = (counts: number[]): number => counts.reduce((total, count) => total + count, 0);
 
+/** One visit of a state, as the log tells it so far. */
+interface Visit {
+  state: string;
+  type: string;
+  input: unknown;
+  enteredAt: number;
+  /** Retries so far, per Retry rule of the state. */
+  retries: number[];
+  failure?: EventLog;
+}
+
+/** What every step of a visit says of it. */
+const visitFields = ({ state, type, input, enteredAt, retries }: Visit) => ({
+  state,
+  type,
+  input,
+  enteredAt,
+  retryCount: sum(retries),
+});
+
 export function recordedSteps(
   execution: RecordedExecution,
   states: Record<string, ReplayedStateDefinition>,
@@ -107,9 +127,7 @@ export function recordedSteps(
   for (const call of execution.taskCalls ?? []) callsOf.set(call.state, [...(callsOf.get(call.state) ?? []), call]);
 
   const steps: RecordedStep[] = [];
-  let visit:
-    | { state: string; type: string; input: unknown; enteredAt: number; retries: number[]; failure?: EventLog }
-    | undefined;
+  let visit: Visit | undefined;
   // A step ended by StateExited learns its next state from the next StateEntered (or none: the execution ended).
   let awaitingNext: RecordedStep | undefined;
 
@@ -142,11 +160,7 @@ export function recordedSteps(
         const rule = matchingRule(definition?.Retry, failure?.error ?? '', visit.type);
         if (visit.type === 'Task') attempt(visit.state);
         steps.push({
-          state: visit.state,
-          type: visit.type,
-          input: visit.input,
-          enteredAt: visit.enteredAt,
-          retryCount: sum(visit.retries),
+          ...visitFields(visit),
           ...(failure && { mock: { ...failure, retrierRetryCount: visit.retries[rule] ?? 0 } }),
           local: { status: 'RETRIABLE' },
         });
@@ -161,11 +175,7 @@ export function recordedSteps(
         const definition = states[visit.state] ?? { Type: visit.type };
         const failure = failureOf(visit.failure);
         const step: RecordedStep = {
-          state: visit.state,
-          type: visit.type,
-          input: visit.input,
-          enteredAt: visit.enteredAt,
-          retryCount: sum(visit.retries),
+          ...visitFields(visit),
           local: { status: failure ? 'CAUGHT_ERROR' : 'SUCCEEDED', output: event.state.output },
         };
         if (visit.type === 'Task') {
@@ -196,11 +206,7 @@ export function recordedSteps(
         const failure = { error: event.Error, cause: causeText(event.Cause) };
         const stateFailure = failureOf(visit.failure);
         const step: RecordedStep = {
-          state: visit.state,
-          type: visit.type,
-          input: visit.input,
-          enteredAt: visit.enteredAt,
-          retryCount: sum(visit.retries),
+          ...visitFields(visit),
           local: { status: 'FAILED', ...failure },
         };
         if (visit.type === 'Task' && stateFailure) {

@@ -11,6 +11,7 @@ import { App } from 'aws-cdk-lib';
 import { mockClient } from 'aws-sdk-client-mock';
 import { readDeploymentConfig } from '../../cdk/lib/deployment-config.js';
 import { formatTable, main, preflight, type AccountClients, type Check } from '../../tools/preflight.js';
+import { withoutAwsCredentials } from '../support/no-aws-credentials.js';
 
 const lambda = mockClient(LambdaClient);
 const apiGateway = mockClient(APIGatewayClient);
@@ -185,19 +186,7 @@ describe('npm run preflight', () => {
   });
 
   it('without credentials says so plainly and exits 2', async () => {
-    const saved = process.env;
-    // Nothing the default chain could find credentials in: no AWS_ variable, no files, no instance metadata.
-    process.env = {
-      ...Object.fromEntries(Object.entries(saved).filter(([name]) => !name.startsWith('AWS_'))),
-      AWS_EC2_METADATA_DISABLED: 'true',
-      AWS_CONFIG_FILE: '/nonexistent/config',
-      AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/credentials',
-    };
-    try {
-      await expect(main([])).resolves.toBe(2);
-    } finally {
-      process.env = saved;
-    }
+    await expect(withoutAwsCredentials(() => main([]))).resolves.toBe(2);
     expect(output.join('\n')).toContain('No AWS credentials found by the default chain');
   });
 

@@ -19,6 +19,7 @@ import { main } from '../../tools/conformance.js';
 import { recordingWorkflow } from '../support/recording-workflow.js';
 import { freshOrdersTable, testDynamoDbClient } from '../support/dynamodb.js';
 import { validOrder, workflowInput } from '../support/order-samples.js';
+import { withoutAwsCredentials } from '../support/no-aws-credentials.js';
 
 const ROLE = 'arn:aws:iam::123456789012:role/OrderIntake-WorkflowRole';
 const sfn = mockClient(SFNClient);
@@ -185,22 +186,15 @@ describe('running it', () => {
   });
 
   it('without credentials says so plainly and exits 2', async () => {
-    const saved = process.env;
-    // Nothing the default chain could find credentials in: no AWS_ variable, no files, no instance metadata.
-    process.env = {
-      ...Object.fromEntries(Object.entries(saved).filter(([name]) => !name.startsWith('AWS_'))),
-      AWS_EC2_METADATA_DISABLED: 'true',
-      AWS_CONFIG_FILE: '/nonexistent/config',
-      AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/credentials',
-    };
     const lines: string[] = [];
     const error = jest.spyOn(console, 'error').mockImplementation((line: string) => void lines.push(line));
     const log = jest.spyOn(console, 'log').mockImplementation(() => undefined);
     try {
-      const code = await main(['--data-dir', dir, '--execution', 'req-accepted', '--role-arn', ROLE]);
+      const code = await withoutAwsCredentials(() =>
+        main(['--data-dir', dir, '--execution', 'req-accepted', '--role-arn', ROLE]),
+      );
       expect(code).toBe(2);
     } finally {
-      process.env = saved;
       error.mockRestore();
       log.mockRestore();
     }
