@@ -98,7 +98,11 @@ async function main(): Promise<void> {
   const port = portFrom(process.env.PORT);
   const logger = readableLogs() ? new TerminalLogger({ serviceName: SERVICE_NAME }) : undefined;
   await ensurePortFree(port, host);
-  const dynamodb = startDynamoDbLocal({ dataDir: join(dataDir, DYNAMODB_FOLDER) });
+  // The JVM is spawned before the service's modules load: loading them holds the event loop for a while.
+  let spawned = (): void => undefined;
+  const jvmSpawned = new Promise<void>((done) => (spawned = done));
+  const dynamodb = startDynamoDbLocal({ dataDir: join(dataDir, DYNAMODB_FOLDER), onSpawn: () => spawned() });
+  await Promise.race([jvmSpawned, dynamodb.then(spawned, spawned)]);
   let service: RunningService;
   let subscribers: Subscriber[];
   try {
@@ -151,7 +155,7 @@ async function main(): Promise<void> {
     ].join('\n'),
   );
 
-  // One Ctrl-C reaches this process twice (from the terminal, and relayed by the tsx parent), so a repeated signal
+  // One Ctrl-C may reach this process twice (from the terminal, and relayed by a parent such as tsx's CLI), so a repeated signal
   // is not a request to hurry; a stop that hangs is cut short instead.
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {

@@ -100,7 +100,11 @@ export function killNode({ child }: Pick<ServiceProcess, 'child'>): Promise<void
 /** A SIGTERM, as a user stops it; kill -9 of the group if it has not stopped within the deadline. */
 export async function stopGracefully(service: Pick<ServiceProcess, 'child'>, deadlineMs = 30_000): Promise<void> {
   const exited = exitOf(service.child);
-  service.child.kill('SIGTERM');
+  // Started by npm, the service is npm's grandchild (npm -> sh -> node), which a signal to npm does not reach: the
+  // whole group hears it, as a terminal's Ctrl-C would reach it.
+  const viaNpm = service.child.spawnargs[0] === 'npm';
+  if (viaNpm) process.kill(-(service.child.pid ?? 0), 'SIGTERM');
+  else service.child.kill('SIGTERM');
   const timer = setTimeout(() => void killGroup(service), deadlineMs);
   await exited;
   clearTimeout(timer);

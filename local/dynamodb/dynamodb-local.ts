@@ -29,6 +29,8 @@ export interface DynamoDbLocalOptions {
   dataDir?: string;
   /** 0 (the default) picks a free port. */
   port?: number;
+  /** Told once the JVM's process is spawned, before it serves: a caller can do other work while the JVM boots. */
+  onSpawn?: () => void;
 }
 
 export interface DynamoDbLocal {
@@ -222,6 +224,7 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
     env: { ...process.env, PID_FILE: pidFile },
   });
   if (child.stderr) forwardMeaningfulLines(child.stderr);
+  options.onSpawn?.();
   const exited = new Promise<void>((done) => child.once('exit', () => done()));
   const stop = async (): Promise<void> => {
     if (child.exitCode === null && child.signalCode === null) child.stdin?.end();

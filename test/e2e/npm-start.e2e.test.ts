@@ -159,8 +159,8 @@ describe('npm start', () => {
     await eventually('the 503 is logged', () => line() !== undefined, { timeoutMs: 10_000, intervalMs: 50 });
     expect(JSON.parse(line() ?? '{}')).toMatchObject({ level: 'WARN', requestId, executionName: requestId });
 
-    // The tsx process itself (it relays signals to the service's Node), not npm's `sh -c` above it.
-    const service = processesInGroup(pgid).find((line) => /\bnode \S*\/tsx local\/main\.ts$/.test(line));
+    // The service's Node itself, not npm's `sh -c` above it (whose command line ends the same way).
+    const service = processesInGroup(pgid).find((line) => /^\s*\d+ node --import tsx local\/main\.ts$/.test(line));
     expect(service).toBeDefined();
 
     process.kill(Number(service?.trim().split(' ')[0]), 'SIGTERM');
