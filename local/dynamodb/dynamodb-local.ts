@@ -12,7 +12,9 @@ import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { dirname, join, resolve } from 'node:path';
-import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+// Loaded once the JVM is spawned (the SDK takes ~100 ms to load, which npm start would otherwise add to its start).
+import type * as DynamoDbSdk from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { canInspectListeners, listenersOf, processTree } from '../listening-sockets.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../local-account.js';
 import { makePrivateFolder } from '../private-files.js';
@@ -68,7 +70,7 @@ async function freePort(): Promise<number> {
  * jobs in order, so one call waits for the COMMITs of every transaction answered before it was sent: transactions
  * answered in the same turn of the event loop share one.
  */
-export function awaitTransactionCommit(client: DynamoDBClient): DynamoDBClient {
+function awaitTransactionCommit(client: DynamoDBClient, { ListTablesCommand }: typeof DynamoDbSdk): DynamoDBClient {
   let nextBarrier: Promise<void> | undefined;
   const barrier = (): Promise<void> =>
     (nextBarrier ??= new Promise<void>((passed, failed) => {
@@ -90,19 +92,21 @@ export function awaitTransactionCommit(client: DynamoDBClient): DynamoDBClient {
 }
 
 const clientFor =
-  (endpoint: string) =>
+  (endpoint: string, sdk: typeof DynamoDbSdk) =>
   (overrides: { maxAttempts?: number } = {}): DynamoDBClient =>
     awaitTransactionCommit(
-      new DynamoDBClient({
+      new sdk.DynamoDBClient({
         endpoint,
         region: LOCAL_REGION,
         credentials: LOCAL_CREDENTIALS,
         ...overrides,
       }),
+      sdk,
     );
 
-async function waitUntilServing(endpoint: string, child: ChildProcess): Promise<void> {
-  const client = clientFor(endpoint)({ maxAttempts: 1 });
+async function waitUntilServing(endpoint: string, child: ChildProcess, sdk: typeof DynamoDbSdk): Promise<void> {
+  const { ListTablesCommand } = sdk;
+  const client = clientFor(endpoint, sdk)({ maxAttempts: 1 });
   const deadline = Date.now() + START_TIMEOUT_MS;
   try {
     for (;;) {
@@ -232,12 +236,14 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
   };
 
   const endpoint = `http://127.0.0.1:${port}`;
+  let sdk: typeof DynamoDbSdk;
   try {
-    await waitUntilServing(endpoint, child);
+    sdk = await import('@aws-sdk/client-dynamodb');
+    await waitUntilServing(endpoint, child, sdk);
   } catch (error) {
     await stop();
     throw error;
   }
   const exposure = exposureOf(child.pid, port, 'unavailable' in shim ? shim.unavailable : undefined);
-  return { endpoint, port, client: clientFor(endpoint), exposure, stop };
+  return { endpoint, port, client: clientFor(endpoint, sdk), exposure, stop };
 }
