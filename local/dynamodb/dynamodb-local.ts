@@ -7,7 +7,7 @@
  * loopback-only; the start checks the socket it got, and says so when it answers other machines.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
@@ -141,11 +141,14 @@ const WATCHDOG = [
   'wait "$jvm" 2>/dev/null; status=$?',
   // A JVM that ended on its own takes its reader along, which would otherwise kill whatever reuses its pid.
   'kill "$reader" 2>/dev/null',
-  'if [ -n "$PID_FILE" ]; then rm -f "$PID_FILE"; fi',
+  // Only its own pid: a new start on these files may already have written the next JVM's.
+  'if [ -n "$PID_FILE" ] && [ "$(cat "$PID_FILE" 2>/dev/null)" = "$jvm" ]; then rm -f "$PID_FILE"; fi',
   'exit "$status"',
 ].join('\n');
 export const PID_FILE_NAME = 'dynamodb-local.pid';
 const EARLIER_JVM_GRACE_MS = 10_000;
+/** How long the earlier JVM's watchdog may take to remove its pid file once the JVM is gone (killed with it: never). */
+const EARLIER_WATCHDOG_GRACE_MS = 2_000;
 
 /**
  * DynamoDB Local warns at every start that JAXB is missing (it falls back to another XML binding, which the JSON
@@ -189,6 +192,11 @@ async function awaitEarlierJvm(pidFile: string): Promise<void> {
     }
     await new Promise((wake) => setTimeout(wake, 100));
   }
+  // Its watchdog removes the pid file just after the JVM has gone; this start's file is written only after that, so
+  // that the earlier watchdog can never remove it. A file that stays names a JVM whose watchdog was killed with it.
+  const watchdogDeadline = Date.now() + EARLIER_WATCHDOG_GRACE_MS;
+  while (existsSync(pidFile) && Date.now() < watchdogDeadline) await new Promise((wake) => setTimeout(wake, 20));
+  rmSync(pidFile, { force: true });
 }
 
 /** Why the JVM under `watchdogPid` answers beyond this machine, or undefined when it answers loopback only. */
