@@ -7,11 +7,19 @@
  *   orderId), and one record for every body answered 202 or 409;
  * The same payload after the window is a new order: the workflow project proves it with a fake clock
  * (test/workflow/order-intake.workflow.test.ts), not with a 17 s sleep here.
+ *
+ * With an Idempotency-Key (README, "Idempotency-Key"), on the same service:
+ * - 50 POSTs with one key and one payload at the same instant: one order; every answer 202 (the original, or it
+ *   replayed), 409 (a duplicate naming it, or the request still in progress) or 503, and every orderId named is it;
+ * - a retry after the key's retention is a new order. The retention is whole hours (one at least), so the test does
+ *   not wait for it: it sets the key item's and the lock's `expiresAt` to the past, which is what the table holds
+ *   after the retention until TTL deletes them (lazily), and what the write's condition and the replay's read check.
  */
 import { describe, expect, it, jest } from '@jest/globals';
 import { IDEMPOTENCY_WINDOW_SECONDS } from '../../src/deployed-settings.js';
 import { serviceForFile } from '../e2e/support/local-service.js';
-import { storedOrders } from './support/service-process.js';
+import { idempotencyLockKey } from '../../src/store/orders-table.js';
+import { expireItems, storedClientKeys, storedOrders } from './support/service-process.js';
 
 jest.setTimeout(300_000);
 
@@ -20,14 +28,33 @@ const local = serviceForFile({ timing: 'asl' });
 const order = (clientReference: string) =>
   JSON.stringify({ customerId: 'CUST-RACES000', items: [{ sku: 'SKU-00012345', quantity: 2 }], clientReference });
 
-async function post(body: string): Promise<{ status: number; orderId?: string }> {
+interface Answer {
+  status: number;
+  orderId?: string;
+  /** The problem type's slug, for a problem. */
+  problem?: string;
+  replayed: boolean;
+  /** The payload's hash, in a 202. */
+  idempotencyKey?: string;
+}
+
+async function post(body: string, clientKey?: string): Promise<Answer> {
   const response = await fetch(`${local.service.url}/orders`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: {
+      'content-type': 'application/json',
+      ...(clientKey === undefined ? {} : { 'idempotency-key': clientKey }),
+    },
     body,
   });
-  const answer = (await response.json()) as { orderId?: string };
-  return { status: response.status, orderId: answer.orderId };
+  const answer = (await response.json()) as { orderId?: string; type?: string; idempotencyKey?: string };
+  return {
+    status: response.status,
+    orderId: answer.orderId,
+    problem: answer.type?.split('/').at(-1),
+    replayed: response.headers.get('idempotent-replayed') === 'true',
+    idempotencyKey: answer.idempotencyKey,
+  };
 }
 
 /**
@@ -94,5 +121,79 @@ describe('races', () => {
     // How many are answered within the window is the machine's speed (all of them on a quiet one), printed above;
     // a run in which none was would have checked nothing.
     expect(answered.length).toBeGreaterThan(0);
+  });
+});
+
+describe('races and retention with an Idempotency-Key', () => {
+  /** A client with a key retries a 503 or a request still in progress with the same key and body, at any time. */
+  async function postKeyedUntilDecided(body: string, clientKey: string): Promise<Answer> {
+    for (;;) {
+      const answer = await post(body, clientKey);
+      if (answer.status !== 503 && answer.problem !== 'request-in-progress') return answer;
+      await new Promise((wake) => setTimeout(wake, 1_000));
+    }
+  }
+
+  it('50 POSTs with one key and one payload at the same instant: one order, and every orderId named is it', async () => {
+    const clientKey = `race-key-${Date.now()}`;
+    const body = order('race-keyed');
+    const answers = await Promise.all(Array.from({ length: 50 }, () => post(body, clientKey)));
+    // Then the retry a client makes of anything not yet decided: it must hear the one order too.
+    const retry = await postKeyedUntilDecided(body, clientKey);
+
+    const kinds = answers.reduce<Record<string, number>>((counts, { status, problem, replayed }) => {
+      const kind = `${status}${problem ? ` ${problem}` : ''}${replayed ? ' replayed' : ''}`;
+      return { ...counts, [kind]: (counts[kind] ?? 0) + 1 };
+    }, {});
+    process.stdout.write(`races: 50 keyed copies answered ${JSON.stringify(kinds)}; the retry ${retry.status}\n`);
+    const stored = [...(await storedOrders(local)).entries()].filter(
+      ([, document]) => document.clientReference === 'race-keyed',
+    );
+    expect(stored).toHaveLength(1);
+    const [orderId] = stored[0] ?? [];
+    const unexpected = answers.filter(
+      ({ status, problem }) =>
+        !(
+          status === 202 ||
+          status === 503 ||
+          (status === 409 && (problem === 'duplicate-order' || problem === 'request-in-progress'))
+        ),
+    );
+    expect(unexpected).toEqual([]);
+    // One original acceptance at most (none when the winner's answer was a 503 after its write committed).
+    expect(answers.filter(({ status, replayed }) => status === 202 && !replayed).length).toBeLessThanOrEqual(1);
+    expect(answers.filter(({ status, replayed }) => status !== 202 && replayed)).toEqual([]);
+    const named = answers.flatMap((answer) => (answer.orderId === undefined ? [] : [answer.orderId]));
+    expect(new Set([...named, retry.orderId])).toEqual(new Set([orderId]));
+    // A replay, unless no copy's write had committed (all 503s): then the retry is the original.
+    expect(retry.status).toBe(202);
+    const { ordersByClientKey, keyItems } = await storedClientKeys(local);
+    expect(ordersByClientKey.get(clientKey)).toEqual([orderId]);
+    expect(keyItems.filter((item) => item.clientKey === clientKey).map((item) => item.orderId)).toEqual([orderId]);
+  });
+
+  it('a retry after the key’s retention is a new order, and the key then replays the new one', async () => {
+    const clientKey = `retention-key-${Date.now()}`;
+    const body = order('retention-keyed');
+    const first = await postKeyedUntilDecided(body, clientKey);
+    expect([first.status, first.replayed]).toEqual([202, false]);
+    const within = await post(body, clientKey);
+    expect([within.status, within.replayed, within.orderId]).toEqual([202, true, first.orderId]);
+
+    // The retention (and the 15 s lock, long gone by then) have passed: both items are expired, not yet deleted.
+    const keyItem = (await storedClientKeys(local)).keyItems.find((item) => item.clientKey === clientKey);
+    expect(keyItem?.orderId).toBe(first.orderId);
+    await expireItems(local, [keyItem?.pk ?? '', idempotencyLockKey(first.idempotencyKey ?? '')]);
+
+    const after = await postKeyedUntilDecided(body, clientKey);
+    expect([after.status, after.replayed]).toEqual([202, false]);
+    expect(after.orderId).not.toBe(first.orderId);
+    const again = await post(body, clientKey);
+    expect([again.status, again.replayed, again.orderId]).toEqual([202, true, after.orderId]);
+    const { ordersByClientKey, keyItems } = await storedClientKeys(local);
+    expect(new Set(ordersByClientKey.get(clientKey))).toEqual(new Set([first.orderId, after.orderId]));
+    expect(keyItems.filter((item) => item.clientKey === clientKey).map((item) => item.orderId)).toEqual([
+      after.orderId,
+    ]);
   });
 });

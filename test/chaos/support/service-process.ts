@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DynamoDBClient, paginateScan } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, UpdateItemCommand, paginateScan, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { DYNAMODB_FOLDER, PID_FILE_NAME } from '../../../local/dynamodb/dynamodb-local.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../../local/local-account.js';
 import { LOCAL_RESOURCES } from '../../../local/local-account.js';
@@ -26,10 +26,8 @@ export function killDynamoDbLocal({ dataDir }: ServiceProcess): void {
   process.kill(jvmPidOf(dataDir), 'SIGKILL');
 }
 
-/** Every ORDER# item's order document, by orderId, read from the running service's DynamoDB Local. */
-export async function storedOrders({
-  dataDir,
-}: Pick<ServiceProcess, 'dataDir'>): Promise<Map<string, Record<string, unknown>>> {
+/** A client of the running service's DynamoDB Local (its port read from the JVM's command line), for `use`. */
+async function withTable<T>({ dataDir }: Pick<ServiceProcess, 'dataDir'>, use: (client: DynamoDBClient) => Promise<T>) {
   const args = readFileSync(`/proc/${jvmPidOf(dataDir)}/cmdline`, 'utf8').split('\0');
   const port = args[args.indexOf('-port') + 1];
   const client = new DynamoDBClient({
@@ -37,20 +35,84 @@ export async function storedOrders({
     region: LOCAL_REGION,
     credentials: LOCAL_CREDENTIALS,
   });
-  const orders = new Map<string, Record<string, unknown>>();
   try {
-    for await (const page of paginateScan({ client }, { TableName: LOCAL_RESOURCES.tableName, ConsistentRead: true })) {
-      for (const item of page.Items ?? []) {
-        const pk = item[ORDERS_TABLE.partitionKey]?.S ?? '';
-        if (!pk.startsWith(ORDERS_TABLE.orderKeyPrefix)) continue;
-        const document = JSON.parse(item.document?.S ?? '{}') as Record<string, unknown>;
-        orders.set(pk.slice(ORDERS_TABLE.orderKeyPrefix.length), document);
-      }
-    }
+    return await use(client);
   } finally {
     client.destroy();
   }
-  return orders;
+}
+
+/** Every item of the table whose key starts with `prefix`, in one consistent scan. */
+async function scanPrefix(client: DynamoDBClient, prefix: string): Promise<Record<string, AttributeValue>[]> {
+  const items: Record<string, AttributeValue>[] = [];
+  for await (const page of paginateScan({ client }, { TableName: LOCAL_RESOURCES.tableName, ConsistentRead: true })) {
+    items.push(...(page.Items ?? []).filter((item) => item[ORDERS_TABLE.partitionKey]?.S?.startsWith(prefix)));
+  }
+  return items;
+}
+
+/** Every ORDER# item's order document, by orderId, read from the running service's DynamoDB Local. */
+export async function storedOrders(
+  service: Pick<ServiceProcess, 'dataDir'>,
+): Promise<Map<string, Record<string, unknown>>> {
+  const items = await withTable(service, (client) => scanPrefix(client, ORDERS_TABLE.orderKeyPrefix));
+  return new Map(
+    items.map((item) => [
+      (item[ORDERS_TABLE.partitionKey]?.S ?? '').slice(ORDERS_TABLE.orderKeyPrefix.length),
+      JSON.parse(item.document?.S ?? '{}') as Record<string, unknown>,
+    ]),
+  );
+}
+
+export interface StoredKeys {
+  /** orderId of every ORDER# item stored with a client key, by that key. */
+  ordersByClientKey: Map<string, string[]>;
+  /** Every CLIENTKEY# item, as stored. */
+  keyItems: { pk: string; clientKey: string; orderId: string; expiresAt: number }[];
+}
+
+/** What the table holds of the clients' Idempotency-Keys: the orders that carry one, and the key items. */
+export function storedClientKeys(service: Pick<ServiceProcess, 'dataDir'>): Promise<StoredKeys> {
+  return withTable(service, async (client) => {
+    const ordersByClientKey = new Map<string, string[]>();
+    for (const item of await scanPrefix(client, ORDERS_TABLE.orderKeyPrefix)) {
+      const clientKey = item.clientKey?.S;
+      if (clientKey === undefined) continue;
+      ordersByClientKey.set(clientKey, [...(ordersByClientKey.get(clientKey) ?? []), item.orderId?.S ?? '']);
+    }
+    const keyItems = (await scanPrefix(client, ORDERS_TABLE.clientKeyPrefix)).map((item) => ({
+      pk: item[ORDERS_TABLE.partitionKey]?.S ?? '',
+      clientKey: item.clientKey?.S ?? '',
+      orderId: item.orderId?.S ?? '',
+      expiresAt: Number(item[ORDERS_TABLE.timeToLiveAttribute]?.N),
+    }));
+    return { ordersByClientKey, keyItems };
+  });
+}
+
+/**
+ * Sets the TTL attribute of the items named to a second ago: what the table holds once their time has passed and
+ * before DynamoDB's TTL deletes them (lazily, within days), without waiting for it.
+ */
+export function expireItems(service: Pick<ServiceProcess, 'dataDir'>, pks: readonly string[]): Promise<void> {
+  const past = String(Math.floor(Date.now() / 1000) - 1);
+  return withTable(service, async (client) => {
+    for (const pk of pks) {
+      await client.send(
+        new UpdateItemCommand({
+          TableName: LOCAL_RESOURCES.tableName,
+          Key: { [ORDERS_TABLE.partitionKey]: { S: pk } },
+          UpdateExpression: 'SET #expiresAt = :past',
+          ConditionExpression: 'attribute_exists(#pk)',
+          ExpressionAttributeNames: {
+            '#expiresAt': ORDERS_TABLE.timeToLiveAttribute,
+            '#pk': ORDERS_TABLE.partitionKey,
+          },
+          ExpressionAttributeValues: { ':past': { N: past } },
+        }),
+      );
+    }
+  });
 }
 
 /** Every ORDER# item's orderId (port of DynamoDB Local from the JVM's command line). */
