@@ -12,6 +12,8 @@ export interface OpenLoadOptions {
   durationSeconds: number;
   /** A new order body per request, so that each is an order rather than a duplicate. */
   body: (index: number) => string;
+  /** Headers of a request beyond its Content-Type, such as an Idempotency-Key. */
+  headers?: (index: number) => Record<string, string>;
   /** Called once a second with the last second's figures. */
   progress?: (second: ProgressLine) => void;
 }
@@ -57,6 +59,8 @@ export interface OpenLoadResult extends LoadFigures {
   offered: number;
   /** The orderId of every 202, for the readback. */
   accepted: string[];
+  /** How many 202s were an Idempotency-Key's earlier acceptance replayed (`Idempotent-Replayed: true`). */
+  replayed: number;
   /** The body of every 5xx but 503 (the contract's "retry"): each names its request, whose execution can be read. */
   problems: string[];
 }
@@ -82,6 +86,7 @@ export async function runOpenLoad({
   rate,
   durationSeconds,
   body,
+  headers = () => ({}),
   progress,
 }: OpenLoadOptions): Promise<OpenLoadResult> {
   const total = Math.round(rate * durationSeconds);
@@ -90,6 +95,7 @@ export async function runOpenLoad({
   const statuses: Record<string, number> = {};
   const accepted: string[] = [];
   const problems: string[] = [];
+  let replayed = 0;
   let second: Record<string, number> = {};
   let sent = 0;
   let answered = 0;
@@ -100,12 +106,13 @@ export async function runOpenLoad({
     try {
       const response = await api('/orders', {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...headers(index) },
         body: Buffer.from(body(index), 'utf8'),
       });
       status = String(response.status);
       const text = await response.text();
       if (response.status === 202) accepted.push((JSON.parse(text) as { orderId: string }).orderId);
+      if (response.status === 202 && response.headers.get('idempotent-replayed') === 'true') replayed += 1;
       if (response.status >= 500 && response.status !== 503) problems.push(text);
     } catch (error) {
       status = error instanceof Error ? error.name : 'Error';
@@ -148,6 +155,7 @@ export async function runOpenLoad({
     ...latencyFigures(latencies),
     statuses,
     accepted,
+    replayed,
     problems,
   };
 }

@@ -1,9 +1,11 @@
 /**
- * `npm run smoke -- --url <ApiUrl> [--auth iam|none] [--region <r>]`: checks the HTTP contract (README, contract
- * table) against a running API, deployed or local, one line per check. Orders it sends are real orders.
+ * `npm run smoke -- --url <ApiUrl> [--auth iam|none] [--region <r>] [--idempotency-key <key>]`: checks the HTTP
+ * contract (README, contract table) against a running API, deployed or local, one line per check. Orders it sends
+ * are real orders.
  * Exit code: 0 all passed, 1 a check failed, 2 it could not run (no credentials, bad arguments).
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import { CLIENT_KEY_HEADER, readClientKeyHeader } from '../src/client-key.js';
 import { isOrderId } from '../src/contract/order.js';
 import { cliArguments } from './cli-arguments.js';
 import { apiFetchOrExit, type ApiFetch } from './signed-fetch.js';
@@ -33,10 +35,16 @@ class Api {
     readonly baseUrl: string,
   ) {}
 
-  async call(method: string, path: string, body?: string, contentType = 'application/json'): Promise<Answer> {
+  async call(
+    method: string,
+    path: string,
+    body?: string,
+    contentType = 'application/json',
+    headers: Record<string, string> = {},
+  ): Promise<Answer> {
     const response = await this.fetchPath(path, {
       method,
-      headers: body === undefined ? {} : { 'content-type': contentType },
+      headers: { ...(body === undefined ? {} : { 'content-type': contentType }), ...headers },
       body: body === undefined ? undefined : Buffer.from(body, 'utf8'),
     });
     const text = await response.text();
@@ -77,6 +85,16 @@ function hasRequestId(answer: Answer): void {
 const reference = `smoke-${randomUUID().slice(0, 8)}`;
 let acceptedId: string | undefined;
 let locationOfAccepted: string | undefined;
+
+/**
+ * The key of the keyed checks: `--idempotency-key`, or a fresh one per run. Its order's body follows from the key, so
+ * a run with a key sent before (within its retention) hears that key's order replayed: a retry from outside.
+ */
+let clientKey = `smoke-${randomUUID()}`;
+const keyedOrder = (key: string) =>
+  order(`smoke-key-${createHash('sha256').update(key, 'utf8').digest('hex').slice(0, 32)}`);
+const withKey = (key: string) => ({ [CLIENT_KEY_HEADER]: key });
+let keyedAnswer: Answer | undefined;
 
 const CHECKS: Check[] = [
   {
@@ -200,6 +218,77 @@ const CHECKS: Check[] = [
     },
   },
   {
+    name: 'POST /orders with an Idempotency-Key: 202, a new order (or, for a key sent before, its order replayed)',
+    async run(api) {
+      const answer = await api.call('POST', '/orders', keyedOrder(clientKey), 'application/json', withKey(clientKey));
+      expectThat(
+        answer.status !== 422,
+        `422: the key ${clientKey} was accepted before with another payload (not one of this tool's)`,
+      );
+      expectThat(answer.status === 202, `status ${answer.status}, expected 202: ${JSON.stringify(answer.json)}`);
+      hasRequestId(answer);
+      const orderId = String(answer.json?.orderId);
+      expectThat(isOrderId(orderId), `orderId ${orderId} is not a ULID`);
+      keyedAnswer = answer;
+      const replayed = answer.headers.get('idempotent-replayed') === 'true';
+      return `${replayed ? 'replayed' : 'new'} ${orderId}, key ${clientKey}`;
+    },
+  },
+  {
+    name: 'POST /orders, the same key and payload again: 202 replayed (Idempotent-Replayed: true), the same body and Location',
+    async run(api) {
+      expectThat(keyedAnswer !== undefined, 'no keyed order was accepted');
+      const answer = await api.call('POST', '/orders', keyedOrder(clientKey), 'application/json', withKey(clientKey));
+      expectThat(answer.status === 202, `status ${answer.status}, expected 202: ${JSON.stringify(answer.json)}`);
+      expectThat(
+        answer.headers.get('idempotent-replayed') === 'true',
+        `Idempotent-Replayed ${answer.headers.get('idempotent-replayed')}`,
+      );
+      for (const field of ['orderId', 'status', 'acceptedAt', 'idempotencyKey']) {
+        expectThat(
+          answer.json?.[field] === keyedAnswer?.json?.[field],
+          `${field} ${String(answer.json?.[field])}, expected ${String(keyedAnswer?.json?.[field])}`,
+        );
+      }
+      expectThat(
+        answer.headers.get('location') === keyedAnswer?.headers.get('location'),
+        `Location ${answer.headers.get('location')}`,
+      );
+      return undefined;
+    },
+  },
+  {
+    name: 'POST /orders, the same key with another payload: 422 problem (idempotency-key-reused)',
+    async run(api) {
+      const answer = await api.call(
+        'POST',
+        '/orders',
+        order(`${reference}-other`),
+        'application/json',
+        withKey(clientKey),
+      );
+      isProblem(answer, 422);
+      hasRequestId(answer);
+      expectThat(String(answer.json?.type).endsWith('/idempotency-key-reused'), `type ${String(answer.json?.type)}`);
+      return undefined;
+    },
+  },
+  {
+    name: 'POST /orders, a malformed Idempotency-Key (an unterminated string): 400 naming the header',
+    async run(api) {
+      const answer = await api.call('POST', '/orders', order(`${reference}-bad-key`), 'application/json', {
+        [CLIENT_KEY_HEADER]: '"unterminated',
+      });
+      isProblem(answer, 400);
+      const headers = ((answer.json?.errors ?? []) as { header?: string }[]).map((error) => error.header);
+      expectThat(
+        JSON.stringify(headers) === JSON.stringify([CLIENT_KEY_HEADER]),
+        `errors name ${JSON.stringify(headers)}`,
+      );
+      return undefined;
+    },
+  },
+  {
     name: 'POST /orders, text/plain: 415 (API Gateway\u2019s answer, the request id in the body)',
     async run(api) {
       const answer = await api.call('POST', '/orders', order(reference), 'text/plain');
@@ -210,21 +299,36 @@ const CHECKS: Check[] = [
   },
 ];
 
-const USAGE = `usage: npm run smoke -- --url <ApiUrl> [--auth iam|none] [--region <region>]
+const USAGE = `usage: npm run smoke -- --url <ApiUrl> [--auth iam|none] [--region <region>] [--idempotency-key <key>]
   Checks the HTTP contract against a deployed stack (SigV4 with the default credentials, --auth iam) or the local
   service (--auth none, e.g. --url http://localhost:3000). Exit 0 when every check passes, 1 when one fails, 2 when
-  it cannot run.`;
+  it cannot run.
+  --idempotency-key <key>  the Idempotency-Key of the keyed checks (default: a fresh one). The keyed order's body
+                           follows from the key, so a second run with the same key, within the key's retention
+                           (24 h by default), hears that order replayed: a client's late retry, from outside.`;
 
 /** Rows of the contract table no client can provoke on a healthy stack. */
 const NOT_CHECKABLE = [
   '503 + Retry-After when the store is unavailable: needs a fault (locally ORDER_INTAKE_FAULTS=store)',
   '500 for anything unexpected: needs a defect',
+  '409 request-in-progress + Retry-After: needs a copy with the same key outlasting the first one\u2019s workflow',
 ];
 
 async function main(): Promise<number> {
   const { values } = cliArguments(USAGE, {
-    options: { url: { type: 'string' }, auth: { type: 'string' }, region: { type: 'string' } },
+    options: {
+      url: { type: 'string' },
+      auth: { type: 'string' },
+      region: { type: 'string' },
+      'idempotency-key': { type: 'string' },
+    },
   });
+  clientKey = values['idempotency-key'] ?? clientKey;
+  const reading = readClientKeyHeader(clientKey);
+  if (!reading.ok) {
+    console.error(`smoke: --idempotency-key: ${reading.message}\n${USAGE}`);
+    return 2;
+  }
   const opened = await apiFetchOrExit('smoke', USAGE, values);
   const api = new Api(opened.api, opened.url);
   console.log(`smoke: ${opened.url} (auth ${opened.auth})`);

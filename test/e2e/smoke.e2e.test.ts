@@ -37,9 +37,30 @@ describe('npm run smoke', () => {
 
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
-    expect(run.lines.filter((line) => line.startsWith('PASS'))).toHaveLength(11);
-    expect(run.lines.filter((line) => line.startsWith('SKIP'))).toHaveLength(2);
-    expect(run.lines.at(-1)).toBe('smoke: 11 passed, 0 failed, 2 not checkable here');
+    expect(run.lines.filter((line) => line.startsWith('PASS'))).toHaveLength(15);
+    expect(run.lines.filter((line) => line.startsWith('SKIP'))).toHaveLength(3);
+    expect(run.lines.at(-1)).toBe('smoke: 15 passed, 0 failed, 3 not checkable here');
+  });
+
+  it('sends the Idempotency-Key given, so that a second run with it hears the first run’s order replayed', async () => {
+    const clientKey = `smoke-e2e-${Date.now()}`;
+    const keyedLine = (lines: string[]) =>
+      lines.find((line) => line.startsWith('PASS  POST /orders with an Idempotency-Key')) ?? '';
+    const first = await smoke(['--url', local.service.url, '--idempotency-key', clientKey]);
+    const second = await smoke(['--url', local.service.url, '--idempotency-key', clientKey]);
+
+    expect([first.status, second.status]).toEqual([0, 0]);
+    const orderId = / new (\w{26}), key /.exec(keyedLine(first.lines))?.[1];
+    expect(orderId).toBeDefined();
+    expect(keyedLine(second.lines)).toContain(`(replayed ${orderId}, key ${clientKey})`);
+  });
+
+  it('refuses a key the API would refuse, before sending anything (exit 2)', async () => {
+    const run = await smoke(['--url', local.service.url, '--idempotency-key', 'two words']);
+
+    expect(run.status).toBe(2);
+    expect(run.stderr).toMatch(/^smoke: --idempotency-key: Idempotency-Key without quotes may not hold a space/);
+    expect(run.lines).toEqual(['']);
   });
 
   it('signs with SigV4 from the default credential chain when asked for IAM auth', async () => {
@@ -74,6 +95,65 @@ describe('npm run loadtest', () => {
     expect(run.lines.join('\n')).toMatch(/offered.*achieved.*p50.*p95.*p99.*max/s);
     const summary = JSON.parse(run.lines.slice(run.lines.indexOf('{')).join('\n')) as Record<string, unknown>;
     expect(summary).toEqual({ accepted: 40, readBack: 40, missing: [], problems: [] });
+  });
+
+  it('sends a fresh Idempotency-Key per request when asked: keyed orders, none of them a replay', async () => {
+    const run = await tool('tools/loadtest.ts', [
+      '--url',
+      local.service.url,
+      '--rate',
+      '20',
+      '--duration',
+      '1',
+      '--idempotency-key-per-request',
+    ]);
+
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect(run.lines[0]).toMatch(/open model, an Idempotency-Key per request$/);
+    const summary = JSON.parse(run.lines.slice(run.lines.indexOf('{')).join('\n')) as Record<string, unknown>;
+    expect(summary).toEqual({ accepted: 20, replayed: 0, readBack: 20, missing: [], problems: [] });
+  });
+
+  it('sends one Idempotency-Key and one body when given a key: one order, the other 202s its replays', async () => {
+    const run = await tool('tools/loadtest.ts', [
+      '--url',
+      local.service.url,
+      '--rate',
+      '20',
+      '--duration',
+      '1',
+      '--idempotency-key',
+      `loadtest-e2e-${Date.now()}`,
+    ]);
+
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    const summary = JSON.parse(run.lines.slice(run.lines.indexOf('{')).join('\n')) as {
+      accepted: number;
+      replayed: number;
+      readBack: number;
+    };
+    // A copy that arrives while the first is still running may hear 409 request-in-progress instead: not a 202.
+    expect(summary).toMatchObject({ readBack: 1, missing: [], problems: [] });
+    expect(summary.replayed).toBe(summary.accepted - 1);
+  });
+
+  it('refuses both key options at once (exit 2)', async () => {
+    const run = await tool('tools/loadtest.ts', [
+      '--url',
+      local.service.url,
+      '--rate',
+      '1',
+      '--duration',
+      '1',
+      '--idempotency-key',
+      'k',
+      '--idempotency-key-per-request',
+    ]);
+
+    expect(run.status).toBe(2);
+    expect(run.stderr).toMatch(/^--idempotency-key and --idempotency-key-per-request exclude each other/);
   });
 
   it('says plainly that credentials are missing for an IAM-authorized API, and exits 2 without sending anything', async () => {

@@ -33,3 +33,13 @@ describe.each(TOOLS)('%s', (tool) => {
     expect(answer.stderr).not.toMatch(/\n\s+at /);
   });
 });
+
+describe('the Idempotency-Key options', () => {
+  it.each([
+    ['tools/smoke.ts', ['--idempotency-key <key>']],
+    ['tools/loadtest.ts', ['--idempotency-key <key>', '--idempotency-key-per-request']],
+  ])('%s documents them in its --help', (tool, options) => {
+    const answer = run(tool, '--help');
+    for (const option of options) expect(answer.stdout).toContain(option);
+  });
+});
