@@ -4,7 +4,8 @@
  * terminal, else json); the ops console:
  * ORDER_INTAKE_CONSOLE (on|off), ORDER_INTAKE_CONSOLE_RETENTION_HOURS, ORDER_INTAKE_CONSOLE_MAX_EXECUTIONS; the local
  * subscribers: ORDER_INTAKE_WEBHOOKS, ORDER_INTAKE_SUBSCRIBERS, ORDER_INTAKE_WEBHOOK_RETRY_SECONDS (see
- * local/subscriptions.ts). See docs/local.md.
+ * local/subscriptions.ts); ORDER_INTAKE_CLIENT_KEY_RETENTION_HOURS (how long a client's Idempotency-Key is honoured,
+ * whole hours 1..720, default 24, as the stack's clientKeyRetentionHours). See docs/local.md.
  */
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -15,6 +16,7 @@ import { logFormat, TerminalLogger } from './terminal-logger.js';
 import type { Subscriber } from './subscriptions.js';
 import { withoutUrlSecrets } from './secrets.js';
 import { errorMessage } from '../src/json-value.js';
+import { clientKeyRetentionHours } from '../src/deployed-settings.js';
 
 // The service's own modules take seconds to load on a loaded machine: they are loaded (below) once the port is known
 // to be free and DynamoDB Local's JVM is booting, so that the two overlap.
@@ -42,6 +44,15 @@ function positiveNumber(name: string): number | undefined {
 
 const hoursInMs = (hours: number | undefined): number | undefined =>
   hours === undefined ? undefined : hours * 60 * 60 * 1000;
+
+function clientKeyRetention(): number {
+  const name = 'ORDER_INTAKE_CLIENT_KEY_RETENTION_HOURS';
+  try {
+    return clientKeyRetentionHours(process.env[name], name);
+  } catch (error) {
+    throw new StartError(errorMessage(error));
+  }
+}
 
 /** ORDER_INTAKE_CONSOLE=on|off; unset, startService's default holds (on for a loopback HOST only). */
 function consoleSettings() {
@@ -128,6 +139,7 @@ async function main(): Promise<void> {
       faults: parseFaults(process.env.ORDER_INTAKE_FAULTS),
       console: consoleSettings(),
       eventLogRetentionMs: hoursInMs(positiveNumber('ORDER_INTAKE_EVENTS_RETENTION_HOURS')),
+      clientKeyRetentionHours: clientKeyRetention(),
       subscribers,
       webhooks: { retryPolicy: { ...WEBHOOK_RETRY_POLICY, maximumRetryMs: retrySeconds * 1000 } },
       dynamodb,

@@ -119,6 +119,7 @@ describe('a recorded execution that AWS runs the same way', () => {
       'IsValid',
       'StartPersistAttempts',
       'Persist',
+      'HasClientKey',
       'ReadLock',
       'WhoHoldsLock',
       'ReadLockExpiry',
