@@ -50,7 +50,7 @@ describe('npm run smoke', () => {
     const second = await smoke(['--url', local.service.url, '--idempotency-key', clientKey]);
 
     expect([first.status, second.status]).toEqual([0, 0]);
-    const orderId = / new (\w{26}), key /.exec(keyedLine(first.lines))?.[1];
+    const orderId = /\(new (\w{26}), key /.exec(keyedLine(first.lines))?.[1];
     expect(orderId).toBeDefined();
     expect(keyedLine(second.lines)).toContain(`(replayed ${orderId}, key ${clientKey})`);
   });
