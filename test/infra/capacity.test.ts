@@ -21,6 +21,8 @@ import {
 } from '../../cdk/lib/deployment-config.js';
 import type { OrderIntakeStack } from '../../cdk/lib/order-intake-stack.js';
 import { logicalIdOf, propertiesOf, synthOrderIntake, type Json } from './synth-order-intake.js';
+import type { Item } from '../../src/store/orders-table.js';
+import { validateOrder } from '../../src/validation/validate-order.js';
 
 /** Two items for the order and its lock, a third for an Idempotency-Key; 2 write units each in a transaction. */
 const ITEMS_PER_KEYED_ORDER = 3;
@@ -132,5 +134,65 @@ describe('in both profiles', () => {
       expect(rule).not.toHaveProperty('Transitions');
       expect(rule).not.toHaveProperty('Transition');
     }
+  });
+});
+
+/**
+ * An item's size as DynamoDB counts it: attribute names and values, a string by its UTF-8 bytes, a number 1 byte per
+ * two significant digits plus 1 (<https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/CapacityUnitCalculations.html>).
+ */
+const itemBytes = (item: Item): number =>
+  Object.entries(item).reduce(
+    (bytes, [name, value]) =>
+      bytes +
+      Buffer.byteLength(name) +
+      ('S' in value ? Buffer.byteLength(value.S) : Math.ceil(value.N.replace(/^0+/, '').length / 2) + 1),
+    0,
+  );
+
+/** The write units of the transaction Validate builds for an order of `lines` lines: 2 per item per started KB. */
+function transactionOf(lines: number, clientKey?: string): { bytes: number[]; writeUnits: number } {
+  const body = {
+    customerId: 'CUST-7Q2K9M4X',
+    items: Array.from({ length: lines }, (_, line) => ({ sku: `SKU-${String(line).padStart(8, '0')}`, quantity: 100 })),
+    clientReference: 'web-checkout-42',
+  };
+  const outcome = validateOrder(
+    new TextEncoder().encode(JSON.stringify(body)),
+    {
+      now: new Date(),
+      newOrderId: () => '01JZ0000000000000000000000',
+      tableName: 'orders',
+      clientKeyRetentionHours: 24,
+    },
+    {
+      ...(clientKey === undefined ? {} : { clientKeyHeader: clientKey }),
+      caller: { accountId: '123456789012', userArn: 'arn:aws:sts::123456789012:assumed-role/OrderClient/session' },
+    },
+  );
+  if (outcome.outcome !== 'VALID') throw new Error(outcome.problemBody);
+  const bytes = outcome.transactItems.map(({ Put }) => itemBytes(Put.Item));
+  return {
+    bytes,
+    writeUnits: bytes.reduce((units, size) => units + WRITE_UNITS_PER_TRANSACTIONAL_ITEM * Math.ceil(size / 1024), 0),
+  };
+}
+
+describe('the write units of an order, from the items Validate builds (docs/capacity.md, keyed orders)', () => {
+  const UUID = '8e03978e-40d5-43e8-bc93-6894a57f9324';
+
+  it('a keyed order of up to 14 lines writes three items under 1 KB: the 6 units the burst profile is sized for', () => {
+    for (const lines of [1, 14]) {
+      const { bytes, writeUnits } = transactionOf(lines, UUID);
+      expect(bytes).toHaveLength(ITEMS_PER_KEYED_ORDER);
+      expect(Math.max(...bytes)).toBeLessThanOrEqual(1024);
+      expect(writeUnits).toBe(WRITE_UNITS_PER_ORDER);
+    }
+  });
+
+  it('an order without a key writes two; one of 15 lines or more stores an order item over 1 KB (8 units keyed)', () => {
+    expect(transactionOf(1).writeUnits).toBe(4);
+    expect(transactionOf(15, UUID).writeUnits).toBe(8);
+    expect(transactionOf(20).writeUnits).toBe(6);
   });
 });
