@@ -33,7 +33,8 @@ export const clientKeyItemKey = (scope: string, clientKey: string): string =>
 
 /** DynamoDB's JSON for the attribute types these items use. */
 export type AttributeValue = { S: string } | { N: string };
-export type Item = Record<string, AttributeValue>;
+/** Every item has its partition key, a string. */
+export type Item = { pk: { S: string } } & Record<string, AttributeValue>;
 
 /** One Put of TransactWriteItems, as the Persist state sends it. */
 export interface TransactPut {
