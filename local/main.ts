@@ -16,7 +16,6 @@ import { logFormat, TerminalLogger } from './terminal-logger.js';
 import type { Subscriber } from './subscriptions.js';
 import { withoutUrlSecrets } from './secrets.js';
 import { errorMessage } from '../src/json-value.js';
-import { clientKeyRetentionHours } from '../src/deployed-settings.js';
 
 // The service's own modules take seconds to load on a loaded machine: they are loaded (below) once the port is known
 // to be free and DynamoDB Local's JVM is booting, so that the two overlap.
@@ -45,8 +44,10 @@ function positiveNumber(name: string): number | undefined {
 const hoursInMs = (hours: number | undefined): number | undefined =>
   hours === undefined ? undefined : hours * 60 * 60 * 1000;
 
-function clientKeyRetention(): number {
+/** ORDER_INTAKE_CLIENT_KEY_RETENTION_HOURS, by the rule of the stack's clientKeyRetentionHours (loaded with the rest). */
+async function clientKeyRetention(): Promise<number> {
   const name = 'ORDER_INTAKE_CLIENT_KEY_RETENTION_HOURS';
+  const { clientKeyRetentionHours } = await import('../src/deployed-settings.js');
   try {
     return clientKeyRetentionHours(process.env[name], name);
   } catch (error) {
@@ -139,7 +140,7 @@ async function main(): Promise<void> {
       faults: parseFaults(process.env.ORDER_INTAKE_FAULTS),
       console: consoleSettings(),
       eventLogRetentionMs: hoursInMs(positiveNumber('ORDER_INTAKE_EVENTS_RETENTION_HOURS')),
-      clientKeyRetentionHours: clientKeyRetention(),
+      clientKeyRetentionHours: await clientKeyRetention(),
       subscribers,
       webhooks: { retryPolicy: { ...WEBHOOK_RETRY_POLICY, maximumRetryMs: retrySeconds * 1000 } },
       dynamodb,

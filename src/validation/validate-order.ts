@@ -45,7 +45,7 @@ export type ValidationOutcome =
       nowEpochSeconds: string;
       /** The Persist state's TransactItems: the lock, the order and, with a client key, the key item. */
       transactItems: TransactPut[];
-      /** With a client key only: the key item's key (ReadClientKey reads it) and the key as the client sent it. */
+      /** With a client key only: the key item's key (ReadClientKey reads it) and the key itself, unquoted. */
       clientKeyItemKey?: string;
       clientKey?: string;
       receipt: OrderReceipt;

@@ -1,11 +1,14 @@
 /** The client's Idempotency-Key in domain code: reading the header, whose key it is, and the items it adds. */
 import { describe, expect, it } from '@jest/globals';
-import { callerScope, CLIENT_KEY_MAX_LENGTH, readClientKeyHeader } from '../../src/client-key.js';
+import { loadApiTemplate } from '../../api/templates.js';
+import { MappingTemplate } from '../../local/apigateway/vtl/mapping-template.js';
+import { callerScope, CLIENT_KEY_MAX_LENGTH, readClientKeyHeader, type Caller } from '../../src/client-key.js';
 import { clientKeyRetentionHours } from '../../src/deployed-settings.js';
 import { acceptOrderTransaction, clientKeyItemKey, ORDERS_TABLE } from '../../src/store/orders-table.js';
 import { validateOrder, type ValidationOutcome } from '../../src/validation/validate-order.js';
 import { validateSettingsFrom } from '../../src/validation/validate-settings.js';
 import { validOrder } from '../support/order-samples.js';
+import { requestContext } from '../support/request-context.js';
 
 const UUID = '8e03978e-40d5-43e8-bc93-6894a57f9324';
 
@@ -219,5 +222,43 @@ describe('the key’s retention setting', () => {
       clientKeyRetentionHours: 6,
     });
     expect(() => validateSettingsFrom({})).toThrow(/ORDERS_TABLE_NAME/);
+  });
+});
+
+describe('the request template (api/post-orders.request.vtl)', () => {
+  const template = new MappingTemplate(
+    'postOrdersRequest',
+    loadApiTemplate('postOrdersRequest', { StateMachineArn: 'arn:sm', OrdersTableName: 'orders' }),
+  );
+  const inputOf = (header: Record<string, string>, identity?: { accountId: string; userArn: string }) => {
+    const rendered = template.render({
+      body: '{}',
+      params: { path: {}, querystring: { 'Idempotency-Key': 'from-query' }, header },
+      context: requestContext(identity ? { identity } : {}),
+    });
+    return JSON.parse(String((JSON.parse(rendered.body) as { input: string }).input)) as Record<string, unknown>;
+  };
+
+  it('passes the caller as API Gateway knows it, empty for an unsigned request (keys then global)', () => {
+    const caller = { accountId: '123456789012', userArn: 'arn:aws:sts::123456789012:assumed-role/Checkout/s' };
+    expect(inputOf({}, caller).caller).toEqual(caller);
+    expect(inputOf({}).caller).toEqual({ accountId: '', userArn: '' });
+    expect(callerScope(inputOf({}).caller as Caller)).toBe('');
+  });
+
+  it('passes no key without the header, whatever the query string says', () => {
+    expect(inputOf({ 'Content-Type': 'application/json' })).not.toHaveProperty('clientKey');
+  });
+
+  it('passes the field value base64-encoded, so that no quote or backslash of it reaches the JSON', () => {
+    const value = '"a \\"b\\" \\\\ c"';
+    const clientKey = inputOf({ 'Idempotency-Key': value }).clientKey;
+    expect(Buffer.from(String(clientKey), 'base64').toString('latin1')).toBe(value);
+    expect(readClientKeyHeader(value)).toEqual({ ok: true, clientKey: 'a "b" \\ c' });
+  });
+
+  it('cuts a value over 1024 characters (Validate refuses over 255 anyway)', () => {
+    const clientKey = inputOf({ 'idempotency-key': 'k'.repeat(5000) }).clientKey;
+    expect(Buffer.from(String(clientKey), 'base64').toString('latin1')).toHaveLength(1024);
   });
 });

@@ -78,7 +78,7 @@ describe('the state graph, drawn from the ASL', () => {
     const transitions = transitionsOf(definition);
     expect(transitions).toContainEqual({ from: 'Validate', to: 'IsValid', kind: 'next' });
     expect(transitions).toContainEqual({ from: 'IsValid', to: 'RespondRejected', kind: 'default' });
-    expect(transitions).toContainEqual({ from: 'Persist', to: 'HasClientKey', kind: 'catch' });
+    expect(transitions).toContainEqual({ from: 'Persist', to: 'ReadLock', kind: 'catch' });
     expect(transitions).toContainEqual({ from: 'PauseBeforePersist', to: 'Persist', kind: 'next' });
     const svg = stateGraphSvg(definition).markup;
     expect(svg.match(/<path\s+class="edge /g)).toHaveLength(transitions.length);
