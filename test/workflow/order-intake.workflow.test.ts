@@ -42,7 +42,12 @@ interface Response {
 function workflowOn(tableName: string, bus: EventPublisher, client: DynamoDBClient = dynamodb) {
   const workflow = createOrderWorkflow({
     resources: { ValidateFunctionArn: VALIDATE_ARN, OrdersTableName: tableName, EventBusName: 'order-intake-test' },
-    backends: { dynamodb: client, bus, functions: { [VALIDATE_ARN]: validateHandlerOn(tableName) }, iam: iamFor(tableName) },
+    backends: {
+      dynamodb: client,
+      bus,
+      functions: { [VALIDATE_ARN]: validateHandlerOn(tableName) },
+      iam: iamFor(tableName),
+    },
     retryIntervalMs: 0,
   });
   let executions = 0;
