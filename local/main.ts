@@ -6,6 +6,7 @@
  * subscribers: ORDER_INTAKE_WEBHOOKS, ORDER_INTAKE_SUBSCRIBERS, ORDER_INTAKE_WEBHOOK_RETRY_SECONDS (see
  * local/subscriptions.ts). See docs/local.md.
  */
+import { traceStartup } from './startup-trace.js';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { DYNAMODB_FOLDER, startDynamoDbLocal } from './dynamodb/dynamodb-local.js';
@@ -97,7 +98,9 @@ async function main(): Promise<void> {
   const host = process.env.HOST || '127.0.0.1';
   const port = portFrom(process.env.PORT);
   const logger = readableLogs() ? new TerminalLogger({ serviceName: SERVICE_NAME }) : undefined;
+  traceStartup('main: static modules evaluated');
   await ensurePortFree(port, host);
+  traceStartup('main: port free');
   // The JVM is spawned before the service's modules load: loading them holds the event loop for a while.
   let spawned = (): void => undefined;
   const jvmSpawned = new Promise<void>((done) => (spawned = done));
@@ -112,6 +115,7 @@ async function main(): Promise<void> {
       import('./faults.js'),
     ]);
     const { loadSubscribers, parseRetrySeconds } = await import('./subscriptions.js');
+    traceStartup('main: service modules loaded');
     // A subscriber that cannot be set up fails the start at once.
     subscribers = await loadSubscribers({
       webhooks: process.env.ORDER_INTAKE_WEBHOOKS,
@@ -138,6 +142,7 @@ async function main(): Promise<void> {
     await dynamodb.then((store) => store.stop()).catch(() => undefined);
     throw error;
   }
+  traceStartup('main: listening');
   // A loopback address reads better as localhost, which is what the README promises.
   const url = host === '127.0.0.1' ? `http://localhost:${service.port}` : service.url;
   const seconds = ((performance.now() - started) / 1000).toFixed(1);

@@ -15,6 +15,7 @@
  * Everything is built once here and shared by every request.
  */
 import { join, resolve } from 'node:path';
+import { traceStartup } from './startup-trace.js';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { handler as validateHandler } from '../lambdas/validate/handler.js';
@@ -132,7 +133,9 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       ),
     );
     // A first synthesis (nothing kept yet for this code) is CPU work in this process; the JVM boots meanwhile.
+    traceStartup('service: start called');
     const iam: CallerAuthorizers = authorizersFor(options.iam ?? (await deployedIam(LOCAL_RESOURCES)));
+    traceStartup('service: IAM ready');
     // Reaching an exposed console's port proves nothing: it asks for a token made at each start (console-token.ts).
     const consoleToken = hostNamesFor(options.host ?? DEFAULT_HOST) === 'any' ? newConsoleToken() : undefined;
     const consoleStore = consoleEnabled(options)
@@ -140,9 +143,12 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
           store.close(),
         )
       : undefined;
+    traceStartup('service: console store open');
     const dynamodb = await starting;
+    traceStartup('service: DynamoDB Local ready');
     const newClient = (): DynamoDBClient => started.adopt(dynamodb.client(), (client) => client.destroy());
     await ensureOrdersTable(newClient(), LOCAL_RESOURCES.tableName);
+    traceStartup('service: table ensured');
 
     const events = await startLocalEvents({
       dataDir,
@@ -162,6 +168,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       },
     });
     started.defer(() => events.stop());
+    traceStartup('service: events started');
 
     const workflowStore = newClient();
     limitStoreCapacity(workflowStore);
@@ -200,6 +207,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       openApi: loadOpenApiDocument(),
       asyncApi: loadAsyncApiDocument(),
     });
+    traceStartup('service: gateway built');
     const host = options.host ?? DEFAULT_HOST;
     // The ops console reads what the console store recorded and the rest on demand; it changes nothing but dead
     // letters, and only on a same-origin POST.
@@ -239,6 +247,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       host,
     });
     started.defer(() => http.close());
+    traceStartup('service: listening');
     api.url = http.url;
 
     if (faults.active().length > 0) logger.warn('fault switches on', { faults: faults.active() });

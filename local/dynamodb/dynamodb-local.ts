@@ -19,6 +19,7 @@ import { canInspectListeners, listenersOf, processTree } from '../listening-sock
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../local-account.js';
 import { makePrivateFolder } from '../private-files.js';
 import { loopbackBind } from './loopback-bind.js';
+import { traceStartup } from '../startup-trace.js';
 
 const require = createRequire(import.meta.url);
 const EMULATOR_DIR = join(dirname(require.resolve('amplify-dynamodb-simulator/package.json')), 'emulator');
@@ -115,6 +116,7 @@ async function waitUntilServing(endpoint: string, child: ChildProcess, sdk: type
         await client.send(new ListTablesCommand({ Limit: 1 }));
         return;
       } catch (error) {
+        traceStartup('dynamodb: not answering yet');
         if (Date.now() > deadline) throw new Error('DynamoDB Local did not start in time', { cause: error });
         await new Promise((wake) => setTimeout(wake, 100));
       }
@@ -213,6 +215,7 @@ function exposureOf(watchdogPid: number | undefined, port: number, shimUnavailab
 }
 
 export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Promise<DynamoDbLocal> {
+  traceStartup('dynamodb: launcher called');
   const shim = await loopbackBind();
   const port = options.port || (await freePort());
   const dataDir = options.dataDir ? resolve(options.dataDir) : undefined;
@@ -236,6 +239,7 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
     env: { ...process.env, PID_FILE: pidFile },
   });
   if (child.stderr) forwardMeaningfulLines(child.stderr);
+  traceStartup('dynamodb: JVM spawned');
   options.onSpawn?.();
   const exited = new Promise<void>((done) => child.once('exit', () => done()));
   const stop = async (): Promise<void> => {
@@ -247,7 +251,9 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
   let sdk: typeof DynamoDbSdk;
   try {
     sdk = await import('@aws-sdk/client-dynamodb');
+    traceStartup('dynamodb: SDK loaded');
     await waitUntilServing(endpoint, child, sdk);
+    traceStartup('dynamodb: answering');
   } catch (error) {
     await stop();
     throw error;
