@@ -12,7 +12,7 @@ import { join, resolve } from 'node:path';
 import { DYNAMODB_FOLDER, startDynamoDbLocal } from './dynamodb/dynamodb-local.js';
 import { SERVICE_NAME } from '../src/service-name.js';
 import type { RunningService } from './service.js';
-import { logFormat, TerminalLogger } from './terminal-logger.js';
+import { logFormat } from './log-format.js';
 import type { Subscriber } from './subscriptions.js';
 import { withoutUrlSecrets } from './secrets.js';
 import { errorMessage } from '../src/json-value.js';
@@ -97,7 +97,7 @@ async function main(): Promise<void> {
   const dataDir = resolve(process.env.DATA_DIR || '.data');
   const host = process.env.HOST || '127.0.0.1';
   const port = portFrom(process.env.PORT);
-  const logger = readableLogs() ? new TerminalLogger({ serviceName: SERVICE_NAME }) : undefined;
+  const readable = readableLogs();
   traceStartup('main: static modules evaluated');
   await ensurePortFree(port, host);
   traceStartup('main: port free');
@@ -115,6 +115,9 @@ async function main(): Promise<void> {
       import('./faults.js'),
     ]);
     const { loadSubscribers, parseRetrySeconds } = await import('./subscriptions.js');
+    const logger = readable
+      ? new (await import('./terminal-logger.js')).TerminalLogger({ serviceName: SERVICE_NAME })
+      : undefined;
     traceStartup('main: service modules loaded');
     // A subscriber that cannot be set up fails the start at once.
     subscribers = await loadSubscribers({

@@ -20,7 +20,6 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { handler as validateHandler } from '../lambdas/validate/handler.js';
 import { validateFunctionTimeoutSeconds } from '../src/deployed-settings.js';
-import { loadOrderIntakeDefinition } from '../asl/order-intake.js';
 import { SERVICE_NAME } from '../src/service-name.js';
 import { createApiGateway } from './apigateway/api-gateway.js';
 import { loadAsyncApiDocument, loadOpenApiDocument } from './apigateway/openapi.js';
@@ -37,7 +36,7 @@ import { startLocalEvents, type LocalEvents, type LocalEventsOptions } from './e
 import { FAULT_DESCRIPTIONS, FaultSwitches, storeFaults, withValidateFault, type Fault } from './faults.js';
 import { authorizersFor, deployedIam, type CallerAuthorizers, type DeployedIamSource } from './iam/index.js';
 import { LOCAL_RESOURCES } from './local-account.js';
-import { createOrderWorkflow } from './stepfunctions/order-workflow.js';
+import { createOrderWorkflow, loadOrderStateMachine } from './stepfunctions/order-workflow.js';
 import { CONSOLE_DATABASE_FILE, ConsoleStore, type ConsoleRetention } from './console/console-store.js';
 import { consoleRoutes } from './console/console-http.js';
 import { CONSOLE_PATH, createOpsConsole, type OpsConsoleOptions } from './console/console-routes.js';
@@ -144,6 +143,19 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
         )
       : undefined;
     traceStartup('service: console store open');
+    // CPU work that needs no DynamoDB, done while the JVM boots rather than after it answers.
+    const workflowResources = {
+      ValidateFunctionArn: LOCAL_RESOURCES.validateFunctionArn,
+      OrdersTableName: LOCAL_RESOURCES.tableName,
+      EventBusName: LOCAL_RESOURCES.busName,
+    };
+    const stateMachine = loadOrderStateMachine(workflowResources);
+    const templates = loadApiMappingTemplates({
+      StateMachineArn: LOCAL_RESOURCES.stateMachineArn,
+      OrdersTableName: LOCAL_RESOURCES.tableName,
+    });
+    const [openApi, asyncApi] = [loadOpenApiDocument(), loadAsyncApiDocument()];
+    traceStartup('service: workflow and templates loaded');
     const dynamodb = await starting;
     traceStartup('service: DynamoDB Local ready');
     const newClient = (): DynamoDBClient => started.adopt(dynamodb.client(), (client) => client.destroy());
@@ -177,13 +189,8 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       if (fault === 'bus') events.setBusAvailable(!on);
       if (fault === 'events-disk-full') events.setDiskFull(on);
     });
-    const workflowResources = {
-      ValidateFunctionArn: LOCAL_RESOURCES.validateFunctionArn,
-      OrdersTableName: LOCAL_RESOURCES.tableName,
-      EventBusName: LOCAL_RESOURCES.busName,
-    };
     const workflow = createOrderWorkflow({
-      resources: workflowResources,
+      stateMachine,
       backends: {
         dynamodb: workflowStore,
         bus: events.bus.publishingAs(PUBLISHERS.workflow),
@@ -196,16 +203,13 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     });
 
     const gateway = createApiGateway({
-      templates: loadApiMappingTemplates({
-        StateMachineArn: LOCAL_RESOURCES.stateMachineArn,
-        OrdersTableName: LOCAL_RESOURCES.tableName,
-      }),
+      templates,
       stateMachineArn: LOCAL_RESOURCES.stateMachineArn,
       workflow,
       dynamodb: newClient(),
       iam: iam.api,
-      openApi: loadOpenApiDocument(),
-      asyncApi: loadAsyncApiDocument(),
+      openApi,
+      asyncApi,
     });
     traceStartup('service: gateway built');
     const host = options.host ?? DEFAULT_HOST;
@@ -220,7 +224,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
         dynamodb: newClient(),
         tableName: LOCAL_RESOURCES.tableName,
         archiveDir: events.archiveDir,
-        definition: loadOrderIntakeDefinition(workflowResources) as OpsConsoleOptions['definition'],
+        definition: stateMachine.definition as OpsConsoleOptions['definition'],
         redriveDeadLetter: (id) => events.redriveDeadLetter(id),
         ruleNames: events.ruleNames,
         // Through the API itself, as any client's request: recorded, validated and deduplicated the same way.

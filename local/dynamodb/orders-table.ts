@@ -1,13 +1,16 @@
 import {
   CreateTableCommand,
-  DescribeTableCommand,
   ResourceInUseException,
   UpdateTimeToLiveCommand,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import { ORDERS_TABLE } from '../../src/store/orders-table.js';
 
-/** Creates the orders table in DynamoDB Local from the shared definition, unless it is already there. */
+/**
+ * Creates the orders table in DynamoDB Local from the shared definition, unless it is already there. Two calls on a
+ * fresh data folder and one on an existing one: DynamoDB Local's CreateTable answers once the table is ACTIVE, and
+ * ResourceInUseException says that it exists.
+ */
 export async function ensureOrdersTable(client: DynamoDBClient, tableName: string): Promise<void> {
   try {
     await client.send(
@@ -19,14 +22,14 @@ export async function ensureOrdersTable(client: DynamoDBClient, tableName: strin
         StreamSpecification: { StreamEnabled: true, StreamViewType: ORDERS_TABLE.streamViewType },
       }),
     );
-    await client.send(
-      new UpdateTimeToLiveCommand({
-        TableName: tableName,
-        TimeToLiveSpecification: { AttributeName: ORDERS_TABLE.timeToLiveAttribute, Enabled: true },
-      }),
-    );
   } catch (error) {
-    if (!(error instanceof ResourceInUseException)) throw error;
+    if (error instanceof ResourceInUseException) return;
+    throw error;
   }
-  await client.send(new DescribeTableCommand({ TableName: tableName }));
+  await client.send(
+    new UpdateTimeToLiveCommand({
+      TableName: tableName,
+      TimeToLiveSpecification: { AttributeName: ORDERS_TABLE.timeToLiveAttribute, Enabled: true },
+    }),
+  );
 }

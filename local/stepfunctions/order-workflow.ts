@@ -24,10 +24,29 @@ export type SyncExecutionResult = Required<Pick<StartSyncExecutionOutput, 'execu
   status: SyncExecutionStatus;
 } & Pick<StartSyncExecutionOutput, 'output' | 'error' | 'cause'>;
 
-export interface OrderWorkflowOptions {
-  resources: WorkflowResources;
-  /** Default: DEFAULT_WORKFLOW_SETTINGS, as in the stack. */
-  settings?: WorkflowSettings;
+/**
+ * The ASL file with its resources substituted, parsed and validated: aws-local-stepfunctions validates a definition
+ * each time it builds a StateMachine, a tenth of a second or more of CPU. It needs no backend, so that npm start
+ * builds it while DynamoDB Local boots.
+ */
+export interface OrderStateMachine {
+  definition: StateMachineDefinition;
+  machine: StateMachine;
+}
+
+export function loadOrderStateMachine(resources: WorkflowResources, settings?: WorkflowSettings): OrderStateMachine {
+  const definition = loadOrderIntakeDefinition(resources, settings) as StateMachineDefinition;
+  return { definition, machine: new StateMachine(definition) };
+}
+
+export type OrderWorkflowOptions = (
+  | {
+      resources: WorkflowResources;
+      /** Default: DEFAULT_WORKFLOW_SETTINGS, as in the stack. */
+      settings?: WorkflowSettings;
+    }
+  | { stateMachine: OrderStateMachine }
+) & {
   backends: LocalBackends;
   /**
    * Replaces every Retry interval and every Wait state's duration (ms); tests use it so that retries and pauses do
@@ -39,7 +58,7 @@ export interface OrderWorkflowOptions {
    * log; the ASL is not instrumented). Without it the log is not collected at all.
    */
   onExecutionEnd?: (execution: RecordedExecution) => void;
-}
+};
 
 export interface OrderWorkflow {
   startSyncExecution(input: unknown, executionName: string): Promise<SyncExecutionResult>;
@@ -48,8 +67,8 @@ export interface OrderWorkflow {
 type StateDefinition = { Type: string; Resource?: string; Retry?: unknown[] };
 
 export function createOrderWorkflow(options: OrderWorkflowOptions): OrderWorkflow {
-  const definition = loadOrderIntakeDefinition(options.resources, options.settings) as StateMachineDefinition;
-  const machine = new StateMachine(definition);
+  const { definition, machine } =
+    'stateMachine' in options ? options.stateMachine : loadOrderStateMachine(options.resources, options.settings);
   const integrations = localIntegrations(options.backends);
   const states = Object.entries(definition.States as Record<string, StateDefinition>);
 
