@@ -29,13 +29,13 @@ import { hostNamesFor, LOOPBACK_HOSTS } from './browser-guard.js';
 import { makePrivateDataFolder } from './private-files.js';
 import { loadApiMappingTemplates } from './apigateway/vtl/api-templates.js';
 import { DYNAMODB_FOLDER, startDynamoDbLocal, type DynamoDbLocal } from './dynamodb/dynamodb-local.js';
-import { ensureOrdersTable, readOnce } from './dynamodb/orders-table.js';
+import { prepareOrdersTable } from './dynamodb/orders-table.js';
 import { limitStoreCapacity } from './dynamodb/store-capacity.js';
 import { PUBLISHERS } from './eventbridge/local-event-bus.js';
 import { startLocalEvents, type LocalEvents, type LocalEventsOptions } from './eventbridge/local-events.js';
 import { FAULT_DESCRIPTIONS, FaultSwitches, storeFaults, withValidateFault, type Fault } from './faults.js';
 import { authorizersFor, deployedIam, type CallerAuthorizers, type DeployedIamSource } from './iam/index.js';
-import { authorizeDynamoDbCall } from './iam/dynamodb.js';
+import { warmUpDynamoDbAuthorization } from './iam/dynamodb.js';
 import { LOCAL_RESOURCES } from './local-account.js';
 import { createOrderWorkflow, loadOrderStateMachine } from './stepfunctions/order-workflow.js';
 import { CONSOLE_DATABASE_FILE, ConsoleStore, type ConsoleRetention } from './console/console-store.js';
@@ -133,7 +133,6 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       ),
     );
     // A first synthesis (nothing kept yet for this code) is CPU work in this process; the JVM boots meanwhile.
-    traceStartup('service: start called');
     const iam: CallerAuthorizers = authorizersFor(options.iam ?? (await deployedIam(LOCAL_RESOURCES)));
     traceStartup('service: IAM ready');
     // Reaching an exposed console's port proves nothing: it asks for a token made at each start (console-token.ts).
@@ -143,7 +142,6 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
           store.close(),
         )
       : undefined;
-    traceStartup('service: console store open');
     // CPU work that needs no DynamoDB, done while the JVM boots rather than after it answers.
     const workflowResources = {
       ValidateFunctionArn: LOCAL_RESOURCES.validateFunctionArn,
@@ -156,44 +154,37 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       OrdersTableName: LOCAL_RESOURCES.tableName,
     });
     const [openApi, asyncApi] = [loadOpenApiDocument(), loadAsyncApiDocument()];
-    // The IAM simulator's first decision on a DynamoDB call loads what it knows of DynamoDB's actions (~30 ms): made
-    // here, for an order no one asked about, rather than in the first request. Its answer does not matter.
-    await authorizeDynamoDbCall(iam.api, 'GetItem', {
-      TableName: LOCAL_RESOURCES.tableName,
-      Key: { pk: { S: 'start-up' } },
-    }).catch(() => undefined);
-    traceStartup('service: workflow and templates loaded');
+    await warmUpDynamoDbAuthorization(iam.api, LOCAL_RESOURCES.tableName);
+    traceStartup('service: prepared while the JVM boots');
     const dynamodb = await starting;
-    traceStartup('service: DynamoDB Local ready');
     const newClient = (): DynamoDBClient => started.adopt(dynamodb.client(), (client) => client.destroy());
-    await ensureOrdersTable(newClient(), LOCAL_RESOURCES.tableName);
-    traceStartup('service: table ensured');
-
-    // The API's client reads once while the event runtime starts (readOnce says why), and before the API listens. A
-    // failed read fails the start, told by `await reading` once the event runtime is in the stack to stop.
+    // The event runtime starts once the table exists (prepareOrdersTable), and the API's client has read once.
     const apiStore = newClient();
-    const reading = readOnce(apiStore, LOCAL_RESOURCES.tableName);
-    reading.catch(() => undefined);
-    const events = await startLocalEvents({
-      dataDir,
-      busName: LOCAL_RESOURCES.busName,
-      tableName: LOCAL_RESOURCES.tableName,
-      dynamodbEndpoint: dynamodb.endpoint,
-      busAvailable: !faults.isOn('bus'),
-      archiveBucketName: LOCAL_RESOURCES.archiveBucketName,
-      iam: { relay: iam.relay, archive: iam.archive },
-      subscribers: options.subscribers,
-      webhooks: options.webhooks,
-      delivery: options.delivery,
-      eventLogRetentionMs: options.eventLogRetentionMs,
-      log: ({ level, message, ...details }: { level?: string; message?: string }) => {
-        const write = level === 'error' ? logger.error : level === 'warn' ? logger.warn : logger.info;
-        write.call(logger, String(message ?? 'local events'), details);
+    const events = await prepareOrdersTable(
+      { client: newClient(), reader: apiStore, tableName: LOCAL_RESOURCES.tableName },
+      async () => {
+        const runtime = await startLocalEvents({
+          dataDir,
+          busName: LOCAL_RESOURCES.busName,
+          tableName: LOCAL_RESOURCES.tableName,
+          dynamodbEndpoint: dynamodb.endpoint,
+          busAvailable: !faults.isOn('bus'),
+          archiveBucketName: LOCAL_RESOURCES.archiveBucketName,
+          iam: { relay: iam.relay, archive: iam.archive },
+          subscribers: options.subscribers,
+          webhooks: options.webhooks,
+          delivery: options.delivery,
+          eventLogRetentionMs: options.eventLogRetentionMs,
+          log: ({ level, message, ...details }: { level?: string; message?: string }) => {
+            const write = level === 'error' ? logger.error : level === 'warn' ? logger.warn : logger.info;
+            write.call(logger, String(message ?? 'local events'), details);
+          },
+        });
+        started.defer(() => runtime.stop());
+        return runtime;
       },
-    });
-    started.defer(() => events.stop());
-    await reading;
-    traceStartup('service: events started');
+    );
+    traceStartup('service: table and events ready');
 
     const workflowStore = newClient();
     limitStoreCapacity(workflowStore);
@@ -224,7 +215,6 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       openApi,
       asyncApi,
     });
-    traceStartup('service: gateway built');
     const host = options.host ?? DEFAULT_HOST;
     // The ops console reads what the console store recorded and the rest on demand; it changes nothing but dead
     // letters, and only on a same-origin POST.
@@ -264,7 +254,6 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       host,
     });
     started.defer(() => http.close());
-    traceStartup('service: listening');
     api.url = http.url;
 
     if (faults.active().length > 0) logger.warn('fault switches on', { faults: faults.active() });
