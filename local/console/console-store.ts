@@ -8,12 +8,12 @@
  */
 import { dirname } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
-import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { HttpExchange } from '../apigateway/server.js';
 import type { RecordedExecution } from '../stepfunctions/execution-history.js';
 import { isObject } from '../../src/json-value.js';
 import { bucketOf, COUNT_IN_MINUTE, minuteOf, readStats, STATS_SCHEMA, type ExecutionStats } from './console-stats.js';
 import { createPrivateFile } from '../private-files.js';
+import { decodeExecution, encodeExecution } from './execution-record.js';
 
 export const CONSOLE_DATABASE_FILE = 'console.sqlite';
 
@@ -342,7 +342,7 @@ export class ConsoleStore {
         summary.clientReference ?? null,
         summary.startedAt,
         summary.durationMs,
-        deflateRawSync(JSON.stringify(execution), { level: 1 }),
+        encodeExecution(execution),
       );
       this.countInMinute.run(minuteOf(summary.startedAt), summary.outcome, bucketOf(summary.durationMs));
     });
@@ -410,7 +410,7 @@ export class ConsoleStore {
     this.flush();
     const row = this.db.prepare('SELECT record FROM executions WHERE name = ?').get(name);
     if (!row) return undefined;
-    return JSON.parse(inflateRawSync(row.record as Uint8Array).toString('utf8')) as RecordedExecution;
+    return decodeExecution(row.record as Uint8Array);
   }
 
   summary(name: string): ExecutionSummary | undefined {

@@ -1,0 +1,59 @@
+/**
+ * An execution as console.sqlite keeps it: its JSON, deflated. aws-local-stepfunctions hands each state's output on
+ * as the next state's input, the very object, and gives a visit's input to each event of that visit; written out
+ * whole, every state's input would be stored three times (entered, exited, and as the output before it), about half
+ * of a record's JSON. So an input that is the same object as the one the event before carried on (a state event's
+ * input, a StateExited's output) is left out and its event's index listed in `carriedInputs`; reading puts it back.
+ * What is left out is decided by identity, never by comparing values, so it costs nothing to find and can never
+ * drop an input that differs. A record written before this form (without `carriedInputs`) reads as it was stored.
+ */
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import type { EventLog, RecordedExecution } from '../stepfunctions/execution-history.js';
+
+type StateEvent = Extract<EventLog, { state: unknown }>;
+type StoredState = Omit<StateEvent['state'], 'input'> & Partial<Pick<StateEvent['state'], 'input'>>;
+
+interface StoredExecution extends Omit<RecordedExecution, 'events'> {
+  events: (EventLog | (Omit<StateEvent, 'state'> & { state: StoredState }))[];
+  /** The indexes of the events whose state input is the one carried on from the event before. */
+  carriedInputs?: number[];
+}
+
+const isStateEvent = (event: EventLog): event is StateEvent => 'state' in event;
+
+/** What the next state event's input is when the workflow hands it on: a visit's input, or a state's output. */
+const carriedOn = (event: StateEvent): unknown =>
+  event.type === 'StateExited' ? event.state.output : event.state.input;
+
+export function encodeExecution(execution: RecordedExecution): Buffer {
+  const carriedInputs: number[] = [];
+  let carried: unknown;
+  const events = execution.events.map((event, index) => {
+    if (!isStateEvent(event)) return event;
+    const same = carried !== undefined && event.state.input === carried;
+    carried = carriedOn(event);
+    if (!same) return event;
+    carriedInputs.push(index);
+    const state: StoredState = { ...event.state };
+    delete state.input;
+    return { ...event, state };
+  });
+  const stored: StoredExecution =
+    carriedInputs.length > 0 ? { ...execution, events, carriedInputs } : { ...execution, events };
+  return deflateRawSync(JSON.stringify(stored), { level: 1 });
+}
+
+export function decodeExecution(record: Uint8Array): RecordedExecution {
+  const { carriedInputs, ...stored } = JSON.parse(inflateRawSync(record).toString('utf8')) as StoredExecution;
+  if (!carriedInputs) return stored as RecordedExecution;
+  const listed = new Set(carriedInputs);
+  let carried: unknown;
+  const events = stored.events.map((stored, index) => {
+    const event = (
+      listed.has(index) ? { ...stored, state: { ...(stored as StateEvent).state, input: carried } } : stored
+    ) as EventLog;
+    if (isStateEvent(event)) carried = carriedOn(event);
+    return event;
+  });
+  return { ...stored, events };
+}
