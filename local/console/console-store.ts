@@ -13,6 +13,7 @@ import type { RecordedExecution } from '../stepfunctions/execution-history.js';
 import { isObject } from '../../src/json-value.js';
 import { bucketOf, COUNT_IN_MINUTE, minuteOf, readStats, STATS_SCHEMA, type ExecutionStats } from './console-stats.js';
 import { createPrivateFile } from '../private-files.js';
+import { checkpointInBackground, type BackgroundCheckpoints } from '../sqlite-checkpoints.js';
 import { decodeExecution, encodeExecution } from './execution-record.js';
 
 export const CONSOLE_DATABASE_FILE = 'console.sqlite';
@@ -282,6 +283,7 @@ export class ConsoleStore {
   private readonly maxAgeMs: number;
   private readonly maxExecutions: number;
   private readonly pruneTimer: NodeJS.Timeout | undefined;
+  private readonly checkpoints: BackgroundCheckpoints | undefined;
 
   /**
    * `retention: 'kept'` is for a reader beside the service (npm run conformance): it prunes nothing, whatever
@@ -323,6 +325,7 @@ export class ConsoleStore {
     this.maxAgeMs = limits.maxAgeMs ?? 24 * 60 * 60 * 1000;
     this.maxExecutions = limits.maxExecutions ?? 100_000;
     if (retention === 'kept') return;
+    this.checkpoints = checkpointInBackground(this.db, path);
     this.prune();
     this.pruneTimer = setInterval(() => this.prune(), 60_000);
     this.pruneTimer.unref();
@@ -510,6 +513,7 @@ export class ConsoleStore {
 
   close(): void {
     clearInterval(this.pruneTimer);
+    this.checkpoints?.stop();
     this.flush();
     this.db.close();
   }
