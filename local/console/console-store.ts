@@ -278,6 +278,11 @@ export class ConsoleStore {
   private readonly answeredWith: StatementSync;
   private readonly countInMinute: StatementSync;
   private pending: (() => void)[] = [];
+  /**
+   * The HTTP status each execution was recorded with, until its exchange is recorded (just after it, as the answer
+   * leaves): the exchange updates the execution's row only where the client got another status than that one.
+   */
+  private readonly recordedStatus = new Map<string, number | undefined>();
   private flushScheduled = false;
   private readonly listeners = new Set<(summary: ExecutionSummary) => void>();
   private readonly maxAgeMs: number;
@@ -292,9 +297,10 @@ export class ConsoleStore {
   constructor(path: string, retention: ConsoleRetention | 'kept' = {}) {
     if (path !== ':memory:') createPrivateFile(path, dirname(path));
     this.db = new DatabaseSync(path);
+    // First: another connection to the file (a reader, a checkpointer closing) is waited for, not an error.
+    this.db.exec('PRAGMA busy_timeout = 5000');
     this.db.exec('PRAGMA journal_mode = WAL');
     this.db.exec('PRAGMA synchronous = NORMAL');
-    this.db.exec('PRAGMA busy_timeout = 5000');
     this.db.exec(SCHEMA);
     const columns = new Set(
       this.db
@@ -333,6 +339,9 @@ export class ConsoleStore {
 
   recordExecution(execution: RecordedExecution): void {
     const summary: ExecutionSummary = { name: execution.name, startedAt: execution.startedAt, ...summarize(execution) };
+    this.recordedStatus.set(summary.name, summary.httpStatus);
+    // Executions whose exchange never comes (a workflow run without the HTTP server) are not remembered for ever.
+    if (this.recordedStatus.size > 10_000) this.recordedStatus.delete(this.recordedStatus.keys().next().value ?? '');
     this.enqueue(() => {
       this.insertExecution.run(
         summary.name,
@@ -353,10 +362,13 @@ export class ConsoleStore {
   }
 
   recordExchange(exchange: HttpExchange): void {
+    const known = this.recordedStatus.has(exchange.requestId);
+    const recorded = this.recordedStatus.get(exchange.requestId);
+    this.recordedStatus.delete(exchange.requestId);
     this.enqueue(() => {
       this.insertExchange.run(exchange.requestId, exchange.startedAt, JSON.stringify(exchange));
       // The status the client actually got, over the one derived from the execution (the exchange ends after it).
-      this.answeredWith.run(exchange.status, exchange.requestId);
+      if (!known || recorded !== exchange.status) this.answeredWith.run(exchange.status, exchange.requestId);
     });
   }
 
