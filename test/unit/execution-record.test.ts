@@ -2,9 +2,10 @@
  * An execution as console.sqlite keeps it: each state's input stored once, where the workflow handed the same object
  * on, and every event read back as it was logged.
  */
-import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import { randomBytes } from 'node:crypto';
+import { deflateRawSync } from 'node:zlib';
 import { describe, expect, it } from '@jest/globals';
-import { decodeExecution, encodeExecution } from '../../local/console/execution-record.js';
+import { decodeExecution, encodeExecution, storedJson } from '../../local/console/execution-record.js';
 import type { EventLog, RecordedExecution } from '../../local/stepfunctions/execution-history.js';
 
 /** A run as aws-local-stepfunctions logs it: one object handed from state to state, a retry, a caught failure. */
@@ -58,7 +59,7 @@ function loggedRun(): RecordedExecution {
 }
 
 const stored = (record: Buffer): { events: { state?: object }[]; carriedInputs?: number[] } =>
-  JSON.parse(inflateRawSync(record).toString('utf8')) as { events: { state?: object }[]; carriedInputs?: number[] };
+  JSON.parse(storedJson(record)) as { events: { state?: object }[]; carriedInputs?: number[] };
 
 describe('an execution as the console stores it', () => {
   it('reads back every event as it was logged, each state input in its place', () => {
@@ -76,9 +77,20 @@ describe('an execution as the console stores it', () => {
     expect(record.events[8]?.state).toHaveProperty('input');
   });
 
-  it('reads a record written before inputs were stored once, as it was stored', () => {
+  it('reads a record written before, deflated with every input, as it was stored', () => {
     const execution = loggedRun();
     const older = deflateRawSync(JSON.stringify(execution), { level: 1 });
     expect(decodeExecution(older)).toEqual(JSON.parse(JSON.stringify(execution)));
+  });
+
+  it('tells a Brotli record by its first byte, which no deflated record can begin with', () => {
+    const brotli = encodeExecution(loggedRun())[0] ?? 0;
+    // Bits 1-2 of a raw deflate stream's first byte are its first block's type; type 3 does not exist.
+    expect(brotli & 0b110).toBe(0b110);
+    for (const level of [0, 1, 6, 9]) {
+      for (const input of [Buffer.alloc(0), randomBytes(100), Buffer.from(JSON.stringify(loggedRun()))]) {
+        expect((deflateRawSync(input, { level })[0] ?? 0) & 0b110).not.toBe(0b110);
+      }
+    }
   });
 });

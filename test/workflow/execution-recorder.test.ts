@@ -6,10 +6,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { inflateRawSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { HistoryEventType } from '@aws-sdk/client-sfn';
 import { ConsoleStore } from '../../local/console/console-store.js';
+import { storedJson } from '../../local/console/execution-record.js';
 import { toExecutionHistory, type RecordedExecution } from '../../local/stepfunctions/execution-history.js';
 import { loadOrderIntakeDefinition } from '../../asl/order-intake.js';
 import { recordingWorkflow } from '../support/recording-workflow.js';
@@ -79,7 +79,7 @@ describe('the execution recorder', () => {
     const raw = new DatabaseSync(join(dir, 'console.sqlite'), { readOnly: true });
     try {
       const row = raw.prepare('SELECT record FROM executions WHERE name = ?').get('req-accepted');
-      const stored = JSON.parse(inflateRawSync(row?.record as Uint8Array).toString('utf8')) as {
+      const stored = JSON.parse(storedJson(row?.record as Uint8Array)) as {
         events: unknown[];
         carriedInputs?: number[];
       };
