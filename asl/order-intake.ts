@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { PROBLEM_TYPE_BASE } from '../src/contract/problem.js';
+import { ORDER_STATUS_ACCEPTED } from '../src/contract/order.js';
 import { substitutePlaceholders } from '../src/placeholders.js';
 import { ORDER_ACCEPTED_DETAIL_TYPE, ORDER_EVENT_SOURCE } from '../src/events/order-accepted.js';
 
@@ -22,6 +23,7 @@ export const WORKFLOW_CONSTANTS = {
   OrderEventSource: ORDER_EVENT_SOURCE,
   OrderAcceptedDetailType: ORDER_ACCEPTED_DETAIL_TYPE,
   ProblemTypeBase: PROBLEM_TYPE_BASE,
+  OrderStatusAccepted: ORDER_STATUS_ACCEPTED,
 } as const;
 
 /** Deployment choices the workflow reads. */

@@ -12,6 +12,16 @@ export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local
 export const localArn = (service: string, resource: string): string =>
   `arn:aws:${service}:${LOCAL_REGION}:${LOCAL_ACCOUNT_ID}:${resource}`;
 
+/**
+ * Who calls the local API, as `$context.identity` tells the templates: the local service checks no signature, so
+ * every request comes from this one nominal principal (an assumed role's session), and every client's
+ * Idempotency-Key shares its scope. In AWS it is the principal that signed the request.
+ */
+export const LOCAL_CALLER = {
+  accountId: LOCAL_ACCOUNT_ID,
+  userArn: `arn:aws:sts::${LOCAL_ACCOUNT_ID}:assumed-role/order-intake-local-caller/local`,
+} as const;
+
 /** The local stand-ins for what the stack names per deployment. */
 export const LOCAL_RESOURCES = {
   tableName: 'order-intake-orders',

@@ -4,7 +4,8 @@
  * terminal, else json); the ops console:
  * ORDER_INTAKE_CONSOLE (on|off), ORDER_INTAKE_CONSOLE_RETENTION_HOURS, ORDER_INTAKE_CONSOLE_MAX_EXECUTIONS; the local
  * subscribers: ORDER_INTAKE_WEBHOOKS, ORDER_INTAKE_SUBSCRIBERS, ORDER_INTAKE_WEBHOOK_RETRY_SECONDS (see
- * local/subscriptions.ts). See docs/local.md.
+ * local/subscriptions.ts); ORDER_INTAKE_CLIENT_KEY_RETENTION_HOURS (how long a client's Idempotency-Key is honoured,
+ * whole hours 1..720, default 24, as the stack's clientKeyRetentionHours). See docs/local.md.
  */
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -42,6 +43,17 @@ function positiveNumber(name: string): number | undefined {
 
 const hoursInMs = (hours: number | undefined): number | undefined =>
   hours === undefined ? undefined : hours * 60 * 60 * 1000;
+
+/** ORDER_INTAKE_CLIENT_KEY_RETENTION_HOURS, by the rule of the stack's clientKeyRetentionHours (loaded with the rest). */
+async function clientKeyRetention(): Promise<number> {
+  const name = 'ORDER_INTAKE_CLIENT_KEY_RETENTION_HOURS';
+  const { clientKeyRetentionHours } = await import('../src/deployed-settings.js');
+  try {
+    return clientKeyRetentionHours(process.env[name], name);
+  } catch (error) {
+    throw new StartError(errorMessage(error));
+  }
+}
 
 /** ORDER_INTAKE_CONSOLE=on|off; unset, startService's default holds (on for a loopback HOST only). */
 function consoleSettings() {
@@ -128,6 +140,7 @@ async function main(): Promise<void> {
       faults: parseFaults(process.env.ORDER_INTAKE_FAULTS),
       console: consoleSettings(),
       eventLogRetentionMs: hoursInMs(positiveNumber('ORDER_INTAKE_EVENTS_RETENTION_HOURS')),
+      clientKeyRetentionHours: await clientKeyRetention(),
       subscribers,
       webhooks: { retryPolicy: { ...WEBHOOK_RETRY_POLICY, maximumRetryMs: retrySeconds * 1000 } },
       dynamodb,

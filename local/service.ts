@@ -17,8 +17,9 @@
 import { join, resolve } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { handler as validateHandler } from '../lambdas/validate/handler.js';
-import { validateFunctionTimeoutSeconds } from '../src/deployed-settings.js';
+import { validateHandlerFor } from '../lambdas/validate/handler.js';
+import { CLIENT_KEY_RETENTION_HOURS, validateFunctionTimeoutSeconds } from '../src/deployed-settings.js';
+import { validateEnvironment, validateSettingsFrom } from '../src/validation/validate-settings.js';
 import { loadOrderIntakeDefinition } from '../asl/order-intake.js';
 import { SERVICE_NAME } from '../src/service-name.js';
 import { createApiGateway } from './apigateway/api-gateway.js';
@@ -72,6 +73,8 @@ export interface ServiceOptions {
   /** The bus's delivery loops' pace; tests make it fast (a failing subscriber dead-letters in milliseconds). */
   delivery?: LocalEventsOptions['delivery'];
   eventLogRetentionMs?: LocalEventsOptions['eventLogRetentionMs'];
+  /** How long a client's Idempotency-Key is honoured (ORDER_INTAKE_CLIENT_KEY_RETENTION_HOURS); default 24 h. */
+  clientKeyRetentionHours?: number;
   /**
    * DynamoDB Local, already starting in the data folder's dynamodb/ (npm start starts it before it loads the rest, so
    * that the JVM boots while the modules load); the service stops it. Default: started here.
@@ -175,6 +178,15 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       OrdersTableName: LOCAL_RESOURCES.tableName,
       EventBusName: LOCAL_RESOURCES.busName,
     };
+    // The function's environment, as the stack sets it (cdk/lib/order-workflow.ts), read as the deployed handler reads it.
+    const validateHandler = validateHandlerFor(
+      validateSettingsFrom(
+        validateEnvironment({
+          tableName: LOCAL_RESOURCES.tableName,
+          clientKeyRetentionHours: options.clientKeyRetentionHours ?? CLIENT_KEY_RETENTION_HOURS.default,
+        }),
+      ),
+    );
     const workflow = createOrderWorkflow({
       resources: workflowResources,
       backends: {

@@ -10,6 +10,24 @@ import { ORDER_INTAKE_ASL_PATH } from '../asl/order-intake.js';
 /** The payload rule's duplicate window (DESIGN section 3): the lock's lifetime in epoch seconds. */
 export const IDEMPOTENCY_WINDOW_SECONDS = 15;
 
+/**
+ * How long a client's Idempotency-Key is honoured after its acceptance, in hours (a stack's CDK context
+ * clientKeyRetentionHours, ORDER_INTAKE_CLIENT_KEY_RETENTION_HOURS locally). Stripe's is 24 h. Each hour more keeps
+ * more key items (one per keyed order, TTL-deleted after it): docs/capacity.md.
+ */
+export const CLIENT_KEY_RETENTION_HOURS = { default: 24, min: 1, max: 720 } as const;
+
+/** A retention setting, from a context key or an environment variable: a whole number of hours in range, or throws. */
+export function clientKeyRetentionHours(value: unknown, source: string): number {
+  if (value === undefined || value === '') return CLIENT_KEY_RETENTION_HOURS.default;
+  const hours = typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value) : value;
+  const { min, max } = CLIENT_KEY_RETENTION_HOURS;
+  if (typeof hours !== 'number' || !Number.isInteger(hours) || hours < min || hours > max) {
+    throw new Error(`${source} must be a whole number of hours from ${min} to ${max}, not ${JSON.stringify(value)}`);
+  }
+  return hours;
+}
+
 /** Every function of the app unless it says otherwise (NodeFunction). */
 export const DEFAULT_FUNCTION_TIMEOUT_SECONDS = 10;
 

@@ -5,6 +5,7 @@
  */
 import { isIP } from 'node:net';
 import type { Node } from 'constructs';
+import { CLIENT_KEY_RETENTION_HOURS } from '../../src/deployed-settings.js';
 
 export type ApiAuthorization = 'IAM' | 'NONE';
 export type WorkflowLogLevel = 'ALL' | 'ERROR' | 'FATAL' | 'OFF';
@@ -27,6 +28,8 @@ export interface DeploymentConfig {
   readonly workflowLogLevel: WorkflowLogLevel;
   readonly workflowLogIncludeExecutionData: boolean;
   readonly publishFastPath: boolean;
+  /** How long a client's Idempotency-Key is honoured after its acceptance, in whole hours (src/deployed-settings.ts). */
+  readonly clientKeyRetentionHours: number;
   /** undefined: a new on-demand table's own (4,000 writes/s), raised by DynamoDB as traffic grows. */
   readonly ordersTableWarmWritesPerSecond: number | undefined;
   /** undefined: a new on-demand table's own (12,000 reads/s). */
@@ -226,6 +229,10 @@ export const CONTEXT_KEYS: { readonly [K in keyof DeploymentConfig]: ContextKey<
   workflowLogLevel: key<WorkflowLogLevel>('ALL', oneOf('ALL', 'ERROR', 'FATAL', 'OFF')),
   workflowLogIncludeExecutionData: key(false, boolean),
   publishFastPath: key(true, boolean),
+  clientKeyRetentionHours: key(
+    CLIENT_KEY_RETENTION_HOURS.default,
+    integer(CLIENT_KEY_RETENTION_HOURS.min, CLIENT_KEY_RETENTION_HOURS.max),
+  ),
   ordersTableWarmWritesPerSecond: key(CAPACITY_PROFILES.default.ordersTableWarmWritesPerSecond, warmth(4000)),
   ordersTableWarmReadsPerSecond: key(CAPACITY_PROFILES.default.ordersTableWarmReadsPerSecond, warmth(12000)),
   validateReservedConcurrency: key(CAPACITY_PROFILES.default.validateReservedConcurrency, reservation),

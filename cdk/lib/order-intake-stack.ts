@@ -42,6 +42,7 @@ export class OrderIntakeStack extends Stack {
       table: this.table.table,
       bus: this.events.bus,
       publishFastPath: config.publishFastPath,
+      clientKeyRetentionHours: config.clientKeyRetentionHours,
       executionLogLevel: config.workflowLogLevel,
       includeExecutionData: config.workflowLogIncludeExecutionData,
       validateReservedConcurrency: config.validateReservedConcurrency,

@@ -12,6 +12,7 @@ import { Construct } from 'constructs';
 import { ORDER_INTAKE_ASL_PATH, workflowSubstitutions } from '../../asl/order-intake.js';
 import { validateFunctionTimeoutSeconds } from '../../src/deployed-settings.js';
 import { ORDERS_TABLE } from '../../src/store/orders-table.js';
+import { validateEnvironment } from '../../src/validation/validate-settings.js';
 import type { LambdaLogLevel, WorkflowLogLevel } from './deployment-config.js';
 import { StackLogGroup } from './log-group.js';
 import { NodeFunction, PROJECT_ROOT } from './node-function.js';
@@ -24,6 +25,8 @@ export interface OrderWorkflowProps {
   readonly bus: IEventBus;
   /** false: the workflow skips its Publish task and the stream relay alone publishes OrderAccepted. */
   readonly publishFastPath: boolean;
+  /** How long a client's Idempotency-Key is honoured, in hours: Validate writes the key item's expiry. */
+  readonly clientKeyRetentionHours: number;
   readonly executionLogLevel: WorkflowLogLevel;
   readonly includeExecutionData: boolean;
   /** The Validate function's, named as for every Lambda of the app; the state machine's is executionLogLevel. */
@@ -55,6 +58,12 @@ export class OrderWorkflow extends Construct {
       reservedConcurrentExecutions: props.validateReservedConcurrency,
       logLevel: props.logLevel,
       logRetention: props.logRetention,
+      // Validate builds the transaction's items (src/store/orders-table.ts), which name the table; the local runtime
+      // hands its handler the same environment.
+      environment: validateEnvironment({
+        tableName: props.table.tableName,
+        clientKeyRetentionHours: props.clientKeyRetentionHours,
+      }),
     });
 
     // The vendedlogs prefix lets Step Functions share one CloudWatch Logs resource policy across log groups.
@@ -82,17 +91,26 @@ export class OrderWorkflow extends Construct {
         conditions: {
           // A single-valued key: a plain operator (ForAnyValue on it is what IAM Access Analyzer flags).
           StringEquals: { 'dynamodb:EnclosingOperation': 'TransactWriteItems' },
-          ...leadingKeysLike(ORDERS_TABLE.idempotencyKeyPrefix, ORDERS_TABLE.orderKeyPrefix),
+          ...leadingKeysLike(
+            ORDERS_TABLE.idempotencyKeyPrefix,
+            ORDERS_TABLE.orderKeyPrefix,
+            ORDERS_TABLE.clientKeyPrefix,
+          ),
         },
       }),
     );
     this.role.addToPrincipalPolicy(
       new PolicyStatement({
-        // ReadLock reads the lock of a duplicate; ReadOwnOrder reads its own order after a write of unknown outcome.
+        // ReadLock reads the lock of a duplicate; ReadOwnOrder reads its own order after a write of unknown outcome;
+        // ReadClientKey the client's key item, after a cancelled write of a request with an Idempotency-Key.
         sid: 'ReadLockAndOwnOrder',
         actions: ['dynamodb:GetItem'],
         resources: [props.table.tableArn],
-        conditions: leadingKeysLike(ORDERS_TABLE.idempotencyKeyPrefix, ORDERS_TABLE.orderKeyPrefix),
+        conditions: leadingKeysLike(
+          ORDERS_TABLE.idempotencyKeyPrefix,
+          ORDERS_TABLE.orderKeyPrefix,
+          ORDERS_TABLE.clientKeyPrefix,
+        ),
       }),
     );
     // With the fast path off the Publish task never runs (the stream relay publishes), so the role cannot publish.

@@ -17,6 +17,7 @@ import { ORDER_REQUEST_CONTENT_TYPE } from '../../api/templates.js';
 import { REQUEST_ID_HEADER } from '../../src/contract/order.js';
 import { PROBLEM_CONTENT_TYPE, type ProblemDetails } from '../../src/contract/problem.js';
 import { authorizeDynamoDbCall } from '../iam/dynamodb.js';
+import { LOCAL_CALLER } from '../local-account.js';
 import { AccessDeniedError, type RoleAuthorizer } from '../iam/role-authorizer.js';
 import type { ApiMappingTemplates } from './vtl/api-templates.js';
 import type { MappingTemplate, RequestContext, RequestParameters } from './vtl/mapping-template.js';
@@ -296,6 +297,7 @@ export function createApiGateway(options: ApiGatewayOptions): ApiGateway {
       requestId: request.requestId,
       resourcePath: resource.resourcePath,
       path: request.path,
+      identity: LOCAL_CALLER,
     };
     return (operations[operationId] as Operation)(request, params, context);
   }

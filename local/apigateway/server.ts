@@ -150,14 +150,15 @@ function lingerAfterAnswer(request: IncomingMessage): void {
   };
 }
 
-/** Header names as the client sent them (API Gateway keeps their case); repeated headers joined with commas. */
+/**
+ * Header names as the client sent them (API Gateway keeps their case). A name sent more than once keeps its last
+ * value, as a REST API's single-value header map does (its Lambda proxy event's `headers`; the other values are in
+ * `multiValueHeaders`, which no mapping template can read): docs/aws-fidelity.md.
+ */
 function headersOf(request: IncomingMessage): Record<string, string> {
   const headers = headerMap();
   const raw = request.rawHeaders;
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    const name = raw[i] as string;
-    headers[name] = name in headers ? `${headers[name]},${raw[i + 1]}` : (raw[i + 1] as string);
-  }
+  for (let i = 0; i + 1 < raw.length; i += 2) headers[raw[i] as string] = raw[i + 1] as string;
   return headers;
 }
 

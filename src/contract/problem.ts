@@ -1,4 +1,5 @@
 /** RFC 9457 problem details, the body of every non-2xx answer. */
+import { CLIENT_KEY_HEADER, type HeaderErrorCode } from '../client-key.js';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 export const PROBLEM_TYPE_BASE = 'https://order-intake.example.com/problems/';
@@ -29,12 +30,19 @@ export interface FieldError {
   message: string;
 }
 
+/** A request header at fault, in the style of a field error (api/openapi.json HeaderError). */
+export interface HeaderError {
+  header: typeof CLIENT_KEY_HEADER;
+  code: HeaderErrorCode;
+  message: string;
+}
+
 export interface ProblemDetails {
   type: string;
   title: string;
   status: number;
   detail?: string;
-  errors?: FieldError[];
+  errors?: FieldError[] | HeaderError[];
   [extension: string]: unknown;
 }
 
@@ -49,6 +57,9 @@ export const PROBLEM_SLUGS = [
   'body-too-large',
   'unsupported-media-type',
   'duplicate-order',
+  'invalid-idempotency-key',
+  'idempotency-key-reused',
+  'request-in-progress',
   'order-not-found',
   'service-unavailable',
   'internal-error',
@@ -83,4 +94,13 @@ export const bodyTooLargeProblem = (limit: number): ProblemDetails => ({
   title: 'Request body too large',
   status: 413,
   detail: `The body is larger than ${limit} bytes.`,
+});
+
+/** A bad Idempotency-Key header: checked before the body, and named as a field error names its field. */
+export const invalidClientKeyProblem = (code: HeaderErrorCode, message: string): ProblemDetails => ({
+  type: problemType('invalid-idempotency-key'),
+  title: `Invalid ${CLIENT_KEY_HEADER} header`,
+  status: 400,
+  detail: message,
+  errors: [{ header: CLIENT_KEY_HEADER, code, message }],
 });

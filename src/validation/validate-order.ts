@@ -1,6 +1,7 @@
 import { MAX_BODY_BYTES, ORDER_STATUS_ACCEPTED, type OrderDocument, type OrderReceipt } from '../contract/order.js';
 import {
   bodyTooLargeProblem,
+  invalidClientKeyProblem,
   invalidJsonProblem,
   invalidOrderProblem,
   type ProblemDetails,
@@ -8,7 +9,14 @@ import {
 import { orderAcceptedDetail, type OrderAcceptedDetail } from '../events/order-accepted.js';
 import { idempotencyKeyOf } from '../idempotency-key.js';
 import { IDEMPOTENCY_WINDOW_SECONDS } from '../deployed-settings.js';
-import { idempotencyLockKey, orderKey } from '../store/orders-table.js';
+import {
+  acceptOrderTransaction,
+  clientKeyItemKey,
+  idempotencyLockKey,
+  orderKey,
+  type TransactPut,
+} from '../store/orders-table.js';
+import { callerScope, readClientKeyHeader, type Caller } from '../client-key.js';
 import { checkOrderRequest } from './check-order-request.js';
 import { errorMessage } from '../json-value.js';
 
@@ -35,7 +43,11 @@ export type ValidationOutcome =
       orderKey: string;
       lockKey: string;
       nowEpochSeconds: string;
-      lockExpiresAtEpochSeconds: string;
+      /** The Persist state's TransactItems: the lock, the order and, with a client key, the key item. */
+      transactItems: TransactPut[];
+      /** With a client key only: the key item's key (ReadClientKey reads it) and the key itself, unquoted. */
+      clientKeyItemKey?: string;
+      clientKey?: string;
       receipt: OrderReceipt;
       /** What the order item stores and GET /orders/{orderId} answers. */
       order: OrderDocument;
@@ -46,6 +58,17 @@ export type ValidationOutcome =
 export interface ValidationContext {
   now: Date;
   newOrderId: () => string;
+  /** The table the transaction's items name. */
+  tableName: string;
+  clientKeyRetentionHours: number;
+}
+
+/** What of the request besides its body decides the outcome. */
+export interface RequestExtras {
+  /** The Idempotency-Key field value as received, when the request had the header. */
+  clientKeyHeader?: string;
+  /** Who sent it: the scope of its client key. */
+  caller?: Partial<Caller>;
 }
 
 const rejected = (problem: ProblemDetails): ValidationOutcome => ({
@@ -66,12 +89,20 @@ function parseJson(rawBody: Uint8Array): { ok: true; value: unknown } | { ok: fa
 
 /**
  * Turns a raw request body into the workflow's decision:
+ * 0. the Idempotency-Key header, when there is one (400 naming the header);
  * 1. size in UTF-8 bytes, before any parsing (413);
  * 2. UTF-8 and JSON syntax (400);
  * 3. contract and business rules, every failing field named (400);
  * 4. for a valid order: idempotency key, time-sortable orderId, acceptance time and lock expiry.
  */
-export function validateOrder(rawBody: Uint8Array, context: ValidationContext): ValidationOutcome {
+export function validateOrder(
+  rawBody: Uint8Array,
+  context: ValidationContext,
+  extras: RequestExtras = {},
+): ValidationOutcome {
+  const client = extras.clientKeyHeader === undefined ? undefined : readClientKeyHeader(extras.clientKeyHeader);
+  if (client && !client.ok) return rejected(invalidClientKeyProblem(client.code, client.message));
+
   if (rawBody.byteLength > MAX_BODY_BYTES) return rejected(bodyTooLargeProblem(MAX_BODY_BYTES));
 
   const parsed = parseJson(rawBody);
@@ -88,6 +119,15 @@ export function validateOrder(rawBody: Uint8Array, context: ValidationContext): 
     idempotencyKey: idempotencyKeyOf(check.order),
   };
   const order: OrderDocument = { ...receipt, ...check.order };
+  const clientKey = client?.ok ? client.clientKey : undefined;
+  const keyItem =
+    clientKey === undefined
+      ? undefined
+      : {
+          itemKey: clientKeyItemKey(callerScope(extras.caller), clientKey),
+          clientKey,
+          expiresAtEpochSeconds: nowEpochSeconds + context.clientKeyRetentionHours * 3600,
+        };
   return {
     outcome: 'VALID',
     orderId: receipt.orderId,
@@ -95,7 +135,16 @@ export function validateOrder(rawBody: Uint8Array, context: ValidationContext): 
     orderKey: orderKey(receipt.orderId),
     lockKey: idempotencyLockKey(receipt.idempotencyKey),
     nowEpochSeconds: String(nowEpochSeconds),
-    lockExpiresAtEpochSeconds: String(nowEpochSeconds + IDEMPOTENCY_WINDOW_SECONDS),
+    transactItems: acceptOrderTransaction(context.tableName, {
+      orderId: receipt.orderId,
+      idempotencyKey: receipt.idempotencyKey,
+      acceptedAt: receipt.acceptedAt,
+      document: JSON.stringify(order),
+      nowEpochSeconds,
+      lockExpiresAtEpochSeconds: nowEpochSeconds + IDEMPOTENCY_WINDOW_SECONDS,
+      client: keyItem,
+    }),
+    ...(keyItem ? { clientKeyItemKey: keyItem.itemKey, clientKey: keyItem.clientKey } : {}),
     receipt,
     order,
     orderAccepted: orderAcceptedDetail(order),

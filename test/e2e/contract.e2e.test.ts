@@ -3,6 +3,7 @@
  * to a documented operation is checked against api/openapi.json as it arrives (support/local-service.ts).
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { describe, expect, it, jest } from '@jest/globals';
 import { archiveKeyOf } from '../../src/archive/archive-order.js';
@@ -95,6 +96,98 @@ describe('POST /orders', () => {
     expect(answers.filter((answer) => answer.status === 409).map((answer) => answer.json.orderId)).toEqual(
       Array.from({ length: 7 }, () => accepted[0]?.json.orderId),
     );
+  });
+});
+
+describe('POST /orders with an Idempotency-Key', () => {
+  const keyed = (body: object, key: string, path = '/orders') =>
+    call(local.service, 'POST', path, {
+      body: JSON.stringify(body),
+      headers: { 'Content-Type': 'application/json', 'Idempotency-Key': key },
+    });
+
+  it('202 again for the same key and body: the first answer replayed, with Idempotent-Replayed and its Location', async () => {
+    const first = await keyed(order('keyed-1'), '"e2e-key-1"');
+    expect(first.status).toBe(202);
+    expect(first.headers.get('idempotent-replayed')).toBeNull();
+
+    const replay = await keyed(order('keyed-1'), 'e2e-key-1');
+    expect(replay.status).toBe(202);
+    expect(replay.headers.get('idempotent-replayed')).toBe('true');
+    expect(replay.json).toEqual(first.json);
+    expect(replay.headers.get('location')).toBe(first.headers.get('location'));
+    expect((await call(local.service, 'GET', String(replay.headers.get('location')))).status).toBe(200);
+  });
+
+  it('422 for the same key with another body', async () => {
+    await keyed(order('keyed-2'), 'e2e-key-2');
+    const reused = await keyed(order('keyed-2-other'), 'e2e-key-2');
+    expect(reused.status).toBe(422);
+    expect(reused.json).toMatchObject({ type: expect.stringMatching(/idempotency-key-reused$/), status: 422 });
+  });
+
+  it('takes no key from the query string: ?Idempotency-Key= is ignored', async () => {
+    const path = '/orders?Idempotency-Key=e2e-query-key';
+    const first = await postOrder(local.service, JSON.stringify(order('query-1')));
+    expect(first.status).toBe(202);
+    const other = await call(local.service, 'POST', path, {
+      body: JSON.stringify(order('query-2')),
+      headers: { 'Content-Type': 'application/json' },
+    });
+    const again = await call(local.service, 'POST', path, {
+      body: JSON.stringify(order('query-3')),
+      headers: { 'Content-Type': 'application/json' },
+    });
+    // Were the query a key, the second body under it would be a 422.
+    expect([other.status, again.status]).toEqual([202, 202]);
+    expect(again.headers.get('idempotent-replayed')).toBeNull();
+  });
+
+  it.each([
+    ['an empty string', '""', 'length'],
+    ['256 characters', 'k'.repeat(256), 'length'],
+    ['a list: the header repeated, as HTTP joins it', '"e2e-a", "e2e-b"', 'repeated'],
+    ['an unclosed string', '"e2e', 'malformed'],
+  ])('400 naming the header for %s, before the body is looked at', async (_label, key, code) => {
+    const answer = await keyed({ not: 'an order' }, key);
+    expect(answer.status).toBe(400);
+    expect(answer.json).toMatchObject({
+      type: expect.stringMatching(/invalid-idempotency-key$/),
+      errors: [{ header: 'Idempotency-Key', code }],
+    });
+  });
+
+  it('two fields of one name: the template sees the last, as API Gateway’s single-value header map holds it', async () => {
+    // fetch cannot send a name twice; node:http sends each line as given.
+    const body = JSON.stringify(order('two-lines'));
+    const status = await new Promise<number>((resolve, reject) => {
+      const sent = httpRequest(`${local.service.url}/orders`, {
+        method: 'POST',
+        // Given as raw lines, a request gets no Host of Node's own.
+        headers: [
+          'Host',
+          new URL(local.service.url).host,
+          'Content-Type',
+          'application/json',
+          'Idempotency-Key',
+          'e2e-first',
+          'Idempotency-Key',
+          'e2e-last',
+        ],
+      });
+      sent.on('response', (response) => {
+        response.resume();
+        resolve(response.statusCode ?? 0);
+      });
+      sent.on('error', reject);
+      sent.end(body);
+    });
+    expect(status).toBe(202);
+    const byLast = await call(local.service, 'POST', '/orders', {
+      body,
+      headers: { 'Content-Type': 'application/json', 'Idempotency-Key': 'e2e-last' },
+    });
+    expect(byLast.headers.get('idempotent-replayed')).toBe('true');
   });
 });
 

@@ -34,6 +34,7 @@ describe('readDeploymentConfig', () => {
       workflowLogLevel: 'ALL',
       workflowLogIncludeExecutionData: false,
       publishFastPath: true,
+      clientKeyRetentionHours: 24,
       ordersTableWarmWritesPerSecond: undefined,
       ordersTableWarmReadsPerSecond: undefined,
       validateReservedConcurrency: undefined,

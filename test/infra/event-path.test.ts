@@ -76,7 +76,9 @@ describe('outbox relay', () => {
     });
   });
 
-  it('lets only INSERTs of ORDER# items through', () => {
+  it('lets only INSERTs of ORDER# items through: no lock, no client key item', () => {
+    expect(ORDERS_TABLE.clientKeyPrefix.startsWith(ORDERS_TABLE.orderKeyPrefix)).toBe(false);
+    expect(ORDERS_TABLE.idempotencyKeyPrefix.startsWith(ORDERS_TABLE.orderKeyPrefix)).toBe(false);
     const { Filters } = mapping().FilterCriteria as { Filters: { Pattern: string }[] };
     expect(Filters.map(({ Pattern }) => JSON.parse(Pattern))).toEqual([
       {

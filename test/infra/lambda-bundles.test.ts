@@ -72,11 +72,14 @@ describe.each([
 describe('running the bundles', () => {
   it('validate accepts a valid order and rejects an invalid one', () => {
     const bundle = bundleOf(stack.workflow.validate);
-    expect(invoke(bundle, workflowInput(JSON.stringify(validOrder)))).toMatchObject({
+    // The environment the stack gives the function.
+    const env = { ORDERS_TABLE_NAME: 'orders', CLIENT_KEY_RETENTION_HOURS: '24' };
+    expect(invoke(bundle, workflowInput(JSON.stringify(validOrder)), env)).toMatchObject({
       outcome: 'VALID',
       orderId: expect.stringMatching(ORDER_ID_PATTERN),
+      transactItems: [{ Put: { TableName: 'orders' } }, { Put: { TableName: 'orders' } }],
     });
-    expect(invoke(bundle, workflowInput(JSON.stringify({ ...validOrder, customerId: 'nope' })))).toMatchObject({
+    expect(invoke(bundle, workflowInput(JSON.stringify({ ...validOrder, customerId: 'nope' })), env)).toMatchObject({
       outcome: 'REJECTED',
       statusCode: 400,
     });

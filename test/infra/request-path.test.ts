@@ -10,7 +10,7 @@ import { loadOrderIntakeDefinition, ORDER_INTAKE_ASL_PATH, WORKFLOW_CONSTANTS } 
 import { INTEGRATION_FAILURE_PATTERN } from '../../cdk/lib/order-api/integrations.js';
 import type { OrderIntakeStack } from '../../cdk/lib/order-intake-stack.js';
 import { MappingTemplate } from '../../local/apigateway/vtl/mapping-template.js';
-import { handler as validateHandler } from '../../lambdas/validate/handler.js';
+import { validateHandlerOn } from '../support/validate.js';
 import { stackLogicalIds, type CloudFormationTemplate } from '../../cdk/lib/synthesize.js';
 import { deployedIamSource } from '../../local/iam/deployed-roles.js';
 import { dynamoDbAuthorizationRequests } from '../../local/iam/dynamodb.js';
@@ -114,6 +114,16 @@ describe('workflow', () => {
     });
   });
 
+  it('tells Validate its table and the client key’s retention (24 h by default), as the local runtime does', () => {
+    const { Environment } = propertiesOf(template, stack.workflow.validate.function) as {
+      Environment: { Variables: Json };
+    };
+    expect(Environment.Variables).toMatchObject({
+      ORDERS_TABLE_NAME: ref(stack.table.table.tableName),
+      CLIENT_KEY_RETENTION_HOURS: '24',
+    });
+  });
+
   it('gives the Validate function one second more than the Validate task waits, so the task times out first', () => {
     const definition = JSON.parse(readFileSync(ORDER_INTAKE_ASL_PATH, 'utf8')) as {
       States: { Validate: { TimeoutSeconds: number } };
@@ -134,7 +144,7 @@ describe('workflow', () => {
   describe('role', () => {
     const table = () => ref(stack.table.table.tableArn);
 
-    it('may invoke Validate, put the two items in a transaction, read a lock or its own order, publish — nothing else', () => {
+    it('may invoke Validate, put the three items in a transaction, read a lock, a client key or its own order, publish — nothing else', () => {
       expect(statementsOf(template, stack.workflow.role)).toEqual(
         expect.arrayContaining([
           allow(['lambda:InvokeFunction'], ref(stack.workflow.validate.function.functionArn), { Sid: 'Validate' }),
@@ -143,7 +153,11 @@ describe('workflow', () => {
             Condition: {
               StringEquals: { 'dynamodb:EnclosingOperation': 'TransactWriteItems' },
               'ForAllValues:StringLike': {
-                'dynamodb:LeadingKeys': [`${ORDERS_TABLE.idempotencyKeyPrefix}*`, `${ORDERS_TABLE.orderKeyPrefix}*`],
+                'dynamodb:LeadingKeys': [
+                  `${ORDERS_TABLE.idempotencyKeyPrefix}*`,
+                  `${ORDERS_TABLE.orderKeyPrefix}*`,
+                  `${ORDERS_TABLE.clientKeyPrefix}*`,
+                ],
               },
             },
           }),
@@ -151,7 +165,11 @@ describe('workflow', () => {
             Sid: 'ReadLockAndOwnOrder',
             Condition: {
               'ForAllValues:StringLike': {
-                'dynamodb:LeadingKeys': [`${ORDERS_TABLE.idempotencyKeyPrefix}*`, `${ORDERS_TABLE.orderKeyPrefix}*`],
+                'dynamodb:LeadingKeys': [
+                  `${ORDERS_TABLE.idempotencyKeyPrefix}*`,
+                  `${ORDERS_TABLE.orderKeyPrefix}*`,
+                  `${ORDERS_TABLE.clientKeyPrefix}*`,
+                ],
               },
             },
           }),
@@ -163,7 +181,7 @@ describe('workflow', () => {
       expect(statementsOf(template, stack.workflow.role)).toHaveLength(5);
     });
 
-    it('covers every Task of the ASL file, and only those', () => {
+    it('covers every Task of the ASL file, and only those', async () => {
       // Task resource -> the IAM actions it needs; a transaction needs the action of each of its item operations.
       const definition = loadOrderIntakeDefinition({
         ValidateFunctionArn: 'v',
@@ -173,14 +191,20 @@ describe('workflow', () => {
       const tasks = Object.values((definition as { States: Record<string, Json> }).States).filter(
         (state) => state.Type === 'Task',
       );
+      // Validate builds the transaction's items (TransactItems.$): those of a request with an Idempotency-Key, the most.
+      const keyed = await validateHandlerOn('orders')({
+        ...workflowInput(JSON.stringify(validOrder)),
+        clientKey: 'aw==',
+      });
+      if (keyed.outcome !== 'VALID') throw new Error('expected VALID');
       const needed = new Set(
         tasks.flatMap((task): string[] => {
           const [service, api] = String(task.Resource)
             .replace(/^arn:aws:states:::(aws-sdk:)?/, '')
             .split(':') as [string, string];
           if (api === 'transactWriteItems') {
-            const items = (task.Parameters as { TransactItems: Json[] }).TransactItems;
-            return items.map((item) => `dynamodb:${Object.keys(item)[0]}Item`);
+            expect(task.Parameters).toMatchObject({ 'TransactItems.$': '$.validation.Payload.transactItems' });
+            return keyed.transactItems.map((item) => `dynamodb:${Object.keys(item)[0]}Item`);
           }
           const action = api === 'invoke' ? 'InvokeFunction' : `${api.charAt(0).toUpperCase()}${api.slice(1)}`;
           return [`${service}:${action}`];
@@ -215,7 +239,7 @@ describe('workflow role, against every DynamoDB Task of the ASL file', () => {
     );
   };
 
-  it.each(['Persist', 'ReadOwnOrder', 'ReadLock'])(
+  it.each(['Persist', 'ReadOwnOrder', 'ReadLock', 'ReadClientKey'])(
     '%s: each item it touches is under a key prefix the role’s dynamodb:LeadingKeys allow',
     async (stateName) => {
       const names = { ...LOCAL_RESOURCES, tableName: 'orders' };
@@ -226,7 +250,12 @@ describe('workflow role, against every DynamoDB Task of the ASL file', () => {
       }) as { States: Record<string, { Resource: string; Parameters: Json }> };
       const state = definition.States[stateName];
       if (!state) throw new Error(`no state ${stateName}`);
-      const payload = await validateHandler(workflowInput(JSON.stringify(validOrder)));
+      // A request with an Idempotency-Key: its transaction has the most items, and ReadClientKey a key to read.
+      const payload = await validateHandlerOn(names.tableName)({
+        ...workflowInput(JSON.stringify(validOrder)),
+        clientKey: Buffer.from('"k-1"').toString('base64'),
+        caller: { accountId: '123456789012', userArn: 'arn:aws:sts::123456789012:assumed-role/Checkout/s' },
+      });
       const parameters = parametersOf(state.Parameters, { validation: { Payload: payload }, run: {} }) as Json;
       const operation = state.Resource.split(':').at(-1) ?? '';
       const requests = dynamoDbAuthorizationRequests(
@@ -239,7 +268,9 @@ describe('workflow role, against every DynamoDB Task of the ASL file', () => {
 
       expect(requests.length).toBeGreaterThan(0);
       for (const request of requests) {
-        expect(request.context?.['dynamodb:LeadingKeys']).toEqual([expect.stringMatching(/^(ORDER|IDEMPOTENCY)#/)]);
+        expect(request.context?.['dynamodb:LeadingKeys']).toEqual([
+          expect.stringMatching(/^(ORDER|IDEMPOTENCY|CLIENTKEY)#/),
+        ]);
         await expect(workflow.authorize(request)).resolves.toBeUndefined();
       }
     },
@@ -250,7 +281,7 @@ describe('workflow role, against every DynamoDB Task of the ASL file', () => {
     const dynamoDbTasks = Object.entries((definition as { States: Record<string, Json> }).States)
       .filter(([, state]) => state.Type === 'Task' && String(state.Resource).includes('dynamodb'))
       .map(([name]) => name);
-    expect(dynamoDbTasks.sort()).toEqual(['Persist', 'ReadLock', 'ReadOwnOrder']);
+    expect(dynamoDbTasks.sort()).toEqual(['Persist', 'ReadClientKey', 'ReadLock', 'ReadOwnOrder']);
   });
 });
 

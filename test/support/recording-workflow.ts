@@ -1,4 +1,4 @@
-import { handler as validateHandler } from '../../lambdas/validate/handler.js';
+import { validateHandlerOn } from './validate.js';
 import type { WorkflowResources } from '../../asl/order-intake.js';
 import type { ConsoleStore } from '../../local/console/console-store.js';
 import { createOrderWorkflow, type OrderWorkflow } from '../../local/stepfunctions/order-workflow.js';
@@ -20,7 +20,7 @@ export function recordingWorkflow(
     backends: {
       dynamodb: testDynamoDbClient(),
       bus: new RecordingBus(),
-      functions: { [VALIDATE_ARN]: validateHandler },
+      functions: { [VALIDATE_ARN]: validateHandlerOn(tableName) },
       iam: deployedAuthorizers({ tableName, busName: BUS, validateFunctionArn: VALIDATE_ARN }).workflow,
     },
     retryIntervalMs: 0,

@@ -12,6 +12,7 @@ import { loadApiMappingTemplates } from '../../local/apigateway/vtl/api-template
 import type { OrderWorkflow, SyncExecutionResult } from '../../local/stepfunctions/order-workflow.js';
 import orderSchema from '../../src/contract/order.schema.json' with { type: 'json' };
 import { deployedAuthorizers } from '../support/iam.js';
+import { LOCAL_CALLER } from '../../local/local-account.js';
 
 const STATE_MACHINE_ARN = 'arn:aws:states:local:000000000000:stateMachine:order-intake';
 const TABLE = 'orders-under-test';
@@ -87,7 +88,10 @@ describe('POST /orders', () => {
     const response = await gateway().handle(sent);
 
     expect(workflow.executions).toEqual([
-      { input: { requestId: sent.requestId, body: Buffer.from(rawBody).toString('base64') }, name: sent.requestId },
+      {
+        input: { requestId: sent.requestId, body: Buffer.from(rawBody).toString('base64'), caller: LOCAL_CALLER },
+        name: sent.requestId,
+      },
     ]);
     expect(response.status).toBe(202);
     expect(response.headers).toEqual({
@@ -97,6 +101,51 @@ describe('POST /orders', () => {
       'x-amzn-RequestId': sent.requestId,
     });
     expect(response.orderId).toBe(ORDER_ID);
+  });
+
+  describe('the Idempotency-Key header', () => {
+    const clientKeyOf = async (sent: ApiRequest): Promise<string | undefined> => {
+      await gateway().handle(sent);
+      const input = workflow.executions.at(-1)?.input as { clientKey?: string };
+      return input.clientKey === undefined ? undefined : Buffer.from(input.clientKey, 'base64').toString('latin1');
+    };
+    const withHeaders = (headers: Record<string, string>, query: Record<string, string> = {}) =>
+      request({ headers: { 'Content-Type': 'application/json', ...headers }, query });
+
+    it('reaches the workflow as sent, base64 as the body, whatever the letter case of its name', async () => {
+      expect(await clientKeyOf(withHeaders({ 'Idempotency-Key': '"a \\"quoted\\" key"' }))).toBe(
+        '"a \\"quoted\\" key"',
+      );
+      expect(await clientKeyOf(withHeaders({ 'idempotency-key': 'k-1' }))).toBe('k-1');
+    });
+
+    it('is read from the headers alone: a query parameter of that name is not a key', async () => {
+      expect(await clientKeyOf(withHeaders({}, { 'Idempotency-Key': 'from-the-query' }))).toBeUndefined();
+      const input = workflow.executions.at(-1)?.input as Record<string, unknown>;
+      expect(Object.keys(input).sort()).toEqual(['body', 'caller', 'requestId']);
+    });
+
+    it('is present, empty, when sent empty (Validate refuses it)', async () => {
+      expect(await clientKeyOf(withHeaders({ 'Idempotency-Key': '' }))).toBe('');
+    });
+
+    it('sent under two spellings of its name, reaches the workflow as a list, which Validate refuses', async () => {
+      expect(await clientKeyOf(withHeaders({ 'Idempotency-Key': '"a"', 'IDEMPOTENCY-KEY': '"b"' }))).toBe('"a","b"');
+    });
+
+    it('passes a replay’s Idempotent-Replayed header on to the client', async () => {
+      const replayed = succeeded({
+        statusCode: 202,
+        headers: { 'Content-Type': 'application/json', Location: `/orders/${ORDER_ID}`, 'Idempotent-Replayed': 'true' },
+        body: JSON.stringify({ orderId: ORDER_ID, status: 'ACCEPTED' }),
+      });
+      const response = await gateway(new StubWorkflow(async () => replayed)).handle(
+        withHeaders({ 'Idempotency-Key': 'k' }),
+      );
+      expect(response.status).toBe(202);
+      expect(response.headers['Idempotent-Replayed']).toBe('true');
+      expect((await gateway().handle(withHeaders({}))).headers).not.toHaveProperty('Idempotent-Replayed');
+    });
   });
 
   it.each([

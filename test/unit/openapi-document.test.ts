@@ -59,6 +59,7 @@ describe('the documented responses', () => {
       '409',
       '413',
       '415',
+      '422',
       '500',
       '503',
       'default',

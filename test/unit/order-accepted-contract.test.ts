@@ -55,6 +55,8 @@ describe('the OrderAccepted contract files', () => {
     const outcome = validateOrder(new TextEncoder().encode(JSON.stringify(validOrder)), {
       now: new Date('2026-12-01T13:04:07.412Z'),
       newOrderId: () => '01KBF3Z8Q4M7N2P5R9T6V3W8XY',
+      tableName: 'orders',
+      clientKeyRetentionHours: 24,
     });
     if (outcome.outcome !== 'VALID') throw new Error('the sample order must be valid');
     const bus = new LocalEventBus(openEventsDatabase(':memory:'), { busName: 'contract' });

@@ -14,7 +14,7 @@ import {
   ORDER_EVENT_SOURCE,
   orderAcceptedDetail,
 } from '../../src/events/order-accepted.js';
-import { idempotencyLockKey, orderKey } from '../../src/store/orders-table.js';
+import { clientKeyItemKey, idempotencyLockKey, orderKey } from '../../src/store/orders-table.js';
 import { validOrder } from '../support/order-samples.js';
 
 const BUS = 'order-intake-test';
@@ -111,14 +111,23 @@ describe('the outbox relay', () => {
     }
   });
 
-  it('ignores updates, deletions and idempotency locks', async () => {
+  it('ignores updates, deletions, idempotency locks and client key items', async () => {
     eventBridge.on(PutEventsCommand).callsFake(acceptAll);
     const order = orderItem();
     const lock = { pk: idempotencyLockKey('c'.repeat(64)), orderId: order.orderId, expiresAt: 1_800_000_000 };
+    const clientKey = {
+      pk: clientKeyItemKey('', 'k-1'),
+      clientKey: 'k-1',
+      idempotencyKey: 'c'.repeat(64),
+      orderId: order.orderId,
+      acceptedAt: order.acceptedAt,
+      expiresAt: 1_800_000_000,
+    };
 
     const response = await relay().handle(
       streamEvent([
         streamRecord('INSERT', lock),
+        streamRecord('INSERT', clientKey),
         streamRecord('MODIFY', order),
         streamRecord('REMOVE', undefined),
         streamRecord('REMOVE', lock),

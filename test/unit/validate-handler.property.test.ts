@@ -7,7 +7,9 @@
 import { Buffer } from 'node:buffer';
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { handler } from '../../lambdas/validate/handler.js';
+import { validateHandlerOn } from '../support/validate.js';
+
+const handler = validateHandlerOn();
 import type { ValidationOutcome } from '../../src/validation/validate-order.js';
 import {
   code8,

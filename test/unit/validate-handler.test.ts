@@ -1,5 +1,7 @@
 import { describe, expect, it, jest } from '@jest/globals';
-import { handler } from '../../lambdas/validate/handler.js';
+import { validateHandlerOn } from '../support/validate.js';
+
+const handler = validateHandlerOn();
 import { validOrder, workflowInput } from '../support/order-samples.js';
 
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';

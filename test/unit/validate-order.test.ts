@@ -1,12 +1,17 @@
 import { describe, expect, it } from '@jest/globals';
 import { validateOrder, type ValidationOutcome } from '../../src/validation/validate-order.js';
-import type { ProblemDetails } from '../../src/contract/problem.js';
+import type { FieldError, ProblemDetails } from '../../src/contract/problem.js';
 import { ORDER_ACCEPTED_SCHEMA_VERSION } from '../../src/events/order-accepted.js';
 import { idempotencyKeyOf } from '../../src/idempotency-key.js';
 import { validOrder } from '../support/order-samples.js';
 
 const NOW = new Date('2026-11-25T10:00:00.250Z');
-const context = { now: NOW, newOrderId: () => '01KMZ7Q5Y3V8R2T6W9X4C1B0NA' };
+const context = {
+  now: NOW,
+  newOrderId: () => '01KMZ7Q5Y3V8R2T6W9X4C1B0NA',
+  tableName: 'orders',
+  clientKeyRetentionHours: 24,
+};
 const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
 const validate = (body: string | Uint8Array): ValidationOutcome =>
   validateOrder(typeof body === 'string' ? bytes(body) : body, context);
@@ -16,10 +21,13 @@ function rejection(outcome: ValidationOutcome): { statusCode: number; problem: P
   return { statusCode: outcome.statusCode, problem: JSON.parse(outcome.problemBody) as ProblemDetails };
 }
 const fieldErrors = (body: unknown) =>
-  rejection(validate(JSON.stringify(body))).problem.errors?.map(({ path, code }) => ({ path, code }));
+  (rejection(validate(JSON.stringify(body))).problem.errors as FieldError[] | undefined)?.map(({ path, code }) => ({
+    path,
+    code,
+  }));
 
 describe('validateOrder', () => {
-  it('accepts a valid order with its key, orderId, acceptance time and lock expiry', () => {
+  it('accepts a valid order with its key, orderId, acceptance time, and the lock and order items to write', () => {
     const outcome = validate(JSON.stringify(validOrder));
 
     const receipt = {
@@ -35,7 +43,33 @@ describe('validateOrder', () => {
       orderKey: `ORDER#${receipt.orderId}`,
       lockKey: `IDEMPOTENCY#${receipt.idempotencyKey}`,
       nowEpochSeconds: '1795600800',
-      lockExpiresAtEpochSeconds: '1795600815',
+      transactItems: [
+        {
+          Put: {
+            TableName: 'orders',
+            Item: {
+              pk: { S: `IDEMPOTENCY#${receipt.idempotencyKey}` },
+              orderId: { S: receipt.orderId },
+              expiresAt: { N: '1795600815' },
+            },
+            ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :now',
+            ExpressionAttributeValues: { ':now': { N: '1795600800' } },
+          },
+        },
+        {
+          Put: {
+            TableName: 'orders',
+            Item: {
+              pk: { S: `ORDER#${receipt.orderId}` },
+              orderId: { S: receipt.orderId },
+              idempotencyKey: { S: receipt.idempotencyKey },
+              acceptedAt: { S: receipt.acceptedAt },
+              document: { S: JSON.stringify({ ...receipt, ...validOrder }) },
+            },
+            ConditionExpression: 'attribute_not_exists(pk)',
+          },
+        },
+      ],
       receipt,
       order: { ...receipt, ...validOrder },
       orderAccepted: { schemaVersion: ORDER_ACCEPTED_SCHEMA_VERSION, ...receipt, ...validOrder },
@@ -122,7 +156,9 @@ describe('validateOrder', () => {
   it('names members that shadow Object.prototype as unknown, at the top and in lines', () => {
     const body =
       '{"customerId":"CUST-7Q2K9M4X","constructor":1,"items":[{"sku":"SKU-00012345","quantity":1,"__proto__":{}}]}';
-    expect(rejection(validate(body)).problem.errors?.map(({ path, code }) => ({ path, code }))).toEqual([
+    expect(
+      (rejection(validate(body)).problem.errors as FieldError[] | undefined)?.map(({ path, code }) => ({ path, code })),
+    ).toEqual([
       { path: '/constructor', code: 'unknown_property' },
       { path: '/items/0/__proto__', code: 'unknown_property' },
     ]);

@@ -63,7 +63,10 @@ describe('asl/order-intake.asl.json', () => {
     expect(ends.map(([name]) => name).sort()).toEqual([
       'RespondAccepted',
       'RespondDuplicate',
+      'RespondInProgress',
+      'RespondKeyReused',
       'RespondRejected',
+      'RespondReplayed',
       'RespondUnavailable',
     ]);
     const fails = Object.entries(definition.States).filter(([, state]) => state.Type === 'Fail');

@@ -122,6 +122,8 @@ describe('a recorded execution that AWS runs the same way', () => {
       'ReadLock',
       'WhoHoldsLock',
       'ReadLockExpiry',
+      'HasClientKey',
+      'IsLockFound',
       'IsLockLive',
       'DuplicateProblem',
       'RespondDuplicate',

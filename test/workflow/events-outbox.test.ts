@@ -2,7 +2,7 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { handler as validateHandler } from '../../lambdas/validate/handler.js';
+import { validateHandlerOn } from '../support/validate.js';
 import { createOrderWorkflow } from '../../local/stepfunctions/order-workflow.js';
 import { archiveKeyOf } from '../../src/archive/archive-order.js';
 import type { OrderDocument } from '../../src/contract/order.js';
@@ -51,7 +51,7 @@ async function placeOrder(local: LocalEvents, clientReference: string): Promise<
     backends: {
       dynamodb,
       bus: local.bus,
-      functions: { [VALIDATE_ARN]: validateHandler },
+      functions: { [VALIDATE_ARN]: validateHandlerOn(tableName) },
       iam: iamFor().authorizers.workflow,
     },
     retryIntervalMs: 0,

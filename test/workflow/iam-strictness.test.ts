@@ -12,7 +12,7 @@ import { marshall } from '@aws-sdk/util-dynamodb';
 import { ulid } from 'ulid';
 import { createPublishHandler } from '../../lambdas/publish/handler.js';
 import { EventBridgePublisher } from '../../lambdas/publish/eventbridge-publisher.js';
-import { handler as validateHandler } from '../../lambdas/validate/handler.js';
+import { validateHandlerOn } from '../support/validate.js';
 import { localEventBridgeClient } from '../../local/eventbridge/local-eventbridge-client.js';
 import { authorizersFor, type CallerAuthorizers } from '../../local/iam/index.js';
 import { deployedIamSource, type CallerRole, type DeployedIamSource } from '../../local/iam/deployed-roles.js';
@@ -68,7 +68,7 @@ function workflowUnder(iam: CallerAuthorizers, client = dynamodb) {
     backends: {
       dynamodb: client,
       bus: new RecordingBus(),
-      functions: { [LOCAL_RESOURCES.validateFunctionArn]: validateHandler },
+      functions: { [LOCAL_RESOURCES.validateFunctionArn]: validateHandlerOn(tableName) },
       iam: iam.workflow,
     },
     retryIntervalMs: 0,

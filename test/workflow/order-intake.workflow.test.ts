@@ -8,7 +8,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { ProvisionedThroughputExceededException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { handler as validateHandler } from '../../lambdas/validate/handler.js';
+import { validateHandlerOn } from '../support/validate.js';
 import { createOrderWorkflow, type SyncExecutionResult } from '../../local/stepfunctions/order-workflow.js';
 import type { EventPublisher } from '../../src/events/event-publisher.js';
 import { ORDER_ID_PATTERN, type OrderDocument } from '../../src/contract/order.js';
@@ -42,7 +42,12 @@ interface Response {
 function workflowOn(tableName: string, bus: EventPublisher, client: DynamoDBClient = dynamodb) {
   const workflow = createOrderWorkflow({
     resources: { ValidateFunctionArn: VALIDATE_ARN, OrdersTableName: tableName, EventBusName: 'order-intake-test' },
-    backends: { dynamodb: client, bus, functions: { [VALIDATE_ARN]: validateHandler }, iam: iamFor(tableName) },
+    backends: {
+      dynamodb: client,
+      bus,
+      functions: { [VALIDATE_ARN]: validateHandlerOn(tableName) },
+      iam: iamFor(tableName),
+    },
     retryIntervalMs: 0,
   });
   let executions = 0;
@@ -241,7 +246,7 @@ describe('failures', () => {
     const workflow = createOrderWorkflow({
       resources: { ValidateFunctionArn: VALIDATE_ARN, OrdersTableName: tableName, EventBusName: 'order-intake-test' },
       settings: { PublishFastPath: 'OFF' },
-      backends: { dynamodb, bus, functions: { [VALIDATE_ARN]: validateHandler }, iam: iamFor(tableName) },
+      backends: { dynamodb, bus, functions: { [VALIDATE_ARN]: validateHandlerOn(tableName) }, iam: iamFor(tableName) },
     });
     const execution = await workflow.startSyncExecution(workflowInput(JSON.stringify(validOrder)), 'req-off');
     const output = JSON.parse(execution.output ?? '{}') as { statusCode: number; body: string };
@@ -336,7 +341,7 @@ describe('failures', () => {
       backends: {
         dynamodb,
         bus: new RecordingBus(),
-        functions: { [VALIDATE_ARN]: validateHandler },
+        functions: { [VALIDATE_ARN]: validateHandlerOn('no-such-table') },
         iam: iamFor('no-such-table'),
       },
       retryIntervalMs: 0,

@@ -3,7 +3,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { handler as validateHandler } from '../../lambdas/validate/handler.js';
+import { validateHandlerOn } from '../support/validate.js';
 import { loadApiMappingTemplates } from '../../local/apigateway/vtl/api-templates.js';
 import type { RequestContext } from '../../local/apigateway/vtl/mapping-template.js';
 import { createOrderWorkflow, type SyncExecutionResult } from '../../local/stepfunctions/order-workflow.js';
@@ -42,7 +42,7 @@ const renderPostResponse = (execution: SyncExecutionResult, requestContext = con
   return { ...rendered, problem: JSON.parse(rendered.body) as Record<string, unknown> };
 };
 
-function workflow(functions: Record<string, LocalFunction> = { [VALIDATE_ARN]: validateHandler }) {
+function workflow(functions: Record<string, LocalFunction> = { [VALIDATE_ARN]: validateHandlerOn(tableName) }) {
   return createOrderWorkflow({
     resources: { ValidateFunctionArn: VALIDATE_ARN, OrdersTableName: tableName, EventBusName: 'order-intake-test' },
     backends: { dynamodb, bus: new RecordingBus(), functions, iam: iamFor().workflow },
@@ -189,7 +189,7 @@ describe('post-orders.response.vtl, on real workflow outcomes', () => {
       backends: {
         dynamodb: unreachable,
         bus: new RecordingBus(),
-        functions: { [VALIDATE_ARN]: validateHandler },
+        functions: { [VALIDATE_ARN]: validateHandlerOn(tableName) },
         iam: iamFor().workflow,
       },
       retryIntervalMs: 0,

@@ -33,7 +33,14 @@ export function addPostOrders(orders: IResource, integration: IntegrationContext
       requestTemplate: 'postOrdersRequest',
       responseTemplate: 'postOrdersResponse',
     }),
-    { methodResponses: methodResponses(['200', '202', '400', '409', '413', '500', '503'], 'Location', 'Retry-After') },
+    {
+      methodResponses: methodResponses(
+        ['200', '202', '400', '409', '413', '422', '500', '503'],
+        'Location',
+        'Retry-After',
+        'Idempotent-Replayed',
+      ),
+    },
   );
 }
 

@@ -22,6 +22,8 @@ const JAVA_STRING_METHODS: Readonly<Record<string, (self: string, ...args: unkno
     return self.substring(from, to);
   },
   matches: (self, regex) => new RegExp(`^(?:${String(regex)})$`).test(self),
+  // Java's uses the default locale; header names are ASCII, where every locale agrees.
+  toLowerCase: (self) => self.toLowerCase(),
 };
 
 export const javaStringMethodHandlers: MethodHandler[] = Object.entries(JAVA_STRING_METHODS).map(([name, method]) => ({

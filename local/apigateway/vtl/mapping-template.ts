@@ -2,10 +2,12 @@
  * An API Gateway mapping template rendered locally with velocityjs, with what of API Gateway's variables the project's
  * templates use:
  * - `$input`: `body`, `path(path)` (JSONPath as selectJsonPath reads it; an empty body reads as `{}`, a body that is
- *   not JSON fails the template) and `params(name)` (path, then query string, then header — header names
- *   case-insensitively; a missing parameter is the empty string).
+ *   not JSON fails the template), `params(name)` (path, then query string, then header — header names
+ *   case-insensitively; a missing parameter is the empty string) and `params()` (the maps `path`, `querystring`
+ *   and `header`, names as the client wrote them).
  * - `$util`: see util.ts.
- * - `$context`: `requestId`, `path`, `resourcePath`, plus `responseOverride.status` and
+ * - `$context`: `requestId`, `path`, `resourcePath`, `identity.accountId` and `identity.userArn` (the caller),
+ *   plus `responseOverride.status` and
  *   `responseOverride.header.<Name>`, which a template may `#set` and which are read back after rendering.
  * As in API Gateway, a reference that resolves to nothing renders as the empty string; a member of these variables,
  * or a method, that the emulation does not implement fails the render instead (not-emulated.ts).
@@ -25,11 +27,19 @@ export interface RequestParameters {
   header: Record<string, string>;
 }
 
+/** `$context.identity`: the caller, as IAM authorization knows it; empty strings for an unsigned request. */
+export interface CallerIdentity {
+  accountId: string;
+  userArn: string;
+}
+
 /** The `$context` values of one request that templates read. */
 export interface RequestContext {
   requestId: string;
   resourcePath: string;
   path: string;
+  /** Absent: no caller known (as with apiAuthorization=NONE in AWS): both fields render empty. */
+  identity?: CallerIdentity;
 }
 
 export interface TemplateVariables {
@@ -94,8 +104,10 @@ function inputVariable(template: string, body: string, params: RequestParameters
     body,
     // A JSON null is Java's null: it renders as nothing, like a missing member.
     path: (path: string): unknown => selectJsonPath(template, parsedBody(), path) ?? undefined,
-    params: (name?: unknown): string => {
-      if (name === undefined) throw new NotEmulatedError(template, '$input.params() without a name');
+    params: (name?: unknown): string | RequestParameters => {
+      // Copies: a template may not change what the next one reads.
+      if (name === undefined)
+        return { path: { ...params.path }, querystring: { ...params.querystring }, header: { ...params.header } };
       return findParameter(params, String(name));
     },
   };
@@ -141,6 +153,11 @@ export class MappingTemplate {
           requestId: context.requestId,
           path: context.path,
           resourcePath: context.resourcePath,
+          identity: strictVariable(
+            '$context.identity',
+            { accountId: context.identity?.accountId ?? '', userArn: context.identity?.userArn ?? '' },
+            template,
+          ),
           responseOverride: strictVariable('$context.responseOverride', responseOverride, template),
         },
         template,
