@@ -5,7 +5,9 @@
  * of a record's JSON. So an input that is the same object as the one the event before carried on (a state event's
  * input, a StateExited's output) is left out and its event's index listed in `carriedInputs`; reading puts it back.
  * What is left out is decided by identity, never by comparing values, so it costs nothing to find and can never
- * drop an input that differs. A record written before this form (without `carriedInputs`) reads as it was stored.
+ * drop an input that differs. Likewise a state whose output is its very input (a Choice state) lists its event in
+ * `outputsAsInput` rather than writing that object a second time. A record written before this form (without these
+ * lists) reads as it was stored.
  *
  * Compressed with Brotli at quality 1 and a 64 KB window, behind one byte, BROTLI_RECORD: against deflate at level 1,
  * what the console wrote before, it is the same size (about 1.7 KB for the accepted path's 15 KB) in about two thirds
@@ -21,6 +23,8 @@ interface StoredExecution extends Omit<RecordedExecution, 'events'> {
   events: (EventLog | (Omit<StateEvent, 'state'> & { state: StoredState }))[];
   /** The indexes of the events whose state input is the one carried on from the event before. */
   carriedInputs?: number[];
+  /** The indexes of the events whose state output is the state's input itself. */
+  outputsAsInput?: number[];
 }
 
 /**
@@ -41,19 +45,31 @@ const carriedOn = (event: StateEvent): unknown =>
 
 export function encodeExecution(execution: RecordedExecution): Buffer {
   const carriedInputs: number[] = [];
+  const outputsAsInput: number[] = [];
   let carried: unknown;
   const events = execution.events.map((event, index) => {
     if (!isStateEvent(event)) return event;
-    const same = carried !== undefined && event.state.input === carried;
+    const inputCarried = carried !== undefined && event.state.input === carried;
+    const outputIsInput = event.state.output !== undefined && event.state.output === event.state.input;
     carried = carriedOn(event);
-    if (!same) return event;
-    carriedInputs.push(index);
+    if (!inputCarried && !outputIsInput) return event;
     const state: StoredState = { ...event.state };
-    delete state.input;
+    if (inputCarried) {
+      carriedInputs.push(index);
+      delete state.input;
+    }
+    if (outputIsInput) {
+      outputsAsInput.push(index);
+      delete state.output;
+    }
     return { ...event, state };
   });
-  const stored: StoredExecution =
-    carriedInputs.length > 0 ? { ...execution, events, carriedInputs } : { ...execution, events };
+  const stored: StoredExecution = {
+    ...execution,
+    events,
+    ...(carriedInputs.length > 0 && { carriedInputs }),
+    ...(outputsAsInput.length > 0 && { outputsAsInput }),
+  };
   return Buffer.concat([Buffer.of(BROTLI_RECORD), brotliCompressSync(JSON.stringify(stored), BROTLI)]);
 }
 
@@ -62,15 +78,28 @@ export const storedJson = (record: Uint8Array): string =>
   (record[0] === BROTLI_RECORD ? brotliDecompressSync(record.subarray(1)) : inflateRawSync(record)).toString('utf8');
 
 export function decodeExecution(record: Uint8Array): RecordedExecution {
-  const { carriedInputs, ...stored } = JSON.parse(storedJson(record)) as StoredExecution;
-  if (!carriedInputs) return stored as RecordedExecution;
-  const listed = new Set(carriedInputs);
+  const { carriedInputs, outputsAsInput, ...stored } = JSON.parse(storedJson(record)) as StoredExecution;
+  if (!carriedInputs && !outputsAsInput) return stored as RecordedExecution;
+  const inputs = new Set(carriedInputs);
+  const outputs = new Set(outputsAsInput);
   let carried: unknown;
   const events = stored.events.map((stored, index) => {
-    const event = (
-      listed.has(index) ? { ...stored, state: { ...(stored as StateEvent).state, input: carried } } : stored
-    ) as EventLog;
-    if (isStateEvent(event)) carried = carriedOn(event);
+    if (!('state' in stored) || (!inputs.has(index) && !outputs.has(index))) {
+      if (isStateEvent(stored as EventLog)) carried = carriedOn(stored as StateEvent);
+      return stored as EventLog;
+    }
+    // In the order the library writes a state's fields (name, type, input, output), as a record written whole reads.
+    const { name, type, input, output, ...rest } = stored.state;
+    const restored = inputs.has(index) ? (carried as StateEvent['state']['input']) : input;
+    const state = {
+      name,
+      type,
+      input: restored,
+      ...(outputs.has(index) ? { output: restored } : output !== undefined && { output }),
+      ...rest,
+    };
+    const event = { ...stored, state } as StateEvent;
+    carried = carriedOn(event);
     return event;
   });
   return { ...stored, events };

@@ -8,7 +8,9 @@ import { describe, expect, it } from '@jest/globals';
 import { decodeExecution, encodeExecution, storedJson } from '../../local/console/execution-record.js';
 import type { EventLog, RecordedExecution } from '../../local/stepfunctions/execution-history.js';
 
-/** A run as aws-local-stepfunctions logs it: one object handed from state to state, a retry, a caught failure. */
+/**
+ * A run as aws-local-stepfunctions logs it: one object handed from state to state, a Choice, a retry, a caught failure.
+ */
 function loggedRun(): RecordedExecution {
   const started = { requestId: 'r1', body: 'e30=' };
   const first = { requestId: 'r1', body: 'e30=' }; // the library's clone of the execution's input
@@ -20,6 +22,13 @@ function loggedRun(): RecordedExecution {
     { type: 'ExecutionStarted', timestamp: 1, input: started },
     { type: 'StateEntered', timestamp: 2, state: { name: 'Validate', type: 'Task', input: first } },
     { type: 'StateExited', timestamp: 3, state: { name: 'Validate', type: 'Task', input: first, output: validated } },
+    // A Choice state puts out its very input.
+    { type: 'StateEntered', timestamp: 3, state: { name: 'IsValid', type: 'Choice', input: validated } },
+    {
+      type: 'StateExited',
+      timestamp: 3,
+      state: { name: 'IsValid', type: 'Choice', input: validated, output: validated },
+    },
     { type: 'StateEntered', timestamp: 4, state: { name: 'Persist', type: 'Task', input: validated } },
     {
       type: 'StateFailed',
@@ -58,8 +67,12 @@ function loggedRun(): RecordedExecution {
   };
 }
 
-const stored = (record: Buffer): { events: { state?: object }[]; carriedInputs?: number[] } =>
-  JSON.parse(storedJson(record)) as { events: { state?: object }[]; carriedInputs?: number[] };
+interface Stored {
+  events: { state?: object }[];
+  carriedInputs?: number[];
+  outputsAsInput?: number[];
+}
+const stored = (record: Buffer): Stored => JSON.parse(storedJson(record)) as Stored;
 
 describe('an execution as the console stores it', () => {
   it('reads back every event as it was logged, each state input in its place', () => {
@@ -69,12 +82,17 @@ describe('an execution as the console stores it', () => {
 
   it('stores an input once where the workflow handed the same object on, and whole where it is another object', () => {
     const record = stored(encodeExecution(loggedRun()));
-    // Validate's exit, Persist's entry, failure, retry, catch and exit, Respond's exit; not the first entry (the
-    // library's clone of the execution's input), nor Respond's entry (an equal value, another object).
-    expect(record.carriedInputs).toEqual([2, 3, 4, 5, 6, 7, 9]);
+    // Validate's exit, IsValid's entry and exit, Persist's entry, failure, retry, catch and exit, Respond's exit; not
+    // the first entry (the library's clone of the execution's input), nor Respond's entry (an equal value, another
+    // object).
+    expect(record.carriedInputs).toEqual([2, 3, 4, 5, 6, 7, 8, 9, 11]);
     for (const index of record.carriedInputs ?? []) expect(record.events[index]?.state).not.toHaveProperty('input');
     expect(record.events[1]?.state).toHaveProperty('input');
-    expect(record.events[8]?.state).toHaveProperty('input');
+    expect(record.events[10]?.state).toHaveProperty('input');
+    // IsValid's output is its input: written neither time.
+    expect(record.outputsAsInput).toEqual([4]);
+    expect(record.events[4]?.state).not.toHaveProperty('output');
+    expect(record.events[9]?.state).toHaveProperty('output');
   });
 
   it('reads a record written before, deflated with every input, as it was stored', () => {

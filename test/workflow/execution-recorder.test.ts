@@ -82,10 +82,17 @@ describe('the execution recorder', () => {
       const stored = JSON.parse(storedJson(row?.record as Uint8Array)) as {
         events: unknown[];
         carriedInputs?: number[];
+        outputsAsInput?: number[];
       };
       const stateEvents = (logged.get('req-accepted')?.events ?? []).filter((event) => 'state' in event).length;
       // Every state event but the first: its input is the library's clone of the execution's input.
       expect(stored.carriedInputs).toHaveLength(stateEvents - 1);
+      // A Choice state's output is its input: written once.
+      const choices = (logged.get('req-accepted')?.events ?? []).filter(
+        (event) => event.type === 'StateExited' && event.state.type === 'Choice',
+      ).length;
+      expect(choices).toBeGreaterThan(0);
+      expect(stored.outputsAsInput).toHaveLength(choices);
     } finally {
       raw.close();
     }
