@@ -3,7 +3,7 @@
  * percent with the neighbours' load, while the CPU time a process spends on a fixed number of requests moves far
  * less. Starts the service as `npm run bench` does (local/main.ts on the pinned Node, in a process group of its own),
  * warms it, sends a fixed number of new orders at a fixed concurrency, and reads the CPU time (user + system, from
- * /proc) of the service's Node and of DynamoDB Local's JVM over those requests. Modes run alternately, so that a
+ * /proc) of the service's Node and of DynamoDB Local's JVM over those requests, and what each wrote to storage. Modes run alternately, so that a
  * change in the machine's load falls on each mode alike.
  *
  * `npx tsx bench/cpu-per-request.ts [--root <project>] [--rounds 3] [--requests 3000] [--connections 50]
@@ -38,6 +38,15 @@ const connections = Number(values.connections);
 const modes = values.modes.split(',');
 const TICKS_PER_SECOND = 100; // getconf CLK_TCK on Linux
 
+/** What /proc/<pid>/io counts as written to storage by the process (0 once it is gone). */
+function writtenBytes(pid: string): number {
+  try {
+    return Number(/write_bytes: (\d+)/.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
+}
+
 /** User + system CPU (ms) of every process of a process group, the leader as node, the others by command (java). */
 function groupCpu(pgid: number): Record<string, number> {
   const cpu: Record<string, number> = {};
@@ -54,9 +63,12 @@ function groupCpu(pgid: number): Record<string, number> {
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     if (Number(fields[2]) !== pgid) continue;
     const ms = ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
+    // Bytes the process caused to be written to storage (WAL, checkpoints, DynamoDB Local's files), as `<name> io`.
+    const written = writtenBytes(entry);
     // The group's leader is the service's Node (its main thread names itself MainThread).
     const name = Number(entry) === pgid ? 'node' : command;
     cpu[name] = (cpu[name] ?? 0) + ms;
+    cpu[`${name} io`] = (cpu[`${name} io`] ?? 0) + written;
   }
   return cpu;
 }
@@ -150,6 +162,8 @@ for (let round = 1; round <= rounds; round += 1) {
         (((after[command] ?? 0) - (before[command] ?? 0)) * 1000) / requests;
       const node = perRequest('node');
       const jvm = perRequest('java');
+      const kB = (command: string): string =>
+        (((after[`${command} io`] ?? 0) - (before[`${command} io`] ?? 0)) / 1024 / requests).toFixed(1);
       const rate = requests / seconds;
       const figures = (results[key] ??= { node: [], jvm: [], rate: [] });
       figures.node.push(node);
@@ -158,7 +172,8 @@ for (let round = 1; round <= rounds; round += 1) {
       const load = readFileSync('/proc/loadavg', 'utf8').split(' ')[0];
       console.log(
         `round ${round} ${key}: node ${node.toFixed(0)} µs/request, JVM ${jvm.toFixed(0)} µs/request, ` +
-          `${rate.toFixed(0)} req/s, load ${load}, ${JSON.stringify(statuses)}`,
+          `${rate.toFixed(0)} req/s, written ${kB('node')} kB (node) ${kB('java')} kB (JVM) per request, load ${load}, ` +
+          JSON.stringify(statuses),
       );
     } finally {
       await stop(child);
