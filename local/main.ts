@@ -7,12 +7,13 @@
  * local/subscriptions.ts); ORDER_INTAKE_CLIENT_KEY_RETENTION_HOURS (how long a client's Idempotency-Key is honoured,
  * whole hours 1..720, default 24, as the stack's clientKeyRetentionHours). See docs/local.md.
  */
+import { traceStartup } from './startup-trace.js';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { DYNAMODB_FOLDER, startDynamoDbLocal } from './dynamodb/dynamodb-local.js';
 import { SERVICE_NAME } from '../src/service-name.js';
 import type { RunningService } from './service.js';
-import { logFormat, TerminalLogger } from './terminal-logger.js';
+import { logFormat } from './log-format.js';
 import type { Subscriber } from './subscriptions.js';
 import { withoutUrlSecrets } from './secrets.js';
 import { errorMessage } from '../src/json-value.js';
@@ -108,8 +109,10 @@ async function main(): Promise<void> {
   const dataDir = resolve(process.env.DATA_DIR || '.data');
   const host = process.env.HOST || '127.0.0.1';
   const port = portFrom(process.env.PORT);
-  const logger = readableLogs() ? new TerminalLogger({ serviceName: SERVICE_NAME }) : undefined;
+  const readable = readableLogs();
+  traceStartup('main: static modules evaluated');
   await ensurePortFree(port, host);
+  traceStartup('main: port free');
   // The JVM is spawned before the service's modules load: loading them holds the event loop for a while.
   let spawned = (): void => undefined;
   const jvmSpawned = new Promise<void>((done) => (spawned = done));
@@ -124,6 +127,10 @@ async function main(): Promise<void> {
       import('./faults.js'),
     ]);
     const { loadSubscribers, parseRetrySeconds } = await import('./subscriptions.js');
+    const logger = readable
+      ? new (await import('./terminal-logger.js')).TerminalLogger({ serviceName: SERVICE_NAME })
+      : undefined;
+    traceStartup('main: service modules loaded');
     // A subscriber that cannot be set up fails the start at once.
     subscribers = await loadSubscribers({
       webhooks: process.env.ORDER_INTAKE_WEBHOOKS,
@@ -151,6 +158,7 @@ async function main(): Promise<void> {
     await dynamodb.then((store) => store.stop()).catch(() => undefined);
     throw error;
   }
+  traceStartup('main: listening');
   // A loopback address reads better as localhost, which is what the README promises.
   const url = host === '127.0.0.1' ? `http://localhost:${service.port}` : service.url;
   const seconds = ((performance.now() - started) / 1000).toFixed(1);

@@ -44,7 +44,7 @@ export async function launchService({
   delete inherited.NODE_OPTIONS;
   const started = performance.now();
   const [command, args] =
-    via === 'npm-start' ? ['npm', ['start']] : [process.execPath, ['--import', 'tsx', 'local/main.ts']];
+    via === 'npm-start' ? ['npm', ['start']] : [process.execPath, ['--import', 'tsx/esm', 'local/main.ts']];
   const child = spawn(command, args, {
     cwd: PROJECT_ROOT,
     detached: true,

@@ -15,12 +15,12 @@
  * Everything is built once here and shared by every request.
  */
 import { join, resolve } from 'node:path';
+import { traceStartup } from './startup-trace.js';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { validateHandlerFor } from '../lambdas/validate/handler.js';
 import { CLIENT_KEY_RETENTION_HOURS, validateFunctionTimeoutSeconds } from '../src/deployed-settings.js';
 import { validateEnvironment, validateSettingsFrom } from '../src/validation/validate-settings.js';
-import { loadOrderIntakeDefinition } from '../asl/order-intake.js';
 import { SERVICE_NAME } from '../src/service-name.js';
 import { createApiGateway } from './apigateway/api-gateway.js';
 import { loadAsyncApiDocument, loadOpenApiDocument } from './apigateway/openapi.js';
@@ -30,14 +30,15 @@ import { hostNamesFor, LOOPBACK_HOSTS } from './browser-guard.js';
 import { makePrivateDataFolder } from './private-files.js';
 import { loadApiMappingTemplates } from './apigateway/vtl/api-templates.js';
 import { DYNAMODB_FOLDER, startDynamoDbLocal, type DynamoDbLocal } from './dynamodb/dynamodb-local.js';
-import { ensureOrdersTable } from './dynamodb/orders-table.js';
+import { prepareOrdersTable } from './dynamodb/orders-table.js';
 import { limitStoreCapacity } from './dynamodb/store-capacity.js';
 import { PUBLISHERS } from './eventbridge/local-event-bus.js';
 import { startLocalEvents, type LocalEvents, type LocalEventsOptions } from './eventbridge/local-events.js';
 import { FAULT_DESCRIPTIONS, FaultSwitches, storeFaults, withValidateFault, type Fault } from './faults.js';
 import { authorizersFor, deployedIam, type CallerAuthorizers, type DeployedIamSource } from './iam/index.js';
+import { warmUpDynamoDbAuthorization } from './iam/dynamodb.js';
 import { LOCAL_RESOURCES } from './local-account.js';
-import { createOrderWorkflow } from './stepfunctions/order-workflow.js';
+import { createOrderWorkflow, loadOrderStateMachine } from './stepfunctions/order-workflow.js';
 import { CONSOLE_DATABASE_FILE, ConsoleStore, type ConsoleRetention } from './console/console-store.js';
 import { consoleRoutes } from './console/console-http.js';
 import { CONSOLE_PATH, createOpsConsole, type OpsConsoleOptions } from './console/console-routes.js';
@@ -136,6 +137,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     );
     // A first synthesis (nothing kept yet for this code) is CPU work in this process; the JVM boots meanwhile.
     const iam: CallerAuthorizers = authorizersFor(options.iam ?? (await deployedIam(LOCAL_RESOURCES)));
+    traceStartup('service: IAM ready');
     // Reaching an exposed console's port proves nothing: it asks for a token made at each start (console-token.ts).
     const consoleToken = hostNamesFor(options.host ?? DEFAULT_HOST) === 'any' ? newConsoleToken() : undefined;
     const consoleStore = consoleEnabled(options)
@@ -143,28 +145,49 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
           store.close(),
         )
       : undefined;
+    // CPU work that needs no DynamoDB, done while the JVM boots rather than after it answers.
+    const workflowResources = {
+      ValidateFunctionArn: LOCAL_RESOURCES.validateFunctionArn,
+      OrdersTableName: LOCAL_RESOURCES.tableName,
+      EventBusName: LOCAL_RESOURCES.busName,
+    };
+    const stateMachine = loadOrderStateMachine(workflowResources);
+    const templates = loadApiMappingTemplates({
+      StateMachineArn: LOCAL_RESOURCES.stateMachineArn,
+      OrdersTableName: LOCAL_RESOURCES.tableName,
+    });
+    const [openApi, asyncApi] = [loadOpenApiDocument(), loadAsyncApiDocument()];
+    await warmUpDynamoDbAuthorization(iam.api, LOCAL_RESOURCES.tableName);
+    traceStartup('service: prepared while the JVM boots');
     const dynamodb = await starting;
     const newClient = (): DynamoDBClient => started.adopt(dynamodb.client(), (client) => client.destroy());
-    await ensureOrdersTable(newClient(), LOCAL_RESOURCES.tableName);
-
-    const events = await startLocalEvents({
-      dataDir,
-      busName: LOCAL_RESOURCES.busName,
-      tableName: LOCAL_RESOURCES.tableName,
-      dynamodbEndpoint: dynamodb.endpoint,
-      busAvailable: !faults.isOn('bus'),
-      archiveBucketName: LOCAL_RESOURCES.archiveBucketName,
-      iam: { relay: iam.relay, archive: iam.archive },
-      subscribers: options.subscribers,
-      webhooks: options.webhooks,
-      delivery: options.delivery,
-      eventLogRetentionMs: options.eventLogRetentionMs,
-      log: ({ level, message, ...details }: { level?: string; message?: string }) => {
-        const write = level === 'error' ? logger.error : level === 'warn' ? logger.warn : logger.info;
-        write.call(logger, String(message ?? 'local events'), details);
+    // The event runtime starts once the table exists (prepareOrdersTable), and the API's client has read once.
+    const apiStore = newClient();
+    const events = await prepareOrdersTable(
+      { client: newClient(), reader: apiStore, tableName: LOCAL_RESOURCES.tableName },
+      async () => {
+        const runtime = await startLocalEvents({
+          dataDir,
+          busName: LOCAL_RESOURCES.busName,
+          tableName: LOCAL_RESOURCES.tableName,
+          dynamodbEndpoint: dynamodb.endpoint,
+          busAvailable: !faults.isOn('bus'),
+          archiveBucketName: LOCAL_RESOURCES.archiveBucketName,
+          iam: { relay: iam.relay, archive: iam.archive },
+          subscribers: options.subscribers,
+          webhooks: options.webhooks,
+          delivery: options.delivery,
+          eventLogRetentionMs: options.eventLogRetentionMs,
+          log: ({ level, message, ...details }: { level?: string; message?: string }) => {
+            const write = level === 'error' ? logger.error : level === 'warn' ? logger.warn : logger.info;
+            write.call(logger, String(message ?? 'local events'), details);
+          },
+        });
+        started.defer(() => runtime.stop());
+        return runtime;
       },
-    });
-    started.defer(() => events.stop());
+    );
+    traceStartup('service: table and events ready');
 
     const workflowStore = newClient();
     limitStoreCapacity(workflowStore);
@@ -173,11 +196,6 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       if (fault === 'bus') events.setBusAvailable(!on);
       if (fault === 'events-disk-full') events.setDiskFull(on);
     });
-    const workflowResources = {
-      ValidateFunctionArn: LOCAL_RESOURCES.validateFunctionArn,
-      OrdersTableName: LOCAL_RESOURCES.tableName,
-      EventBusName: LOCAL_RESOURCES.busName,
-    };
     // The function's environment, as the stack sets it (cdk/lib/order-workflow.ts), read as the deployed handler reads it.
     const validateHandler = validateHandlerFor(
       validateSettingsFrom(
@@ -188,7 +206,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       ),
     );
     const workflow = createOrderWorkflow({
-      resources: workflowResources,
+      stateMachine,
       backends: {
         dynamodb: workflowStore,
         bus: events.bus.publishingAs(PUBLISHERS.workflow),
@@ -201,16 +219,13 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     });
 
     const gateway = createApiGateway({
-      templates: loadApiMappingTemplates({
-        StateMachineArn: LOCAL_RESOURCES.stateMachineArn,
-        OrdersTableName: LOCAL_RESOURCES.tableName,
-      }),
+      templates,
       stateMachineArn: LOCAL_RESOURCES.stateMachineArn,
       workflow,
-      dynamodb: newClient(),
+      dynamodb: apiStore,
       iam: iam.api,
-      openApi: loadOpenApiDocument(),
-      asyncApi: loadAsyncApiDocument(),
+      openApi,
+      asyncApi,
     });
     const host = options.host ?? DEFAULT_HOST;
     // The ops console reads what the console store recorded and the rest on demand; it changes nothing but dead
@@ -224,7 +239,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
         dynamodb: newClient(),
         tableName: LOCAL_RESOURCES.tableName,
         archiveDir: events.archiveDir,
-        definition: loadOrderIntakeDefinition(workflowResources) as OpsConsoleOptions['definition'],
+        definition: stateMachine.definition as OpsConsoleOptions['definition'],
         redriveDeadLetter: (id) => events.redriveDeadLetter(id),
         ruleNames: events.ruleNames,
         // Through the API itself, as any client's request: recorded, validated and deduplicated the same way.

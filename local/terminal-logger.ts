@@ -34,13 +34,3 @@ export class TerminalLogger extends Logger {
     return new TerminalLogger(options);
   }
 }
-
-/**
- * LOG_FORMAT: `text` (readable lines) or `json`; by default text when stdout is a terminal, JSON otherwise, so that
- * what a program reads stays JSON.
- */
-export function logFormat(asked = process.env.LOG_FORMAT, terminal = process.stdout.isTTY === true): 'text' | 'json' {
-  if (asked === undefined || asked === '') return terminal ? 'text' : 'json';
-  if (asked !== 'text' && asked !== 'json') throw new Error(`LOG_FORMAT must be text or json, not ${asked}`);
-  return asked;
-}

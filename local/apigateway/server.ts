@@ -3,6 +3,7 @@
  * limit is the workflow's to enforce), gives every request a fresh UUID as its id, hands it to the API Gateway
  * emulation, writes the answer and a summary log line.
  */
+import { traceStartup } from '../startup-trace.js';
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -222,6 +223,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
     { requestId, url, method }: { requestId: string; url: URL; method: string },
   ): Promise<void> {
     const started = performance.now();
+    traceStartup('http: request received');
     const startedAt = Date.now();
     const headers = headersOf(request);
     const site = { method, headers, port: request.socket.localPort ?? 0 };
@@ -247,6 +249,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
     if (read.tooLarge) lingerAfterAnswer(request);
     response.writeHead(answer.status, { ...answer.headers, ...closing, 'Content-Length': String(body.byteLength) });
     response.end(body);
+    traceStartup('http: request answered');
     const durationMs = Math.round((performance.now() - started) * 10) / 10;
     requestLog.record({
       method,

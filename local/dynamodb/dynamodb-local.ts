@@ -9,7 +9,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { dirname, join, resolve } from 'node:path';
 // Loaded once the JVM is spawned (the SDK takes ~100 ms to load, which npm start would otherwise add to its start).
@@ -19,10 +19,12 @@ import { canInspectListeners, listenersOf, processTree } from '../listening-sock
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../local-account.js';
 import { makePrivateFolder } from '../private-files.js';
 import { loopbackBind } from './loopback-bind.js';
+import { traceStartup } from '../startup-trace.js';
 
 const require = createRequire(import.meta.url);
 const EMULATOR_DIR = join(dirname(require.resolve('amplify-dynamodb-simulator/package.json')), 'emulator');
 const START_TIMEOUT_MS = 30_000;
+const READINESS_POLL_MS = 20;
 /** DynamoDB Local's files live here, under the data folder; the event runtime keeps its own beside them. */
 export const DYNAMODB_FOLDER = 'dynamodb';
 
@@ -104,20 +106,41 @@ const clientFor =
       sdk,
     );
 
-async function waitUntilServing(endpoint: string, child: ChildProcess, sdk: typeof DynamoDbSdk): Promise<void> {
+/** Whether something accepts TCP connections on the port: a refused connect costs next to nothing, a call does not. */
+const accepts = (port: number): Promise<boolean> =>
+  new Promise((answer) => {
+    const socket = connect({ port, host: '127.0.0.1' });
+    socket.once('connect', () => {
+      socket.destroy();
+      answer(true);
+    });
+    socket.once('error', () => answer(false));
+  });
+
+/**
+ * Waits until DynamoDB Local answers a call. Its port is tried every READINESS_POLL_MS (a refused connect is nearly
+ * free), so that the wait ends within that of the JVM's readiness rather than up to a whole longer interval after it;
+ * the call is sent once the port accepts.
+ */
+async function waitUntilServing(endpoint: string, port: number, child: ChildProcess, sdk: typeof DynamoDbSdk) {
   const { ListTablesCommand } = sdk;
   const client = clientFor(endpoint, sdk)({ maxAttempts: 1 });
   const deadline = Date.now() + START_TIMEOUT_MS;
   try {
     for (;;) {
       if (child.exitCode !== null) throw new Error(`DynamoDB Local exited with code ${child.exitCode}`);
-      try {
-        await client.send(new ListTablesCommand({ Limit: 1 }));
-        return;
-      } catch (error) {
-        if (Date.now() > deadline) throw new Error('DynamoDB Local did not start in time', { cause: error });
-        await new Promise((wake) => setTimeout(wake, 100));
+      let refused: unknown = new Error(`nothing accepts connections on port ${port}`);
+      if (await accepts(port)) {
+        try {
+          await client.send(new ListTablesCommand({ Limit: 1 }));
+          return;
+        } catch (error) {
+          refused = error;
+        }
       }
+      traceStartup('dynamodb: not answering yet');
+      if (Date.now() > deadline) throw new Error('DynamoDB Local did not start in time', { cause: refused });
+      await new Promise((wake) => setTimeout(wake, READINESS_POLL_MS));
     }
   } finally {
     client.destroy();
@@ -213,6 +236,7 @@ function exposureOf(watchdogPid: number | undefined, port: number, shimUnavailab
 }
 
 export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Promise<DynamoDbLocal> {
+  traceStartup('dynamodb: launcher called');
   const shim = await loopbackBind();
   const port = options.port || (await freePort());
   const dataDir = options.dataDir ? resolve(options.dataDir) : undefined;
@@ -236,6 +260,7 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
     env: { ...process.env, PID_FILE: pidFile },
   });
   if (child.stderr) forwardMeaningfulLines(child.stderr);
+  traceStartup('dynamodb: JVM spawned');
   options.onSpawn?.();
   const exited = new Promise<void>((done) => child.once('exit', () => done()));
   const stop = async (): Promise<void> => {
@@ -247,7 +272,9 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
   let sdk: typeof DynamoDbSdk;
   try {
     sdk = await import('@aws-sdk/client-dynamodb');
-    await waitUntilServing(endpoint, child, sdk);
+    traceStartup('dynamodb: SDK loaded');
+    await waitUntilServing(endpoint, port, child, sdk);
+    traceStartup('dynamodb: answering');
   } catch (error) {
     await stop();
     throw error;

@@ -69,3 +69,14 @@ export async function authorizeDynamoDbCall(
       }),
   );
 }
+
+/**
+ * The simulator's first decision on a DynamoDB call loads what it knows of DynamoDB's actions (~30 ms of CPU): npm
+ * start has it made while the JVM boots, on an order no one asked about, rather than in the first request. The
+ * decision itself does not matter.
+ */
+export async function warmUpDynamoDbAuthorization(authorizer: RoleAuthorizer, tableName: string): Promise<void> {
+  await authorizeDynamoDbCall(authorizer, 'GetItem', { TableName: tableName, Key: { pk: { S: 'start-up' } } }).catch(
+    () => undefined,
+  );
+}

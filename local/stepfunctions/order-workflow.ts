@@ -3,6 +3,11 @@
  * Task states bound to local integrations. Build it once per process; execute it per request.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { StartSyncExecutionOutput, SyncExecutionStatus } from '@aws-sdk/client-sfn';
 import {
   ExecutionError,
@@ -24,10 +29,63 @@ export type SyncExecutionResult = Required<Pick<StartSyncExecutionOutput, 'execu
   status: SyncExecutionStatus;
 } & Pick<StartSyncExecutionOutput, 'output' | 'error' | 'cause'>;
 
-export interface OrderWorkflowOptions {
-  resources: WorkflowResources;
-  /** Default: DEFAULT_WORKFLOW_SETTINGS, as in the stack. */
-  settings?: WorkflowSettings;
+/**
+ * The ASL file with its resources substituted, parsed and validated. aws-local-stepfunctions validates a definition
+ * each time it builds a StateMachine (about 0.2 s of CPU, which npm start would spend while DynamoDB Local's JVM boots
+ * on the same cores), so a definition that this version of it has validated once is remembered by its content, under
+ * node_modules/.cache as the synthesized stack is, and not validated again. A changed definition or version is new
+ * content; an invalid one is never remembered, so it fails every start.
+ */
+export interface OrderStateMachine {
+  definition: StateMachineDefinition;
+  machine: StateMachine;
+}
+
+const VALIDATED_DIR = fileURLToPath(new URL('../../node_modules/.cache/order-intake', import.meta.url));
+const validatorVersion = (): string => {
+  const entry = createRequire(import.meta.url).resolve('aws-local-stepfunctions');
+  const manifest = JSON.parse(readFileSync(join(dirname(entry), '..', 'package.json'), 'utf8')) as { version: string };
+  return manifest.version;
+};
+
+/** Where a definition validated once is remembered, by its content and this version of aws-local-stepfunctions. */
+export function validationRecordOf(definition: StateMachineDefinition): string {
+  const key = createHash('sha256').update(validatorVersion()).update(JSON.stringify(definition)).digest('hex');
+  return join(VALIDATED_DIR, `asl-validated-${key.slice(0, 32)}`);
+}
+
+/**
+ * A StateMachine for `definition`, validated unless this content was validated before. The validator fills in
+ * defaults (QueryLanguage) as it goes, so it checks a copy: the machine runs, and the console shows, the definition as
+ * written, whether it was validated at this start or before.
+ */
+export function validatedStateMachine(definition: StateMachineDefinition): StateMachine {
+  const record = validationRecordOf(definition);
+  if (!existsSync(record)) {
+    new StateMachine(structuredClone(definition));
+    try {
+      mkdirSync(VALIDATED_DIR, { recursive: true, mode: 0o700 });
+      writeFileSync(record, '');
+    } catch {
+      // Not remembered (a read-only install): the next start validates it again.
+    }
+  }
+  return new StateMachine(definition, { validationOptions: { noValidate: true } });
+}
+
+export function loadOrderStateMachine(resources: WorkflowResources, settings?: WorkflowSettings): OrderStateMachine {
+  const definition = loadOrderIntakeDefinition(resources, settings) as StateMachineDefinition;
+  return { definition, machine: validatedStateMachine(definition) };
+}
+
+export type OrderWorkflowOptions = (
+  | {
+      resources: WorkflowResources;
+      /** Default: DEFAULT_WORKFLOW_SETTINGS, as in the stack. */
+      settings?: WorkflowSettings;
+    }
+  | { stateMachine: OrderStateMachine }
+) & {
   backends: LocalBackends;
   /**
    * Replaces every Retry interval and every Wait state's duration (ms); tests use it so that retries and pauses do
@@ -39,7 +97,7 @@ export interface OrderWorkflowOptions {
    * log; the ASL is not instrumented). Without it the log is not collected at all.
    */
   onExecutionEnd?: (execution: RecordedExecution) => void;
-}
+};
 
 export interface OrderWorkflow {
   startSyncExecution(input: unknown, executionName: string): Promise<SyncExecutionResult>;
@@ -48,8 +106,8 @@ export interface OrderWorkflow {
 type StateDefinition = { Type: string; Resource?: string; Retry?: unknown[] };
 
 export function createOrderWorkflow(options: OrderWorkflowOptions): OrderWorkflow {
-  const definition = loadOrderIntakeDefinition(options.resources, options.settings) as StateMachineDefinition;
-  const machine = new StateMachine(definition);
+  const { definition, machine } =
+    'stateMachine' in options ? options.stateMachine : loadOrderStateMachine(options.resources, options.settings);
   const integrations = localIntegrations(options.backends);
   const states = Object.entries(definition.States as Record<string, StateDefinition>);
 

@@ -160,7 +160,7 @@ describe('npm start', () => {
     expect(JSON.parse(line() ?? '{}')).toMatchObject({ level: 'WARN', requestId, executionName: requestId });
 
     // The service's Node itself, not npm's `sh -c` above it (whose command line ends the same way).
-    const service = processesInGroup(pgid).find((line) => /^\s*\d+ node --import tsx local\/main\.ts$/.test(line));
+    const service = processesInGroup(pgid).find((line) => /^\s*\d+ node --import tsx\/esm local\/main\.ts$/.test(line));
     expect(service).toBeDefined();
 
     process.kill(Number(service?.trim().split(' ')[0]), 'SIGTERM');

@@ -1,6 +1,7 @@
 /** Logs are readable lines on a terminal and JSON for programs, from the same Powertools entries. */
 import { afterEach, describe, expect, it, jest } from '@jest/globals';
-import { logFormat, readableLine, TerminalLogger } from '../../local/terminal-logger.js';
+import { logFormat } from '../../local/log-format.js';
+import { readableLine, TerminalLogger } from '../../local/terminal-logger.js';
 
 describe('LOG_FORMAT', () => {
   it('is text on a terminal and json otherwise, unless set', () => {
