@@ -11,6 +11,7 @@
  * several (comma-separated, each with its own node_modules), run alternately to compare code the same way; --profile writes each start's V8 CPU profile
  * (`npm run cpu-profile -- <file>` summarises it).
  */
+import { uniqueOrders } from './unique-orders.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { request, Agent } from 'node:http';
@@ -73,13 +74,7 @@ function groupCpu(pgid: number): Record<string, number> {
   return cpu;
 }
 
-let sequence = 0;
-const order = (): string =>
-  JSON.stringify({
-    customerId: 'CUST-BENCH001',
-    items: [{ sku: 'SKU-00012345', quantity: 1 + (sequence % 100) }],
-    clientReference: `cpu-${process.pid}-${++sequence}`,
-  });
+const order = uniqueOrders('cpu');
 
 /** `amount` new orders over `connections` keep-alive connections; answers counted by status. */
 async function send(url: URL, amount: number): Promise<{ seconds: number; statuses: Record<number, number> }> {
