@@ -36,6 +36,7 @@ import { ensureOrdersTable } from '../local/dynamodb/orders-table.js';
 import { IDEMPOTENCY_WINDOW_SECONDS } from '../src/deployed-settings.js';
 import { idempotencyLockKey, orderKey } from '../src/store/orders-table.js';
 import { cliArguments } from '../tools/cli-arguments.js';
+import { uniqueOrders } from './unique-orders.js';
 import { latencyFigures, readBack, runOpenLoad, tableRow, type LoadFigures } from '../tools/open-load.js';
 
 cliArguments(
@@ -62,14 +63,7 @@ const acceptedOrderIds: string[] = [];
 let serviceAccepted = 0;
 /** The problem body of every 5xx but 503: it names the request, whose execution the console shows. */
 const failures: string[] = [];
-let sequence = 0;
-/** A distinct valid order per request, so that every request is a new order, not a duplicate. */
-const uniqueOrder = (): string =>
-  JSON.stringify({
-    customerId: 'CUST-BENCH001',
-    items: [{ sku: 'SKU-00012345', quantity: 1 + (sequence % 100) }],
-    clientReference: `bench-${process.pid}-${++sequence}`,
-  });
+const uniqueOrder = uniqueOrders('bench');
 
 interface LoadOptions {
   connections: number;

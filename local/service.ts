@@ -23,12 +23,10 @@ import { CLIENT_KEY_RETENTION_HOURS, validateFunctionTimeoutSeconds } from '../s
 import { validateEnvironment, validateSettingsFrom } from '../src/validation/validate-settings.js';
 import { SERVICE_NAME } from '../src/service-name.js';
 import { createApiGateway } from './apigateway/api-gateway.js';
-import { loadAsyncApiDocument, loadOpenApiDocument } from './apigateway/openapi.js';
 import { RequestLog } from './apigateway/request-log.js';
 import { startHttpServer } from './apigateway/server.js';
 import { hostNamesFor, LOOPBACK_HOSTS } from './browser-guard.js';
 import { makePrivateDataFolder } from './private-files.js';
-import { loadApiMappingTemplates } from './apigateway/vtl/api-templates.js';
 import { DYNAMODB_FOLDER, startDynamoDbLocal, type DynamoDbLocal } from './dynamodb/dynamodb-local.js';
 import { prepareOrdersTable } from './dynamodb/orders-table.js';
 import { limitStoreCapacity } from './dynamodb/store-capacity.js';
@@ -38,12 +36,14 @@ import { FAULT_DESCRIPTIONS, FaultSwitches, storeFaults, withValidateFault, type
 import { authorizersFor, deployedIam, type CallerAuthorizers, type DeployedIamSource } from './iam/index.js';
 import { warmUpDynamoDbAuthorization } from './iam/dynamodb.js';
 import { LOCAL_RESOURCES } from './local-account.js';
-import { createOrderWorkflow, loadOrderStateMachine } from './stepfunctions/order-workflow.js';
+import { createOrderWorkflow } from './stepfunctions/order-workflow.js';
+import { loadLocalDefinitions } from './definitions.js';
 import { CONSOLE_DATABASE_FILE, ConsoleStore, type ConsoleRetention } from './console/console-store.js';
 import { consoleRoutes } from './console/console-http.js';
-import { CONSOLE_PATH, createOpsConsole, type OpsConsoleOptions } from './console/console-routes.js';
+import { CONSOLE_PATH, createOpsConsole, sendAgainThrough, type OpsConsoleOptions } from './console/console-routes.js';
 import { newConsoleToken } from './console/console-token.js';
 import type { Subscriber } from './subscriptions.js';
+import { logSinkOnto } from './waiting.js';
 
 export interface ServiceOptions {
   /** Data folder: DynamoDB Local's files, the event log, the archive. Created if missing. */
@@ -146,17 +146,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
         )
       : undefined;
     // CPU work that needs no DynamoDB, done while the JVM boots rather than after it answers.
-    const workflowResources = {
-      ValidateFunctionArn: LOCAL_RESOURCES.validateFunctionArn,
-      OrdersTableName: LOCAL_RESOURCES.tableName,
-      EventBusName: LOCAL_RESOURCES.busName,
-    };
-    const stateMachine = loadOrderStateMachine(workflowResources);
-    const templates = loadApiMappingTemplates({
-      StateMachineArn: LOCAL_RESOURCES.stateMachineArn,
-      OrdersTableName: LOCAL_RESOURCES.tableName,
-    });
-    const [openApi, asyncApi] = [loadOpenApiDocument(), loadAsyncApiDocument()];
+    const { stateMachine, templates, openApi, asyncApi } = loadLocalDefinitions();
     await warmUpDynamoDbAuthorization(iam.api, LOCAL_RESOURCES.tableName);
     traceStartup('service: prepared while the JVM boots');
     const dynamodb = await starting;
@@ -178,10 +168,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
           webhooks: options.webhooks,
           delivery: options.delivery,
           eventLogRetentionMs: options.eventLogRetentionMs,
-          log: ({ level, message, ...details }: { level?: string; message?: string }) => {
-            const write = level === 'error' ? logger.error : level === 'warn' ? logger.warn : logger.info;
-            write.call(logger, String(message ?? 'local events'), details);
-          },
+          log: logSinkOnto(logger),
         });
         started.defer(() => runtime.stop());
         return runtime;
@@ -242,17 +229,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
         definition: stateMachine.definition as OpsConsoleOptions['definition'],
         redriveDeadLetter: (id) => events.redriveDeadLetter(id),
         ruleNames: events.ruleNames,
-        // Through the API itself, as any client's request: recorded, validated and deduplicated the same way.
-        sendAgain: async (request) => {
-          if (!api.url) throw new Error('the API is not listening yet');
-          const response = await fetch(new URL(request.path, api.url), {
-            method: request.method,
-            headers: request.headers,
-            body: request.body,
-          });
-          await response.body?.cancel();
-          return { status: response.status, requestId: response.headers.get('x-amzn-requestid') ?? undefined };
-        },
+        sendAgain: sendAgainThrough(api),
         hosts: hostNamesFor(host),
         token: consoleToken,
       });

@@ -1,4 +1,5 @@
 /** Waits of the local loops: all of them end early when the loop is stopped, so stop() never waits out a pause. */
+import type { Logger } from '@aws-lambda-powertools/logger';
 
 /** Resolves after `ms`, or at once when `signal` aborts. */
 export function pause(ms: number, signal: AbortSignal): Promise<void> {
@@ -44,3 +45,11 @@ export const backoff = (failures: number, baseMs: number, maxMs: number): number
 
 /** The structured log sink of the local runtime; quiet unless something needs attention. */
 export type LogSink = (line: object) => void;
+
+/** A LogSink onto a Powertools Logger: a line's `level` picks the method, its `message` the message. */
+export const logSinkOnto =
+  (logger: Pick<Logger, 'error' | 'warn' | 'info'>): LogSink =>
+  ({ level, message, ...details }: { level?: string; message?: string }) => {
+    const write = level === 'error' ? logger.error : level === 'warn' ? logger.warn : logger.info;
+    write.call(logger, String(message ?? 'local events'), details);
+  };

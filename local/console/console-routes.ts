@@ -69,6 +69,23 @@ export interface ResentRequest {
   body: string;
 }
 
+/**
+ * "Send again" through the API itself, as any client's request: recorded, validated and deduplicated the same way.
+ * `api.url` is set once the API listens, after the console is built.
+ */
+export const sendAgainThrough =
+  (api: { url?: string }): NonNullable<OpsConsoleOptions['sendAgain']> =>
+  async (request) => {
+    if (!api.url) throw new Error('the API is not listening yet');
+    const response = await fetch(new URL(request.path, api.url), {
+      method: request.method,
+      headers: request.headers,
+      body: request.body,
+    });
+    await response.body?.cancel();
+    return { status: response.status, requestId: response.headers.get('x-amzn-requestid') ?? undefined };
+  };
+
 /** The header that labels a request the console sent again, with the request id of the one it repeats. */
 export const SENT_AGAIN_HEADER = 'X-Console-Sent-Again-From';
 /** The original's headers that are sent again: those that decide how the API reads the request. */

@@ -8,12 +8,13 @@
  */
 import { dirname } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
-import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { HttpExchange } from '../apigateway/server.js';
 import type { RecordedExecution } from '../stepfunctions/execution-history.js';
 import { isObject } from '../../src/json-value.js';
 import { bucketOf, COUNT_IN_MINUTE, minuteOf, readStats, STATS_SCHEMA, type ExecutionStats } from './console-stats.js';
 import { createPrivateFile } from '../private-files.js';
+import { checkpointInBackground, type BackgroundCheckpoints } from '../sqlite-checkpoints.js';
+import { decodeExecution, encodeExecution } from './execution-record.js';
 
 export const CONSOLE_DATABASE_FILE = 'console.sqlite';
 
@@ -277,11 +278,17 @@ export class ConsoleStore {
   private readonly answeredWith: StatementSync;
   private readonly countInMinute: StatementSync;
   private pending: (() => void)[] = [];
+  /**
+   * The HTTP status each execution was recorded with, until its exchange is recorded (just after it, as the answer
+   * leaves): the exchange updates the execution's row only where the client got another status than that one.
+   */
+  private readonly recordedStatus = new Map<string, number | undefined>();
   private flushScheduled = false;
   private readonly listeners = new Set<(summary: ExecutionSummary) => void>();
   private readonly maxAgeMs: number;
   private readonly maxExecutions: number;
   private readonly pruneTimer: NodeJS.Timeout | undefined;
+  private readonly checkpoints: BackgroundCheckpoints | undefined;
 
   /**
    * `retention: 'kept'` is for a reader beside the service (npm run conformance): it prunes nothing, whatever
@@ -290,9 +297,10 @@ export class ConsoleStore {
   constructor(path: string, retention: ConsoleRetention | 'kept' = {}) {
     if (path !== ':memory:') createPrivateFile(path, dirname(path));
     this.db = new DatabaseSync(path);
+    // First: another connection to the file (a reader, a checkpointer closing) is waited for, not an error.
+    this.db.exec('PRAGMA busy_timeout = 5000');
     this.db.exec('PRAGMA journal_mode = WAL');
     this.db.exec('PRAGMA synchronous = NORMAL');
-    this.db.exec('PRAGMA busy_timeout = 5000');
     this.db.exec(SCHEMA);
     const columns = new Set(
       this.db
@@ -323,6 +331,7 @@ export class ConsoleStore {
     this.maxAgeMs = limits.maxAgeMs ?? 24 * 60 * 60 * 1000;
     this.maxExecutions = limits.maxExecutions ?? 100_000;
     if (retention === 'kept') return;
+    this.checkpoints = checkpointInBackground(this.db, path);
     this.prune();
     this.pruneTimer = setInterval(() => this.prune(), 60_000);
     this.pruneTimer.unref();
@@ -330,6 +339,9 @@ export class ConsoleStore {
 
   recordExecution(execution: RecordedExecution): void {
     const summary: ExecutionSummary = { name: execution.name, startedAt: execution.startedAt, ...summarize(execution) };
+    this.recordedStatus.set(summary.name, summary.httpStatus);
+    // Executions whose exchange never comes (a workflow run without the HTTP server) are not remembered for ever.
+    if (this.recordedStatus.size > 10_000) this.recordedStatus.delete(this.recordedStatus.keys().next().value ?? '');
     this.enqueue(() => {
       this.insertExecution.run(
         summary.name,
@@ -342,7 +354,7 @@ export class ConsoleStore {
         summary.clientReference ?? null,
         summary.startedAt,
         summary.durationMs,
-        deflateRawSync(JSON.stringify(execution), { level: 1 }),
+        encodeExecution(execution),
       );
       this.countInMinute.run(minuteOf(summary.startedAt), summary.outcome, bucketOf(summary.durationMs));
     });
@@ -350,10 +362,13 @@ export class ConsoleStore {
   }
 
   recordExchange(exchange: HttpExchange): void {
+    const known = this.recordedStatus.has(exchange.requestId);
+    const recorded = this.recordedStatus.get(exchange.requestId);
+    this.recordedStatus.delete(exchange.requestId);
     this.enqueue(() => {
       this.insertExchange.run(exchange.requestId, exchange.startedAt, JSON.stringify(exchange));
       // The status the client actually got, over the one derived from the execution (the exchange ends after it).
-      this.answeredWith.run(exchange.status, exchange.requestId);
+      if (!known || recorded !== exchange.status) this.answeredWith.run(exchange.status, exchange.requestId);
     });
   }
 
@@ -410,7 +425,7 @@ export class ConsoleStore {
     this.flush();
     const row = this.db.prepare('SELECT record FROM executions WHERE name = ?').get(name);
     if (!row) return undefined;
-    return JSON.parse(inflateRawSync(row.record as Uint8Array).toString('utf8')) as RecordedExecution;
+    return decodeExecution(row.record as Uint8Array);
   }
 
   summary(name: string): ExecutionSummary | undefined {
@@ -510,6 +525,7 @@ export class ConsoleStore {
 
   close(): void {
     clearInterval(this.pruneTimer);
+    this.checkpoints?.stop();
     this.flush();
     this.db.close();
   }

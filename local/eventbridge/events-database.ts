@@ -141,6 +141,8 @@ export function openEventsDatabase(path: string): DatabaseSync {
 
 /** Its settings, schema and migrations. */
 function prepare(db: DatabaseSync): void {
+  // Another process with the same data folder, or a checkpointer closing, is waited for instead of failing at once.
+  db.exec('PRAGMA busy_timeout = 5000');
   db.exec('PRAGMA journal_mode = WAL');
   // In WAL mode, NORMAL survives a killed process (a commit is in the WAL, in the OS's page cache) but not a power
   // loss or an OS crash, which can take back the last commits since a checkpoint synced the WAL: always a whole
@@ -149,8 +151,6 @@ function prepare(db: DatabaseSync): void {
   // power loss too; a group commit made that affordable (one fsync per turn of the event loop, off the loop), but
   // `npm run bench` showed no gain for the service end to end (issue 22), and the orders' own promise is kill -9.
   db.exec('PRAGMA synchronous = NORMAL');
-  // Another process with the same data folder waits for the lock instead of failing at once.
-  db.exec('PRAGMA busy_timeout = 5000');
   db.exec(SCHEMA);
   migrate(db);
 }

@@ -23,6 +23,7 @@ import { sqsQueueTarget, type SqsHandler } from '../event-sources/sqs-queue.js';
 import type { RoleAuthorizer } from '../iam/role-authorizer.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../local-account.js';
 import { ARCHIVE_FOLDER, openArchiveBucket } from '../s3/archive-bucket.js';
+import { checkpointInBackground } from '../sqlite-checkpoints.js';
 import { forgetRemovedSubscribers, type Subscriber } from '../subscriptions.js';
 import type { LogSink } from '../waiting.js';
 import { apiDestinationTarget } from './api-destination.js';
@@ -149,8 +150,11 @@ export async function startLocalEvents(options: LocalEventsOptions): Promise<Loc
   const archiveDir = join(options.dataDir, ARCHIVE_FOLDER);
   const started = new AsyncDisposableStack();
   try {
-    const db = openEventsDatabase(join(options.dataDir, EVENTS_DATABASE_FILE));
+    const dbPath = join(options.dataDir, EVENTS_DATABASE_FILE);
+    const db = openEventsDatabase(dbPath);
     started.defer(() => db.close());
+    const checkpoints = checkpointInBackground(db, dbPath);
+    started.defer(() => checkpoints.stop());
     const bus = new LocalEventBus(db, { busName: options.busName, available: options.busAvailable ?? true });
 
     const archive = await openArchiveBucket({

@@ -172,13 +172,16 @@ export function createOrderWorkflow(options: OrderWorkflowOptions): OrderWorkflo
       if (!onExecutionEnd) return run(start(), executionArn);
       const taskCalls: TaskCall[] = [];
       const execution = recording.run(taskCalls, start);
-      const events: EventLog[] = [];
-      // The log is a record, never a reason for the execution to fail: a broken log is recorded as far as it got.
-      const collected = (async () => {
-        for await (const event of execution.eventLogs) events.push(recordable(event));
-      })().catch(() => undefined);
       const result = await run(execution, executionArn);
-      await collected;
+      // The log is whole once the execution has settled (its logger closes with the last event), so it is read in one
+      // pass now rather than woken for each event as it is logged (a promise and a listener per event, on the request
+      // path). The log is a record, never a reason for the execution to fail: a broken log is recorded as far as it got.
+      const events: EventLog[] = [];
+      try {
+        for await (const event of execution.eventLogs) events.push(recordable(event));
+      } catch {
+        // recorded as far as it got
+      }
       onExecutionEnd({
         name: executionName,
         arn: executionArn,

@@ -10,3 +10,11 @@ export const validateHandlerOn = (
     { tableName, clientKeyRetentionHours: options.clientKeyRetentionHours ?? CLIENT_KEY_RETENTION_HOURS.default },
     options.clock,
   );
+
+/** What validateOrder is given in a unit test: a fixed clock and orderId, the deployed default retention. */
+export const validationContextAt = (now: Date) => ({
+  now,
+  newOrderId: () => '01KMZ7Q5Y3V8R2T6W9X4C1B0NA',
+  tableName: 'orders',
+  clientKeyRetentionHours: CLIENT_KEY_RETENTION_HOURS.default,
+});

@@ -1,4 +1,5 @@
 /** The client's Idempotency-Key in domain code: reading the header, whose key it is, and the items it adds. */
+import { validationContextAt } from '../support/validate.js';
 import { describe, expect, it } from '@jest/globals';
 import { loadApiTemplate } from '../../api/templates.js';
 import { MappingTemplate } from '../../local/apigateway/vtl/mapping-template.js';
@@ -101,14 +102,18 @@ describe('the key item', () => {
     expect(clientKeyItemKey('a', UUID)).not.toBe(clientKeyItemKey('b', UUID));
   });
 
+  const unkeyedOrder = {
+    orderId: 'O1',
+    idempotencyKey: 'h1',
+    acceptedAt: '2026-12-07T03:00:00.000Z',
+    document: '{}',
+    nowEpochSeconds: 1000,
+    lockExpiresAtEpochSeconds: 1015,
+  };
+
   it('is the third item of a keyed order’s transaction, free or expired, beside the lock and the order', () => {
     const items = acceptOrderTransaction('orders', {
-      orderId: 'O1',
-      idempotencyKey: 'h1',
-      acceptedAt: '2026-12-07T03:00:00.000Z',
-      document: '{}',
-      nowEpochSeconds: 1000,
-      lockExpiresAtEpochSeconds: 1015,
+      ...unkeyedOrder,
       client: { itemKey: 'CLIENTKEY#k', clientKey: UUID, expiresAtEpochSeconds: 1000 + 86_400 },
     });
     expect(items.map((item) => item.Put.Item.pk)).toEqual([
@@ -133,14 +138,7 @@ describe('the key item', () => {
   });
 
   it('is not written without a client key, and the order item then has no clientKey', () => {
-    const items = acceptOrderTransaction('orders', {
-      orderId: 'O1',
-      idempotencyKey: 'h1',
-      acceptedAt: 'now',
-      document: '{}',
-      nowEpochSeconds: 1000,
-      lockExpiresAtEpochSeconds: 1015,
-    });
+    const items = acceptOrderTransaction('orders', unkeyedOrder);
     expect(items).toHaveLength(2);
     expect(items[1]?.Put.Item).not.toHaveProperty('clientKey');
   });
@@ -148,12 +146,7 @@ describe('the key item', () => {
 
 describe('validateOrder with an Idempotency-Key', () => {
   const NOW = new Date('2026-12-07T03:00:00.500Z');
-  const context = {
-    now: NOW,
-    newOrderId: () => '01KMZ7Q5Y3V8R2T6W9X4C1B0NA',
-    tableName: 'orders',
-    clientKeyRetentionHours: 24,
-  };
+  const context = validationContextAt(NOW);
   const body = new TextEncoder().encode(JSON.stringify(validOrder));
   const caller = { accountId: '123456789012', userArn: 'arn:aws:sts::123456789012:assumed-role/Checkout/s1' };
   const valid = (outcome: ValidationOutcome) => {

@@ -69,7 +69,27 @@ describe('the console store', () => {
     store.recordExecution({ ...answered('req-f', Date.now(), 202), status: 'FAILED' });
     store.recordExchange({ ...exchange('req-f', Date.now()), status: 502 });
     expect(store.summary('req-f')?.httpStatus).toBe(502);
+    // The same status as was derived changes nothing.
+    store.recordExecution(answered('req-a', Date.now(), 202));
+    store.recordExchange(exchange('req-a', Date.now()));
+    expect(store.summary('req-a')?.httpStatus).toBe(202);
     store.close();
+  });
+
+  it('takes the status from an exchange whose execution was recorded before the store was opened again', () => {
+    const folder = mkdtempSync(join(tmpdir(), 'console-status-'));
+    const file = join(folder, 'console.sqlite');
+    try {
+      const before = new ConsoleStore(file);
+      before.recordExecution(answered('req-restart', Date.now(), 202));
+      before.close();
+      const after = new ConsoleStore(file);
+      after.recordExchange({ ...exchange('req-restart', Date.now()), status: 504 });
+      expect(after.summary('req-restart')?.httpStatus).toBe(504);
+      after.close();
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
   });
 
   it('prunes nothing when opened by a reader beside the service, whatever the service keeps', () => {

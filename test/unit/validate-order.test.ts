@@ -4,14 +4,10 @@ import type { FieldError, ProblemDetails } from '../../src/contract/problem.js';
 import { ORDER_ACCEPTED_SCHEMA_VERSION } from '../../src/events/order-accepted.js';
 import { idempotencyKeyOf } from '../../src/idempotency-key.js';
 import { validOrder } from '../support/order-samples.js';
+import { validationContextAt } from '../support/validate.js';
 
 const NOW = new Date('2026-11-25T10:00:00.250Z');
-const context = {
-  now: NOW,
-  newOrderId: () => '01KMZ7Q5Y3V8R2T6W9X4C1B0NA',
-  tableName: 'orders',
-  clientKeyRetentionHours: 24,
-};
+const context = validationContextAt(NOW);
 const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
 const validate = (body: string | Uint8Array): ValidationOutcome =>
   validateOrder(typeof body === 'string' ? bytes(body) : body, context);

@@ -5,10 +5,12 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { HistoryEventType } from '@aws-sdk/client-sfn';
 import { ConsoleStore } from '../../local/console/console-store.js';
-import { toExecutionHistory } from '../../local/stepfunctions/execution-history.js';
+import { storedJson } from '../../local/console/execution-record.js';
+import { toExecutionHistory, type RecordedExecution } from '../../local/stepfunctions/execution-history.js';
 import { loadOrderIntakeDefinition } from '../../asl/order-intake.js';
 import { recordingWorkflow } from '../support/recording-workflow.js';
 import { freshOrdersTable, testDynamoDbClient } from '../support/dynamodb.js';
@@ -21,10 +23,17 @@ let store: ConsoleStore;
 let run: (body: string, requestId: string) => Promise<void>;
 let tableName: string;
 let definitionStates: Record<string, { Type: string; Resource?: string }>;
+/** Each execution as the workflow handed it to the recorder, as JSON would write it. */
+const logged = new Map<string, RecordedExecution>();
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'execution-recorder-'));
   store = new ConsoleStore(join(dir, 'console.sqlite'));
+  const record = store.recordExecution.bind(store);
+  store.recordExecution = (execution) => {
+    logged.set(execution.name, JSON.parse(JSON.stringify(execution)) as RecordedExecution);
+    record(execution);
+  };
   tableName = await freshOrdersTable(dynamodb);
   const { workflow, resources } = recordingWorkflow(tableName, store);
   definitionStates = (
@@ -60,6 +69,33 @@ describe('the execution recorder', () => {
     });
     expect(statePath('req-duplicate')).toContain('ReadLock');
     expect(statePath('req-rejected')).toEqual(['Validate', 'IsValid', 'RespondRejected']);
+  });
+
+  it('reads back each execution as the workflow logged it, though each state’s input is stored once', () => {
+    for (const name of ['req-accepted', 'req-duplicate', 'req-rejected']) {
+      expect(store.execution(name)).toEqual(logged.get(name));
+    }
+    // aws-local-stepfunctions hands one object from state to state: the record leaves the repeats out.
+    const raw = new DatabaseSync(join(dir, 'console.sqlite'), { readOnly: true });
+    try {
+      const row = raw.prepare('SELECT record FROM executions WHERE name = ?').get('req-accepted');
+      const stored = JSON.parse(storedJson(row?.record as Uint8Array)) as {
+        events: unknown[];
+        carriedInputs?: number[];
+        outputsAsInput?: number[];
+      };
+      const stateEvents = (logged.get('req-accepted')?.events ?? []).filter((event) => 'state' in event).length;
+      // Every state event but the first: its input is the library's clone of the execution's input.
+      expect(stored.carriedInputs).toHaveLength(stateEvents - 1);
+      // A Choice state's output is its input: written once.
+      const choices = (logged.get('req-accepted')?.events ?? []).filter(
+        (event) => event.type === 'StateExited' && event.state.type === 'Choice',
+      ).length;
+      expect(choices).toBeGreaterThan(0);
+      expect(stored.outputsAsInput).toHaveLength(choices);
+    } finally {
+      raw.close();
+    }
   });
 
   it('summarizes each for the list: outcome, HTTP answer, orderId and idempotency key', () => {

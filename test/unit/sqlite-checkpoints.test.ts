@@ -1,0 +1,44 @@
+/**
+ * A service database's WAL is folded into its file by a worker thread, not by the COMMIT that crosses 1,000 pages on
+ * the event loop.
+ */
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { afterEach, expect, it } from '@jest/globals';
+import { checkpointInBackground, type BackgroundCheckpoints } from '../../local/sqlite-checkpoints.js';
+import { eventually } from '../support/eventually.js';
+
+let folder: string | undefined;
+let db: DatabaseSync | undefined;
+let checkpoints: BackgroundCheckpoints | undefined;
+afterEach(() => {
+  checkpoints?.stop();
+  db?.close();
+  if (folder) rmSync(folder, { recursive: true, force: true });
+});
+
+it('copies committed pages into the database file from a worker, the writer checkpointing nothing itself', async () => {
+  folder = mkdtempSync(join(tmpdir(), 'checkpoints-'));
+  const file = join(folder, 'log.sqlite');
+  db = new DatabaseSync(file);
+  db.exec('PRAGMA journal_mode = WAL');
+  db.exec('PRAGMA synchronous = NORMAL');
+  db.exec('CREATE TABLE entries (id INTEGER PRIMARY KEY, body TEXT NOT NULL)');
+  checkpoints = checkpointInBackground(db, file, 10);
+  expect(db.prepare('PRAGMA wal_autocheckpoint').get()).toEqual({ wal_autocheckpoint: 0 });
+
+  const before = statSync(file).size;
+  const insert = db.prepare('INSERT INTO entries (body) VALUES (?)');
+  for (let n = 0; n < 200; n += 1) insert.run('x'.repeat(1000)); // 200 commits, about 50 pages
+  // Each commit is in the WAL at once; the file itself grows only when a checkpoint copies the pages over.
+  await eventually('the database file holds the committed pages', () => statSync(file).size >= before + 150_000);
+  expect(db.prepare('SELECT COUNT(*) AS n FROM entries').get()).toEqual({ n: 200 });
+});
+
+it('leaves a database in memory alone', () => {
+  db = new DatabaseSync(':memory:');
+  checkpoints = checkpointInBackground(db, ':memory:');
+  expect(db.prepare('PRAGMA wal_autocheckpoint').get()).toEqual({ wal_autocheckpoint: 1000 });
+});
