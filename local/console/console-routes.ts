@@ -4,7 +4,7 @@
  * - GET  /console                                     recent executions, newest first, a page at a time; ?status=
  *                                                     &outcome= &from= &to= (UTC) &before= (the next page's cursor) &limit=
  *                                                     &q= (a prefix of orderId, requestId, idempotency key,
- *                                                     customerId or clientReference)
+ *                                                     customerId, clientReference or client key)
  * - GET  /console/orders/{orderId}                    one order's timeline across every hop
  * - GET  /console/executions/{requestId}              one execution (rejections, failures: executions without order),
  *                                                     or an exchange API Gateway answered itself (415, 404, 405)
@@ -193,9 +193,14 @@ export const matchesFilter = (summary: ExecutionSummary, filter: ExecutionFilter
   (filter.from === undefined || summary.startedAt >= filter.from) &&
   (filter.to === undefined || summary.startedAt < filter.to) &&
   (!filter.search ||
-    [summary.orderId, summary.name, summary.idempotencyKey, summary.customerId, summary.clientReference].some(
-      (value) => value?.startsWith(filter.search ?? '') === true,
-    ));
+    [
+      summary.orderId,
+      summary.name,
+      summary.idempotencyKey,
+      summary.customerId,
+      summary.clientReference,
+      summary.clientKey,
+    ].some((value) => value?.startsWith(filter.search ?? '') === true));
 
 const decode = (segment: string): string | undefined => {
   try {

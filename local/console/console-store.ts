@@ -11,6 +11,7 @@ import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import type { HttpExchange } from '../apigateway/server.js';
 import type { RecordedExecution } from '../stepfunctions/execution-history.js';
 import { isObject } from '../../src/json-value.js';
+import { readClientKeyHeader } from '../../src/client-key.js';
 import { bucketOf, COUNT_IN_MINUTE, minuteOf, readStats, STATS_SCHEMA, type ExecutionStats } from './console-stats.js';
 import { createPrivateFile } from '../private-files.js';
 import { checkpointInBackground, type BackgroundCheckpoints } from '../sqlite-checkpoints.js';
@@ -31,6 +32,8 @@ export interface ExecutionSummary {
   /** From the request body, when it was JSON that named them. */
   customerId: string | undefined;
   clientReference: string | undefined;
+  /** The client's Idempotency-Key (`clientKey`), from the execution's input, when the request had the header. */
+  clientKey: string | undefined;
   startedAt: number;
   durationMs: number;
 }
@@ -38,7 +41,10 @@ export interface ExecutionSummary {
 export interface ExecutionFilter {
   status?: RecordedExecution['status'];
   outcome?: Outcome;
-  /** The start of an orderId, requestId (the execution's name), idempotency key, customerId or clientReference. */
+  /**
+   * The start of an orderId, requestId (the execution's name), idempotency key, customerId, clientReference or the
+   * client's Idempotency-Key.
+   */
   search?: string;
   /** Exactly this orderId (an order's own executions). */
   orderId?: string;
@@ -60,7 +66,7 @@ export interface ExecutionPage {
 }
 
 /** The searchable columns: each has an index, searched by prefix as a range on it. */
-const SEARCHED = ['order_id', 'name', 'idempotency_key', 'customer_id', 'client_reference'] as const;
+const SEARCHED = ['order_id', 'name', 'idempotency_key', 'customer_id', 'client_reference', 'client_key'] as const;
 
 export interface ConsoleRetention {
   /** Default 24 h. */
@@ -82,7 +88,8 @@ const SCHEMA = `
     duration_ms INTEGER NOT NULL,
     record BLOB NOT NULL,
     customer_id TEXT,
-    client_reference TEXT
+    client_reference TEXT,
+    client_key TEXT
   );
   CREATE TABLE IF NOT EXISTS http_exchanges (
     request_id TEXT PRIMARY KEY,
@@ -113,7 +120,7 @@ export interface ConsoleAction {
 }
 
 /** Columns added since the first console.sqlite: a file written by an older version gets them (empty) at open. */
-const ADDED_COLUMNS = { customer_id: 'TEXT', client_reference: 'TEXT' } as const;
+const ADDED_COLUMNS = { customer_id: 'TEXT', client_reference: 'TEXT', client_key: 'TEXT' } as const;
 
 /**
  * After the columns exist. An index on one column also orders its equal values by seq (the rowid), so
@@ -125,6 +132,7 @@ const INDEXES = `
   CREATE INDEX IF NOT EXISTS executions_by_start ON executions (started_at);
   CREATE INDEX IF NOT EXISTS executions_by_customer ON executions (customer_id);
   CREATE INDEX IF NOT EXISTS executions_by_reference ON executions (client_reference);
+  CREATE INDEX IF NOT EXISTS executions_by_client_key ON executions (client_key);
   CREATE INDEX IF NOT EXISTS executions_by_status ON executions (status);
   CREATE INDEX IF NOT EXISTS executions_by_outcome ON executions (outcome);
 `;
@@ -155,6 +163,20 @@ function validatedKeyOf(execution: RecordedExecution): string | undefined {
     if (isObject(payload) && typeof payload.idempotencyKey === 'string') return payload.idempotencyKey;
   }
   return undefined;
+}
+
+/**
+ * The client's Idempotency-Key as the execution's input carries it (API Gateway passes the header base64, under
+ * `clientKey`): unquoted when it is a valid key, so that both forms of one key are found as one; as sent otherwise.
+ */
+function clientKeyOf(execution: RecordedExecution): string | undefined {
+  const started = execution.events[0];
+  if (started?.type !== 'ExecutionStarted' || !isObject(started.input)) return undefined;
+  const { clientKey } = started.input;
+  if (typeof clientKey !== 'string') return undefined;
+  const sent = Buffer.from(clientKey, 'base64').toString('utf8');
+  const reading = readClientKeyHeader(sent);
+  return reading.ok ? reading.clientKey : sent;
 }
 
 /** The request body the execution started with (API Gateway passes it base64), when it is a JSON object. */
@@ -203,14 +225,15 @@ export function summarize(execution: RecordedExecution): Omit<ExecutionSummary, 
     idempotencyKey: textOf(body?.idempotencyKey) ?? validatedKeyOf(execution),
     customerId: textOf(request?.customerId),
     clientReference: textOf(request?.clientReference),
+    clientKey: clientKeyOf(execution),
     durationMs: execution.stoppedAt - execution.startedAt,
   };
 }
 
 type Row = Record<string, unknown>;
 const SUMMARY_COLUMNS =
-  'seq, name, status, outcome, http_status, order_id, idempotency_key, customer_id, client_reference, started_at, ' +
-  'duration_ms';
+  'seq, name, status, outcome, http_status, order_id, idempotency_key, customer_id, client_reference, client_key, ' +
+  'started_at, duration_ms';
 const optionalText = (value: unknown): string | undefined => (value === null ? undefined : String(value));
 const summaryOf = (row: Row): ExecutionSummary => ({
   name: String(row.name),
@@ -221,6 +244,7 @@ const summaryOf = (row: Row): ExecutionSummary => ({
   idempotencyKey: optionalText(row.idempotency_key),
   customerId: optionalText(row.customer_id),
   clientReference: optionalText(row.client_reference),
+  clientKey: optionalText(row.client_key),
   startedAt: Number(row.started_at),
   durationMs: Number(row.duration_ms),
 });
@@ -316,9 +340,9 @@ export class ConsoleStore {
     this.db.exec(STATS_SCHEMA);
     this.insertExecution = this.db.prepare(
       `INSERT OR REPLACE INTO executions
-         (name, status, outcome, http_status, order_id, idempotency_key, customer_id, client_reference, started_at,
-          duration_ms, record)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         (name, status, outcome, http_status, order_id, idempotency_key, customer_id, client_reference, client_key,
+          started_at, duration_ms, record)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.insertExchange = this.db.prepare(
       'INSERT OR REPLACE INTO http_exchanges (request_id, started_at, record) VALUES (?, ?, ?)',
@@ -352,6 +376,7 @@ export class ConsoleStore {
         summary.idempotencyKey ?? null,
         summary.customerId ?? null,
         summary.clientReference ?? null,
+        summary.clientKey ?? null,
         summary.startedAt,
         summary.durationMs,
         encodeExecution(execution),

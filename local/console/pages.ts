@@ -259,7 +259,7 @@ export function listPage(
             type="search"
             name="q"
             value="${filter.search ?? ''}"
-            placeholder="start of orderId, requestId, idempotency key, customerId or clientReference"
+            placeholder="start of orderId, requestId, idempotency key, customerId, clientReference or client key"
             size="40"
         /></label>
         <label
@@ -356,6 +356,8 @@ function summaryList(summary: ExecutionSummary): SafeHtml {
     <dd>${summary.orderId ? html`<a href="${rowLink(summary)}">${summary.orderId}</a>` : '—'}</dd>
     <dt>Idempotency key</dt>
     <dd>${summary.idempotencyKey ?? '—'}</dd>
+    <dt>Client key (<code>Idempotency-Key</code>)</dt>
+    <dd class="client-key">${summary.clientKey ?? '—'}</dd>
     <dt>Started</dt>
     <dd>${when(summary.startedAt)}</dd>
     <dt>Duration</dt>
@@ -512,6 +514,7 @@ export function orderPage(view: OrderView, executions: Map<string, RecordedExecu
             <th>Request id</th>
             <th>Outcome</th>
             <th>HTTP</th>
+            <th>Client key</th>
             <th>Path through the state graph</th>
           </tr>
         </thead>
@@ -523,6 +526,7 @@ export function orderPage(view: OrderView, executions: Map<string, RecordedExecu
               <td><a href="/console/executions/${encodeURIComponent(summary.name)}">${summary.name}</a></td>
               <td class="outcome-${summary.outcome}">${summary.outcome}</td>
               <td>${summary.httpStatus ?? ''}</td>
+              <td class="client-key">${summary.clientKey ?? ''}</td>
               <td>${execution ? statePath(execution) : ''}</td>
             </tr>`;
           })}

@@ -235,6 +235,29 @@ describe('the ops console in a browser', () => {
     await page.close();
   });
 
+  it('finds the executions of a client’s Idempotency-Key by its start, and shows the key on their pages', async () => {
+    const clientKey = `app-${Date.now().toString(36)}-retry`;
+    const body = JSON.stringify({ ...ORDER, clientReference: `keyed-${Date.now()}` });
+    const first = await postOrder(body, { 'Idempotency-Key': clientKey });
+    // The same key quoted (RFC 8941) is the same key: the replay is found by the same search.
+    const replay = await postOrder(body, { 'Idempotency-Key': `"${clientKey}"` });
+    expect([first.status, replay.status, replay.json.orderId]).toEqual([202, 202, first.json.orderId]);
+
+    const page = await newPage();
+    await page.goto(consoleUrl);
+    await expect(page.locator('input[name="q"]').getAttribute('placeholder')).resolves.toContain('client key');
+    await page.goto(`${consoleUrl}?q=${clientKey.slice(0, 12)}`);
+    await expect(page.locator('#total strong').textContent()).resolves.toBe('2');
+    await page.goto(`${consoleUrl}/executions/${replay.requestId}`);
+    await expect(page.locator('dl.summary dd.client-key').textContent()).resolves.toBe(clientKey);
+    await page.goto(`${consoleUrl}/orders/${String(first.json.orderId)}`);
+    await expect(page.locator('table.executions-of-order td.client-key').allTextContents()).resolves.toEqual([
+      clientKey,
+      clientKey,
+    ]);
+    await page.close();
+  });
+
   it('finds a request API Gateway answered itself (415), which has no execution', async () => {
     const response = await fetch(`${service.url}/orders`, {
       method: 'POST',

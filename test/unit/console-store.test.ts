@@ -207,11 +207,42 @@ describe('finding executions in the console store', () => {
     store.close();
   });
 
+  it('finds by the start of the client’s Idempotency-Key, from the execution’s input, in either form of the key', () => {
+    const store = new ConsoleStore(':memory:');
+    const keyed = (name: string, header: string | undefined, statusCode: number): RecordedExecution => {
+      const execution = answered(name, now, statusCode);
+      const [started] = execution.events;
+      // As the request template passes the header: base64 of the field value, absent without the header.
+      if (started?.type === 'ExecutionStarted' && header !== undefined) {
+        started.input = { ...(started.input as object), clientKey: Buffer.from(header).toString('base64') };
+      }
+      return execution;
+    };
+    store.recordExecution(keyed('req-bare', 'mobile-8e03978e', 202));
+    store.recordExecution(keyed('req-quoted', '"mobile-8e03978e"', 202));
+    store.recordExecution(keyed('req-other', 'web-1', 422));
+    store.recordExecution(keyed('req-bad', 'two words', 400));
+    store.recordExecution(keyed('req-none', undefined, 202));
+
+    expect(names(store, { search: 'mobile-8e' }).sort()).toEqual(['req-bare', 'req-quoted']);
+    expect(names(store, { search: 'web-' })).toEqual(['req-other']);
+    // A key the API refused is kept as sent, so that a client's report of it can be found.
+    expect(names(store, { search: 'two w' })).toEqual(['req-bad']);
+    expect(store.summary('req-quoted')?.clientKey).toBe('mobile-8e03978e');
+    expect(store.summary('req-none')?.clientKey).toBeUndefined();
+    store.close();
+  });
+
   it('reads the searched columns through their indexes, never the table’s rows one by one', () => {
     const store = new ConsoleStore(':memory:');
     const plans = store.queryPlans({ search: 'CUST-A', status: 'SUCCEEDED' });
     expect(plans.join('\n')).not.toMatch(/SCAN executions(?! USING)/);
-    for (const index of ['executions_by_order', 'executions_by_customer', 'executions_by_reference']) {
+    for (const index of [
+      'executions_by_order',
+      'executions_by_customer',
+      'executions_by_reference',
+      'executions_by_client_key',
+    ]) {
       expect(plans.join('\n')).toContain(index);
     }
     store.close();
