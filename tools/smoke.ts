@@ -260,13 +260,8 @@ const CHECKS: Check[] = [
   {
     name: 'POST /orders, the same key with another payload: 422 problem (idempotency-key-reused)',
     async run(api) {
-      const answer = await api.call(
-        'POST',
-        '/orders',
-        order(`${reference}-other`),
-        'application/json',
-        withKey(clientKey),
-      );
+      const otherPayload = order(`${reference}-other`);
+      const answer = await api.call('POST', '/orders', otherPayload, 'application/json', withKey(clientKey));
       isProblem(answer, 422);
       hasRequestId(answer);
       expectThat(String(answer.json?.type).endsWith('/idempotency-key-reused'), `type ${String(answer.json?.type)}`);

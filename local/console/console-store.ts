@@ -19,7 +19,20 @@ import { decodeExecution, encodeExecution } from './execution-record.js';
 
 export const CONSOLE_DATABASE_FILE = 'console.sqlite';
 
-export const OUTCOMES = ['accepted', 'duplicate', 'rejected', 'unavailable', 'failed'] as const;
+/**
+ * What an execution answered, as ops tell them apart: `replayed` is a 202 that gave an Idempotency-Key's earlier order
+ * again (no new order), `in-progress` the 409 that asks a keyed copy to retry later (no orderId), `duplicate` the 409
+ * that names the order a same payload made.
+ */
+export const OUTCOMES = [
+  'accepted',
+  'replayed',
+  'duplicate',
+  'in-progress',
+  'rejected',
+  'unavailable',
+  'failed',
+] as const;
 export type Outcome = (typeof OUTCOMES)[number];
 
 export interface ExecutionSummary {
@@ -138,10 +151,14 @@ const INDEXES = `
 `;
 
 /** The answer the workflow gave API Gateway, from the execution's last event. */
-function answerOf(execution: RecordedExecution): { statusCode?: number; body?: Record<string, unknown> } {
+function answerOf(execution: RecordedExecution): {
+  statusCode?: number;
+  body?: Record<string, unknown>;
+  replayed?: boolean;
+} {
   const last = execution.events.at(-1);
   if (last?.type !== 'ExecutionSucceeded' || !isObject(last.output)) return {};
-  const { statusCode, body } = last.output;
+  const { statusCode, body, headers } = last.output;
   let parsed: unknown;
   try {
     parsed = typeof body === 'string' ? JSON.parse(body) : undefined;
@@ -151,6 +168,7 @@ function answerOf(execution: RecordedExecution): { statusCode?: number; body?: R
   return {
     statusCode: typeof statusCode === 'number' ? statusCode : undefined,
     body: isObject(parsed) ? parsed : undefined,
+    replayed: isObject(headers) && headers['Idempotent-Replayed'] === 'true',
   };
 }
 
@@ -203,15 +221,19 @@ const httpStatusOf = (status: RecordedExecution['status'], statusCode: number | 
 const textOf = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
 
 export function summarize(execution: RecordedExecution): Omit<ExecutionSummary, 'name' | 'startedAt'> {
-  const { statusCode, body } = answerOf(execution);
+  const { statusCode, body, replayed } = answerOf(execution);
   const request = requestBodyOf(execution);
   const outcome: Outcome =
     execution.status !== 'SUCCEEDED' || statusCode === undefined
       ? 'failed'
       : statusCode === 202
-        ? 'accepted'
+        ? replayed
+          ? 'replayed'
+          : 'accepted'
         : statusCode === 409
-          ? 'duplicate'
+          ? textOf(body?.type)?.endsWith('/request-in-progress')
+            ? 'in-progress'
+            : 'duplicate'
           : statusCode === 503
             ? 'unavailable'
             : statusCode >= 400 && statusCode < 500

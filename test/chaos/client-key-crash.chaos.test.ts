@@ -8,31 +8,19 @@
  *   names; one key item per order with a key, naming it.
  * CHAOS_RUNS runs (3 by default), the crash taking turns: the whole service, Node alone, DynamoDB Local alone.
  */
-import { describe, expect, it, jest } from '@jest/globals';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { describe, expect, it } from '@jest/globals';
 import {
-  killDynamoDbLocal,
-  killGroup,
-  killNode,
-  startServiceProcess,
-  stopGracefully,
+  CHAOS_RUNS,
+  CRASHES,
+  crashThenRestart,
+  setChaosRunTimeout,
   storedClientKeys,
-  type ServiceProcess,
+  type Crash,
 } from './support/service-process.js';
 
-const RUNS = Number(process.env.CHAOS_RUNS ?? 3);
-const TOTAL = 600;
-const CONNECTIONS = 30;
-const KILL_AT = 300;
-jest.setTimeout(RUNS * 180_000);
-
-const CRASHES = [
-  ['the whole service (process group)', killGroup],
-  ['Node alone', killNode],
-  ['DynamoDB Local alone', async (service: ServiceProcess) => killDynamoDbLocal(service)],
-] as const;
+/** At most `total` keyed orders from `connections` clients; the kill comes at the `killAt`-th. */
+const BURST = { total: 600, connections: 30, killAt: 300 } as const;
+setChaosRunTimeout();
 
 interface Heard {
   status: number | 'unanswered';
@@ -65,15 +53,15 @@ async function post(url: string, clientKey: string): Promise<Heard> {
   }
 }
 
-/** The burst: CONNECTIONS clients, each sending its next key as soon as it has an answer, until the crash. */
+/** The burst: BURST.connections clients, each sending its next key as soon as it has an answer, until the crash. */
 async function burst(url: string, run: number, crash: () => Promise<void>): Promise<Map<string, Heard>> {
   const heard = new Map<string, Heard>();
   let sent = 0;
   let crashed = false;
   const client = async (): Promise<void> => {
-    while (!crashed && sent < TOTAL) {
+    while (!crashed && sent < BURST.total) {
       const n = (sent += 1);
-      if (n === KILL_AT) {
+      if (n === BURST.killAt) {
         crashed = true;
         await crash();
         return;
@@ -83,7 +71,7 @@ async function burst(url: string, run: number, crash: () => Promise<void>): Prom
       heard.set(clientKey, await post(url, clientKey));
     }
   };
-  await Promise.all(Array.from({ length: CONNECTIONS }, client));
+  await Promise.all(Array.from({ length: BURST.connections }, client));
   return heard;
 }
 
@@ -106,7 +94,7 @@ async function retryAll(url: string, keys: readonly string[]): Promise<Map<strin
       answers.set(clientKey, await retry(url, clientKey));
     }
   };
-  await Promise.all(Array.from({ length: CONNECTIONS }, client));
+  await Promise.all(Array.from({ length: BURST.connections }, client));
   return answers;
 }
 
@@ -115,63 +103,54 @@ const countBy = (values: string[]): Record<string, number> =>
 const kind = ({ status, problem, replayed }: Heard): string =>
   `${status}${problem ? ` ${problem}` : ''}${replayed ? ' replayed' : ''}`;
 
-describe(`kill -9 at request ${KILL_AT} of a burst of keyed orders, then every key again`, () => {
-  it(`gives every retry its original order, and never a second order per key, in ${RUNS} runs`, async () => {
-    for (let run = 1; run <= RUNS; run += 1) {
-      const [crashName, crash] = CRASHES[(run - 1) % CRASHES.length] ?? CRASHES[0];
+const CRASH_KINDS = Object.keys(CRASHES) as Crash[];
+
+describe(`kill -9 at request ${BURST.killAt} of a burst of keyed orders, then every key again`, () => {
+  it(`gives every retry its original order, and never a second order per key, in ${CHAOS_RUNS} runs`, async () => {
+    for (let run = 1; run <= CHAOS_RUNS; run += 1) {
+      const crashName = CRASH_KINDS[(run - 1) % CRASH_KINDS.length] ?? 'the whole service (process group)';
       const started = performance.now();
-      const dataDir = await mkdtemp(join(tmpdir(), 'order-intake-keycrash-'));
-      let first: ServiceProcess | undefined;
-      let second: ServiceProcess | undefined;
-      try {
-        first = await startServiceProcess(dataDir);
-        const crashed = first;
-        const heard = await burst(first.url, run, () => crash(crashed));
-        // Killed in part, the service is still up: stop it as a user would.
-        if (crashName === 'DynamoDB Local alone') await stopGracefully(first);
+      await crashThenRestart(
+        crashName,
+        (url, kill) => burst(url, run, kill),
+        async (restarted, heard) => {
+          const keys = [...heard.keys()];
+          const retried = await retryAll(restarted.url, keys);
+          const { ordersByClientKey, keyItems } = await storedClientKeys(restarted);
+          const seconds = Math.round((performance.now() - started) / 100) / 10;
+          process.stdout.write(
+            `keyed crash run ${run} (${crashName}): first answers ${JSON.stringify(countBy([...heard.values()].map(kind)))};` +
+              ` retries ${JSON.stringify(countBy([...retried.values()].map(kind)))}; ${seconds} s\n`,
+          );
 
-        second = await startServiceProcess(dataDir);
-        const keys = [...heard.keys()];
-        const retried = await retryAll(second.url, keys);
-        const { ordersByClientKey, keyItems } = await storedClientKeys(second);
-        const seconds = Math.round((performance.now() - started) / 100) / 10;
-        process.stdout.write(
-          `keyed crash run ${run} (${crashName}): first answers ${JSON.stringify(countBy([...heard.values()].map(kind)))};` +
-            ` retries ${JSON.stringify(countBy([...retried.values()].map(kind)))}; ${seconds} s\n`,
-        );
-
-        // Every retry is decided, and accepted: the key's first order, or the order the first attempt never made.
-        expect([...retried].filter(([, answer]) => answer.status !== 202)).toEqual([]);
-        // The order a client heard of is the one its retry gets.
-        const heardOther = keys.filter((clientKey) => {
-          const firstOrder = heard.get(clientKey)?.orderId;
-          return firstOrder !== undefined && retried.get(clientKey)?.orderId !== firstOrder;
-        });
-        expect(heardOther).toEqual([]);
-        // A retry of an answered 202 is a replay.
-        const notReplayed = keys.filter(
-          (clientKey) => heard.get(clientKey)?.status === 202 && retried.get(clientKey)?.replayed !== true,
-        );
-        expect(notReplayed).toEqual([]);
-        // One order per key, the one its retry names; one key item per order with a key.
-        const storedOther = keys.filter(
-          (clientKey) =>
-            JSON.stringify(ordersByClientKey.get(clientKey)) !== JSON.stringify([retried.get(clientKey)?.orderId]),
-        );
-        expect(storedOther).toEqual([]);
-        expect([...ordersByClientKey.values()].filter((orderIds) => orderIds.length > 1)).toEqual([]);
-        expect(
-          keyItems.filter((item) => JSON.stringify(ordersByClientKey.get(item.clientKey)) !== `["${item.orderId}"]`),
-        ).toEqual([]);
-        expect(keyItems).toHaveLength(ordersByClientKey.size);
-        // A run in which nothing was accepted before the crash would not have tested a replay.
-        expect([...heard.values()].some((answer) => answer.status === 202)).toBe(true);
-      } finally {
-        // Whatever failed, nothing of either service outlives the run: what is already gone is left alone.
-        if (second) await stopGracefully(second);
-        if (first) await killGroup(first);
-        await rm(dataDir, { recursive: true, force: true });
-      }
+          // Every retry is decided, and accepted: the key's first order, or the order the first attempt never made.
+          expect([...retried].filter(([, answer]) => answer.status !== 202)).toEqual([]);
+          // The order a client heard of is the one its retry gets.
+          const heardOther = keys.filter((clientKey) => {
+            const firstOrder = heard.get(clientKey)?.orderId;
+            return firstOrder !== undefined && retried.get(clientKey)?.orderId !== firstOrder;
+          });
+          expect(heardOther).toEqual([]);
+          // A retry of an answered 202 is a replay.
+          const notReplayed = keys.filter(
+            (clientKey) => heard.get(clientKey)?.status === 202 && retried.get(clientKey)?.replayed !== true,
+          );
+          expect(notReplayed).toEqual([]);
+          // One order per key, the one its retry names; one key item per order with a key.
+          const storedOther = keys.filter(
+            (clientKey) =>
+              JSON.stringify(ordersByClientKey.get(clientKey)) !== JSON.stringify([retried.get(clientKey)?.orderId]),
+          );
+          expect(storedOther).toEqual([]);
+          expect([...ordersByClientKey.values()].filter((orderIds) => orderIds.length > 1)).toEqual([]);
+          expect(
+            keyItems.filter((item) => JSON.stringify(ordersByClientKey.get(item.clientKey)) !== `["${item.orderId}"]`),
+          ).toEqual([]);
+          expect(keyItems).toHaveLength(ordersByClientKey.size);
+          // A run in which nothing was accepted before the crash would not have tested a replay.
+          expect([...heard.values()].some((answer) => answer.status === 202)).toBe(true);
+        },
+      );
     }
   });
 });

@@ -8,37 +8,27 @@
  * CHAOS_RUNS consecutive runs per crash: 3 by default (CI's budget), 10 for the full set before a change to the
  * store, the relay, the bus or the archive (`CHAOS_RUNS=10 npm run test:chaos`).
  */
-import { afterAll, describe, expect, it, jest } from '@jest/globals';
-import { mkdtemp, rm, mkdir, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { afterAll, describe, expect, it } from '@jest/globals';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pollUntil } from '../support/eventually.js';
 import {
   archiveContents,
-  killDynamoDbLocal,
-  killGroup,
-  killNode,
-  startServiceProcess,
-  stopGracefully,
+  CHAOS_RUNS,
+  CRASHES,
+  crashThenRestart,
+  setChaosRunTimeout,
   storedOrderIds,
-  type ServiceProcess,
+  type Crash,
 } from './support/service-process.js';
 
-const RUNS = Number(process.env.CHAOS_RUNS ?? 3);
 /** Orders also read back over HTTP after the restart; the table scan proves the rest are stored. */
 const READ_BACK_SAMPLE = 25;
 const TOTAL = 2_000;
 const CONNECTIONS = 40;
 const KILL_AT = 1_000;
 const ARCHIVE_DEADLINE_MS = 120_000;
-jest.setTimeout(RUNS * 180_000);
-
-const CRASHES = {
-  'the whole service (process group)': killGroup,
-  'Node alone': killNode,
-  'DynamoDB Local alone': async (service: ServiceProcess) => killDynamoDbLocal(service),
-} as const;
-type Crash = keyof typeof CRASHES;
+setChaosRunTimeout();
 
 interface RunFigures {
   crash: Crash;
@@ -111,58 +101,47 @@ async function statusOfOrder(url: string, orderId: string): Promise<number> {
 
 async function crashRun(crash: Crash, run: number): Promise<RunFigures> {
   const started = performance.now();
-  const dataDir = await mkdtemp(join(tmpdir(), 'order-intake-chaos-'));
-  let first: ServiceProcess | undefined;
-  let second: ServiceProcess | undefined;
-  try {
-    first = await startServiceProcess(dataDir);
-    const crashed = first;
-    const { statuses, accepted, namedByDuplicates } = await burst(first.url, () => CRASHES[crash](crashed));
-    // Killed in part, the service is still up: stop it as a user would.
-    if (crash === 'DynamoDB Local alone') await stopGracefully(first);
-
-    second = await startServiceProcess(dataDir);
-    // One consistent scan of the restarted store proves every answer; a sample also goes through GET, as a client
-    // reads its order.
-    const stored = await storedOrderIds(second);
-    const lost = [...accepted].filter((orderId) => !stored.has(orderId));
-    const duplicatesNamedButMissing = [...namedByDuplicates].filter((orderId) => !stored.has(orderId));
-    const unreadable: string[] = [];
-    for (const orderId of [...accepted].slice(0, READ_BACK_SAMPLE)) {
-      if ((await statusOfOrder(second.url, orderId)) !== 200) unreadable.push(orderId);
-    }
-    // Not archived by the deadline is a finding of the run: the figures report it, and the test fails on them.
-    let archive = await archiveContents(dataDir);
-    await pollUntil(
-      async () => {
-        archive = await archiveContents(dataDir);
-        return [...stored].every((orderId) => archive.files.has(orderId));
-      },
-      { timeoutMs: ARCHIVE_DEADLINE_MS, intervalMs: 500 },
-    );
-    return {
-      crash,
-      run,
-      statuses,
-      accepted: accepted.size,
-      stored: stored.size,
-      storedWithoutAnswer: [...stored].filter((orderId) => !accepted.has(orderId) && !namedByDuplicates.has(orderId))
-        .length,
-      lost,
-      duplicatesNamedButMissing,
-      unreadable,
-      notArchived: [...stored].filter((orderId) => !archive.files.has(orderId)),
-      archivedButNotStored: [...archive.files.keys()].filter((orderId) => !stored.has(orderId)),
-      archivedMoreThanOnce: [...archive.files].filter(([, count]) => count > 1).map(([orderId]) => orderId),
-      partialFiles: archive.partial,
-      seconds: Math.round((performance.now() - started) / 100) / 10,
-    };
-  } finally {
-    // Whatever failed, nothing of either service outlives the run: what is already gone is left alone.
-    if (second) await stopGracefully(second);
-    if (first) await killGroup(first);
-    await rm(dataDir, { recursive: true, force: true });
-  }
+  return crashThenRestart(
+    crash,
+    (url, kill) => burst(url, kill),
+    async (second, { statuses, accepted, namedByDuplicates }) => {
+      // One consistent scan of the restarted store proves every answer; a sample also goes through GET, as a client
+      // reads its order.
+      const stored = await storedOrderIds(second);
+      const lost = [...accepted].filter((orderId) => !stored.has(orderId));
+      const duplicatesNamedButMissing = [...namedByDuplicates].filter((orderId) => !stored.has(orderId));
+      const unreadable: string[] = [];
+      for (const orderId of [...accepted].slice(0, READ_BACK_SAMPLE)) {
+        if ((await statusOfOrder(second.url, orderId)) !== 200) unreadable.push(orderId);
+      }
+      // Not archived by the deadline is a finding of the run: the figures report it, and the test fails on them.
+      let archive = await archiveContents(second.dataDir);
+      await pollUntil(
+        async () => {
+          archive = await archiveContents(second.dataDir);
+          return [...stored].every((orderId) => archive.files.has(orderId));
+        },
+        { timeoutMs: ARCHIVE_DEADLINE_MS, intervalMs: 500 },
+      );
+      return {
+        crash,
+        run,
+        statuses,
+        accepted: accepted.size,
+        stored: stored.size,
+        storedWithoutAnswer: [...stored].filter((orderId) => !accepted.has(orderId) && !namedByDuplicates.has(orderId))
+          .length,
+        lost,
+        duplicatesNamedButMissing,
+        unreadable,
+        notArchived: [...stored].filter((orderId) => !archive.files.has(orderId)),
+        archivedButNotStored: [...archive.files.keys()].filter((orderId) => !stored.has(orderId)),
+        archivedMoreThanOnce: [...archive.files].filter(([, count]) => count > 1).map(([orderId]) => orderId),
+        partialFiles: archive.partial,
+        seconds: Math.round((performance.now() - started) / 100) / 10,
+      };
+    },
+  );
 }
 
 const results: RunFigures[] = [];
@@ -173,8 +152,8 @@ afterAll(async () => {
 });
 
 describe.each(Object.keys(CRASHES) as Crash[])('kill -9 of %s at request 1,000 of a 2,000-order burst', (crash) => {
-  it(`loses no accepted order in ${RUNS} consecutive runs, and archives every stored order exactly once`, async () => {
-    for (let run = 1; run <= RUNS; run += 1) {
+  it(`loses no accepted order in ${CHAOS_RUNS} consecutive runs, and archives every stored order exactly once`, async () => {
+    for (let run = 1; run <= CHAOS_RUNS; run += 1) {
       const figures = await crashRun(crash, run);
       results.push(figures);
       process.stdout.write(

@@ -30,6 +30,8 @@ function tool(script: string, args: string[], env: Record<string, string> = {}) 
   });
 }
 const smoke = (args: string[], env: Record<string, string> = {}) => tool('tools/smoke.ts', args, env);
+/** loadtest against this file's service, with the options given. */
+const loadtest = (options: string[]) => tool('tools/loadtest.ts', ['--url', local.service.url, ...options]);
 
 describe('npm run smoke', () => {
   it('passes every checkable row of the contract, one line per check', async () => {
@@ -84,7 +86,7 @@ describe('npm run smoke', () => {
 
 describe('npm run loadtest', () => {
   it('drives the service at a constant rate, reports each second and the corrected percentiles, and reads every 202 back', async () => {
-    const run = await tool('tools/loadtest.ts', ['--url', local.service.url, '--rate', '20', '--duration', '2']);
+    const run = await loadtest(['--rate', '20', '--duration', '2']);
 
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
@@ -98,15 +100,7 @@ describe('npm run loadtest', () => {
   });
 
   it('sends a fresh Idempotency-Key per request when asked: keyed orders, none of them a replay', async () => {
-    const run = await tool('tools/loadtest.ts', [
-      '--url',
-      local.service.url,
-      '--rate',
-      '20',
-      '--duration',
-      '1',
-      '--idempotency-key-per-request',
-    ]);
+    const run = await loadtest(['--rate', '20', '--duration', '1', '--idempotency-key-per-request']);
 
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
@@ -116,16 +110,7 @@ describe('npm run loadtest', () => {
   });
 
   it('sends one Idempotency-Key and one body when given a key: one order, the other 202s its replays', async () => {
-    const run = await tool('tools/loadtest.ts', [
-      '--url',
-      local.service.url,
-      '--rate',
-      '20',
-      '--duration',
-      '1',
-      '--idempotency-key',
-      `loadtest-e2e-${Date.now()}`,
-    ]);
+    const run = await loadtest(['--rate', '20', '--duration', '1', '--idempotency-key', `loadtest-e2e-${Date.now()}`]);
 
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
@@ -140,9 +125,7 @@ describe('npm run loadtest', () => {
   });
 
   it('refuses both key options at once (exit 2)', async () => {
-    const run = await tool('tools/loadtest.ts', [
-      '--url',
-      local.service.url,
+    const run = await loadtest([
       '--rate',
       '1',
       '--duration',
@@ -157,18 +140,7 @@ describe('npm run loadtest', () => {
   });
 
   it('says plainly that credentials are missing for an IAM-authorized API, and exits 2 without sending anything', async () => {
-    const run = await tool('tools/loadtest.ts', [
-      '--url',
-      local.service.url,
-      '--auth',
-      'iam',
-      '--region',
-      'local',
-      '--rate',
-      '5',
-      '--duration',
-      '1',
-    ]);
+    const run = await loadtest(['--auth', 'iam', '--region', 'local', '--rate', '5', '--duration', '1']);
 
     expect(run.status).toBe(2);
     expect(run.stderr).toMatch(/^loadtest: No AWS credentials found by the default chain/);

@@ -54,6 +54,22 @@ describe('the console store', () => {
       durationMs: 40,
     });
     expect(summarize(answered('b', 0, 409)).outcome).toBe('duplicate');
+    // A client's Idempotency-Key: its earlier order given again, and the copy asked to retry later.
+    const [started, succeeded] = answered('r', 0, 202, { orderId: 'O1' }).events;
+    const replayed = {
+      ...answered('r', 0, 202),
+      events: [
+        started,
+        {
+          ...succeeded,
+          output: { statusCode: 202, headers: { 'Idempotent-Replayed': 'true' }, body: '{"orderId":"O1"}' },
+        },
+      ],
+    } as RecordedExecution;
+    expect(summarize(replayed)).toMatchObject({ outcome: 'replayed', orderId: 'O1' });
+    expect(summarize(answered('p', 0, 409, { type: 'https://example.com/problems/request-in-progress' })).outcome).toBe(
+      'in-progress',
+    );
     expect(summarize(answered('c', 0, 413)).outcome).toBe('rejected');
     expect(summarize(answered('d', 0, 503)).outcome).toBe('unavailable');
     expect(summarize({ ...answered('e', 0, 202), status: 'FAILED', events: [] }).outcome).toBe('failed');
@@ -320,7 +336,15 @@ describe('counts and latency per minute, kept as executions are recorded', () =>
     record(store, 'too-old', at(25 * 60), 202, 10);
     const [quarter, hour, day] = store.stats(now).windows;
     expect(quarter).toMatchObject({ total: 20, p50: 40, p95: 40 });
-    expect(quarter?.byOutcome).toEqual({ accepted: 20, duplicate: 0, rejected: 0, unavailable: 0, failed: 0 });
+    expect(quarter?.byOutcome).toEqual({
+      accepted: 20,
+      replayed: 0,
+      duplicate: 0,
+      'in-progress': 0,
+      rejected: 0,
+      unavailable: 0,
+      failed: 0,
+    });
     expect(hour).toMatchObject({ total: 21, byOutcome: expect.objectContaining({ duplicate: 1 }) });
     expect(day).toMatchObject({ total: 22, byOutcome: expect.objectContaining({ rejected: 1 }) });
     // p99 would be the slow one: the percentile reads the bucket bound.

@@ -3,20 +3,60 @@
  * test can kill -9 it whole or in parts: the Node process, or DynamoDB Local's JVM beside it; and what it stored.
  */
 import { readFileSync } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+import { jest } from '@jest/globals';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient, UpdateItemCommand, paginateScan, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { DYNAMODB_FOLDER, PID_FILE_NAME } from '../../../local/dynamodb/dynamodb-local.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../../local/local-account.js';
 import { LOCAL_RESOURCES } from '../../../local/local-account.js';
-import { launchService, type ServiceProcess } from '../../../local/service-process.js';
+import {
+  killGroup,
+  killNode,
+  launchService,
+  stopGracefully,
+  type ServiceProcess,
+} from '../../../local/service-process.js';
 import { ORDERS_TABLE } from '../../../src/store/orders-table.js';
 import { isOrderId } from '../../../src/contract/order.js';
 
 export { killGroup, killNode, stopGracefully, type ServiceProcess } from '../../../local/service-process.js';
 
+/** Runs of each kill in a chaos test: 3 in CI, CHAOS_RUNS=10 for the full set (README). */
+export const CHAOS_RUNS = Number(process.env.CHAOS_RUNS ?? 3);
+/** A chaos run's deadline: a start, a burst, a kill, a restart and the checks, on a loaded machine. */
+export const setChaosRunTimeout = (): void => void jest.setTimeout(CHAOS_RUNS * 180_000);
+
 export const startServiceProcess = (dataDir: string, env: Record<string, string> = {}): Promise<ServiceProcess> =>
   launchService({ dataDir, env });
+
+/**
+ * One crash run: a service on a fresh data folder takes `load` while `crash` kills it (or part of it) at the moment
+ * `load` chooses; a service killed in part is then stopped as a user would stop it, and a second service on the same
+ * data is handed to `check` with what the load heard. Whatever fails, nothing of either outlives the run.
+ */
+export async function crashThenRestart<Heard, Result>(
+  crash: Crash,
+  load: (url: string, kill: () => Promise<void>) => Promise<Heard>,
+  check: (restarted: ServiceProcess, heard: Heard) => Promise<Result>,
+): Promise<Result> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'order-intake-chaos-'));
+  let first: ServiceProcess | undefined;
+  let second: ServiceProcess | undefined;
+  try {
+    first = await startServiceProcess(dataDir);
+    const crashed = first;
+    const heard = await load(first.url, async () => CRASHES[crash](crashed));
+    if (crash === 'DynamoDB Local alone') await stopGracefully(first);
+    second = await startServiceProcess(dataDir);
+    return await check(second, heard);
+  } finally {
+    if (second) await stopGracefully(second);
+    if (first) await killGroup(first);
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
 
 const jvmPidOf = (dataDir: string): number =>
   Number(readFileSync(join(dataDir, DYNAMODB_FOLDER, PID_FILE_NAME), 'utf8').trim());
@@ -25,6 +65,14 @@ const jvmPidOf = (dataDir: string): number =>
 export function killDynamoDbLocal({ dataDir }: ServiceProcess): void {
   process.kill(jvmPidOf(dataDir), 'SIGKILL');
 }
+
+/** The three kinds of crash the chaos runs take turns with: all of it, the Node process, the JVM. */
+export const CRASHES = {
+  'the whole service (process group)': killGroup,
+  'Node alone': killNode,
+  'DynamoDB Local alone': async (service: ServiceProcess) => killDynamoDbLocal(service),
+} as const;
+export type Crash = keyof typeof CRASHES;
 
 /** A client of the running service's DynamoDB Local (its port read from the JVM's command line), for `use`. */
 async function withTable<T>({ dataDir }: Pick<ServiceProcess, 'dataDir'>, use: (client: DynamoDBClient) => Promise<T>) {
