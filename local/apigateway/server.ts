@@ -152,14 +152,18 @@ function lingerAfterAnswer(request: IncomingMessage): void {
 }
 
 /**
- * Header names as the client sent them (API Gateway keeps their case). A name sent more than once keeps its last
- * value, as a REST API's single-value header map does (its Lambda proxy event's `headers`; the other values are in
- * `multiValueHeaders`, which no mapping template can read): docs/aws-fidelity.md.
+ * Header names as the client sent them (API Gateway keeps their case). A name sent more than once is joined with
+ * ", ", as RFC 9110 (5.3) lets a recipient combine field lines, so the templates see the repeat and refuse it: a
+ * repeated Idempotency-Key is 400, a doubled Content-Type 415. AWS is believed to keep only the last line in a
+ * template's header map, which would accept what this refuses: the stricter side (docs/aws-fidelity.md, row 23).
  */
 function headersOf(request: IncomingMessage): Record<string, string> {
   const headers = headerMap();
   const raw = request.rawHeaders;
-  for (let i = 0; i + 1 < raw.length; i += 2) headers[raw[i] as string] = raw[i + 1] as string;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i] as string;
+    headers[name] = name in headers ? `${headers[name]}, ${raw[i + 1]}` : (raw[i + 1] as string);
+  }
   return headers;
 }
 
