@@ -7,6 +7,10 @@
  * thread with a connection of its own checkpoints every `intervalMs` (PASSIVE: it waits for no reader or writer, and
  * no writer waits for it), so the WAL is synced and folded into the file at least that often, whatever the rate.
  * Nothing about a commit changes: it is in the WAL before COMMIT returns, and a checkpoint only copies committed pages.
+ * A PASSIVE checkpoint from another thread never lets the WAL start over while commits keep coming (new frames land
+ * beyond each one), so the writer keeps a checkpoint of its own, far rarer than SQLite's default 1,000 pages: past
+ * `writerCheckpointPages` its COMMIT checkpoints what the worker has not copied yet (little) and the next commit
+ * writes from the WAL's start again; `journal_size_limit` gives the space back.
  */
 import { Worker } from 'node:worker_threads';
 import type { DatabaseSync } from 'node:sqlite';
@@ -28,16 +32,20 @@ const CHECKPOINTER = `
       db = new DatabaseSync(workerData.path);
       db.exec('PRAGMA busy_timeout = 5000');
     } catch {
+      // The writer's own checkpoints still bound the WAL (writerCheckpointPages).
       db = undefined;
     }
     let timer;
     const close = () => {
       clearInterval(timer);
-      db?.close();
-      db = undefined;
-      Atomics.store(state, 0, ${CLOSED});
-      Atomics.notify(state, 0);
-      parentPort.close();
+      try {
+        db?.close();
+      } finally {
+        db = undefined;
+        Atomics.store(state, 0, ${CLOSED});
+        Atomics.notify(state, 0);
+        parentPort.close();
+      }
     };
     timer = setInterval(() => {
       if (Atomics.load(state, 0) === ${STOPPING}) return close();
@@ -59,10 +67,18 @@ export interface BackgroundCheckpoints {
   stop(): void;
 }
 
-/** Turns the writer's automatic checkpoints off and checkpoints `path` from a worker thread instead. */
-export function checkpointInBackground(db: DatabaseSync, path: string, intervalMs = 1000): BackgroundCheckpoints {
+/** About 16 MB of 4 KB pages: the writer's own checkpoint, rare; the WAL's file is cut back to it. */
+const WRITER_CHECKPOINT_PAGES = 4096;
+
+/** Checkpoints `path` from a worker thread, leaving the writer only a rare checkpoint of its own. */
+export function checkpointInBackground(
+  db: DatabaseSync,
+  path: string,
+  { intervalMs = 1000, writerCheckpointPages = WRITER_CHECKPOINT_PAGES } = {},
+): BackgroundCheckpoints {
   if (path === ':memory:') return { stop: () => undefined };
-  db.exec('PRAGMA wal_autocheckpoint = 0');
+  db.exec(`PRAGMA wal_autocheckpoint = ${writerCheckpointPages}`);
+  db.exec(`PRAGMA journal_size_limit = ${writerCheckpointPages * 4096}`);
   const shared = new SharedArrayBuffer(4);
   const state = new Int32Array(shared);
   const worker = new Worker(CHECKPOINTER, { eval: true, workerData: { path, intervalMs, state: shared } });

@@ -26,8 +26,8 @@ it('copies committed pages into the database file from a worker, the writer chec
   db.exec('PRAGMA journal_mode = WAL');
   db.exec('PRAGMA synchronous = NORMAL');
   db.exec('CREATE TABLE entries (id INTEGER PRIMARY KEY, body TEXT NOT NULL)');
-  checkpoints = checkpointInBackground(db, file, 10);
-  expect(db.prepare('PRAGMA wal_autocheckpoint').get()).toEqual({ wal_autocheckpoint: 0 });
+  checkpoints = checkpointInBackground(db, file, { intervalMs: 10 });
+  expect(db.prepare('PRAGMA wal_autocheckpoint').get()).toEqual({ wal_autocheckpoint: 4096 });
 
   const before = statSync(file).size;
   const insert = db.prepare('INSERT INTO entries (body) VALUES (?)');
@@ -35,6 +35,26 @@ it('copies committed pages into the database file from a worker, the writer chec
   // Each commit is in the WAL at once; the file itself grows only when a checkpoint copies the pages over.
   await eventually('the database file holds the committed pages', () => statSync(file).size >= before + 150_000);
   expect(db.prepare('SELECT COUNT(*) AS n FROM entries').get()).toEqual({ n: 200 });
+});
+
+it('keeps the WAL bounded while commits never stop, by the writer’s own rare checkpoint', () => {
+  folder = mkdtempSync(join(tmpdir(), 'checkpoints-'));
+  const file = join(folder, 'log.sqlite');
+  db = new DatabaseSync(file);
+  db.exec('PRAGMA journal_mode = WAL');
+  db.exec('PRAGMA synchronous = NORMAL');
+  db.exec('CREATE TABLE entries (id INTEGER PRIMARY KEY, body TEXT NOT NULL)');
+  // A worker that never gets a turn: only the writer's own checkpoint can bound the WAL.
+  checkpoints = checkpointInBackground(db, file, { intervalMs: 3_600_000, writerCheckpointPages: 256 });
+
+  const insert = db.prepare('INSERT INTO entries (body) VALUES (?)');
+  let largestWal = 0;
+  for (let n = 0; n < 6000; n += 1) {
+    insert.run('x'.repeat(3000)); // 18 MB in all, 1 MB between the writer's checkpoints
+    if (n % 100 === 0) largestWal = Math.max(largestWal, statSync(`${file}-wal`).size);
+  }
+  expect(largestWal).toBeLessThan(3_000_000);
+  expect(db.prepare('SELECT COUNT(*) AS n FROM entries').get()).toEqual({ n: 6000 });
 });
 
 it('leaves a database in memory alone', () => {
