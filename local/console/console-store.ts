@@ -6,6 +6,7 @@
  * an OS crash may lose the last records, which are a log, not orders.
  * Retention is bounded by age and by count, whichever comes first.
  */
+import { problemType } from '../../src/contract/problem.js';
 import { dirname } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import type { HttpExchange } from '../apigateway/server.js';
@@ -231,7 +232,7 @@ export function summarize(execution: RecordedExecution): Omit<ExecutionSummary, 
           ? 'replayed'
           : 'accepted'
         : statusCode === 409
-          ? textOf(body?.type)?.endsWith('/request-in-progress')
+          ? body?.type === problemType('request-in-progress')
             ? 'in-progress'
             : 'duplicate'
           : statusCode === 503

@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { problemType } from '../../src/contract/problem.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -67,9 +68,7 @@ describe('the console store', () => {
       ],
     } as RecordedExecution;
     expect(summarize(replayed)).toMatchObject({ outcome: 'replayed', orderId: 'O1' });
-    expect(summarize(answered('p', 0, 409, { type: 'https://example.com/problems/request-in-progress' })).outcome).toBe(
-      'in-progress',
-    );
+    expect(summarize(answered('p', 0, 409, { type: problemType('request-in-progress') })).outcome).toBe('in-progress');
     expect(summarize(answered('c', 0, 413)).outcome).toBe('rejected');
     expect(summarize(answered('d', 0, 503)).outcome).toBe('unavailable');
     expect(summarize({ ...answered('e', 0, 202), status: 'FAILED', events: [] }).outcome).toBe('failed');
